@@ -1,0 +1,42 @@
+import { concatBytes, lengthPrefixed, u32be, utf8 } from '../base/bytes.js';
+import { InvalidInputError } from '../base/errors.js';
+
+/**
+ * The `context` of each envelope purpose (docs/PROTOCOL.md §2): where the envelope may be used.
+ * Variable-length parts are length-prefixed so that no two contexts share bytes.
+ */
+
+function fixed(bytes: Uint8Array, length: number, field: string): Uint8Array {
+  if (bytes.length !== length) throw new InvalidInputError(field, `${length} bytes`);
+  return bytes;
+}
+
+/**
+ * Request input: origin key ‖ requester ‖ contract id. The requester is bound too (beyond the
+ * design sketch) so that a sealed input copied from someone else's request cannot be resubmitted
+ * with the copier's response key to learn its answer.
+ */
+export function requestContext(originKey: string, requester: Uint8Array, contractId: Uint8Array): Uint8Array {
+  return concatBytes(
+    lengthPrefixed(utf8(originKey)),
+    lengthPrefixed(requester),
+    fixed(contractId, 32, 'contractId'),
+  );
+}
+
+/** Sealed output: the request id it answers. */
+export function outputContext(requestId: Uint8Array): Uint8Array {
+  return fixed(requestId, 32, 'requestId');
+}
+
+/** Key handover: the receiving worker's X25519 public key ‖ key epoch. */
+export function handoverContext(recipientX25519: Uint8Array, epoch: number): Uint8Array {
+  return concatBytes(fixed(recipientX25519, 32, 'recipientX25519'), u32be(epoch));
+}
+
+/** Sealed contract state: contract id ‖ state version. */
+export function stateContext(contractId: Uint8Array, version: bigint): Uint8Array {
+  const v = new Uint8Array(8);
+  new DataView(v.buffer).setBigUint64(0, version, false);
+  return concatBytes(fixed(contractId, 32, 'contractId'), v);
+}

@@ -1,0 +1,147 @@
+import { compactAddLength, stringToU8a } from '@polkadot/util';
+import { type Address, hashTypedData } from 'viem';
+import { type Hex, concatBytes, fromHex, toHex } from '../base/bytes.js';
+import { InvalidInputError } from '../base/errors.js';
+import { blake2_256, keccak256 } from './hash.js';
+import {
+  recoverAddressEthereum,
+  recoverPublicKeySubstrate,
+  signDigestEthereum,
+  signDigestSubstrate,
+} from './signatures.js';
+
+/** Proofs of a result (docs/PROTOCOL.md §4): EIP-712 for EVM gateways, blake2 + ECDSA for Substrate. */
+
+export type GatewayDomain = { chainId: number | bigint; verifyingContract: Address };
+
+export const eip712Types = {
+  Fulfillment: [
+    { name: 'requestId', type: 'bytes32' },
+    { name: 'publicOutputHash', type: 'bytes32' },
+    { name: 'sealedOutputHash', type: 'bytes32' },
+    { name: 'stateRoot', type: 'bytes32' },
+  ],
+  FulfillmentBatch: [
+    { name: 'root', type: 'bytes32' },
+    { name: 'count', type: 'uint32' },
+  ],
+  WorkerRegistration: [
+    { name: 'worker', type: 'address' },
+    { name: 'measurement', type: 'bytes32' },
+    { name: 'cluster', type: 'bytes32' },
+    { name: 'expiresAt', type: 'uint64' },
+    { name: 'epoch', type: 'uint64' },
+  ],
+} as const;
+
+function domain(d: GatewayDomain) {
+  return {
+    name: 'PhalaBridgeGateway',
+    version: '1',
+    chainId: BigInt(d.chainId),
+    verifyingContract: d.verifyingContract,
+  };
+}
+
+export type Fulfillment = { requestId: Hex; publicOutputHash: Hex; sealedOutputHash: Hex; stateRoot: Hex };
+export type WorkerRegistration = {
+  worker: Address;
+  measurement: Hex;
+  cluster: Hex;
+  expiresAt: bigint;
+  epoch: bigint;
+};
+
+/** Builds the Fulfillment fields from the outputs themselves. */
+export function fulfillmentOf(
+  requestId: Hex,
+  publicOutput: Uint8Array,
+  sealedOutput: Uint8Array,
+  stateRoot: Hex,
+): Fulfillment {
+  return {
+    requestId,
+    publicOutputHash: toHex(keccak256(publicOutput)),
+    sealedOutputHash: toHex(keccak256(sealedOutput)),
+    stateRoot,
+  };
+}
+
+export function fulfillmentDigest(d: GatewayDomain, message: Fulfillment): Hex {
+  return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'Fulfillment', message });
+}
+
+export function fulfillmentBatchDigest(d: GatewayDomain, root: Hex, count: number): Hex {
+  return hashTypedData({
+    domain: domain(d),
+    types: eip712Types,
+    primaryType: 'FulfillmentBatch',
+    message: { root, count },
+  });
+}
+
+export function workerRegistrationDigest(d: GatewayDomain, message: WorkerRegistration): Hex {
+  return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'WorkerRegistration', message });
+}
+
+/** Signs an EIP-712 digest; returns the 65-byte r ‖ s ‖ v signature as hex. */
+export function signTypedDigest(digest: Hex, secretKey: Uint8Array): Hex {
+  return toHex(signDigestEthereum(fromHex(digest, 'digest', 32), secretKey));
+}
+
+export function recoverTypedSigner(digest: Hex, signature: Hex): Address | null {
+  return recoverAddressEthereum(fromHex(digest, 'digest', 32), fromHex(signature, 'signature'));
+}
+
+/** The batch leaf: keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot)). */
+export function fulfillmentLeaf(f: Fulfillment): Uint8Array {
+  return keccak256(
+    concatBytes(
+      fromHex(f.requestId, 'requestId', 32),
+      fromHex(f.publicOutputHash, 'publicOutputHash', 32),
+      fromHex(f.sealedOutputHash, 'sealedOutputHash', 32),
+      fromHex(f.stateRoot, 'stateRoot', 32),
+    ),
+  );
+}
+
+const SUBSTRATE_FULFILL_TAG = stringToU8a('phala-bridge/fulfill/v1');
+
+export type SubstrateFulfillment = {
+  genesisHash: Uint8Array;
+  requestId: Uint8Array;
+  publicOutput: Uint8Array;
+  sealedOutput: Uint8Array;
+  stateRoot: Uint8Array;
+};
+
+/** SCALE("phala-bridge/fulfill/v1", genesisHash, requestId, publicOutput, sealedOutput, stateRoot). */
+export function substrateFulfillmentPayload(f: SubstrateFulfillment): Uint8Array {
+  for (const [field, value] of [
+    ['genesisHash', f.genesisHash],
+    ['requestId', f.requestId],
+    ['stateRoot', f.stateRoot],
+  ] as const) {
+    if (value.length !== 32) throw new InvalidInputError(field, '32 bytes');
+  }
+  return concatBytes(
+    compactAddLength(SUBSTRATE_FULFILL_TAG),
+    f.genesisHash,
+    f.requestId,
+    compactAddLength(f.publicOutput),
+    compactAddLength(f.sealedOutput),
+    f.stateRoot,
+  );
+}
+
+export function signSubstrateFulfillment(f: SubstrateFulfillment, secretKey: Uint8Array): Uint8Array {
+  return signDigestSubstrate(blake2_256(substrateFulfillmentPayload(f)), secretKey);
+}
+
+/** The compressed secp256k1 key that signed this fulfillment, or null if the signature is malformed. */
+export function recoverSubstrateFulfillmentSigner(
+  f: SubstrateFulfillment,
+  signature: Uint8Array,
+): Uint8Array | null {
+  return recoverPublicKeySubstrate(blake2_256(substrateFulfillmentPayload(f)), signature);
+}
