@@ -32,6 +32,14 @@ export const eip712Types = {
     { name: 'expiresAt', type: 'uint64' },
     { name: 'epoch', type: 'uint64' },
   ],
+  // Beyond the design sketch: the gateway learns a contract's cluster (whose workers may answer
+  // it) and its X25519 public key (what clients seal inputs to) from gatekeeper signatures too.
+  ContractRegistration: [
+    { name: 'contractId', type: 'bytes32' },
+    { name: 'cluster', type: 'bytes32' },
+    { name: 'publicKey', type: 'bytes32' },
+    { name: 'epoch', type: 'uint64' },
+  ],
 } as const;
 
 function domain(d: GatewayDomain) {
@@ -51,6 +59,7 @@ export type WorkerRegistration = {
   expiresAt: bigint;
   epoch: bigint;
 };
+export type ContractRegistration = { contractId: Hex; cluster: Hex; publicKey: Hex; epoch: bigint };
 
 /** Builds the Fulfillment fields from the outputs themselves. */
 export function fulfillmentOf(
@@ -82,6 +91,15 @@ export function fulfillmentBatchDigest(d: GatewayDomain, root: Hex, count: numbe
 
 export function workerRegistrationDigest(d: GatewayDomain, message: WorkerRegistration): Hex {
   return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'WorkerRegistration', message });
+}
+
+export function contractRegistrationDigest(d: GatewayDomain, message: ContractRegistration): Hex {
+  return hashTypedData({
+    domain: domain(d),
+    types: eip712Types,
+    primaryType: 'ContractRegistration',
+    message,
+  });
 }
 
 /** Signs an EIP-712 digest; returns the 65-byte r ‖ s ‖ v signature as hex. */
