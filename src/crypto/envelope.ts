@@ -1,10 +1,10 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { concatBytes, utf8 } from '../base/bytes.js';
 import { BaseError, InvalidInputError } from '../base/errors.js';
+import { x25519Generate, x25519PublicKey, x25519SharedSecret } from './x25519.js';
 
 /**
  * Sealed envelope v1 (docs/PROTOCOL.md §2):
@@ -86,17 +86,15 @@ export function sealEnvelope(parameters: SealEnvelopeParameters): Uint8Array {
   const { recipientPublicKey, context, plaintext } = parameters;
   const purpose = purposeByte(parameters.purpose);
   if (recipientPublicKey.length !== 32) throw new InvalidInputError('recipientPublicKey', '32 bytes');
-  const ephemeralSecret = parameters.ephemeralSecretKey ?? x25519.utils.randomSecretKey();
+  const ephemeral = parameters.ephemeralSecretKey
+    ? { secretKey: parameters.ephemeralSecretKey, publicKey: x25519PublicKey(parameters.ephemeralSecretKey) }
+    : x25519Generate();
   const nonce = parameters.nonce ?? randomBytes(24);
-  if (ephemeralSecret.length !== 32) throw new InvalidInputError('ephemeralSecretKey', '32 bytes');
+  if (ephemeral.secretKey.length !== 32) throw new InvalidInputError('ephemeralSecretKey', '32 bytes');
   if (nonce.length !== 24) throw new InvalidInputError('nonce', '24 bytes');
-  const ephemeralPub = x25519.getPublicKey(ephemeralSecret);
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(ephemeralSecret, recipientPublicKey);
-  } catch (cause) {
-    throw new InvalidInputError('recipientPublicKey', 'an X25519 public key of full order', { cause });
-  }
+  const ephemeralPub = ephemeral.publicKey;
+  const shared = x25519SharedSecret(ephemeral.secretKey, recipientPublicKey, ephemeralPub);
+  if (!shared) throw new InvalidInputError('recipientPublicKey', 'an X25519 public key of full order');
   const key = deriveKey(shared, ephemeralPub, recipientPublicKey, purpose);
   const out = new Uint8Array(ENVELOPE_OVERHEAD + plaintext.length);
   out[0] = ENVELOPE_VERSION;
@@ -114,14 +112,10 @@ export function openEnvelope(parameters: OpenEnvelopeParameters): Uint8Array {
   if (envelope[0] !== ENVELOPE_VERSION) throw new EnvelopeOpenError('unsupported-version');
   const ephemeralPub = envelope.subarray(1, 33);
   const nonce = envelope.subarray(33, 57);
-  let shared: Uint8Array;
-  let recipientPub: Uint8Array;
-  try {
-    recipientPub = parameters.recipientPublicKey ?? x25519.getPublicKey(recipientSecretKey);
-    shared = x25519.getSharedSecret(recipientSecretKey, ephemeralPub);
-  } catch {
-    throw new EnvelopeOpenError('invalid-ephemeral-key');
-  }
+  if (recipientSecretKey.length !== 32) throw new InvalidInputError('recipientSecretKey', '32 bytes');
+  const recipientPub = parameters.recipientPublicKey ?? x25519PublicKey(recipientSecretKey);
+  const shared = x25519SharedSecret(recipientSecretKey, ephemeralPub, recipientPub);
+  if (!shared) throw new EnvelopeOpenError('invalid-ephemeral-key');
   const key = deriveKey(shared, ephemeralPub, recipientPub, purpose);
   const aad = concatBytes(Uint8Array.of(purpose), context);
   try {

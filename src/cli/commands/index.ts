@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
+import { registerConfigCommand } from './config.js';
+import { registerDevnetCommand } from './devnet.js';
+import { registerEnvelopeCommand } from './envelope.js';
+import { registerKeysCommand } from './keys.js';
 
 /** Every subcommand registers itself here; one line per command module. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerConfigCommand(program);
+  registerKeysCommand(program);
+  registerEnvelopeCommand(program);
+  registerDevnetCommand(program);
 }

@@ -1,0 +1,32 @@
+import { InvalidArgumentError } from 'commander';
+import { fromHex } from '../base/bytes.js';
+import { errorMessage } from '../base/errors.js';
+
+export async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** A commander argument parser for hex, so bad hex is a usage error (exit 2) naming the flag. */
+export function hexArgument(field: string, length?: number) {
+  return (value: string): Uint8Array => {
+    try {
+      return fromHex(value, field, length);
+    } catch (error) {
+      throw new InvalidArgumentError(errorMessage(error));
+    }
+  };
+}
+
+export function choiceArgument<T extends string>(choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}`);
+    return value as T;
+  };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { Secret, secretSchema } from './secret.js';
+
+/**
+ * The daemon's whole configuration. One schema, so `config check` and every role read the same
+ * shape; defaults here are what a production operator gets without saying anything.
+ */
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte 0x-hex value');
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte 0x-hex address');
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1).default('127.0.0.1');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+const wsUrl = z.url({ protocol: /^wss?$/, error: 'a ws(s) URL' });
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a short lower-case name (a-z, 0-9, -)');
+
+const batchSchema = z.strictObject({
+  maxSize: z.number().int().min(1).max(256).default(32),
+  maxDelayMs: z.number().int().min(0).max(60_000).default(500),
+});
+
+export const evmChainSchema = z.strictObject({
+  kind: z.literal('evm'),
+  name,
+  chainId: z.number().int().positive(),
+  rpcUrl: httpUrl,
+  wsUrl: wsUrl.optional(),
+  gateway: address,
+  /** Blocks to wait before a log counts; `finalized` uses the node's finalized tag instead. */
+  confirmations: z.union([z.number().int().min(0).max(1000), z.literal('finalized')]).default(2),
+  startBlock: z.number().int().min(0).optional(),
+  maxBlockRange: z.number().int().min(1).max(100_000).default(2_000),
+  pollIntervalMs: z.number().int().min(50).default(2_000),
+  signer: secretSchema.optional(),
+  batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
+  maxFeePerGasGwei: z.number().positive().optional(),
+});
+
+export const phalaChainSchema = z.strictObject({
+  kind: z.literal('phala'),
+  name,
+  wsUrl,
+  /** Suri or 0x-seed of the account that pays for fulfill/commitState extrinsics. */
+  signer: secretSchema.optional(),
+  batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
+});
+
+export const parachainSchema = z.strictObject({
+  kind: z.literal('parachain'),
+  name,
+  wsUrl,
+  paraId: z.number().int().min(0),
+  /** The relay chain, followed to track XCM delivery between parachains. */
+  relay: z.boolean().default(false),
+});
+
+export const chainSchema = z.discriminatedUnion('kind', [evmChainSchema, phalaChainSchema, parachainSchema]);
+
+export const redisSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+      .default('redis://127.0.0.1:6379'),
+    /** Hash-tagged so every key of one deployment lands in one Redis Cluster slot. */
+    prefix: z
+      .string()
+      .regex(/^\{[a-z0-9-]+\}$/, 'a hash-tagged prefix like {phala-bridge}')
+      .default('{phala-bridge}'),
+    password: secretSchema.optional(),
+    tls: z.boolean().default(false),
+    sentinels: z.array(z.strictObject({ host: z.string(), port })).optional(),
+    sentinelName: z.string().optional(),
+    clusterNodes: z.array(z.strictObject({ host: z.string(), port })).optional(),
+  })
+  .refine((r) => !(r.sentinels && r.clusterNodes), { message: 'choose Sentinel or Cluster, not both' })
+  .refine((r) => !r.sentinels || r.sentinelName, {
+    message: 'sentinelName is required with sentinels',
+    path: ['sentinelName'],
+  });
+
+export const queuesSchema = z.strictObject({
+  /** Retry delays in ms, used in order; the last repeats until the request's deadline. */
+  backoffMs: z
+    .array(z.number().int().positive())
+    .min(1)
+    .default([1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000]),
+  dispatchConcurrency: z.number().int().min(1).max(1024).default(16),
+  resultTimeoutMs: z.number().int().min(100).default(60_000),
+});
+
+export const workerSchema = z.strictObject({
+  cluster: hex32,
+  concurrency: z.number().int().min(1).max(256).default(4),
+  dataDir: z.string().min(1),
+  http: z.strictObject({ host, port: port.default(8100) }).default({ host: '127.0.0.1', port: 8100 }),
+  attestation: z.discriminatedUnion('provider', [
+    z.strictObject({ provider: z.literal('sim'), platformCaKey: secretSchema, platformSecret: secretSchema }),
+    z.strictObject({ provider: z.literal('gramine'), devicePath: z.string().default('/dev/attestation') }),
+  ]),
+});
+
+export const gatekeeperSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  /** Ed25519 public keys of simulated platforms this gatekeeper trusts (development only). */
+  simPlatformCas: z.array(hex32).default([]),
+  /** A production config that trusts `sim` quotes is refused unless this says so. */
+  allowSimInProduction: z.boolean().default(false),
+  acceptTcbStatuses: z.array(z.string()).default(['UpToDate']),
+  quoteMaxAgeSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
+  registrationTtlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 3600),
+  threshold: z.number().int().min(1).default(1),
+});
+
+export const configSchema = z
+  .strictObject({
+    mode: z.enum(['development', 'production']).default('production'),
+    chains: z.array(chainSchema).min(1),
+    redis: redisSchema.default({ url: 'redis://127.0.0.1:6379', prefix: '{phala-bridge}', tls: false }),
+    queues: queuesSchema.default({
+      backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000],
+      dispatchConcurrency: 16,
+      resultTimeoutMs: 60_000,
+    }),
+    worker: workerSchema.optional(),
+    gatekeeper: gatekeeperSchema.optional(),
+    metrics: z.strictObject({ host, port: port.default(9464) }).default({ host: '127.0.0.1', port: 9464 }),
+    admin: z
+      .strictObject({ host, port: port.default(8090), token: secretSchema.optional() })
+      .default({ host: '127.0.0.1', port: 8090 }),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        pretty: z.boolean().optional(),
+      })
+      .default({ level: 'info' }),
+    shutdownGraceMs: z.number().int().min(0).default(30_000),
+    checkpointFile: z.string().optional(),
+    recordTape: z.string().optional(),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.chains.forEach((chain, i) => {
+      if (names.has(chain.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chains', i, 'name'],
+          message: `duplicate chain name ${chain.name}`,
+        });
+      names.add(chain.name);
+    });
+    if (config.mode !== 'production') return;
+    forEachSecret(config, (secret, path) => {
+      if (secret.source === 'inline value') {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: 'inline secret values are refused in production; use { env } or { file }',
+        });
+      }
+    });
+    if (
+      config.gatekeeper &&
+      config.gatekeeper.simPlatformCas.length > 0 &&
+      !config.gatekeeper.allowSimInProduction
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gatekeeper', 'simPlatformCas'],
+        message:
+          'production mode refuses simulated attestation unless gatekeeper.allowSimInProduction is true',
+      });
+    }
+    if (config.worker?.attestation.provider === 'sim' && !config.gatekeeper?.allowSimInProduction) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['worker', 'attestation', 'provider'],
+        message: 'production mode refuses the sim attestation provider',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type EvmChainConfig = z.infer<typeof evmChainSchema>;
+export type PhalaChainConfig = z.infer<typeof phalaChainSchema>;
+export type ParachainConfig = z.infer<typeof parachainSchema>;
+export type RedisConfig = z.infer<typeof redisSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type GatekeeperConfig = z.infer<typeof gatekeeperSchema>;
+
+export function forEachSecret(
+  value: unknown,
+  visit: (secret: Secret, path: (string | number)[]) => void,
+  path: (string | number)[] = [],
+): void {
+  if (value instanceof Secret) {
+    visit(value, path);
+  } else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) forEachSecret(item, visit, [...path, i]);
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) forEachSecret(item, visit, [...path, key]);
+  }
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { BaseError } from '../base/errors.js';
+
+/**
+ * A secret from the configuration. It prints as `[secret]` everywhere (JSON, util.inspect,
+ * template strings), so passing a config object to a logger cannot leak it; `reveal()` is the
+ * one way out, used only where the key is needed.
+ */
+export class Secret {
+  readonly #value: string;
+  readonly source: string;
+  constructor(value: string, source: string) {
+    this.#value = value;
+    this.source = source;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return `[secret from ${this.source}]`;
+  }
+  toString(): string {
+    return this.toJSON();
+  }
+  [inspect.custom](): string {
+    return this.toJSON();
+  }
+}
+
+export class SecretSourceError extends BaseError {
+  override name = 'SecretSourceError';
+}
+
+/** Where a secret comes from: an environment variable, a file, or (development only) inline. */
+export const secretSourceSchema = z.union([
+  z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ value: z.string().min(1) }),
+]);
+export type SecretSource = z.infer<typeof secretSourceSchema>;
+
+export function resolveSecret(source: SecretSource, env: NodeJS.ProcessEnv = process.env): Secret {
+  if ('env' in source) {
+    const value = env[source.env];
+    if (value === undefined || value === '')
+      throw new SecretSourceError(`environment variable ${source.env} is not set`);
+    return new Secret(value.trim(), `env ${source.env}`);
+  }
+  if ('file' in source) {
+    try {
+      return new Secret(readFileSync(source.file, 'utf8').trim(), `file ${source.file}`);
+    } catch (cause) {
+      throw new SecretSourceError(`cannot read secret file ${source.file}`, { cause });
+    }
+  }
+  return new Secret(source.value, 'inline value');
+}
+
+/** A schema field that accepts a secret source and yields a resolved `Secret`. */
+export const secretSchema = secretSourceSchema.transform((source, ctx) => {
+  try {
+    return resolveSecret(source);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: error instanceof BaseError ? error.shortMessage : String(error),
+    });
+    return z.NEVER;
+  }
+});
