@@ -1,0 +1,10 @@
+/**
+ * Queue names shared by the relayer and the workers. Every key sits under the deployment's
+ * hash-tagged prefix (e.g. `{phala-bridge}`), so one deployment's queues live in one Redis
+ * Cluster slot and the same code runs on a single Redis or a Cluster.
+ */
+export function requestQueueName(cluster: `0x${string}`): string {
+  return `requests-${cluster.slice(2, 18).toLowerCase()}`;
+}
+
+export const RESULT_QUEUE = 'results';

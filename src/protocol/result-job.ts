@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { originSchema } from './origin.js';
+import { addressSchema, hex32Schema, hexSchema, uintStringSchema } from './schemas.js';
+
+/**
+ * A worker's signed answer to one request (docs/PROTOCOL.md §7). `publicOutput` is what the
+ * origin chain's callback receives in the clear; `sealedOutput` is sealed to the response key.
+ * The proof is the worker's signature for the origin's kind (§4).
+ */
+export const resultJobSchema = z.strictObject({
+  v: z.literal(1),
+  jobId: z.string().min(1),
+  origin: originSchema,
+  requestId: hex32Schema,
+  contractId: hex32Schema,
+  cluster: hex32Schema,
+  worker: z.strictObject({ address: addressSchema, publicKey: hexSchema }),
+  /** `ok` ran the contract; `contract-error` means the contract itself failed (code in publicOutput). */
+  status: z.enum(['ok', 'contract-error']),
+  publicOutput: hexSchema,
+  sealedOutput: hexSchema,
+  stateRoot: hex32Schema,
+  proof: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('eip712'), signature: hexSchema }),
+    z.strictObject({ kind: z.literal('substrate'), signature: hexSchema }),
+  ]),
+  /** New sealed contract state to commit on the Phala-style chain before fulfilling. */
+  stateCommit: z
+    .strictObject({
+      contractId: hex32Schema,
+      expectedVersion: uintStringSchema,
+      sealedState: hexSchema,
+      stateRoot: hex32Schema,
+      signature: hexSchema,
+    })
+    .optional(),
+  gasUsed: z.number().int().min(0),
+  producedAt: z.number().int().min(0),
+});
+export type ResultJob = z.infer<typeof resultJobSchema>;

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { type RedisConnection, redisKey } from './redis.js';
+
+/**
+ * Every request's journey: each stage it passed, with its time and, where there is one, the
+ * transaction that moved it. The journey is what an operator reads to answer "where is my
+ * request?"; it is written by whichever process moved the request, so it survives restarts.
+ */
+export const journeyStages = [
+  'observed',
+  'queued',
+  'dispatched',
+  'result',
+  'result-rejected',
+  'state-committed',
+  'submitted',
+  'already-fulfilled',
+  'confirmed',
+  'reorged',
+  'xcm-sent',
+  'xcm-processed',
+  'retry',
+  'cancelled',
+  'dead',
+] as const;
+export type JourneyStage = (typeof journeyStages)[number];
+
+export const terminalStages: ReadonlySet<JourneyStage> = new Set([
+  'confirmed',
+  'already-fulfilled',
+  'xcm-processed',
+  'cancelled',
+  'dead',
+]);
+
+export const journeyEntrySchema = z.strictObject({
+  stage: z.enum(journeyStages),
+  at: z.number().int(),
+  chain: z.string().optional(),
+  txHash: z.string().optional(),
+  blockNumber: z.number().int().optional(),
+  worker: z.string().optional(),
+  detail: z.string().max(2_000).optional(),
+});
+export type JourneyEntry = z.infer<typeof journeyEntrySchema>;
+
+export type JourneySummary = {
+  jobId: string;
+  state: JourneyStage;
+  origin: string;
+  contractId: string;
+  updatedAt: number;
+};
+
+export type JourneyStoreParameters = { redis: RedisConnection; prefix: string; retainSeconds?: number };
+
+export class JourneyStore {
+  readonly #redis: RedisConnection;
+  readonly #prefix: string;
+  readonly #retainSeconds: number;
+
+  constructor(parameters: JourneyStoreParameters) {
+    this.#redis = parameters.redis;
+    this.#prefix = parameters.prefix;
+    this.#retainSeconds = parameters.retainSeconds ?? 14 * 24 * 3600;
+  }
+
+  #entries(jobId: string) {
+    return redisKey(this.#prefix, 'journey', jobId);
+  }
+  #meta(jobId: string) {
+    return redisKey(this.#prefix, 'journey-meta', jobId);
+  }
+  get #index() {
+    return redisKey(this.#prefix, 'journeys');
+  }
+
+  /** Records one stage; `origin` and `contractId` are needed on the first record only. */
+  async record(
+    jobId: string,
+    entry: Omit<JourneyEntry, 'at'> & { at?: number },
+    meta?: { origin: string; contractId: string },
+  ): Promise<void> {
+    const full: JourneyEntry = { ...entry, at: entry.at ?? Date.now() };
+    const pipeline = this.#redis.multi();
+    pipeline.rpush(this.#entries(jobId), JSON.stringify(full));
+    pipeline.hset(this.#meta(jobId), { state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) });
+    pipeline.zadd(this.#index, full.at, jobId);
+    if (terminalStages.has(full.stage)) {
+      pipeline.expire(this.#entries(jobId), this.#retainSeconds);
+      pipeline.expire(this.#meta(jobId), this.#retainSeconds);
+    }
+    await pipeline.exec();
+  }
+
+  async entries(jobId: string): Promise<JourneyEntry[]> {
+    const raw = await this.#redis.lrange(this.#entries(jobId), 0, -1);
+    return raw.flatMap((line) => {
+      const parsed = journeyEntrySchema.safeParse(JSON.parse(line));
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  async summary(jobId: string): Promise<JourneySummary | null> {
+    const meta = await this.#redis.hgetall(this.#meta(jobId));
+    if (!meta.state) return null;
+    return {
+      jobId,
+      state: meta.state as JourneyStage,
+      origin: meta.origin ?? '',
+      contractId: meta.contractId ?? '',
+      updatedAt: Number(meta.updatedAt),
+    };
+  }
+
+  /** Most recently moved requests first, filtered by state, origin key or contract id. */
+  async list(
+    filter: { state?: string; origin?: string; contractId?: string; limit?: number } = {},
+  ): Promise<JourneySummary[]> {
+    const limit = filter.limit ?? 100;
+    const out: JourneySummary[] = [];
+    const cutoff = Date.now() - this.#retainSeconds * 1000;
+    await this.#redis.zremrangebyscore(this.#index, 0, cutoff);
+    for (let offset = 0; out.length < limit; offset += 500) {
+      const ids = await this.#redis.zrevrange(this.#index, offset, offset + 499);
+      if (ids.length === 0) break;
+      const summaries = await Promise.all(ids.map((id) => this.summary(id)));
+      for (const s of summaries) {
+        if (!s) continue;
+        if (filter.state && s.state !== filter.state) continue;
+        if (filter.origin && s.origin !== filter.origin) continue;
+        if (filter.contractId && s.contractId.toLowerCase() !== filter.contractId.toLowerCase()) continue;
+        out.push(s);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+}

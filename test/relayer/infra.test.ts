@@ -1,0 +1,129 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backoffDelay, retryFitsDeadline } from '../../src/relayer/backoff.js';
+import { CheckpointFile, RedisCheckpointStore } from '../../src/relayer/checkpoints.js';
+import { JourneyStore } from '../../src/relayer/journey.js';
+import { Lease, LeaseLostError } from '../../src/relayer/lease.js';
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const prefix = `{${uniquePrefix('infra')}}`;
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('lease with fencing (real Redis)', () => {
+  it('is held by one process at a time; a new holder gets a higher token and fences the old one', async () => {
+    const key = `${prefix}:lease:watcher-a`;
+    const a = new Lease({ redis, key, ttlMs: 300, renewEveryMs: 10_000 });
+    const b = new Lease({ redis, key, ttlMs: 300, renewEveryMs: 10_000 });
+    expect(await a.tryAcquire()).toBe(true);
+    const first = a.token!;
+    expect(await b.tryAcquire()).toBe(false);
+    expect(await a.assertHeld()).toBe(first);
+    // a stalls past its TTL (no renewal); b takes over with a higher fencing token
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await b.tryAcquire()).toBe(true);
+    expect(b.token!).toBeGreaterThan(first);
+    await expect(a.assertHeld()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(a.token).toBeNull();
+    await b.release();
+    expect(await a.tryAcquire()).toBe(true);
+    await a.release();
+  });
+
+  it('keeps the lease while renewing and reports a loss', async () => {
+    const key = `${prefix}:lease:submitter`;
+    let lost = 0;
+    const a = new Lease({ redis, key, ttlMs: 200, renewEveryMs: 50, onLost: () => lost++ });
+    expect(await a.tryAcquire()).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await a.assertHeld()).toBe(a.token);
+    // someone deletes the key and takes it (as after a Redis failover): the holder notices
+    await redis.del(key);
+    const b = new Lease({ redis, key, ttlMs: 10_000 });
+    expect(await b.tryAcquire()).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(lost).toBe(1);
+    await b.release();
+    await a.release();
+  });
+});
+
+describe('checkpoints in Redis, mirrored to a file', () => {
+  it('survive a Redis flush through the file mirror', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pb-cp-')), 'checkpoints.json');
+    const store = new RedisCheckpointStore({
+      redis,
+      prefix,
+      chain: 'evm-1',
+      mirror: new CheckpointFile(file),
+    });
+    expect(await store.load()).toBeNull();
+    await store.save({ blockNumber: 41n, blockHash: `0x${'ab'.repeat(32)}` });
+    await store.save({ blockNumber: 42n, blockHash: `0x${'cd'.repeat(32)}` });
+    expect(await store.load()).toEqual({ blockNumber: 42n, blockHash: `0x${'cd'.repeat(32)}` });
+    await redis.del(`${prefix}:checkpoint:evm-1`);
+    const reopened = new RedisCheckpointStore({
+      redis,
+      prefix,
+      chain: 'evm-1',
+      mirror: new CheckpointFile(file),
+    });
+    expect(await reopened.load()).toEqual({ blockNumber: 42n, blockHash: `0x${'cd'.repeat(32)}` });
+    const mirror = new CheckpointFile(file);
+    mirror.update('evm-1', { lowWater: 17 });
+    expect(new CheckpointFile(file).get('evm-1')).toMatchObject({
+      lowWater: 17,
+      checkpoint: { blockNumber: '42' },
+    });
+  });
+});
+
+describe('journeys', () => {
+  it('record stages in order and list by state, origin and contract', async () => {
+    const journeys = new JourneyStore({ redis, prefix });
+    const contract = `0x${'11'.repeat(32)}`;
+    await journeys.record(
+      'evm-1-0xaa',
+      { stage: 'observed', chain: 'evm-1', blockNumber: 5 },
+      { origin: 'evm-1', contractId: contract },
+    );
+    await journeys.record('evm-1-0xaa', { stage: 'queued' });
+    await journeys.record('evm-1-0xaa', { stage: 'submitted', chain: 'evm-1', txHash: '0xfeed' });
+    await journeys.record(
+      'phala-0xbb',
+      { stage: 'observed' },
+      { origin: 'phala', contractId: `0x${'22'.repeat(32)}` },
+    );
+    const entries = await journeys.entries('evm-1-0xaa');
+    expect(entries.map((e) => e.stage)).toEqual(['observed', 'queued', 'submitted']);
+    expect(entries[2]).toMatchObject({ txHash: '0xfeed', chain: 'evm-1' });
+    expect((await journeys.list({ state: 'submitted' })).map((s) => s.jobId)).toEqual(['evm-1-0xaa']);
+    expect((await journeys.list({ origin: 'phala' })).map((s) => s.jobId)).toEqual(['phala-0xbb']);
+    expect(
+      (await journeys.list({ contractId: contract.toUpperCase().replace('0X', '0x') })).map((s) => s.jobId),
+    ).toEqual(['evm-1-0xaa']);
+    await journeys.record('evm-1-0xaa', { stage: 'confirmed' });
+    expect(await redis.ttl(`${prefix}:journey:evm-1-0xaa`)).toBeGreaterThan(0);
+  });
+});
+
+describe('backoff schedule', () => {
+  it('follows the schedule, repeats its last step, jitters ±10 % and respects deadlines', () => {
+    const schedule = [1_000, 60_000, 3_600_000];
+    expect(backoffDelay(schedule, 1, () => 0.5)).toBe(1_000);
+    expect(backoffDelay(schedule, 2, () => 0.5)).toBe(60_000);
+    expect(backoffDelay(schedule, 9, () => 0.5)).toBe(3_600_000);
+    expect(backoffDelay(schedule, 1, () => 0)).toBe(900);
+    expect(backoffDelay(schedule, 1, () => 1)).toBe(1_100);
+    expect(retryFitsDeadline(1_000, 500, 999_000)).toBe(true);
+    expect(retryFitsDeadline(1_000, 1_500, 999_000)).toBe(false);
+  });
+});
