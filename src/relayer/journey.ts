@@ -93,6 +93,11 @@ export class JourneyStore {
     await pipeline.exec();
   }
 
+  /** True for the first caller only: decides which of several relayers records a request's start. */
+  async claim(jobId: string): Promise<boolean> {
+    return (await this.#redis.hsetnx(this.#meta(jobId), 'claimed', '1')) === 1;
+  }
+
   async entries(jobId: string): Promise<JourneyEntry[]> {
     const raw = await this.#redis.lrange(this.#entries(jobId), 0, -1);
     return raw.flatMap((line) => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backoffDelay, retryFitsDeadline } from '../../src/relayer/backoff.js';
+import { backoffDelay, retryFitsDeadline } from '../../src/protocol/retry.js';
 import { CheckpointFile, RedisCheckpointStore } from '../../src/relayer/checkpoints.js';
 import { JourneyStore } from '../../src/relayer/journey.js';
 import { Lease, LeaseLostError } from '../../src/relayer/lease.js';

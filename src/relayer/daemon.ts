@@ -1,0 +1,350 @@
+import { randomBytes } from 'node:crypto';
+import { type Job, QueueEvents, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { errorMessage } from '../base/errors.js';
+import type { Config } from '../config/schema.js';
+import { type RequestJob, requestJobSchema } from '../protocol/request-job.js';
+import { requestJobId } from '../protocol/origin.js';
+import { requestQueueName } from '../protocol/queue-names.js';
+import { scheduleBackoffStrategy } from '../protocol/retry.js';
+import { adminRoutes } from './admin-routes.js';
+import { CheckpointFile } from './checkpoints.js';
+import { startHttpServer } from './http-server.js';
+import { JourneyStore } from './journey.js';
+import { Lease } from './lease.js';
+import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
+import { PendingIndex } from './pending.js';
+import type { Destination, OriginWatcher, WorkerRegistryView } from './ports.js';
+import { RelayerQueues } from './queues.js';
+import { type RedisConnection, createRedis, redisKey } from './redis.js';
+import { AcceptResultStage } from './stages/accept-result.js';
+import { ObserveStage } from './stages/observe.js';
+import { SubmitStage } from './stages/submit.js';
+
+/** The chain-specific parts, built from the config by `chains/` (or by tests). */
+export type ChainAdapters = {
+  watchers: OriginWatcher[];
+  destinations: (Destination & { batch: { maxSize: number; maxDelayMs: number } })[];
+  registry: WorkerRegistryView;
+  phalaGenesisHash?: `0x${string}` | undefined;
+  /** Extra readiness checks (each chain's RPC, approved workers per cluster). */
+  readiness?: { name: string; check: () => Promise<{ ok: boolean; detail?: string }> }[];
+  close?: () => Promise<void>;
+};
+
+export type RelayerDaemonParameters = {
+  config: Config;
+  logger: Logger;
+  adapters: ChainAdapters;
+  /** Called for every newly queued request (the tape recorder). */
+  onRequest?: ((job: RequestJob) => void) | undefined;
+};
+
+type Running = { stop: () => Promise<void> };
+
+/**
+ * The relayer daemon: one of these per process, any number of processes per Redis. Watchers and
+ * each destination's submitter run only where their lease is held; checking results runs
+ * everywhere. Stopping takes no new work and hands in-flight jobs back within the grace period.
+ */
+export class RelayerDaemon {
+  readonly metrics: RelayerMetrics = createRelayerMetrics();
+  readonly redis: RedisConnection;
+  readonly queues: RelayerQueues;
+  readonly journeys: JourneyStore;
+  readonly pending: PendingIndex;
+  readonly #p: RelayerDaemonParameters;
+  readonly #prefix: string;
+  readonly #mirror: CheckpointFile | undefined;
+  readonly #observe: ObserveStage;
+  readonly #running: Running[] = [];
+  readonly #leases: Lease[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #queueEvents = new Map<string, QueueEvents>();
+  readonly #instance = randomBytes(8).toString('hex');
+  #stopping = false;
+  #urls: { metrics?: string; admin?: string } = {};
+
+  constructor(parameters: RelayerDaemonParameters) {
+    this.#p = parameters;
+    const { config } = parameters;
+    this.#prefix = config.redis.prefix;
+    this.redis = createRedis(config.redis);
+    this.redis.on('error', (error) =>
+      parameters.logger.warn({ err: errorMessage(error) }, 'redis connection error'),
+    );
+    this.queues = new RelayerQueues(this.redis, this.#prefix);
+    this.journeys = new JourneyStore({ redis: this.redis, prefix: this.#prefix });
+    this.#mirror = config.checkpointFile ? new CheckpointFile(config.checkpointFile) : undefined;
+    this.pending = new PendingIndex(this.redis, this.#prefix, this.#mirror);
+    this.#observe = new ObserveStage({
+      queues: this.queues,
+      journeys: this.journeys,
+      pending: this.pending,
+      metrics: this.metrics,
+      logger: parameters.logger.child({ stage: 'observe' }),
+      onRequest: (job) => {
+        this.#followCluster(job.cluster);
+        parameters.onRequest?.(job);
+      },
+    });
+  }
+
+  get urls(): { metrics?: string; admin?: string } {
+    return this.#urls;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, adapters } = this.#p;
+    await this.redis.ping();
+    await this.#markInstance();
+    this.#startResultChecker();
+    for (const watcher of adapters.watchers)
+      this.#underLease(`watch:${watcher.chain}`, () => this.#startWatcher(watcher));
+    for (const destination of adapters.destinations) {
+      this.#underLease(`submit:${destination.chain}`, (lease) => this.#startSubmitter(destination, lease));
+    }
+    this.#timers.push(setInterval(() => void this.#checkRedisKeptState(), 5_000).unref());
+    const metricsServer = await startHttpServer({
+      host: config.metrics.host,
+      port: config.metrics.port,
+      logger,
+      routes: [
+        {
+          method: 'GET',
+          path: '/metrics',
+          handler: async () => ({
+            text: await this.#metricsText(),
+            contentType: this.metrics.registry.contentType,
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/healthz',
+          handler: async () => ({ json: { ok: !this.#stopping }, status: this.#stopping ? 503 : 200 }),
+        },
+        { method: 'GET', path: '/readyz', handler: async () => this.#readiness() },
+      ],
+    });
+    const adminServer = await startHttpServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      logger,
+      token: config.admin.token?.reveal(),
+      routes: adminRoutes(this.queues, this.journeys),
+    });
+    this.#running.push({ stop: metricsServer.close }, { stop: adminServer.close });
+    this.#urls = { metrics: metricsServer.url, admin: adminServer.url };
+    logger.info({ metrics: metricsServer.url, admin: adminServer.url }, 'relayer started');
+  }
+
+  /** Runs `start` whenever this process holds the named lease; stops it when the lease is lost. */
+  #underLease(name: string, start: (lease: Lease) => Promise<Running>): void {
+    let running: Running | undefined;
+    const lease = new Lease({
+      redis: this.redis,
+      key: redisKey(this.#prefix, 'lease', name),
+      ttlMs: 15_000,
+      onLost: () => {
+        this.#p.logger.warn({ lease: name }, 'lease lost; stopping');
+        const r = running;
+        running = undefined;
+        void r?.stop();
+      },
+    });
+    this.#leases.push(lease);
+    const attempt = async () => {
+      if (this.#stopping || running) return;
+      try {
+        if (!(await lease.tryAcquire())) return;
+        running = await start(lease);
+        this.#running.push({ stop: async () => running?.stop() });
+        this.#p.logger.info({ lease: name, token: lease.token }, 'lease acquired');
+      } catch (error) {
+        this.#p.logger.warn({ lease: name, err: errorMessage(error) }, 'could not start leased role');
+        await lease.release();
+      }
+    };
+    void attempt();
+    this.#timers.push(setInterval(() => void attempt(), 5_000).unref());
+  }
+
+  async #startWatcher(watcher: OriginWatcher): Promise<Running> {
+    await watcher.start(this.#observe);
+    return { stop: () => watcher.stop() };
+  }
+
+  #startResultChecker(): void {
+    const { config, adapters, logger } = this.#p;
+    const stage = new AcceptResultStage({
+      queues: this.queues,
+      journeys: this.journeys,
+      registry: adapters.registry,
+      destinations: adapters.destinations,
+      metrics: this.metrics,
+      logger: logger.child({ stage: 'result' }),
+      phalaGenesisHash: adapters.phalaGenesisHash,
+    });
+    const worker = new Worker(this.queues.results.name, stage.process, {
+      connection: this.redis,
+      prefix: this.#prefix,
+      concurrency: config.queues.dispatchConcurrency,
+      settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
+    });
+    worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'result worker error'));
+    this.#running.push({ stop: () => worker.close() });
+  }
+
+  async #startSubmitter(destination: ChainAdapters['destinations'][number], lease: Lease): Promise<Running> {
+    const { config, logger } = this.#p;
+    const stage = new SubmitStage({
+      destination,
+      lease,
+      batch: destination.batch,
+      journeys: this.journeys,
+      pending: this.pending,
+      metrics: this.metrics,
+      logger: logger.child({ stage: 'submit', chain: destination.chain }),
+    });
+    const worker = new Worker(this.queues.submit(destination.chain).name, stage.process, {
+      connection: this.redis,
+      prefix: this.#prefix,
+      concurrency: Math.max(2 * destination.batch.maxSize, 4),
+      settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
+    });
+    worker.on('failed', (job: Job | undefined, error: Error) => {
+      if (!job) return;
+      void job.isFailed().then((final) => (final ? stage.onFinalFailure(job, error) : undefined));
+    });
+    worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'submit worker error'));
+    return {
+      stop: async () => {
+        await stage.drain();
+        await worker.close();
+      },
+    };
+  }
+
+  /** Follows a cluster's request queue for the `dispatched` and dead-letter stages of journeys. */
+  #followCluster(cluster: `0x${string}`): void {
+    const name = requestQueueName(cluster);
+    if (this.#queueEvents.has(name)) return;
+    const events = new QueueEvents(name, { connection: this.redis.duplicate(), prefix: this.#prefix });
+    this.#queueEvents.set(name, events);
+    events.on(
+      'active',
+      ({ jobId }) => void this.journeys.record(jobId, { stage: 'dispatched' }).catch(() => undefined),
+    );
+    events.on('failed', ({ jobId, failedReason }) => {
+      void (async () => {
+        const job = await this.queues.queue(name).getJob(jobId);
+        if (!job || !(await job.isFailed())) return;
+        const parsed = requestJobSchema.safeParse(job.data);
+        await this.journeys.record(jobId, { stage: 'dead', detail: `worker: ${failedReason}`.slice(0, 500) });
+        if (parsed.success) {
+          await this.pending.remove(
+            parsed.data.observed.chain,
+            requestJobId(parsed.data.origin, parsed.data.requestId),
+          );
+          this.metrics.completed.inc({ origin: parsed.data.origin.kind, outcome: 'dead' });
+        }
+      })().catch(() => undefined);
+    });
+  }
+
+  /**
+   * A key written at start and checked every few seconds. If it is gone, Redis lost its data
+   * (a flush, a failover without persistence): every watcher we lead rescans from its low-water
+   * mark in the checkpoint file and re-queues what its chain still shows pending.
+   */
+  async #markInstance(): Promise<void> {
+    await this.redis.set(redisKey(this.#prefix, 'instance'), this.#instance, 'NX');
+  }
+
+  async #checkRedisKeptState(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      if (await this.redis.exists(redisKey(this.#prefix, 'instance'))) return;
+      this.#p.logger.error('Redis lost its data; re-deriving pending requests from the chains');
+      this.metrics.errors.inc({ kind: 'redis-data-loss' });
+      await this.#markInstance();
+      await this.recover();
+    } catch (error) {
+      this.#p.logger.warn({ err: errorMessage(error) }, 'redis state check failed');
+    }
+  }
+
+  /** Rescans each chain from its low-water mark (see checkpoints.ts); returns requests re-reported. */
+  async recover(): Promise<number> {
+    let total = 0;
+    for (const watcher of this.#p.adapters.watchers) {
+      if (!watcher.rederive) continue;
+      const mirror = this.#mirror?.get(watcher.chain);
+      const from =
+        mirror?.lowWater ?? (mirror?.checkpoint ? Number(mirror.checkpoint.blockNumber) : undefined);
+      if (from === undefined) continue;
+      total += await watcher.rederive(from, this.#observe);
+    }
+    return total;
+  }
+
+  async #metricsText(): Promise<string> {
+    const now = Date.now();
+    await Promise.all(
+      this.queues.opened().map(async (queue) => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, n] of Object.entries(counts))
+          this.metrics.queueDepth.set({ queue: queue.name, state }, n);
+        const [oldest] = await queue.getWaiting(0, 0);
+        this.metrics.oldestJobAge.set(
+          { stage: queue.name.split('-')[0]! },
+          oldest ? (now - oldest.timestamp) / 1000 : 0,
+        );
+      }),
+    ).catch(() => undefined);
+    await Promise.all(
+      this.#p.adapters.watchers.map(async (w) =>
+        this.metrics.headLag.set({ chain: w.chain }, await w.lag().catch(() => -1)),
+      ),
+    );
+    return this.metrics.registry.metrics();
+  }
+
+  async #readiness() {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+    try {
+      await this.redis.ping();
+      checks.redis = { ok: true };
+    } catch (error) {
+      checks.redis = { ok: false, detail: errorMessage(error) };
+    }
+    for (const c of this.#p.adapters.readiness ?? []) {
+      checks[c.name] = await c
+        .check()
+        .catch((error: unknown) => ({ ok: false, detail: errorMessage(error) }));
+    }
+    const ok = !this.#stopping && Object.values(checks).every((c) => c.ok);
+    return { status: ok ? 200 : 503, json: { ok, checks } };
+  }
+
+  /** Stops taking work, finishes or hands back in-flight jobs, and exits within `graceMs`. */
+  async stop(graceMs = this.#p.config.shutdownGraceMs): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    const graceful = Promise.allSettled(this.#running.reverse().map((r) => r.stop()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const outcome = await Promise.race([graceful.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout')
+      this.#p.logger.warn({ graceMs }, 'grace period over; unfinished jobs go back to the queue as stalled');
+    await Promise.allSettled([...this.#queueEvents.values()].map((e) => e.close()));
+    await Promise.allSettled(this.#leases.map((l) => l.release()));
+    await this.#p.adapters.close?.().catch(() => undefined);
+    await this.queues.close().catch(() => undefined);
+    this.redis.disconnect();
+  }
+}

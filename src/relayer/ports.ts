@@ -1,0 +1,70 @@
+import type { Origin } from '../protocol/origin.js';
+import type { RequestJob } from '../protocol/request-job.js';
+import type { ResultJob } from '../protocol/result-job.js';
+
+/**
+ * What the relayer needs from each kind of chain, and nothing more. The EVM, Phala-style and XCM
+ * adapters in `chains/` implement these over the chain clients in src/evm, src/phala and src/xcm.
+ */
+
+/** What a watcher reports. Each call may repeat (restarts, reorgs, two relayers): all are idempotent. */
+export interface WatchSink {
+  request(job: RequestJob): Promise<void>;
+  cancelled(
+    origin: Origin,
+    requestId: `0x${string}`,
+    detail?: { chain: string; txHash?: string },
+  ): Promise<void>;
+  /** Seen fulfilled on the origin chain (by us or anyone). */
+  fulfilled(
+    origin: Origin,
+    requestId: `0x${string}`,
+    detail: { chain: string; txHash?: string },
+  ): Promise<void>;
+  /** A malformed log or event: recorded, counted, never fatal. */
+  rejected(chain: string, reason: string): void;
+}
+
+export interface OriginWatcher {
+  readonly chain: string;
+  start(sink: WatchSink): Promise<void>;
+  stop(): Promise<void>;
+  /** Head minus checkpoint, for the lag metric and readiness. */
+  lag(): Promise<number>;
+  /** Re-reads requests from `fromBlock` and reports the ones the chain still shows pending. */
+  rederive?(fromBlock: number, sink: WatchSink): Promise<number>;
+}
+
+export type RequestStatus = 'pending' | 'fulfilled' | 'cancelled' | 'expired' | 'unknown';
+
+export type SubmitItem = { request: RequestJob; result: ResultJob };
+
+/** The outcome of one item once its submission is final. */
+export type ItemOutcome =
+  | { kind: 'fulfilled'; txHash: string; blockNumber?: number; gasUsed?: bigint }
+  | { kind: 'already-fulfilled' }
+  | { kind: 'cancelled' }
+  | { kind: 'rejected'; reason: string; txHash?: string; retryable: boolean }
+  | { kind: 'reorged'; txHash: string };
+
+export interface Destination {
+  readonly chain: string;
+  /** Which origins this destination answers. */
+  accepts(origin: Origin): boolean;
+  status(item: SubmitItem): Promise<RequestStatus>;
+  /** Sends the items (one transaction, or a batch) and waits until that is final. */
+  submit(
+    items: SubmitItem[],
+    onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
+  ): Promise<ItemOutcome[]>;
+}
+
+/** The on-chain view of which workers may answer a cluster's requests right now. */
+export interface WorkerRegistryView {
+  isApproved(
+    cluster: `0x${string}`,
+    worker: { address: `0x${string}`; publicKey: `0x${string}` },
+  ): Promise<boolean>;
+  /** Clusters with at least one approved, unexpired worker (for readiness). */
+  approvedCount(cluster: `0x${string}`): Promise<number>;
+}

@@ -1,0 +1,122 @@
+import type { Logger } from 'pino';
+import { errorMessage } from '../../base/errors.js';
+import { type Origin, originKey, requestJobId } from '../../protocol/origin.js';
+import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
+import type { JourneyStore } from '../journey.js';
+import type { RelayerMetrics } from '../metrics.js';
+import type { WatchSink } from '../ports.js';
+import type { PendingIndex } from '../pending.js';
+import type { RelayerQueues } from '../queues.js';
+
+export type ObserveStageParameters = {
+  queues: RelayerQueues;
+  journeys: JourneyStore;
+  pending: PendingIndex;
+  metrics: RelayerMetrics;
+  logger: Logger;
+  /** Called for each request, for the optional tape recorder. */
+  onRequest?: ((job: RequestJob) => void) | undefined;
+};
+
+/**
+ * Stage 1–2, watch → queue: every request a watcher reports becomes one job on its cluster's
+ * queue, whose id is the request's id. A request reported again finds its job id taken and
+ * changes nothing.
+ */
+export class ObserveStage implements WatchSink {
+  readonly #p: ObserveStageParameters;
+
+  constructor(parameters: ObserveStageParameters) {
+    this.#p = parameters;
+  }
+
+  async request(input: RequestJob): Promise<void> {
+    const parsed = requestJobSchema.safeParse(input);
+    if (!parsed.success) {
+      this.rejected(
+        String((input as { observed?: { chain?: string } })?.observed?.chain ?? 'unknown'),
+        `request job: ${parsed.error.issues[0]?.message}`,
+      );
+      return;
+    }
+    const job = parsed.data;
+    const jobId = requestJobId(job.origin, job.requestId);
+    const queue = this.#p.queues.requests(job.cluster);
+    if (await queue.getJob(jobId)) return;
+    const origin = originKey(job.origin);
+    await this.#p.pending.add(job.observed.chain, jobId, job.observed.blockNumber);
+    if (job.deadline * 1000 <= Date.now()) {
+      await this.#p.journeys.record(
+        jobId,
+        { stage: 'observed', chain: job.observed.chain, blockNumber: job.observed.blockNumber },
+        { origin, contractId: job.contractId },
+      );
+      await this.#finish(jobId, job.observed.chain, 'dead', 'deadline passed before the request was seen');
+      return;
+    }
+    await queue.add('request', job, { jobId });
+    // Two relayers can race to here; the add is idempotent, and only the first records the journey.
+    if (!(await this.#p.journeys.claim(jobId))) return;
+    this.#p.metrics.observed.inc({ origin: job.origin.kind });
+    await this.#p.journeys.record(
+      jobId,
+      {
+        stage: 'observed',
+        chain: job.observed.chain,
+        blockNumber: job.observed.blockNumber,
+        ...(job.observed.txHash ? { txHash: job.observed.txHash } : {}),
+      },
+      { origin, contractId: job.contractId },
+    );
+    await this.#p.journeys.record(jobId, { stage: 'queued', detail: queue.name });
+    this.#p.onRequest?.(job);
+    this.#p.logger.info(
+      { jobId, chain: job.observed.chain, block: job.observed.blockNumber },
+      'request queued',
+    );
+  }
+
+  async cancelled(
+    origin: Origin,
+    requestId: `0x${string}`,
+    detail?: { chain: string; txHash?: string },
+  ): Promise<void> {
+    const jobId = requestJobId(origin, requestId);
+    await this.#finish(jobId, detail?.chain, 'cancelled', detail?.txHash ? `tx ${detail.txHash}` : undefined);
+  }
+
+  async fulfilled(
+    origin: Origin,
+    requestId: `0x${string}`,
+    detail: { chain: string; txHash?: string },
+  ): Promise<void> {
+    // Our own submitter records `confirmed`; this only closes requests someone else answered.
+    const jobId = requestJobId(origin, requestId);
+    await this.#p.pending.remove(detail.chain, jobId);
+  }
+
+  rejected(chain: string, reason: string): void {
+    this.#p.metrics.errors.inc({ kind: 'bad-chain-data' });
+    this.#p.logger.warn({ chain, reason }, 'ignored malformed chain data');
+  }
+
+  async #finish(
+    jobId: string,
+    chain: string | undefined,
+    stage: 'cancelled' | 'dead',
+    detail?: string,
+  ): Promise<void> {
+    try {
+      const summary = await this.#p.journeys.summary(jobId);
+      if (summary && (summary.state === 'confirmed' || summary.state === stage)) return;
+      await this.#p.journeys.record(jobId, {
+        stage,
+        ...(chain ? { chain } : {}),
+        ...(detail ? { detail } : {}),
+      });
+      if (chain) await this.#p.pending.remove(chain, jobId);
+    } catch (error) {
+      this.#p.logger.error({ jobId, err: errorMessage(error) }, 'could not record request end');
+    }
+  }
+}

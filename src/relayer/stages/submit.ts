@@ -1,0 +1,162 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { errorMessage } from '../../base/errors.js';
+import { originKey, requestJobId } from '../../protocol/origin.js';
+import { requestJobSchema } from '../../protocol/request-job.js';
+import { resultJobSchema } from '../../protocol/result-job.js';
+import { Batcher } from '../batcher.js';
+import type { JourneyStore } from '../journey.js';
+import type { Lease } from '../lease.js';
+import type { RelayerMetrics } from '../metrics.js';
+import type { PendingIndex } from '../pending.js';
+import type { Destination, ItemOutcome, SubmitItem } from '../ports.js';
+
+export const submitJobSchema = z.strictObject({ request: requestJobSchema, result: resultJobSchema });
+
+export type SubmitStageParameters = {
+  destination: Destination;
+  /** The submitter lease of this destination's signer; checked before every transaction. */
+  lease: Lease;
+  batch: { maxSize: number; maxDelayMs: number };
+  journeys: JourneyStore;
+  pending: PendingIndex;
+  metrics: RelayerMetrics;
+  logger: Logger;
+};
+
+/**
+ * Stages 4–5, submit → confirm, for one destination chain: accepted results are grouped into
+ * batches, each is checked against the chain first ("already fulfilled" is success), sent, and
+ * held until final. A reverted or reorged submission goes back to the queue and is retried on the
+ * backoff schedule until the request's deadline.
+ */
+export class SubmitStage {
+  readonly #p: SubmitStageParameters;
+  readonly #batcher: Batcher<SubmitItem, ItemOutcome>;
+
+  constructor(parameters: SubmitStageParameters) {
+    this.#p = parameters;
+    this.#batcher = new Batcher({ ...parameters.batch, flush: (items) => this.#flush(items) });
+  }
+
+  readonly process = async (job: Job): Promise<string> => {
+    const parsed = submitJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      this.#p.metrics.errors.inc({ kind: 'bad-submit-payload' });
+      throw new UnrecoverableError(`submit payload: ${parsed.error.issues[0]?.message}`);
+    }
+    const item = parsed.data;
+    const jobId = requestJobId(item.request.origin, item.request.requestId);
+    if (item.request.deadline * 1000 <= Date.now()) {
+      throw new UnrecoverableError('request deadline passed');
+    }
+    const outcome = await this.#batcher.add(item);
+    const chain = this.#p.destination.chain;
+    const origin = item.request.origin.kind;
+    switch (outcome.kind) {
+      case 'fulfilled':
+        await this.#p.journeys.record(jobId, {
+          stage: 'confirmed',
+          chain,
+          txHash: outcome.txHash,
+          ...(outcome.blockNumber !== undefined ? { blockNumber: outcome.blockNumber } : {}),
+        });
+        this.#p.metrics.completed.inc({ origin, outcome: 'fulfilled' });
+        this.#p.metrics.endToEnd.observe({ origin }, (Date.now() - item.request.observed.at) / 1000);
+        if (outcome.gasUsed !== undefined) this.#p.metrics.gasSpent.inc({ chain }, Number(outcome.gasUsed));
+        await this.#p.pending.remove(item.request.observed.chain, jobId);
+        return outcome.txHash;
+      case 'already-fulfilled':
+        await this.#p.journeys.record(jobId, { stage: 'already-fulfilled', chain });
+        this.#p.metrics.completed.inc({ origin, outcome: 'already-fulfilled' });
+        await this.#p.pending.remove(item.request.observed.chain, jobId);
+        return 'already-fulfilled';
+      case 'cancelled':
+        await this.#p.journeys.record(jobId, { stage: 'cancelled', chain });
+        this.#p.metrics.completed.inc({ origin, outcome: 'cancelled' });
+        await this.#p.pending.remove(item.request.observed.chain, jobId);
+        return 'cancelled';
+      case 'reorged':
+        await this.#p.journeys.record(jobId, { stage: 'reorged', chain, txHash: outcome.txHash });
+        throw new Error(`submission ${outcome.txHash} was reorged out`);
+      case 'rejected':
+        if (!outcome.retryable) throw new UnrecoverableError(outcome.reason);
+        throw new Error(outcome.reason);
+    }
+  };
+
+  /** Called by the queue worker when a job will not be retried again. */
+  async onFinalFailure(job: Job, error: Error): Promise<void> {
+    const parsed = submitJobSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    const { request } = parsed.data;
+    const jobId = requestJobId(request.origin, request.requestId);
+    await this.#p.journeys.record(jobId, {
+      stage: 'dead',
+      chain: this.#p.destination.chain,
+      detail: error.message.slice(0, 500),
+    });
+    this.#p.metrics.completed.inc({ origin: request.origin.kind, outcome: 'dead' });
+    await this.#p.pending.remove(request.observed.chain, jobId);
+    this.#p.logger.error(
+      { jobId, origin: originKey(request.origin), reason: error.message },
+      'request dead-lettered',
+    );
+  }
+
+  async #flush(items: SubmitItem[]): Promise<ItemOutcome[]> {
+    const outcomes: (ItemOutcome | undefined)[] = new Array(items.length);
+    const statuses = await Promise.all(
+      items.map((item) => this.#p.destination.status(item).catch(() => 'unknown' as const)),
+    );
+    const toSend: SubmitItem[] = [];
+    const sendIndex: number[] = [];
+    statuses.forEach((status, i) => {
+      if (status === 'fulfilled') outcomes[i] = { kind: 'already-fulfilled' };
+      else if (status === 'cancelled') outcomes[i] = { kind: 'cancelled' };
+      else if (status === 'expired')
+        outcomes[i] = { kind: 'rejected', reason: 'request expired on chain', retryable: false };
+      else if (status === 'unknown')
+        outcomes[i] = { kind: 'rejected', reason: 'request status unknown on chain', retryable: true };
+      else {
+        toSend.push(items[i]!);
+        sendIndex.push(i);
+      }
+    });
+    if (toSend.length > 0) {
+      await this.#p.lease.assertHeld();
+      const chain = this.#p.destination.chain;
+      const kind = toSend.length > 1 ? 'batch' : 'single';
+      try {
+        const sent = await this.#p.destination.submit(toSend, async (txHash, batch) => {
+          this.#p.metrics.submissions.inc({ chain, kind, outcome: 'sent' });
+          await Promise.all(
+            batch.map((item) =>
+              this.#p.journeys.record(requestJobId(item.request.origin, item.request.requestId), {
+                stage: 'submitted',
+                chain,
+                txHash,
+                ...(batch.length > 1 ? { detail: `batch of ${batch.length}` } : {}),
+              }),
+            ),
+          );
+        });
+        sent.forEach((outcome, j) => {
+          outcomes[sendIndex[j]!] = outcome;
+        });
+      } catch (error) {
+        this.#p.metrics.submissions.inc({ chain, kind, outcome: 'error' });
+        this.#p.metrics.errors.inc({ kind: 'submit' });
+        this.#p.logger.warn({ chain, count: toSend.length, err: errorMessage(error) }, 'submission failed');
+        for (const i of sendIndex)
+          outcomes[i] = { kind: 'rejected', reason: errorMessage(error), retryable: true };
+      }
+    }
+    return outcomes.map((o) => o ?? { kind: 'rejected', reason: 'no outcome', retryable: true });
+  }
+
+  async drain(): Promise<void> {
+    await this.#batcher.drain();
+  }
+}

@@ -1,0 +1,72 @@
+import { fromHex, toHex } from '../base/bytes.js';
+import { ethereumAddress } from '../crypto/keys.js';
+import {
+  fulfillmentDigest,
+  fulfillmentOf,
+  recoverSubstrateFulfillmentSigner,
+  recoverTypedSigner,
+} from '../crypto/proofs.js';
+import type { RequestJob } from '../protocol/request-job.js';
+import type { ResultJob } from '../protocol/result-job.js';
+
+export type ResultCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Checks a worker's result against the request it claims to answer and its own proof, before
+ * anything is spent on submitting it. The destination chain checks the proof again; this only
+ * keeps forged or mismatched results from costing gas and from hiding a request's real answer.
+ */
+export function checkResult(
+  request: RequestJob,
+  result: ResultJob,
+  phalaGenesisHash: `0x${string}` | undefined,
+): ResultCheck {
+  if (result.requestId.toLowerCase() !== request.requestId.toLowerCase())
+    return { ok: false, reason: 'result is for another request id' };
+  if (result.contractId.toLowerCase() !== request.contractId.toLowerCase())
+    return { ok: false, reason: 'result is for another contract' };
+  if (result.cluster.toLowerCase() !== request.cluster.toLowerCase())
+    return { ok: false, reason: 'result is from another cluster' };
+  if (JSON.stringify(result.origin) !== JSON.stringify(request.origin))
+    return { ok: false, reason: 'result names another origin' };
+  let workerPublicKey: Uint8Array;
+  try {
+    workerPublicKey = fromHex(result.worker.publicKey, 'worker.publicKey', 33);
+    if (ethereumAddress(workerPublicKey).toLowerCase() !== result.worker.address.toLowerCase()) {
+      return { ok: false, reason: 'worker address does not match its public key' };
+    }
+  } catch {
+    return { ok: false, reason: 'worker public key is not a compressed secp256k1 key' };
+  }
+  const publicOutput = fromHex(result.publicOutput);
+  const sealedOutput = fromHex(result.sealedOutput);
+  if (request.origin.kind === 'evm') {
+    if (result.proof.kind !== 'eip712') return { ok: false, reason: 'an EVM origin needs an EIP-712 proof' };
+    const digest = fulfillmentDigest(
+      { chainId: request.origin.chainId, verifyingContract: request.origin.gateway },
+      fulfillmentOf(request.requestId, publicOutput, sealedOutput, result.stateRoot),
+    );
+    const signer = recoverTypedSigner(digest, result.proof.signature);
+    if (!signer || signer.toLowerCase() !== result.worker.address.toLowerCase())
+      return { ok: false, reason: 'proof is not signed by the named worker' };
+    return { ok: true };
+  }
+  if (result.proof.kind !== 'substrate')
+    return { ok: false, reason: 'a Substrate destination needs a Substrate proof' };
+  const genesis = request.origin.kind === 'phala' ? request.origin.genesisHash : phalaGenesisHash;
+  if (!genesis)
+    return { ok: false, reason: 'no Phala-style chain is configured to check this proof against' };
+  const signer = recoverSubstrateFulfillmentSigner(
+    {
+      genesisHash: fromHex(genesis),
+      requestId: fromHex(request.requestId),
+      publicOutput,
+      sealedOutput,
+      stateRoot: fromHex(result.stateRoot),
+    },
+    fromHex(result.proof.signature),
+  );
+  if (!signer || toHex(signer) !== toHex(workerPublicKey))
+    return { ok: false, reason: 'proof is not signed by the named worker' };
+  return { ok: true };
+}
