@@ -1,0 +1,57 @@
+import { type Hex, fromHex, toHex } from '../base/bytes.js';
+import { openEnvelope, sealEnvelope } from '../crypto/envelope.js';
+import { outputContext, requestContext } from '../crypto/envelope-context.js';
+import { generateKeyPair } from '../crypto/keys.js';
+import { type Origin, originKey } from '../protocol/origin.js';
+
+export type SealInputParameters = {
+  /** The contract's published X25519 public key (on the Phala-style chain, or the gateway). */
+  contractPublicKey: Hex | Uint8Array;
+  contractId: Hex;
+  origin: Origin;
+  /** Who sends the request: 20-byte EVM address, 32-byte account, or SCALE-encoded XCM location. */
+  requester: Hex;
+  input: Uint8Array | string;
+};
+
+/** Seals a request input so that only the contract's workers can read it, and only for this requester. */
+export function sealInput(parameters: SealInputParameters): Hex {
+  const key =
+    typeof parameters.contractPublicKey === 'string'
+      ? fromHex(parameters.contractPublicKey, 'contractPublicKey', 32)
+      : parameters.contractPublicKey;
+  const input =
+    typeof parameters.input === 'string' ? new TextEncoder().encode(parameters.input) : parameters.input;
+  return toHex(
+    sealEnvelope({
+      recipientPublicKey: key,
+      purpose: 'request',
+      context: requestContext(
+        originKey(parameters.origin),
+        fromHex(parameters.requester, 'requester'),
+        fromHex(parameters.contractId, 'contractId', 32),
+      ),
+      plaintext: input,
+    }),
+  );
+}
+
+/** A fresh response key pair: the public half goes in the request, the secret half opens the answer. */
+export function createResponseKey(): { secretKey: Hex; publicKey: Hex } {
+  const pair = generateKeyPair('x25519');
+  return { secretKey: toHex(pair.secretKey), publicKey: toHex(pair.publicKey) };
+}
+
+/** Opens a sealed output with the response key's secret half; throws EnvelopeOpenError otherwise. */
+export function openOutput(parameters: {
+  sealedOutput: Hex;
+  responseSecretKey: Hex;
+  requestId: Hex;
+}): Uint8Array {
+  return openEnvelope({
+    recipientSecretKey: fromHex(parameters.responseSecretKey, 'responseSecretKey', 32),
+    purpose: 'output',
+    context: outputContext(fromHex(parameters.requestId, 'requestId', 32)),
+    envelope: fromHex(parameters.sealedOutput, 'sealedOutput'),
+  });
+}
