@@ -49,24 +49,9 @@ export type ReasonCode = (typeof reasonCodes)[number];
 
 export type AttestationReason = { code: ReasonCode; detail: string };
 
-/** TCB statuses as Intel's QVL reports them (TCB info, QE identity and TDX module levels merged). */
-export const tcbStatuses = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'TDRelaunchAdvised',
-  'TDRelaunchAdvisedConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TcbStatus = (typeof tcbStatuses)[number];
-/** Statuses a policy may accept; `Revoked` never can be. */
-export const acceptableTcbStatuses = tcbStatuses.filter((s) => s !== 'Revoked') as Exclude<
-  TcbStatus,
-  'Revoked'
->[];
+import { acceptableTcbStatuses, type TcbStatus, tcbStatuses } from './statuses.js';
+
+export { acceptableTcbStatuses, type TcbStatus, tcbStatuses };
 
 export type Tee = 'sim' | 'sgx' | 'tdx';
 
