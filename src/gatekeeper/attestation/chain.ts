@@ -5,7 +5,7 @@ import {
   type Crl,
   certificateSignedBy,
   crlSignedBy,
-  parseCertificate,
+  parseCertificateCached,
   pemChain,
   sameBytes,
 } from './x509.js';
@@ -53,7 +53,7 @@ export function parsePemCertificates(
   code: ReasonCode,
 ): Certificate[] | null {
   try {
-    return pemChain(text).map((der) => parseCertificate(der));
+    return pemChain(text).map((der) => parseCertificateCached(der));
   } catch (error) {
     findings.fail(code, `${what}: ${errorMessage(error)}`);
     return null;

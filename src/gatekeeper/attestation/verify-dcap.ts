@@ -21,6 +21,7 @@ import {
 import { intelSgxRootCa } from './root-ca.js';
 import { parseSgxExtension, type SgxExtension } from './sgx-extension.js';
 import { evaluateTcb } from './tcb.js';
+import { checkMeasurementAndReportData } from './policy-checks.js';
 import type { AttestationPolicy, AttestationResult, TcbStatus } from './types.js';
 import {
   type Certificate,
@@ -390,22 +391,4 @@ function verifyInto(
 
   checkAttributes(quote, policy, findings);
   checkMeasurementAndReportData(result, policy, options.expectedReportData, findings);
-}
-
-/** Allowlist and report data binding, shared by every quote kind. */
-export function checkMeasurementAndReportData(
-  result: AttestationResult,
-  policy: AttestationPolicy,
-  expectedReportData: Uint8Array | undefined,
-  findings: Findings,
-): void {
-  if (result.measurement && !policy.allowedMeasurements.includes(result.measurement)) {
-    findings.fail('MeasurementNotAllowed', `measurement ${result.measurement} is not on the allowlist`);
-  }
-  if (expectedReportData) {
-    const actual = result.reportData ? Buffer.from(result.reportData.slice(2), 'hex') : Buffer.alloc(0);
-    if (expectedReportData.length !== 64 || Buffer.compare(actual, expectedReportData) !== 0) {
-      findings.fail('ReportDataMismatch', 'report data does not bind the expected keys');
-    }
-  }
 }

@@ -2,7 +2,7 @@ import { toHex } from '../../base/bytes.js';
 import { parseSimQuote, simQuoteSignatureValid } from '../../crypto/sim-quote.js';
 import { Findings } from './chain.js';
 import type { AttestationPolicy, AttestationResult } from './types.js';
-import { checkMeasurementAndReportData } from './verify-dcap.js';
+import { checkMeasurementAndReportData } from './policy-checks.js';
 
 export type SimVerifyOptions = {
   policy: AttestationPolicy;

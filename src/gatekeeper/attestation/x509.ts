@@ -134,13 +134,46 @@ export function parseCertificate(der: Uint8Array): Certificate {
   };
 }
 
-/** True when `cert` carries a valid signature by `issuer`'s key. */
-export function certificateSignedBy(cert: Certificate, issuer: Certificate): boolean {
-  try {
-    return cert.x509.verify(issuer.publicKey);
-  } catch {
-    return false;
+/**
+ * Parsed certificates by DER. The same few Intel certificates (root, PCK CAs, TCB signing) come
+ * with every quote and collateral, and building an X509Certificate is most of a verification's
+ * cost; a parse is a pure function of the bytes, so it is cached (bounded, oldest out first).
+ * Validity and revocation are still judged on every verification.
+ */
+const certificateCache = new Map<string, Certificate>();
+const CERTIFICATE_CACHE_SIZE = 512;
+
+export function parseCertificateCached(der: Uint8Array): Certificate {
+  const key = Buffer.from(der).toString('base64');
+  const hit = certificateCache.get(key);
+  if (hit) return hit;
+  const cert = parseCertificate(new Uint8Array(der));
+  if (certificateCache.size >= CERTIFICATE_CACHE_SIZE) {
+    certificateCache.delete(certificateCache.keys().next().value as string);
   }
+  certificateCache.set(key, cert);
+  return cert;
+}
+
+const signatureChecks = new WeakMap<Certificate, WeakMap<Certificate, boolean>>();
+
+/** True when `cert` carries a valid signature by `issuer`'s key (remembered per pair). */
+export function certificateSignedBy(cert: Certificate, issuer: Certificate): boolean {
+  let byIssuer = signatureChecks.get(cert);
+  const known = byIssuer?.get(issuer);
+  if (known !== undefined) return known;
+  let valid: boolean;
+  try {
+    valid = cert.x509.verify(issuer.publicKey);
+  } catch {
+    valid = false;
+  }
+  if (!byIssuer) {
+    byIssuer = new WeakMap();
+    signatureChecks.set(cert, byIssuer);
+  }
+  byIssuer.set(issuer, valid);
+  return valid;
 }
 
 /** Parses a DER CRL (RFC 5280 CertificateList). */
