@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { compactFromU8aLim } from '@polkadot/util';
 import { describe, expect, it } from 'vitest';
 import { Findings, verifyChain } from '../../../src/gatekeeper/attestation/chain.js';
 import {
@@ -73,6 +72,16 @@ function flipBase64(bytes: Uint8Array, offset: number): Uint8Array {
   return out;
 }
 
+/** A SCALE compact length (1-, 2- and 4-byte modes; enough for these fields): [prefix size, value]. */
+function compactLength(bytes: Uint8Array): [number, number] {
+  const mode = bytes[0]! & 3;
+  const size = [1, 2, 4][mode];
+  if (size === undefined) throw new Error('big-integer compact length');
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + bytes[i]!;
+  return [size, Math.floor(value / 4)];
+}
+
 /** Phala's SgxV30QuoteCollateral (SCALE: nine length-prefixed fields) in the JSON layout. */
 function phalaCollateral(): Record<string, string> {
   const bytes = new Uint8Array(
@@ -92,7 +101,7 @@ function phalaCollateral(): Record<string, string> {
   const out: Record<string, string> = {};
   let pos = 0;
   for (const name of names) {
-    const [offset, length] = compactFromU8aLim(bytes.subarray(pos));
+    const [offset, length] = compactLength(bytes.subarray(pos));
     const value = bytes.subarray(pos + offset, pos + offset + length);
     pos += offset + length;
     out[name] = name.endsWith('_signature')
