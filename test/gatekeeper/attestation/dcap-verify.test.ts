@@ -117,6 +117,8 @@ const title = (t: string) => (sgxVectorsAvailable ? t : `${t}: ${sharedSkipReaso
 describe.skipIf(!sgxVectorsAvailable)(
   title('DCAP verification with collateral (README.txt expectations)'),
   () => {
+    // the vectors are read while tests are collected; without them the suite is skipped, not read
+    if (!sgxVectorsAvailable) return;
     const sgx = readQuote(SGX_QUOTE);
     const tdx = readQuote(TDX_QUOTE);
     const sgxCollateral = readCollateral(SGX_COLLATERAL);
