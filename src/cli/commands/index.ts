@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAttestationCommand } from './attestation.js';
 import { registerConfigCommand } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
@@ -9,5 +10,6 @@ export function registerCommands(program: Command): void {
   registerConfigCommand(program);
   registerKeysCommand(program);
   registerEnvelopeCommand(program);
+  registerAttestationCommand(program);
   registerDevnetCommand(program);
 }
