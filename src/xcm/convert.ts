@@ -1,6 +1,6 @@
 import { BaseError } from '../base/errors.js';
 import { Converter } from './converter.js';
-import type { DecodedAssets, DecodedLocation, DecodedXcm } from './decode.js';
+import { type DecodedAssets, type DecodedLocation, type DecodedXcm, decodeVersioned } from './decode.js';
 import { encodeVersioned, versionOfJson } from './encode.js';
 import { XcmConversionError } from './errors.js';
 import { isJsonObject, type JsonValue, normalizeJson } from './json.js';
@@ -14,8 +14,8 @@ type Result<K extends XcmKind> = K extends 'xcm'
 
 /**
  * Converts a program to another XCM version, one version at a time (V2→V3→V4→V5, V5→V4→V3) as
- * polkadot-sdk does. V2 can be converted from, never to. The input is a decoded value or its
- * JSON (`{ v4: [...] }`). Throws XcmConversionError naming the first part with no equivalent,
+ * polkadot-sdk does. V2 can be converted from, never to. The input is a decoded value, its
+ * JSON (`{ v4: [...] }`), or its bytes (Uint8Array or 0x-hex). Throws XcmConversionError naming the first part with no equivalent,
  * e.g. V5 `PayFees` to V4, or a V3 abstract asset id to V4.
  *
  * A trailing SetTopic survives, so the message id of a program with a topic is unchanged; without
@@ -34,7 +34,11 @@ export function convertAssets(input: DecodedAssets | unknown, to: XcmVersion): D
 }
 
 export function convertVersioned<K extends XcmKind>(kind: K, input: unknown, to: XcmVersion): Result<K> {
-  const json = isDecoded(input) ? input.json : input;
+  const json = isDecoded(input)
+    ? input.json
+    : input instanceof Uint8Array || typeof input === 'string'
+      ? decodeVersioned(kind, input).json
+      : input;
   const from = versionOfJson(json, kind);
   if (to === 2) throw new XcmConversionError(from, to, kind, 'V2 is read-only; convert to V3 or later');
   if (![3, 4, 5].includes(to)) throw new XcmConversionError(from, to, kind, 'unknown target version');

@@ -4,7 +4,7 @@ import { XcmDecodeError } from './errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import { DEFAULT_LIMITS, type DecodeLimits } from './limits.js';
 import { messageHash, messageIdOf, topicOf } from './message-id.js';
-import { runtimeTypesFor, type XcmKind, type XcmVersion } from './runtime-types.js';
+import { type RuntimeTypes, runtimeTypesFor, type XcmKind, type XcmVersion } from './runtime-types.js';
 import { scanScale } from './scale-scan.js';
 
 export type DecodeOptions = { limits?: Partial<DecodeLimits> | undefined };
@@ -76,13 +76,7 @@ function decodeUnchecked<K extends XcmKind>(
   if (bytes.length > limits.maxBytes) {
     throw new XcmDecodeError('too-large', `${bytes.length} bytes, at most ${limits.maxBytes}`);
   }
-  const version = bytes[0]!;
-  if (version < 2 || version > 5) {
-    throw new XcmDecodeError('unsupported-version', `version byte ${version}; V2 to V5 are supported`, {
-      offset: 0,
-    });
-  }
-  const rt = runtimeTypesFor(version as XcmVersion);
+  const { rt, version } = typesForTag(kind, bytes[0]!);
   const typeId = rt.versioned[kind];
   const end = scanScale(rt.table, typeId, bytes, limits);
   if (end !== bytes.length) {
@@ -100,7 +94,7 @@ function decodeUnchecked<K extends XcmKind>(
   if (!isJsonObject(json) || inner === undefined) {
     throw new XcmDecodeError('internal', `unexpected JSON form for ${kind} V${version}`);
   }
-  const base = { version: version as XcmVersion, bytes, hex: toHex(bytes), json };
+  const base = { version, bytes, hex: toHex(bytes), json };
   let result: DecodedXcm | DecodedLocation | DecodedAssets;
   if (kind === 'xcm') {
     const instructions = Array.isArray(inner) ? inner : [];
@@ -120,6 +114,26 @@ function decodeUnchecked<K extends XcmKind>(
   }
   return result as unknown as Decoded<K>;
 }
+
+/**
+ * The first byte is the variant index of the versioned type, which is the version number except
+ * for V2 locations and assets (index 1: V1 and V2 shared those types).
+ */
+function typesForTag(kind: XcmKind, tag: number): { rt: RuntimeTypes; version: XcmVersion } {
+  for (const v of [5, 2] as const) {
+    const rt = runtimeTypesFor(v);
+    const node = rt.table.get(rt.versioned[kind]);
+    const variant = node.kind === 'variant' ? node.byIndex.get(tag) : undefined;
+    const m = variant ? /^V([2-5])$/.exec(variant.name) : null;
+    if (m && (v === 5 || m[1] === '2')) return { rt, version: Number(m[1]) as XcmVersion };
+    if (v === 5 && tag !== LEGACY_TAG[kind]) break; // do not load the V2 registry for junk
+  }
+  throw new XcmDecodeError('unsupported-version', `version tag ${tag}; V2 to V5 are supported`, {
+    offset: 0,
+  });
+}
+
+const LEGACY_TAG: Record<XcmKind, number> = { xcm: 2, location: 1, assets: 1 };
 
 function toBytes(input: Uint8Array | string): Uint8Array {
   if (input instanceof Uint8Array) return input;

@@ -62,7 +62,7 @@ export function readFields(
   const out = fields.map((f) => {
     const key = f.camel! in payload ? f.camel! : f.name!;
     known.add(key);
-    if (!(key in payload)) throw new XcmEncodeError(`${path}.${f.camel}`, 'missing');
+    if (payload[key] === undefined) throw new XcmEncodeError(`${path}.${f.camel}`, 'missing');
     return { value: payload[key], path: `${path}.${f.camel}` };
   });
   for (const key of Object.keys(payload)) {
