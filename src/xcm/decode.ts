@@ -89,7 +89,16 @@ function decodeUnchecked<K extends XcmKind>(
   if (codec.encodedLength !== bytes.length || toHex(again) !== toHex(bytes)) {
     throw new XcmDecodeError('not-canonical', 're-encoding gives different bytes');
   }
-  const json = codec.toJSON();
+  return buildDecoded(kind, version, bytes, codec.toJSON());
+}
+
+/** The decoded form of checked bytes and their polkadot-js JSON (shared with the encoder). */
+export function buildDecoded<K extends XcmKind>(
+  kind: K,
+  version: XcmVersion,
+  bytes: Uint8Array,
+  json: unknown,
+): Decoded<K> {
   const inner = isJsonObject(json) ? json[`v${version}`] : undefined;
   if (!isJsonObject(json) || inner === undefined) {
     throw new XcmDecodeError('internal', `unexpected JSON form for ${kind} V${version}`);

@@ -1,9 +1,11 @@
 import { type Hex, toHex } from '../base/bytes.js';
 import { errorMessage } from '../base/errors.js';
-import { type DecodedAssets, type DecodedLocation, type DecodedXcm, decodeVersioned } from './decode.js';
+import { buildDecoded, type DecodedAssets, type DecodedLocation, type DecodedXcm } from './decode.js';
 import { XcmDecodeError, XcmEncodeError } from './errors.js';
 import { isJsonObject, type JsonValue, normalizeJson } from './json.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { runtimeTypesFor, type XcmKind, type XcmVersion } from './runtime-types.js';
+import { scanScale } from './scale-scan.js';
 
 export type EncodeOptions = {
   /** V2 is read-only in this project; set to re-encode a decoded V2 value. */
@@ -46,13 +48,19 @@ export function encodeVersioned<K extends XcmKind>(
   const typeId = rt.versioned[kind];
   const normalized = normalizeJson(rt.table, typeId, json, kind);
   let bytes: Uint8Array;
+  let encodedJson: unknown;
   try {
-    bytes = rt.registry.createType(rt.typeName(typeId), normalized).toU8a();
+    const codec = rt.registry.createType(rt.typeName(typeId), normalized);
+    bytes = codec.toU8a();
+    encodedJson = codec.toJSON();
   } catch (error) {
     throw new XcmEncodeError(kind, errorMessage(error), { cause: error });
   }
   try {
-    return decodeVersioned(kind, bytes) as Encoded<K>;
+    // The bytes obey the same limits as received messages (instruction count, depth, assets ...).
+    const end = scanScale(rt.table, typeId, bytes, DEFAULT_LIMITS);
+    if (end !== bytes.length) throw new XcmDecodeError('trailing-bytes', 'encoder produced extra bytes');
+    return buildDecoded(kind, version, bytes, encodedJson) as Encoded<K>;
   } catch (error) {
     const reason = error instanceof XcmDecodeError ? error.shortMessage : errorMessage(error);
     throw new XcmEncodeError(kind, `the encoded value is not acceptable: ${reason}`, { cause: error });
