@@ -26,17 +26,24 @@ function samples(): Sample[] {
     return readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .sort()
-      .map((f) => ({ label: f.replace(/\.json$/, ''), bytes: fromHex((JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { hex: string }).hex) }));
+      .map((f) => ({
+        label: f.replace(/\.json$/, ''),
+        bytes: fromHex((JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { hex: string }).hex),
+      }));
   }
   const topic = `0x${'42'.repeat(32)}` as const;
   const fees = fungibleAsset(parent(), 10n ** 10n);
   return [
     { label: 'request (built)', bytes: buildRequestProgram({ fees, call: '0x2a00', topic }).bytes },
-    { label: 'response (built)', bytes: buildResponseProgram({ payment: { kind: 'unpaid' }, call: '0x2b00', topic }).bytes },
+    {
+      label: 'response (built)',
+      bytes: buildResponseProgram({ payment: { kind: 'unpaid' }, call: '0x2b00', topic }).bytes,
+    },
   ];
 }
 
-const mean = (bench: Bench, i: number) => (bench.tasks[i]?.result as { latency: { mean: number } } | undefined)?.latency.mean ?? Number.NaN;
+const mean = (bench: Bench, i: number) =>
+  (bench.tasks[i]?.result as { latency: { mean: number } } | undefined)?.latency.mean ?? Number.NaN;
 
 /** Decode (pre-scan + @polkadot/types + id) and re-encode (strict JSON check + encode + decode check) of each message. */
 export async function run(): Promise<BenchReport> {
