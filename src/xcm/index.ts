@@ -18,3 +18,4 @@ export * from './message-id.js';
 export { preloadXcmTypes, WRITABLE_VERSIONS, XCM_VERSIONS } from './runtime-types.js';
 export type { XcmKind, XcmVersion } from './runtime-types.js';
 export * from './xcmp.js';
+export * from './tracker/index.js';
