@@ -399,6 +399,44 @@ describe('XcmTracker over Redis across restarts and processes', () => {
     await second.stop();
   });
 
+  it('retries a block the store refused, without losing or skipping it', async () => {
+    const p = `${prefix}:flaky`;
+    const real = new RedisXcmTrackerStore(redis, { prefix: p });
+    let failures = 2;
+    const flaky: XcmTrackerStore = {
+      get: (id) => real.get(id),
+      resolve: (hash) => real.resolve(hash),
+      cursor: (chain) => real.cursor(chain),
+      open: (limit) => real.open(limit),
+      commit: async (change) => {
+        if (failures-- > 0) throw new Error('connection lost');
+        return real.commit(change);
+      },
+    };
+    const warnings: string[] = [];
+    const source = new MemoryEventSource('phala');
+    const tracker = new XcmTracker({
+      store: flaky,
+      sources: [source],
+      retryDelayMs: 5,
+      logger: { warn: (_o, msg) => warnings.push(msg) },
+    });
+    await tracker.start();
+    const [, delivered, processed] = scenario();
+    await source.push(delivered!);
+    await source.push(processed!);
+    expect(await tracker.get(request.id)).toMatchObject({
+      status: 'processed',
+      delivered: { blockNumber: 20 },
+    });
+    expect(await real.cursor('phala')).toMatchObject({ number: 21 });
+    expect(warnings).toEqual([
+      'xcm tracker: block not stored, retrying',
+      'xcm tracker: block not stored, retrying',
+    ]);
+    await tracker.stop();
+  });
+
   it('lets another process wait on a message (polling the store)', async () => {
     const p = `${prefix}:wait`;
     const writer = new XcmTracker({ store: new RedisXcmTrackerStore(redis, { prefix: p }) });

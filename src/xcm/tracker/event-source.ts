@@ -60,8 +60,14 @@ export class MemoryEventSource implements XcmEventSource {
     sub.running = sub.running.then(async () => {
       while (sub.next < this.#blocks.length && this.#subscribers.has(sub)) {
         const block = this.#blocks[sub.next]!;
+        try {
+          await sub.handler(block);
+        } catch {
+          // a handler that throws stops its own delivery here; it can subscribe again from its cursor
+          this.#subscribers.delete(sub);
+          return;
+        }
         sub.next += 1;
-        await sub.handler(block);
       }
     });
     return sub.running;

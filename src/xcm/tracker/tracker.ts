@@ -22,6 +22,8 @@ export type XcmTrackerOptions = {
   sources?: readonly XcmEventSource[] | undefined;
   logger?: TrackerLogger | undefined;
   now?: (() => number) | undefined;
+  /** First wait before retrying a block the store refused (doubles up to 30 s). */
+  retryDelayMs?: number | undefined;
 };
 
 export type IngestResult = { accepted: number; rejected: number; changed: Hex[] };
@@ -74,6 +76,8 @@ export class XcmTracker {
   readonly #listeners = new Set<Listener>();
   #queue: Promise<unknown> = Promise.resolve();
   #subscriptions: XcmSubscription[] = [];
+  #stopped = false;
+  readonly #retryDelayMs: number;
   readonly stats = { blocks: 0, events: 0, rejected: 0 };
 
   constructor(options: XcmTrackerOptions) {
@@ -81,20 +85,46 @@ export class XcmTracker {
     this.#sources = options.sources ?? [];
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#retryDelayMs = options.retryDelayMs ?? 1000;
   }
 
   /** Subscribes to every source from its saved cursor (backfilling what was missed). */
   async start(): Promise<void> {
+    this.#stopped = false;
     for (const source of this.#sources) {
       const from = await this.#store.cursor(source.chain);
       this.#logger?.info?.({ chain: source.chain, from: from?.number ?? null }, 'xcm tracker resuming');
       this.#subscriptions.push(
-        await source.subscribe(from, (block) => this.ingest(block).then(() => undefined)),
+        await source.subscribe(from, (block) => this.#ingestWithRetry(source.chain, block)),
       );
     }
   }
 
+  /**
+   * A block from a source is retried until the store takes it (Redis down, ...), so no block is
+   * skipped and the cursor never passes a block that was not applied; stop() ends the retries.
+   */
+  async #ingestWithRetry(chain: string, block: XcmTrackerBlock): Promise<void> {
+    let delay = this.#retryDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ingest(block);
+        return;
+      } catch (error) {
+        if (this.#stopped) return;
+        this.#logger?.warn(
+          { chain, block: block.number, attempt, error: errorMessage(error) },
+          'xcm tracker: block not stored, retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 30_000);
+        if (this.#stopped) return;
+      }
+    }
+  }
+
   async stop(): Promise<void> {
+    this.#stopped = true;
     const subs = this.#subscriptions;
     this.#subscriptions = [];
     await Promise.all(subs.map((s) => s.close()));
