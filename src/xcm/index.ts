@@ -15,6 +15,7 @@ export type { JsonObject, JsonValue } from './json.js';
 export * from './limits.js';
 export * from './location.js';
 export * from './message-id.js';
+export * from './sovereign.js';
 export { preloadXcmTypes, WRITABLE_VERSIONS, XCM_VERSIONS } from './runtime-types.js';
 export type { XcmKind, XcmVersion } from './runtime-types.js';
 export * from './xcmp.js';
