@@ -6,7 +6,8 @@
  */
 export * from './builders.js';
 export * from './convert.js';
-export * from './decode.js';
+export { decodeAssets, decodeLocation, decodeVersioned, decodeXcm } from './decode.js';
+export type { Decoded, DecodedAssets, DecodedLocation, DecodedXcm, DecodeOptions } from './decode.js';
 export * from './encode.js';
 export * from './errors.js';
 export { formatInstructions, formatXcm, locationText } from './format.js';

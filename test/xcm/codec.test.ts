@@ -5,6 +5,7 @@ import {
   decodeLocation,
   decodeXcm,
   encodeAssets,
+  encodeInner,
   encodeLocation,
   encodeXcm,
   XcmDecodeError,
@@ -150,6 +151,14 @@ describe('locations and assets', () => {
     expect(encodeLocation(v2.json, { allowV2: true }).hex).toBe('0x01010100411f');
     expect(() => decodeLocation('0x02010100411f')).toThrowError(/unsupported-version/);
     expect(() => decodeLocation('0x0401090041')).toThrowError(XcmDecodeError);
+  });
+
+  it('encodes unversioned values for events and storage', () => {
+    expect(encodeInner('location', 4, { parents: 1, interior: { x1: [{ parachain: 2000 }] } })).toBe(
+      '0x010100411f',
+    );
+    expect(encodeInner('xcm', 5, [{ clearOrigin: null }])).toBe('0x040a');
+    expect(() => encodeInner('xcm', 5, [{ clearOrigin: 1 }])).toThrowError(XcmEncodeError);
   });
 
   it('decodes and re-encodes VersionedAssets', () => {
