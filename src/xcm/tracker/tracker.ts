@@ -139,8 +139,8 @@ export class XcmTracker {
   /** Registers a message before (or after) it is seen on chain: links its hash to its id. */
   expect(p: ExpectParameters): Promise<TrackedXcm> {
     return this.#serial(async () => {
-      const id = p.message?.id ?? p.id ?? p.hash;
-      const hash = p.message?.hash ?? p.hash;
+      const id = (p.message?.id ?? p.id ?? p.hash)?.toLowerCase() as Hex | undefined;
+      const hash = (p.message?.hash ?? p.hash)?.toLowerCase() as Hex | undefined;
       if (!id || !/^0x[0-9a-f]{64}$/.test(id) || (hash && !/^0x[0-9a-f]{64}$/.test(hash))) {
         throw new BaseError('expect: a message, or a 32-byte 0x-hex id or hash');
       }
