@@ -4,6 +4,7 @@ import { registerConfigCommand } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
+import { registerXcmCommand } from './xcm.js';
 
 /** Every subcommand registers itself here; one line per command module. */
 export function registerCommands(program: Command): void {
@@ -11,5 +12,6 @@ export function registerCommands(program: Command): void {
   registerKeysCommand(program);
   registerEnvelopeCommand(program);
   registerAttestationCommand(program);
+  registerXcmCommand(program);
   registerDevnetCommand(program);
 }

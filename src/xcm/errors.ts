@@ -1,0 +1,73 @@
+import { BaseError, type BaseErrorParameters } from '../base/errors.js';
+
+/** Why bytes were refused; stable codes for tests, logs and metrics. */
+export type XcmDecodeReason =
+  | 'empty'
+  | 'too-large'
+  | 'unsupported-version'
+  | 'truncated'
+  | 'trailing-bytes'
+  | 'invalid-variant'
+  | 'invalid-bool'
+  | 'invalid-option'
+  | 'invalid-utf8'
+  | 'non-canonical-compact'
+  | 'compact-overflow'
+  | 'too-deep'
+  | 'too-many-instructions'
+  | 'too-many-assets'
+  | 'too-long'
+  | 'zero-fungible'
+  | 'unsupported-type'
+  | 'not-canonical'
+  | 'invalid-hex'
+  | 'invalid-frame'
+  | 'internal';
+
+export type XcmDecodeErrorParameters = BaseErrorParameters & { offset?: number | undefined };
+
+/**
+ * The only error the decoder throws on hostile input: a reason code, the byte offset where it
+ * was found (when known), and a short message naming the type that was being read.
+ */
+export class XcmDecodeError extends BaseError {
+  override name = 'XcmDecodeError';
+  readonly reason: XcmDecodeReason;
+  readonly offset: number | undefined;
+  constructor(reason: XcmDecodeReason, message: string, parameters: XcmDecodeErrorParameters = {}) {
+    const at = parameters.offset === undefined ? '' : ` at byte ${parameters.offset}`;
+    super(`cannot decode XCM (${reason})${at}: ${message}`, {
+      docsPath: 'docs/xcm.md#decoding',
+      ...parameters,
+    });
+    this.reason = reason;
+    this.offset = parameters.offset;
+  }
+}
+
+/** A JSON value given to the encoder does not fit the XCM type; `path` names the place. */
+export class XcmEncodeError extends BaseError {
+  override name = 'XcmEncodeError';
+  readonly path: string;
+  constructor(path: string, expected: string, parameters: BaseErrorParameters = {}) {
+    super(`cannot encode XCM: ${path}: ${expected}`, { docsPath: 'docs/xcm.md#encoding', ...parameters });
+    this.path = path;
+  }
+}
+
+/** A message, location or asset cannot be expressed in the requested XCM version. */
+export class XcmConversionError extends BaseError {
+  override name = 'XcmConversionError';
+  readonly from: number;
+  readonly to: number;
+  readonly path: string;
+  constructor(from: number, to: number, path: string, reason: string, parameters: BaseErrorParameters = {}) {
+    super(`cannot convert XCM V${from} to V${to}: ${path}: ${reason}`, {
+      docsPath: 'docs/xcm.md#version-conversion',
+      ...parameters,
+    });
+    this.from = from;
+    this.to = to;
+    this.path = path;
+  }
+}
