@@ -15,6 +15,7 @@ export class BaseError extends Error {
   readonly shortMessage: string;
   readonly details: string | undefined;
   readonly docsPath: string | undefined;
+  readonly metaMessages: string[];
 
   constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
     const lines = [shortMessage];
@@ -25,6 +26,7 @@ export class BaseError extends Error {
     this.shortMessage = shortMessage;
     this.details = parameters.details;
     this.docsPath = parameters.docsPath;
+    this.metaMessages = parameters.metaMessages ?? [];
   }
 }
 
@@ -36,6 +38,18 @@ export class InvalidInputError extends BaseError {
     super(`${field}: expected ${expected}`, parameters);
     this.field = field;
   }
+}
+
+/**
+ * The text a command line prints: one line (short message and details), then any listed items
+ * (a config error's bad fields) one per line.
+ */
+export function cliErrorText(error: unknown): string {
+  if (!(error instanceof BaseError)) return errorMessage(error);
+  const head = error.details
+    ? `${error.shortMessage.replace(/\.$/, '')}: ${error.details}`
+    : error.shortMessage;
+  return [head, ...error.metaMessages].join('\n');
 }
 
 /** A message for logs and replies from anything thrown, without stack traces or causes. */

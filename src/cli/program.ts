@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { BaseError, errorMessage } from '../base/errors.js';
+import { cliErrorText } from '../base/errors.js';
 import { registerCommands } from './commands/index.js';
 import { packageVersion } from './version.js';
 
@@ -37,8 +37,7 @@ export async function runCli(argv: string[]): Promise<number> {
       if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
       return 2;
     }
-    // BaseError messages carry their details and docs path; anything else prints its message only.
-    process.stderr.write(`error: ${error instanceof BaseError ? error.message : errorMessage(error)}\n`);
+    process.stderr.write(`error: ${cliErrorText(error)}\n`);
     return 1;
   }
 }
