@@ -12,15 +12,23 @@ function fixed(bytes: Uint8Array, length: number, field: string): Uint8Array {
 }
 
 /**
- * Request input: origin key ‖ requester ‖ contract id. The requester is bound too (beyond the
- * design sketch) so that a sealed input copied from someone else's request cannot be resubmitted
- * with the copier's response key to learn its answer.
+ * Request input: origin key ‖ requester ‖ contract id ‖ response key. Beyond the design sketch,
+ * the requester is bound so that a sealed input copied from someone else's request cannot be
+ * resubmitted with the copier's response key, and the response key is bound so that a relayer
+ * (untrusted) cannot swap in its own key and have the worker seal the answer to it: the worker
+ * opens the input only with the response key the request really carries.
  */
-export function requestContext(originKey: string, requester: Uint8Array, contractId: Uint8Array): Uint8Array {
+export function requestContext(
+  originKey: string,
+  requester: Uint8Array,
+  contractId: Uint8Array,
+  responseKey: Uint8Array,
+): Uint8Array {
   return concatBytes(
     lengthPrefixed(utf8(originKey)),
     lengthPrefixed(requester),
     fixed(contractId, 32, 'contractId'),
+    fixed(responseKey, 32, 'responseKey'),
   );
 }
 

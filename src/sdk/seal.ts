@@ -11,6 +11,8 @@ export type SealInputParameters = {
   origin: Origin;
   /** Who sends the request: 20-byte EVM address, 32-byte account, or SCALE-encoded XCM location. */
   requester: Hex;
+  /** The public half of the response key the request will carry (see `createResponseKey`). */
+  responseKey: Hex;
   input: Uint8Array | string;
 };
 
@@ -30,6 +32,7 @@ export function sealInput(parameters: SealInputParameters): Hex {
         originKey(parameters.origin),
         fromHex(parameters.requester, 'requester'),
         fromHex(parameters.contractId, 'contractId', 32),
+        fromHex(parameters.responseKey, 'responseKey', 32),
       ),
       plaintext: input,
     }),
