@@ -96,6 +96,8 @@ class EngineThread {
   timer: NodeJS.Timeout | null = null;
   statsWaiters = new Map<number, (stats: SandboxStats) => void>();
   dead = false;
+  /** Calls are only sent (and their watchdog started) once the thread has started. */
+  isReady = false;
 
   constructor(
     init: ThreadInit,
@@ -112,7 +114,12 @@ class EngineThread {
       this.worker.once('message', first);
       this.worker.once('error', (error) => reject(new EngineFailureError('startup', error.message)));
     });
-    this.ready.catch(() => {});
+    this.ready.then(
+      () => {
+        this.isReady = true;
+      },
+      () => {},
+    );
     this.worker.on('message', (message: FromThread) => onMessage(this, message));
     this.worker.on('error', (error) => onExit(this, error.message));
     this.worker.on('exit', (code) => onExit(this, `engine thread exited with code ${code}`));
@@ -259,8 +266,14 @@ export class ContractEngine {
   }
 
   #pump(thread: EngineThread): void {
-    if (thread.dead || thread.inFlight || thread.queue.length === 0) {
-      if (!thread.inFlight && thread.queue.length === 0 && thread.statsWaiters.size === 0 && !thread.dead)
+    if (thread.dead || !thread.isReady || thread.inFlight || thread.queue.length === 0) {
+      if (
+        thread.isReady &&
+        !thread.inFlight &&
+        thread.queue.length === 0 &&
+        thread.statsWaiters.size === 0 &&
+        !thread.dead
+      )
         thread.worker.unref();
       return;
     }
@@ -312,7 +325,10 @@ export class ContractEngine {
     this.#threads[index] = fresh;
     fresh.queue.push(...queued);
     fresh.ready.then(
-      () => this.#pump(fresh),
+      () => {
+        fresh.isReady = true;
+        this.#pump(fresh);
+      },
       (error: EngineFailureError) => {
         for (const p of fresh.queue) p.reject(error);
         fresh.queue = [];
