@@ -91,6 +91,7 @@ type Pending = {
 class EngineThread {
   readonly worker: Worker;
   readonly ready: Promise<number>;
+  readonly exited: Promise<void>;
   inFlight: Pending | null = null;
   queue: Pending[] = [];
   timer: NodeJS.Timeout | null = null;
@@ -105,6 +106,7 @@ class EngineThread {
     onExit: (thread: EngineThread, why: string) => void,
   ) {
     this.worker = spawnThread(init);
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.ready = new Promise((resolve, reject) => {
       const first = (message: FromThread) => {
         if (message.type === 'ready') resolve(message.memoryBytes);
@@ -146,6 +148,20 @@ function spawnThread(init: ThreadInit): Worker {
     workerData: { ...init, entry, tsxApi },
     resourceLimits: { stackSizeMb: THREAD_STACK_MB },
   });
+}
+
+/** Asks a thread to finish and waits for it; terminates it only if it does not within 5 s. */
+async function stopThread(thread: EngineThread): Promise<void> {
+  const { worker } = thread;
+  worker.ref();
+  try {
+    worker.postMessage({ type: 'close' } satisfies ToThread);
+  } catch {
+    // Already gone.
+  }
+  const timer = setTimeout(() => void worker.terminate(), 5_000);
+  await thread.exited;
+  clearTimeout(timer);
 }
 
 export class ContractEngine {
@@ -254,7 +270,7 @@ export class ContractEngine {
       thread.queue = [];
       for (const p of failed) p.reject(new EngineFailureError('closed', 'the engine was closed'));
     }
-    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    await Promise.all(this.#threads.map((t) => stopThread(t)));
   }
 
   #spawn(): EngineThread {
