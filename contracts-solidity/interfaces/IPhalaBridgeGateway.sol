@@ -96,7 +96,7 @@ interface IPhalaBridgeGateway {
     event WorkerRegistered(
         address indexed worker, bytes32 indexed cluster, bytes32 measurement, uint64 expiresAt, uint64 epoch
     );
-    event WorkerRevoked(address indexed worker, bytes32 indexed cluster, uint64 revokedUpTo, uint64 epoch);
+    event WorkerRevoked(address indexed worker, bytes32 indexed cluster, uint64 revokeUpTo, uint64 epoch);
     event ContractRegistered(bytes32 indexed contractId, bytes32 indexed cluster, bytes32 publicKey, uint64 epoch);
     event GatekeepersUpdated(uint64 indexed epoch, address[] gatekeepers, uint16 threshold);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {PhalaBridgeGateway} from "../PhalaBridgeGateway.sol";
 
 /// @notice Test-only: exposes the gateway's hashing so tests can compare it with the TypeScript
@@ -12,6 +13,19 @@ contract GatewayHarness is PhalaBridgeGateway {
 
     function batchRoot(FulfillmentItem[] calldata items) external pure returns (bytes32) {
         return _batchRoot(items);
+    }
+
+    /// @dev OpenZeppelin's proof check, to show src/crypto/merkle.ts proofs verify with it.
+    function verifyProof(bytes32[] calldata proof, bytes32 root, bytes32 leafHash) external pure returns (bool) {
+        return MerkleProof.verifyCalldata(proof, root, leafHash);
+    }
+
+    function leaf(bytes32 requestId, bytes32 publicOutputHash, bytes32 sealedOutputHash, bytes32 stateRoot)
+        external
+        pure
+        returns (bytes32)
+    {
+        return _leaf(requestId, publicOutputHash, sealedOutputHash, stateRoot);
     }
 
     function commitment(bytes32 contractId, address requester, uint32 callbackGasLimit, uint64 deadline)

@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem';
+import { type Address, type Hex, getAddress } from 'viem';
 import { BaseError } from '../../base/errors.js';
 import {
   type ContractRegistration,
@@ -31,7 +31,10 @@ async function confirm(
 ): Promise<{ address: Address | null; blockNumber: bigint }> {
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
   if (receipt.status !== 'success') throw new DevnetDeployError(`${what} reverted`, { details: hash });
-  return { address: receipt.contractAddress ?? null, blockNumber: receipt.blockNumber };
+  return {
+    address: receipt.contractAddress ? getAddress(receipt.contractAddress) : null,
+    blockNumber: receipt.blockNumber,
+  };
 }
 
 export type DeployGatewayParameters = {

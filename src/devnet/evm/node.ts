@@ -27,7 +27,10 @@ export type StartEvmNodeParameters = {
   automine?: boolean;
   /** Also mine a block every this many milliseconds (interval mining); 0/absent: off. */
   blockTimeMs?: number;
-  /** EVM hardfork of the node. Default 'osaka' (Ethereum mainnet since December 2025). */
+  /**
+   * EVM hardfork of the node. Default 'prague': Hardhat 2.29's gas estimation under 'osaka' can
+   * propose limits above Osaka's 2^24 transaction gas cap and fail.
+   */
   hardfork?: string;
   /** Unix time of the genesis block; default now. */
   initialTimestamp?: number;
@@ -116,7 +119,7 @@ async function startOnce(params: StartEvmNodeParameters, port: number): Promise<
     networks: {
       hardhat: {
         chainId,
-        hardfork: params.hardfork ?? 'osaka',
+        hardfork: params.hardfork ?? 'prague',
         accounts: { mnemonic, count, accountsBalance: balance.toString() },
         mining: { auto: params.automine ?? true, interval: params.blockTimeMs ?? 0 },
         ...(params.initialTimestamp

@@ -541,7 +541,7 @@ export const phalaBridgeGatewayAbi = [
       {
         "indexed": false,
         "internalType": "uint64",
-        "name": "revokedUpTo",
+        "name": "revokeUpTo",
         "type": "uint64"
       },
       {

@@ -69,8 +69,16 @@ function eventKey(e: GatewayEvent, transactionHash: Hex): string {
   }
 }
 
-function toEvent(name: string, a: Record<string, unknown>): GatewayEvent | null {
-  // viem has already checked every field against the ABI; this only renames and narrows.
+function toEvent(name: string, args: Record<string, unknown>): GatewayEvent | null {
+  // viem has checked every field against the ABI; this renames and narrows, and refuses a
+  // field that is missing (an ABI and this mapping out of step).
+  const a = new Proxy(args, {
+    get(target, key: string) {
+      const value = target[key];
+      if (value === undefined) throw new Error(`${name} has no field ${key}`);
+      return value;
+    },
+  });
   switch (name) {
     case 'RequestSent':
       return {
