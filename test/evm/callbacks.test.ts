@@ -80,7 +80,7 @@ describe('callbacks never undo a fulfillment', () => {
     expect(fulfilled?.args).toMatchObject({ requestId: input.request.requestId, result: 1 });
     const reason = decodeErrorResult({
       abi: [{ type: 'error', name: 'Error', inputs: [{ name: 'message', type: 'string' }] }],
-      data: (failed?.args as { returnData: Hex }).returnData,
+      data: (failed!.args as { returnData: Hex }).returnData,
     });
     expect(reason.args).toEqual(['consumer says no']);
     expect(
@@ -119,7 +119,7 @@ describe('callbacks never undo a fulfillment', () => {
     const input = f.outputs(await f.request());
     const receipt = await fulfill(input);
     const failed = events(receipt).find((e) => e.eventName === 'CallbackFailed');
-    expect(((failed?.args as { returnData: Hex }).returnData.length - 2) / 2).toBe(256);
+    expect(((failed!.args as { returnData: Hex }).returnData.length - 2) / 2).toBe(256);
     expect(receipt.gasUsed).toBeLessThan(200_000n);
   });
 
