@@ -49,6 +49,11 @@ export function isNonceTooLowError(error: unknown): boolean {
   );
 }
 
+/** The nonce is above the account's next one (a gap): the node will not take it (or only queue it). */
+export function isNonceTooHighError(error: unknown): boolean {
+  return /nonce too high|nonce is too high|nonce gap/.test(errorText(error));
+}
+
 /** The exact transaction is already in the node's pool: it was sent, which is what we wanted. */
 export function isAlreadyKnownError(error: unknown): boolean {
   return /already known|known transaction|transaction already imported/.test(errorText(error));

@@ -60,10 +60,16 @@ export async function startEvmDevnet(p: StartEvmDevnetParameters = {}): Promise<
       return devnetClients(node, account.privateKey as Hex);
     };
     const clients = clientsFor(p.deployerIndex ?? 0);
+    // Deploy with automine on, also on a node that mines only on demand or on an interval.
+    const manual = p.node?.automine === false;
+    const setAutomine = (on: boolean) =>
+      clients.publicClient.request({ method: 'evm_setAutomine' as never, params: [on] as never });
+    if (manual) await setAutomine(true);
     const gateway = await deployGateway(clients, {
       gatekeepers: gatekeepers.map((g) => g.address),
       threshold,
     });
+    if (manual) await setAutomine(false);
     return {
       node,
       clients,

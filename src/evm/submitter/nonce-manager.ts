@@ -8,9 +8,14 @@ export type NonceSource = (address: Address, blockTag: 'pending' | 'latest') => 
 
 export type RedisNonceManagerOptions = {
   redis: Redis | Cluster;
-  /** Key prefix; keys are `<prefix>:{<chainId>:<address>}:nonce` and `...:nonce-lock` (one hash slot). */
+  /** Key prefix; keys are `<prefix>:{<chain>:<address>}:nonce` and `...:nonce-lock` (one hash slot). */
   keyPrefix: string;
-  chainId: number;
+  /**
+   * Which chain the nonces belong to: the chain id, plus the genesis hash where chains can be
+   * restarted under the same id (devnets), so stale nonces of an old chain are never reused.
+   * A function is called once, when the nonces are first needed.
+   */
+  chain: string | (() => Promise<string>);
   address: Address;
   /** `getTransactionCount`; the `pending` count includes transactions in the node's pool. */
   source: NonceSource;
@@ -34,14 +39,23 @@ const SET_IF_HOLDER = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call(
  */
 export class RedisNonceManager {
   readonly #o: RedisNonceManagerOptions;
-  readonly #nonceKey: string;
-  readonly #lockKey: string;
+  #keys: Promise<{ nonce: string; lock: string }> | null = null;
 
   constructor(options: RedisNonceManagerOptions) {
     this.#o = options;
-    const id = `${options.chainId}:${options.address.toLowerCase()}`;
-    this.#nonceKey = `${options.keyPrefix}:{${id}}:nonce`;
-    this.#lockKey = `${options.keyPrefix}:{${id}}:nonce-lock`;
+  }
+
+  #resolveKeys(): Promise<{ nonce: string; lock: string }> {
+    this.#keys ??= (async () => {
+      const chain = typeof this.#o.chain === 'string' ? this.#o.chain : await this.#o.chain();
+      const id = `${chain}:${this.#o.address.toLowerCase()}`;
+      return { nonce: `${this.#o.keyPrefix}:{${id}}:nonce`, lock: `${this.#o.keyPrefix}:{${id}}:nonce-lock` };
+    })();
+    // A failed lookup (RPC down) is retried on the next call.
+    this.#keys.catch(() => {
+      this.#keys = null;
+    });
+    return this.#keys;
   }
 
   /**
@@ -50,57 +64,59 @@ export class RedisNonceManager {
    * rethrown.
    */
   async withNextNonce<T>(send: (nonce: number) => Promise<T>): Promise<T> {
-    const token = await this.#lock();
+    const keys = await this.#resolveKeys();
+    const token = await this.#lock(keys.lock);
     try {
-      const stored = await this.#o.redis.get(this.#nonceKey);
+      const stored = await this.#o.redis.get(keys.nonce);
       const nonce = stored === null ? await this.#o.source(this.#o.address, 'pending') : Number(stored);
       let result: T;
       try {
         result = await send(nonce);
       } catch (error) {
-        await this.#write(token, await this.#o.source(this.#o.address, 'pending'));
+        await this.#write(keys, token, await this.#o.source(this.#o.address, 'pending'));
         throw error;
       }
-      await this.#write(token, nonce + 1);
+      await this.#write(keys, token, nonce + 1);
       return result;
     } finally {
-      await this.#o.redis.eval(RELEASE, 1, this.#lockKey, token);
+      await this.#o.redis.eval(RELEASE, 1, keys.lock, token);
     }
   }
 
   /** Resets the next nonce to the chain's pending count (under the lock) and returns it. */
   async reconcile(): Promise<number> {
-    const token = await this.#lock();
+    const keys = await this.#resolveKeys();
+    const token = await this.#lock(keys.lock);
     try {
       const next = await this.#o.source(this.#o.address, 'pending');
-      await this.#write(token, next);
+      await this.#write(keys, token, next);
       return next;
     } finally {
-      await this.#o.redis.eval(RELEASE, 1, this.#lockKey, token);
+      await this.#o.redis.eval(RELEASE, 1, keys.lock, token);
     }
   }
 
   /** The stored next nonce, or null when none is stored yet. */
   async peek(): Promise<number | null> {
-    const stored = await this.#o.redis.get(this.#nonceKey);
+    const stored = await this.#o.redis.get((await this.#resolveKeys()).nonce);
     return stored === null ? null : Number(stored);
   }
 
-  async #write(token: string, next: number): Promise<void> {
-    await this.#o.redis.eval(SET_IF_HOLDER, 2, this.#lockKey, this.#nonceKey, token, String(next));
+  async #write(keys: { nonce: string; lock: string }, token: string, next: number): Promise<void> {
+    await this.#o.redis.eval(SET_IF_HOLDER, 2, keys.lock, keys.nonce, token, String(next));
   }
 
-  async #lock(): Promise<string> {
+  async #lock(lockKey: string): Promise<string> {
     const token = randomBytes(16).toString('hex');
     const ttl = this.#o.lockTtlMs ?? 20_000;
     const until = Date.now() + (this.#o.lockWaitMs ?? 60_000);
     let wait = 5;
     while (true) {
-      const ok = await this.#o.redis.set(this.#lockKey, token, 'PX', ttl, 'NX');
+      const ok = await this.#o.redis.set(lockKey, token, 'PX', ttl, 'NX');
       if (ok === 'OK') return token;
       if (Date.now() > until)
         throw new NonceLockTimeoutError(`nonce lock for ${this.#o.address} not free`, {
-          details: `waited ${this.#o.lockWaitMs ?? 60_000} ms for ${this.#lockKey}`,
+          details: `waited ${this.#o.lockWaitMs ?? 60_000} ms for ${lockKey}`,
         });
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 200);

@@ -15,6 +15,7 @@ import { SubmitterError } from '../errors.js';
 import {
   isAlreadyKnownError,
   isInsufficientFundsError,
+  isNonceTooHighError,
   isNonceTooLowError,
   isReplacementUnderpricedError,
 } from '../rpc-errors.js';
@@ -91,7 +92,11 @@ export class EvmSubmitter {
     this.nonces = new RedisNonceManager({
       redis: options.redis,
       keyPrefix: options.keyPrefix,
-      chainId: options.chainId,
+      // The genesis hash tells a restarted devnet (same chain id, new chain) from the old one.
+      chain: async () => {
+        const genesis = await getBlock(options.client, { blockNumber: 0n });
+        return `${options.chainId}:${genesis.hash.slice(0, 18)}`;
+      },
       address: options.account.address,
       source: (address, blockTag) => getTransactionCount(options.client, { address, blockTag }),
     });
@@ -137,9 +142,12 @@ export class EvmSubmitter {
         });
       } catch (error) {
         lastError = error;
-        if (isNonceTooLowError(error) || isReplacementUnderpricedError(error)) {
-          // The nonce manager has already reset to the chain's pending count: try the next one.
-          this.#o.onEvent?.({ kind: 'nonce-reconciled', reason: 'nonce taken' });
+        if (isNonceTooLowError(error) || isReplacementUnderpricedError(error) || isNonceTooHighError(error)) {
+          // The nonce manager has already reset to the chain's pending count: try that one.
+          this.#o.onEvent?.({
+            kind: 'nonce-reconciled',
+            reason: isNonceTooHighError(error) ? 'nonce gap' : 'nonce taken',
+          });
           continue;
         }
         if (isInsufficientFundsError(error))
@@ -202,6 +210,23 @@ export class EvmSubmitter {
         throw new SubmitterError(`transaction not mined within ${timeout} ms`, {
           details: `nonce ${current.nonce}, hashes ${current.hashes.join(', ')}`,
         });
+      if (Date.now() - lastSend >= stuckAfter) {
+        // A nonce above the chain's pending count waits behind a gap that nothing of ours fills.
+        const pendingCount = await getTransactionCount(this.#o.client, {
+          address: this.address,
+          blockTag: 'pending',
+        });
+        if (pendingCount < current.nonce) {
+          await this.nonces.reconcile();
+          this.#o.onEvent?.({ kind: 'nonce-reconciled', reason: 'gap below our nonce' });
+          throw new NonceTakenError(
+            `nonce ${current.nonce} of ${this.address} waits behind a gap (chain at ${pendingCount})`,
+            {
+              details: 'the next nonce was reset to the chain; send the request again',
+            },
+          );
+        }
+      }
       if (Date.now() - lastSend >= stuckAfter && replacements < (this.#o.maxReplacements ?? 5)) {
         const replaced = await this.#replace(current);
         lastSend = Date.now();
