@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { type Address, type Hex, encodeFunctionData, parseEventLogs, toHex } from 'viem';
+import {
+  type Abi,
+  type Address,
+  type Hex,
+  decodeErrorResult,
+  encodeFunctionData,
+  parseEventLogs,
+  toHex,
+} from 'viem';
 import { expect } from 'vitest';
 import { ethereumAddress, keyPairFromSecret } from '../../src/crypto/keys.js';
 import {
@@ -155,6 +163,25 @@ export async function gatewayFixture(params: StartEvmDevnetParameters = {}): Pro
     registerWorker,
     stop: () => dev.stop(),
   };
+}
+
+/** Awaits a rejected call and returns the name of its custom error, decoded with `abi`. */
+export async function contractErrorOf(promise: Promise<unknown>, abi: Abi): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    let current: unknown = error;
+    for (let i = 0; current && typeof current === 'object' && i < 10; i++) {
+      const data = (current as { data?: unknown }).data;
+      const hex = typeof data === 'string' ? data : (data as { data?: unknown } | undefined)?.data;
+      if (typeof hex === 'string' && hex.startsWith('0x') && hex.length >= 10) {
+        return decodeErrorResult({ abi, data: hex as Hex }).errorName;
+      }
+      current = (current as { cause?: unknown }).cause;
+    }
+    throw error;
+  }
+  throw new Error('expected the call to revert');
 }
 
 /** Awaits a rejected gateway call and returns the gateway error's name. */

@@ -181,7 +181,15 @@ async function startOnce(params: StartEvmNodeParameters, port: number): Promise<
 
   const rpcUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilAnswering(rpcUrl, chainId, child, () => hasExited, params.startTimeoutMs ?? 60_000);
+    // Another process may answer on this port: only our child's own "Started" line counts.
+    await waitUntilAnswering(
+      rpcUrl,
+      chainId,
+      child,
+      () => hasExited,
+      () => /Started HTTP and WebSocket JSON-RPC server/.test(output()),
+      params.startTimeoutMs ?? 60_000,
+    );
   } catch (error) {
     await stop();
     throw new EvmNodeStartError(error instanceof Error ? error.message : String(error), output());
@@ -203,11 +211,16 @@ async function waitUntilAnswering(
   chainId: number,
   child: ChildProcess,
   hasExited: () => boolean,
+  listening: () => boolean,
   timeoutMs: number,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (hasExited()) throw new Error(`node exited with code ${child.exitCode}`);
+    if (!listening()) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
     try {
       const res = await fetch(rpcUrl, {
         method: 'POST',
