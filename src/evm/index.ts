@@ -13,6 +13,7 @@ export * from './gateway/registry.js';
 export * from './gateway/request.js';
 export * from './request-id.js';
 export * from './rpc-errors.js';
+export * from './schemas.js';
 export * from './sign.js';
 export * from './submitter/fees.js';
 export * from './submitter/nonce-manager.js';

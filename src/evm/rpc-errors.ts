@@ -32,6 +32,8 @@ const RANGE_PATTERNS = [
   /response (size|body) (is )?(too large|exceeded)/,
   /limit exceeded/,
   /max(imum)? \d+ blocks/,
+  /limited to (a )?[\d,]+ (block )?range/,
+  /up to a [\d,]+k? block range/,
   /code -32005/,
   /timeout|timed out/,
 ];
