@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerContractOnGateway } from '../../src/devnet/evm/deploy.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js';
+import { decodeGatewayLog } from '../../src/evm/gateway/events.js';
 import { encodeFulfill, encodeFulfillBatch } from '../../src/evm/gateway/fulfill.js';
 import { isRequestPending } from '../../src/evm/gateway/read.js';
 import { signFulfillment, signFulfillmentBatch } from '../../src/evm/sign.js';
@@ -83,6 +84,9 @@ describe('callbacks never undo a fulfillment', () => {
       data: (failed!.args as { returnData: Hex }).returnData,
     });
     expect(reason.args).toEqual(['consumer says no']);
+    expect(
+      gatewayLogs(receipt, f.dev.gateway).map((l) => decodeGatewayLog(l, f.dev.node.chainId)?.kind),
+    ).toEqual(['CallbackFailed', 'RequestFulfilled']);
     expect(
       await isRequestPending(f.clients.publicClient, {
         gateway: f.dev.gateway,
@@ -189,6 +193,14 @@ describe('fulfillBatch', () => {
         return [a.requestId, fulfillResultName(a.result ?? a.reason ?? -1)] as const;
       });
     expect(byRequest).toEqual(items.map((item, i) => [item.request.requestId, expected[i]]));
+    // The watcher's decoder reads the same events, each with its own id.
+    const decoded = gatewayLogs(receipt, f.dev.gateway).map((l) => decodeGatewayLog(l, f.dev.node.chainId)!);
+    expect(
+      decoded.map((e) =>
+        e.kind === 'RequestFulfilled' ? e.result : e.kind === 'FulfillmentSkipped' ? e.reason : e.kind,
+      ),
+    ).toEqual(expected);
+    expect(new Set(decoded.map((e) => e.id)).size).toBe(decoded.length);
     expect(await received()).toBe(receivedBefore + 3n); // `answered` earlier, good1 and good2 now
     for (const [item, pending] of [
       [good1, false],

@@ -11,6 +11,7 @@ import {
 } from '../../src/crypto/proofs.js';
 import { devnetGatekeepers } from '../../src/devnet/evm/setup.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
+import { decodeGatewayLog } from '../../src/evm/gateway/events.js';
 import {
   getContractInfo,
   getGatekeeperSet,
@@ -190,6 +191,12 @@ describe('revocation', () => {
       eventName: 'WorkerRevoked',
     });
     expect(event?.args).toMatchObject({ worker: w.address, cluster: f.cluster, revokeUpTo: first.expiresAt });
+    expect(decodeGatewayLog(receipt.logs[0]!, f.dev.node.chainId)).toMatchObject({
+      kind: 'WorkerRevoked',
+      worker: w.address,
+      revokeUpTo: first.expiresAt,
+      epoch: 0n,
+    });
     expect(await authorized(w)).toBe(false);
     expect(
       await gatewayErrorOf(call(encodeRegisterWorker({ registration: first, signatures: firstSigs }))),
@@ -296,7 +303,14 @@ describe('gatekeeper set changes', () => {
       ),
     ).toBe('InvalidGatekeeperSet');
 
-    await f.send(f.dev.gateway, encodeUpdateGatekeepers({ update, signatures: sigs }));
+    const updated = await f.send(f.dev.gateway, encodeUpdateGatekeepers({ update, signatures: sigs }));
+    expect(decodeGatewayLog(updated.logs[0]!, f.dev.node.chainId)).toMatchObject({
+      kind: 'GatekeepersUpdated',
+      epoch: 1n,
+      gatekeepers: update.gatekeepers,
+      threshold: 3,
+      id: `evm:${f.dev.node.chainId}:${f.dev.gateway.toLowerCase()}:GatekeepersUpdated:1`,
+    });
     expect(await getGatekeeperSet(f.clients.publicClient, { gateway: f.dev.gateway })).toEqual({
       members: update.gatekeepers,
       threshold: 3,

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../../src/base/errors.js';
 import { workerRevocationDigest } from '../../src/crypto/proofs.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js';
+import { decodeGatewayLog } from '../../src/evm/gateway/events.js';
 import { encodeCancel, encodeFulfill } from '../../src/evm/gateway/fulfill.js';
 import { getFulfillmentOutputs } from '../../src/evm/gateway/outputs.js';
 import {
@@ -354,6 +355,10 @@ describe('cancel', () => {
       eventName: 'RequestCancelled',
     });
     expect(event?.args).toEqual({ requestId: ref.requestId, requester: f.consumer });
+    const cancelled = gatewayLogs(receipt, f.dev.gateway).map((l) => decodeGatewayLog(l, f.dev.node.chainId));
+    expect(cancelled).toMatchObject([
+      { kind: 'RequestCancelled', requestId: ref.requestId, requester: f.consumer },
+    ]);
     const input = f.outputs(ref);
     expect(
       await gatewayErrorOf(callFulfill(input, signFulfillment(f.dev.domain, input, f.worker.secretKey))),
