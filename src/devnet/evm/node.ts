@@ -130,10 +130,26 @@ async function startOnce(params: StartEvmNodeParameters, port: number): Promise<
   };
   const configPath = path.join(dir, 'hardhat.config.cjs');
   writeFileSync(configPath, `module.exports = ${JSON.stringify(config, null, 2)};\n`);
+  // Runs Hardhat's CLI in this process, and exits when our stdin closes: a parent that dies,
+  // even by SIGKILL, takes its node with it.
+  const runner = path.join(dir, 'run-node.cjs');
+  writeFileSync(
+    runner,
+    [
+      "process.stdin.on('end', () => process.exit(0));",
+      "process.stdin.on('error', () => process.exit(0));",
+      'process.stdin.resume();',
+      'const [cli, ...args] = process.argv.slice(2);',
+      'process.argv = [process.argv[0], cli, ...args];',
+      'require(cli);',
+      '',
+    ].join('\n'),
+  );
 
   const child = spawn(
     process.execPath,
     [
+      runner,
       path.join(hardhatPackage, 'internal/cli/cli.js'),
       'node',
       '--hostname',
@@ -146,7 +162,7 @@ async function startOnce(params: StartEvmNodeParameters, port: number): Promise<
     {
       cwd: dir,
       env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NO_COLOR: '1', FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   const lines: string[] = [];
