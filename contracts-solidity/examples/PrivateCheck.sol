@@ -18,7 +18,7 @@ contract PrivateCheck is ConfidentialConsumer {
         uint64 deadline;
     }
 
-    /// @notice Gas the gateway gives `_onConfidentialResult` (measured below 50k, with a margin).
+    /// @notice Gas the gateway gives `_onConfidentialResult` (measured about 32k, with a margin).
     uint32 public constant CALLBACK_GAS = 80_000;
 
     bytes32 public immutable contractId;
