@@ -33,7 +33,8 @@ export const evmChainSchema = z.strictObject({
   pollIntervalMs: z.number().int().min(50).default(2_000),
   signer: secretSchema.optional(),
   batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
-  maxFeePerGasGwei: z.number().positive().optional(),
+  /** The most the submitter ever offers per gas, replacements included. */
+  maxFeePerGasGwei: z.number().positive().default(500),
 });
 
 export const phalaChainSchema = z.strictObject({

@@ -8,13 +8,13 @@ import { requestJobId } from '../protocol/origin.js';
 import { requestQueueName } from '../protocol/queue-names.js';
 import { scheduleBackoffStrategy } from '../protocol/retry.js';
 import { adminRoutes } from './admin-routes.js';
-import { CheckpointFile } from './checkpoints.js';
+import { CheckpointFile, RedisCheckpointStore } from './checkpoints.js';
 import { startHttpServer } from './http-server.js';
 import { JourneyStore } from './journey.js';
 import { Lease } from './lease.js';
 import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
 import { PendingIndex } from './pending.js';
-import type { Destination, OriginWatcher, WorkerRegistryView } from './ports.js';
+import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
 import { AcceptResultStage } from './stages/accept-result.js';
@@ -25,17 +25,25 @@ import { SubmitStage } from './stages/submit.js';
 export type ChainAdapters = {
   watchers: OriginWatcher[];
   destinations: (Destination & { batch: { maxSize: number; maxDelayMs: number } })[];
-  registry: WorkerRegistryView;
   phalaGenesisHash?: `0x${string}` | undefined;
   /** Extra readiness checks (each chain's RPC, approved workers per cluster). */
   readiness?: { name: string; check: () => Promise<{ ok: boolean; detail?: string }> }[];
   close?: () => Promise<void>;
 };
 
+/** What chain adapters get from the daemon they plug into. */
+export type AdapterContext = {
+  redis: RedisConnection;
+  metrics: RelayerMetrics;
+  logger: Logger;
+  checkpoints: (chain: string) => RedisCheckpointStore;
+};
+
 export type RelayerDaemonParameters = {
   config: Config;
   logger: Logger;
-  adapters: ChainAdapters;
+  /** Builds the chain adapters once the daemon's Redis connection and metrics exist. */
+  adapters: (context: AdapterContext) => Promise<ChainAdapters> | ChainAdapters;
   /** Called for every newly queued request (the tape recorder). */
   onRequest?: ((job: RequestJob) => void) | undefined;
 };
@@ -54,6 +62,7 @@ export class RelayerDaemon {
   readonly journeys: JourneyStore;
   readonly pending: PendingIndex;
   readonly #p: RelayerDaemonParameters;
+  #adapters: ChainAdapters = { watchers: [], destinations: [] };
   readonly #prefix: string;
   readonly #mirror: CheckpointFile | undefined;
   readonly #observe: ObserveStage;
@@ -94,9 +103,21 @@ export class RelayerDaemon {
     return this.#urls;
   }
 
+  get adapters(): ChainAdapters {
+    return this.#adapters;
+  }
+
   async start(): Promise<void> {
-    const { config, logger, adapters } = this.#p;
+    const { config, logger } = this.#p;
     await this.redis.ping();
+    this.#adapters = await this.#p.adapters({
+      redis: this.redis,
+      metrics: this.metrics,
+      logger,
+      checkpoints: (chain) =>
+        new RedisCheckpointStore({ redis: this.redis, prefix: this.#prefix, chain, mirror: this.#mirror }),
+    });
+    const adapters = this.#adapters;
     await this.#markInstance();
     this.#startResultChecker();
     for (const watcher of adapters.watchers)
@@ -175,11 +196,11 @@ export class RelayerDaemon {
   }
 
   #startResultChecker(): void {
-    const { config, adapters, logger } = this.#p;
+    const { config, logger } = this.#p;
+    const adapters = this.#adapters;
     const stage = new AcceptResultStage({
       queues: this.queues,
       journeys: this.journeys,
-      registry: adapters.registry,
       destinations: adapters.destinations,
       metrics: this.metrics,
       logger: logger.child({ stage: 'result' }),
@@ -277,7 +298,7 @@ export class RelayerDaemon {
   /** Rescans each chain from its low-water mark (see checkpoints.ts); returns requests re-reported. */
   async recover(): Promise<number> {
     let total = 0;
-    for (const watcher of this.#p.adapters.watchers) {
+    for (const watcher of this.#adapters.watchers) {
       if (!watcher.rederive) continue;
       const mirror = this.#mirror?.get(watcher.chain);
       const from =
@@ -303,7 +324,7 @@ export class RelayerDaemon {
       }),
     ).catch(() => undefined);
     await Promise.all(
-      this.#p.adapters.watchers.map(async (w) =>
+      this.#adapters.watchers.map(async (w) =>
         this.metrics.headLag.set({ chain: w.chain }, await w.lag().catch(() => -1)),
       ),
     );
@@ -318,7 +339,7 @@ export class RelayerDaemon {
     } catch (error) {
       checks.redis = { ok: false, detail: errorMessage(error) };
     }
-    for (const c of this.#p.adapters.readiness ?? []) {
+    for (const c of this.#adapters.readiness ?? []) {
       checks[c.name] = await c
         .check()
         .catch((error: unknown) => ({ ok: false, detail: errorMessage(error) }));
@@ -343,7 +364,7 @@ export class RelayerDaemon {
       this.#p.logger.warn({ graceMs }, 'grace period over; unfinished jobs go back to the queue as stalled');
     await Promise.allSettled([...this.#queueEvents.values()].map((e) => e.close()));
     await Promise.allSettled(this.#leases.map((l) => l.release()));
-    await this.#p.adapters.close?.().catch(() => undefined);
+    await this.#adapters.close?.().catch(() => undefined);
     await this.queues.close().catch(() => undefined);
     this.redis.disconnect();
   }

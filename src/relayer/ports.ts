@@ -51,20 +51,18 @@ export interface Destination {
   readonly chain: string;
   /** Which origins this destination answers. */
   accepts(origin: Origin): boolean;
+  /**
+   * Whether the chain will accept this worker's proof for the cluster right now (approved,
+   * unexpired, not revoked): results from any other signer are dropped before submission.
+   */
+  isApprovedWorker(
+    cluster: `0x${string}`,
+    worker: { address: `0x${string}`; publicKey: `0x${string}` },
+  ): Promise<boolean>;
   status(item: SubmitItem): Promise<RequestStatus>;
   /** Sends the items (one transaction, or a batch) and waits until that is final. */
   submit(
     items: SubmitItem[],
     onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
   ): Promise<ItemOutcome[]>;
-}
-
-/** The on-chain view of which workers may answer a cluster's requests right now. */
-export interface WorkerRegistryView {
-  isApproved(
-    cluster: `0x${string}`,
-    worker: { address: `0x${string}`; publicKey: `0x${string}` },
-  ): Promise<boolean>;
-  /** Clusters with at least one approved, unexpired worker (for readiness). */
-  approvedCount(cluster: `0x${string}`): Promise<number>;
 }

@@ -5,14 +5,13 @@ import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js
 import { type ResultJob, resultJobSchema } from '../../protocol/result-job.js';
 import type { JourneyStore } from '../journey.js';
 import type { RelayerMetrics } from '../metrics.js';
-import type { Destination, WorkerRegistryView } from '../ports.js';
+import type { Destination } from '../ports.js';
 import type { RelayerQueues } from '../queues.js';
 import { checkResult } from '../verify-result.js';
 
 export type AcceptResultStageParameters = {
   queues: RelayerQueues;
   journeys: JourneyStore;
-  registry: WorkerRegistryView;
   destinations: Destination[];
   metrics: RelayerMetrics;
   logger: Logger;
@@ -50,7 +49,13 @@ export class AcceptResultStage {
     }
     const check = checkResult(request.data, result, this.#p.phalaGenesisHash);
     if (!check.ok) return this.#reject(result, request.data, requestJob!, check.reason);
-    if (!(await this.#p.registry.isApproved(result.cluster, result.worker))) {
+    const destination = this.#p.destinations.find((d) => d.accepts(request.data.origin));
+    if (!destination) {
+      throw new UnrecoverableError(
+        `no destination chain is configured for origin ${originKey(request.data.origin)}`,
+      );
+    }
+    if (!(await destination.isApprovedWorker(result.cluster, result.worker))) {
       return this.#reject(
         result,
         request.data,
@@ -58,11 +63,6 @@ export class AcceptResultStage {
         'signer is not an approved, unexpired worker of the cluster',
       );
     }
-    const destination = this.#p.destinations.find((d) => d.accepts(request.data.origin));
-    if (!destination)
-      throw new UnrecoverableError(
-        `no destination chain is configured for origin ${originKey(request.data.origin)}`,
-      );
     await this.#p.queues
       .submit(destination.chain)
       .add('submit', { request: request.data, result }, { jobId: result.jobId });

@@ -1,0 +1,336 @@
+import type { Logger } from 'pino';
+import { type Address, type Client, type Hex, createPublicClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { getBlock, getTransactionReceipt } from 'viem/actions';
+import { MemoryCheckpointStore } from '../../base/checkpoint.js';
+import { errorMessage } from '../../base/errors.js';
+import type { EvmChainConfig } from '../../config/schema.js';
+import { GatewayWatcher } from '../../evm/watcher/watcher.js';
+import type { GatewayLogEvent } from '../../evm/gateway/events.js';
+import { getContractInfo, isRequestPending, isWorkerAuthorized } from '../../evm/gateway/read.js';
+import { submitFulfillment } from '../../evm/submitter/submit-fulfillment.js';
+import { EvmSubmitter } from '../../evm/submitter/submitter.js';
+import type { FulfillmentInput } from '../../evm/types.js';
+import type { Origin } from '../../protocol/origin.js';
+import type { RequestJob } from '../../protocol/request-job.js';
+import type { RedisCheckpointStore } from '../checkpoints.js';
+import type { RelayerMetrics } from '../metrics.js';
+import type { RedisConnection } from '../redis.js';
+import type {
+  Destination,
+  ItemOutcome,
+  OriginWatcher,
+  RequestStatus,
+  SubmitItem,
+  WatchSink,
+} from '../ports.js';
+
+/**
+ * The relayer's view of one EVM chain with a PhalaBridgeGateway: a watcher turning gateway
+ * events into the pipeline's calls, and a destination posting fulfillments there.
+ */
+export type EvmChainParameters = {
+  config: EvmChainConfig;
+  client?: Client;
+  redis: RedisConnection;
+  keyPrefix: string;
+  checkpoints: RedisCheckpointStore;
+  logger: Logger;
+  metrics: RelayerMetrics;
+};
+
+export function evmOrigin(config: EvmChainConfig): Extract<Origin, { kind: 'evm' }> {
+  return { kind: 'evm', chainId: config.chainId, gateway: config.gateway as Address };
+}
+
+export function evmClient(config: EvmChainConfig): Client {
+  return createPublicClient({ transport: http(config.rpcUrl, { retryCount: 2, timeout: 15_000 }) });
+}
+
+/** Clusters of contracts, read from the gateway's registrations once each. */
+class ContractClusters {
+  readonly #cache = new Map<string, Hex>();
+  constructor(
+    readonly client: Client,
+    readonly gateway: Address,
+  ) {}
+  async of(contractId: Hex): Promise<Hex | null> {
+    const key = contractId.toLowerCase();
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    const info = await getContractInfo(this.client, { gateway: this.gateway, contractId });
+    if (!info.registered) return null;
+    this.#cache.set(key, info.cluster);
+    return info.cluster;
+  }
+}
+
+export class EvmOriginWatcher implements OriginWatcher {
+  readonly chain: string;
+  readonly #p: EvmChainParameters;
+  readonly #client: Client;
+  readonly #origin: Extract<Origin, { kind: 'evm' }>;
+  readonly #clusters: ContractClusters;
+  #watcher: GatewayWatcher | undefined;
+
+  constructor(parameters: EvmChainParameters) {
+    this.#p = parameters;
+    this.chain = parameters.config.name;
+    this.#client = parameters.client ?? evmClient(parameters.config);
+    this.#origin = evmOrigin(parameters.config);
+    this.#clusters = new ContractClusters(this.#client, this.#origin.gateway);
+  }
+
+  #newWatcher(
+    sink: WatchSink,
+    checkpoints: RedisCheckpointStore | MemoryCheckpointStore,
+    startBlock: bigint,
+    onlyPending: boolean,
+    counter?: { n: number },
+  ) {
+    const { config } = this.#p;
+    return new GatewayWatcher({
+      client: this.#client,
+      chainId: config.chainId,
+      gateway: this.#origin.gateway,
+      checkpoints,
+      startBlock,
+      finality: config.confirmations === 'finalized' ? 'finalized' : { confirmations: config.confirmations },
+      maxBlockRange: BigInt(config.maxBlockRange),
+      onEvents: async (events) => {
+        for (const event of events) await this.#handle(event, sink, onlyPending, counter);
+      },
+      onBadLog: (error) => sink.rejected(this.chain, error.shortMessage),
+      onReorg: (notice) =>
+        this.#p.logger.warn(
+          { chain: this.chain, resumeAfter: notice.resumeAfter.toString() },
+          'reorg: rewinding',
+        ),
+      onError: (error) => {
+        this.#p.metrics.errors.inc({ kind: 'watch' });
+        this.#p.logger.warn({ chain: this.chain, err: errorMessage(error) }, 'watch poll failed');
+      },
+    });
+  }
+
+  async #handle(
+    event: GatewayLogEvent,
+    sink: WatchSink,
+    onlyPending: boolean,
+    counter?: { n: number },
+  ): Promise<void> {
+    switch (event.kind) {
+      case 'RequestSent': {
+        if (
+          onlyPending &&
+          !(await isRequestPending(this.#client, {
+            gateway: this.#origin.gateway,
+            requestId: event.requestId,
+          }))
+        )
+          return;
+        const cluster = await this.#clusters.of(event.contractId);
+        if (!cluster) {
+          sink.rejected(
+            this.chain,
+            `request ${event.requestId} names unregistered contract ${event.contractId}`,
+          );
+          return;
+        }
+        const job: RequestJob = {
+          v: 1,
+          origin: this.#origin,
+          requestId: event.requestId,
+          contractId: event.contractId,
+          cluster,
+          requester: event.requester.toLowerCase() as Hex,
+          nonce: event.nonce.toString(),
+          sealedInput: event.sealedInput,
+          responseKey: event.responseKey,
+          deadline: Number(event.deadline),
+          callbackGasLimit: event.callbackGasLimit,
+          observed: {
+            chain: this.chain,
+            blockNumber: Number(event.blockNumber),
+            blockHash: event.blockHash,
+            txHash: event.transactionHash,
+            logIndex: event.logIndex,
+            at: Date.now(),
+          },
+        };
+        await sink.request(job);
+        if (counter) counter.n++;
+        return;
+      }
+      case 'RequestCancelled':
+        await sink.cancelled(this.#origin, event.requestId, {
+          chain: this.chain,
+          txHash: event.transactionHash,
+        });
+        return;
+      case 'RequestFulfilled':
+        await sink.fulfilled(this.#origin, event.requestId, {
+          chain: this.chain,
+          txHash: event.transactionHash,
+        });
+        return;
+      default:
+        return;
+    }
+  }
+
+  async start(sink: WatchSink): Promise<void> {
+    const { config } = this.#p;
+    this.#watcher = this.#newWatcher(sink, this.#p.checkpoints, BigInt(config.startBlock ?? 0), false);
+    this.#watcher.start(config.pollIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.#watcher?.stop();
+    this.#watcher = undefined;
+  }
+
+  async lag(): Promise<number> {
+    const checkpoint = await this.#p.checkpoints.load();
+    const head = await getBlock(this.#client, { blockTag: 'latest' });
+    return Number((head.number ?? 0n) - (checkpoint?.blockNumber ?? 0n));
+  }
+
+  /** Reads the gateway from `fromBlock` up to the safe head and re-reports what is still pending. */
+  async rederive(fromBlock: number, sink: WatchSink): Promise<number> {
+    const counter = { n: 0 };
+    const scan = this.#newWatcher(sink, new MemoryCheckpointStore(), BigInt(fromBlock), true, counter);
+    await scan.poll();
+    return counter.n;
+  }
+}
+
+export type EvmDestinationParameters = EvmChainParameters & { confirmations?: number };
+
+export class EvmDestination implements Destination {
+  readonly chain: string;
+  readonly batch: { maxSize: number; maxDelayMs: number };
+  readonly #p: EvmDestinationParameters;
+  readonly #client: Client;
+  readonly #origin: Extract<Origin, { kind: 'evm' }>;
+  readonly #submitter: EvmSubmitter;
+
+  constructor(parameters: EvmDestinationParameters) {
+    const { config } = parameters;
+    if (!config.signer) throw new Error(`chain ${config.name}: a signer is required to submit fulfillments`);
+    this.#p = parameters;
+    this.chain = config.name;
+    this.batch = config.batch;
+    this.#client = parameters.client ?? evmClient(config);
+    this.#origin = evmOrigin(config);
+    const confirmations = typeof config.confirmations === 'number' ? Math.max(config.confirmations, 1) : 1;
+    this.#submitter = new EvmSubmitter({
+      client: this.#client,
+      chainId: config.chainId,
+      account: privateKeyToAccount(config.signer.reveal() as Hex),
+      redis: parameters.redis,
+      keyPrefix: parameters.keyPrefix,
+      fees: { maxFeePerGasCap: BigInt(Math.round(config.maxFeePerGasGwei * 1e9)) },
+      confirmations,
+      onEvent: (event) => {
+        if (event.kind === 'replaced')
+          this.#p.metrics.submissions.inc({ chain: this.chain, kind: 'replacement', outcome: 'sent' });
+      },
+    });
+  }
+
+  accepts(origin: Origin): boolean {
+    return (
+      origin.kind === 'evm' &&
+      origin.chainId === this.#origin.chainId &&
+      origin.gateway.toLowerCase() === this.#origin.gateway.toLowerCase()
+    );
+  }
+
+  async isApprovedWorker(cluster: Hex, worker: { address: Hex }): Promise<boolean> {
+    return isWorkerAuthorized(this.#client, {
+      gateway: this.#origin.gateway,
+      worker: worker.address,
+      cluster,
+    });
+  }
+
+  async status(item: SubmitItem): Promise<RequestStatus> {
+    const pending = await isRequestPending(this.#client, {
+      gateway: this.#origin.gateway,
+      requestId: item.request.requestId,
+    });
+    if (!pending) return 'fulfilled';
+    if (item.request.deadline * 1000 <= Date.now()) return 'expired';
+    return 'pending';
+  }
+
+  async submit(
+    items: SubmitItem[],
+    onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
+  ): Promise<ItemOutcome[]> {
+    // Results from different workers cannot share one batch signature; each goes alone, and the
+    // nonce manager lets them go out together.
+    return Promise.all(items.map((item) => this.#submitOne(item, onSent)));
+  }
+
+  async #submitOne(
+    item: SubmitItem,
+    onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
+  ): Promise<ItemOutcome> {
+    const { request, result } = item;
+    const fulfillment: FulfillmentInput = {
+      request: {
+        requestId: request.requestId,
+        contractId: request.contractId,
+        requester: request.requester as Address,
+        callbackGasLimit: request.callbackGasLimit ?? 0,
+        deadline: BigInt(request.deadline),
+      },
+      publicOutput: result.publicOutput,
+      sealedOutput: result.sealedOutput,
+      stateRoot: result.stateRoot,
+    };
+    try {
+      const outcome = await submitFulfillment(this.#submitter, this.#client, {
+        gateway: this.#origin.gateway,
+        fulfillment,
+        signature: result.proof.signature,
+      });
+      if (outcome.status === 'already-fulfilled') return { kind: 'already-fulfilled' };
+      const receipt = outcome.receipt;
+      await onSent(receipt.transactionHash, [item]);
+      if (!(await this.#stillCanonical(receipt.transactionHash, receipt.blockHash)))
+        return { kind: 'reorged', txHash: receipt.transactionHash };
+      if (outcome.result !== 'Delivered' && outcome.result !== 'CallbackFailed') {
+        return {
+          kind: 'rejected',
+          reason: `gateway: ${outcome.result}`,
+          txHash: receipt.transactionHash,
+          retryable: false,
+        };
+      }
+      return {
+        kind: 'fulfilled',
+        txHash: receipt.transactionHash,
+        blockNumber: Number(receipt.blockNumber),
+        gasUsed: receipt.gasUsed,
+      };
+    } catch (error) {
+      const name = (error as { shortMessage?: string }).shortMessage ?? errorMessage(error);
+      // The gateway refused it for good (bad signature, unregistered worker, commitment mismatch).
+      const permanent =
+        (error as { name?: string }).name === 'GatewayRejectedError' && !/reverted/.test(name);
+      return { kind: 'rejected', reason: name, retryable: !permanent };
+    }
+  }
+
+  async #stillCanonical(txHash: Hex, blockHash: Hex): Promise<boolean> {
+    try {
+      const receipt = await getTransactionReceipt(this.#client, { hash: txHash });
+      return receipt.blockHash === blockHash;
+    } catch {
+      return false;
+    }
+  }
+}

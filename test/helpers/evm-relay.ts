@@ -1,0 +1,258 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Address, Hex } from 'viem';
+import { fromHex, toHex } from '../../src/base/bytes.js';
+import { parseConfig } from '../../src/config/load.js';
+import { sealKeyHandover } from '../../src/crypto/key-handover.js';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+import {
+  type EvmDevnet,
+  deployTestConsumer,
+  registerContractOnGateway,
+  registerWorkerOnGateway,
+  startEvmDevnet,
+} from '../../src/devnet/evm/index.js';
+import { testConsumerAbi } from '../../src/evm/artifacts/testing/index.js';
+import { getGatekeeperSet } from '../../src/evm/gateway/read.js';
+import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
+import { ContractEngine } from '../../src/pruntime/engine/engine.js';
+import { originKey, requestJobId } from '../../src/protocol/origin.js';
+import { RESULT_QUEUE, requestQueueName } from '../../src/protocol/queue-names.js';
+import { requestJobSchema } from '../../src/protocol/request-job.js';
+import type { ResultJob } from '../../src/protocol/result-job.js';
+import { buildChainAdapters } from '../../src/relayer/chains/build.js';
+import { RelayerDaemon } from '../../src/relayer/daemon.js';
+import { sealInput } from '../../src/sdk/seal.js';
+import { REDIS_URL, uniquePrefix } from './redis.js';
+
+/**
+ * An EVM flow for relayer tests: a Hardhat node with the gateway, a test consumer, a worker
+ * enclave registered through gatekeeper signatures, and a contract whose key the worker holds.
+ * `startTestWorker` consumes the cluster's queue in-process with the real enclave and engine; it
+ * stands in for the worker service only where a test needs to control a worker directly.
+ */
+export const ECHO_CONTRACT = `
+export function handle(input, ctx) {
+  const text = ctx.utf8.decode(input);
+  return { public: text.toUpperCase(), sealed: 'secret:' + text };
+}`;
+
+export type EvmRelayFixture = Awaited<ReturnType<typeof startEvmRelayFixture>>;
+
+export async function startEvmRelayFixture() {
+  const devnet: EvmDevnet = await startEvmDevnet({ node: {} });
+  const engine = await ContractEngine.start({ threads: 1 });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pb-relay-'));
+  const measurement = new Uint8Array(32).fill(0x4d);
+  const platform = new SimPlatform({
+    platformSecret: new Uint8Array(32).fill(7),
+    platformCaKey: new Uint8Array(32).fill(9),
+    measurement,
+  });
+  const enclave = await Enclave.open({ dataDir: path.join(dataDir, 'worker'), platform, engine });
+  const cluster = toHex(new Uint8Array(32).fill(0x11));
+  const contractId = toHex(generateKeyPair('x25519').publicKey);
+  const contractKey = generateKeyPair('x25519');
+  await enclave.receiveKeyHandover({
+    envelope: sealKeyHandover(fromHex(enclave.publicIdentity.x25519), {
+      kind: 'contract',
+      id: fromHex(contractId),
+      epoch: 1,
+      secretKey: contractKey.secretKey,
+    }),
+    epoch: 1,
+    expectedPublicKey: contractKey.publicKey,
+  });
+  const { epoch } = await getGatekeeperSet(devnet.clients.publicClient, { gateway: devnet.gateway });
+  const gatekeeperKeys = devnet.gatekeepers.map((g) => g.secretKey);
+  await registerWorkerOnGateway(devnet.clients, {
+    gateway: devnet.gateway,
+    registration: {
+      worker: enclave.publicIdentity.address,
+      measurement: toHex(measurement),
+      cluster,
+      expiresAt: BigInt(Math.floor(Date.now() / 1000) + 86_400),
+      epoch,
+    },
+    gatekeeperKeys,
+  });
+  await registerContractOnGateway(devnet.clients, {
+    gateway: devnet.gateway,
+    registration: { contractId, cluster, publicKey: toHex(contractKey.publicKey), epoch },
+    gatekeeperKeys,
+  });
+  const consumerAddress = (await deployTestConsumer(devnet.clients, devnet.gateway)).address;
+  const prefix = `{${uniquePrefix('relay')}}`;
+  const origin = { kind: 'evm' as const, chainId: devnet.node.chainId, gateway: devnet.gateway };
+  const responseKey = generateKeyPair('x25519');
+  const relayerAccount = devnet.node.accounts[1]!;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+
+  function config(
+    overrides: { batch?: { maxSize: number; maxDelayMs: number }; checkpointFile?: string } = {},
+  ) {
+    return parseConfig(
+      {
+        mode: 'development',
+        chains: [
+          {
+            kind: 'evm',
+            name: 'hardhat',
+            chainId: devnet.node.chainId,
+            rpcUrl: devnet.node.rpcUrl,
+            gateway: devnet.gateway,
+            confirmations: 0,
+            pollIntervalMs: 100,
+            startBlock: Number(devnet.gatewayBlock),
+            signer: { value: relayerAccount.privateKey },
+            batch: overrides.batch ?? { maxSize: 8, maxDelayMs: 100 },
+          },
+        ],
+        redis: { url: REDIS_URL, prefix },
+        queues: { backoffMs: [200, 500, 1000] },
+        metrics: { port: 0 },
+        admin: { port: 0 },
+        shutdownGraceMs: 5_000,
+        checkpointFile: overrides.checkpointFile ?? path.join(dataDir, 'checkpoints.json'),
+      },
+      'test',
+      {},
+    );
+  }
+
+  function startRelayer(overrides: Parameters<typeof config>[0] = {}) {
+    const cfg = config(overrides);
+    const daemon = new RelayerDaemon({
+      config: cfg,
+      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      adapters: (context) => buildChainAdapters(cfg, context),
+    });
+    return daemon;
+  }
+
+  /** Sends `text` as a request from the test consumer; returns the request id. */
+  async function request(text: string, deadlineSeconds = 3600): Promise<Hex> {
+    const sealedInput = sealInput({
+      contractPublicKey: contractKey.publicKey,
+      contractId,
+      origin,
+      requester: consumerAddress.toLowerCase() as Hex,
+      responseKey: toHex(responseKey.publicKey),
+      input: text,
+    });
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + deadlineSeconds);
+    const args = [contractId, sealedInput, toHex(responseKey.publicKey), 200_000, deadline] as const;
+    const { result: requestId, request: tx } = await devnet.clients.publicClient.simulateContract({
+      address: consumerAddress,
+      abi: testConsumerAbi,
+      functionName: 'send',
+      args,
+      account: devnet.clients.walletClient.account,
+    });
+    const hash = await devnet.clients.walletClient.writeContract(tx);
+    await devnet.clients.publicClient.waitForTransactionReceipt({ hash });
+    return requestId;
+  }
+
+  /** An in-process worker on the cluster's queue, running requests in the real enclave. */
+  function startTestWorker(options: { concurrency?: number } = {}) {
+    const worker = new Worker(
+      requestQueueName(cluster),
+      async (job) => {
+        const request = requestJobSchema.parse(job.data);
+        const executed = await enclave.execute({
+          contractId: request.contractId,
+          code: ECHO_CONTRACT,
+          originKey: originKey(request.origin),
+          origin: { kind: 'evm', chainId: devnet.node.chainId },
+          requester: fromHex(request.requester),
+          requestId: request.requestId,
+          sealedInput: fromHex(request.sealedInput),
+          responseKey: fromHex(request.responseKey),
+          state: null,
+          target: { kind: 'evm', chainId: devnet.node.chainId, verifyingContract: devnet.gateway },
+        });
+        const id = requestJobId(request.origin, request.requestId);
+        const result: ResultJob = {
+          v: 1,
+          jobId: id,
+          origin: request.origin,
+          requestId: request.requestId,
+          contractId: request.contractId,
+          cluster: request.cluster,
+          worker: { address: enclave.publicIdentity.address, publicKey: enclave.publicIdentity.secp256k1 },
+          status: executed.status,
+          publicOutput: toHex(executed.publicOutput),
+          sealedOutput: toHex(executed.sealedOutput),
+          stateRoot: executed.stateRoot,
+          proof: executed.proof,
+          gasUsed: executed.gasUsed,
+          producedAt: Date.now(),
+        };
+        const results = new (await import('bullmq')).Queue(RESULT_QUEUE, { connection: redis, prefix });
+        await results.add('result', result, {
+          jobId: `${id}-${enclave.publicIdentity.address.toLowerCase()}`,
+        });
+        await results.close();
+      },
+      { connection: redis.duplicate(), prefix, concurrency: options.concurrency ?? 4 },
+    );
+    return worker;
+  }
+
+  async function received(): Promise<bigint> {
+    return devnet.clients.publicClient.readContract({
+      address: consumerAddress,
+      abi: testConsumerAbi,
+      functionName: 'received',
+    });
+  }
+
+  async function close() {
+    const keys = await redis.keys(`${prefix}*`);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    redis.disconnect();
+    await engine.close();
+    await devnet.stop();
+  }
+
+  return {
+    devnet,
+    enclave,
+    cluster,
+    contractId,
+    contractKey,
+    consumerAddress,
+    prefix,
+    origin,
+    responseKey,
+    redis,
+    config,
+    startRelayer,
+    request,
+    startTestWorker,
+    received,
+    close,
+    dataDir,
+  };
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  label = 'condition',
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export type { Address };
