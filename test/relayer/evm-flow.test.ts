@@ -28,7 +28,7 @@ afterAll(async () => {
 describe('relayer, EVM origin (real Hardhat node, real Redis, real enclave)', () => {
   it('takes requests from the gateway to a worker and back, each fulfilled once, with its journey', async () => {
     const texts = Array.from({ length: 6 }, (_, i) => `hello ${i}`);
-    const ids = [];
+    const ids: `0x${string}`[] = [];
     for (const text of texts) ids.push(await f.request(text));
     await waitFor(async () => (await f.received()) === BigInt(texts.length), 60_000, 'all callbacks');
     for (const [i, requestId] of ids.entries()) {
