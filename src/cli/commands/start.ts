@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { BaseError } from '../../base/errors.js';
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('Run the relayer daemon (watch every chain, queue, dispatch to workers, submit results)')
+    .option(
+      '-c, --config <file>',
+      'configuration file (YAML or JSON); without one, use the embedded devnet (npm start)',
+    )
+    .action(async (opts: { config?: string }) => {
+      if (!opts.config) {
+        throw new BaseError('No configuration given.', {
+          details: 'pass --config <file>, or run `npm start` for the embedded devnet',
+        });
+      }
+      const { loadConfig } = await import('../../config/load.js');
+      const { runRelayer } = await import('../../relayer/run.js');
+      await runRelayer(loadConfig(opts.config));
+    });
+}
