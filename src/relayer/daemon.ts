@@ -96,6 +96,7 @@ export class RelayerDaemon {
         this.#followCluster(job.cluster);
         parameters.onRequest?.(job);
       },
+      reconsider: (job, existing) => this.#reconsider(job, existing),
     });
   }
 
@@ -271,6 +272,30 @@ export class RelayerDaemon {
         }
       })().catch(() => undefined);
     });
+  }
+
+  async #reconsider(request: RequestJob, requestJob: Job): Promise<void> {
+    const destination = this.#adapters.destinations.find((d) => d.accepts(request.origin));
+    if (!destination || request.deadline * 1000 <= Date.now()) return;
+    if ((await destination.status(request)) !== 'pending') return;
+    const jobId = requestJobId(request.origin, request.requestId);
+    const submitJob = await this.queues.submit(destination.chain).getJob(jobId);
+    const state = await submitJob?.getState();
+    if (submitJob && (state === 'completed' || state === 'failed')) {
+      // The answer is still valid (same request, same proof): only its submission was undone.
+      await submitJob.retry(state, { resetAttemptsMade: true });
+    } else if (!submitJob) {
+      await requestJob.retry('completed', { resetAttemptsMade: true });
+    } else {
+      return;
+    }
+    await this.pending.add(request.observed.chain, jobId, request.observed.blockNumber);
+    await this.journeys.record(jobId, {
+      stage: 'reorged',
+      chain: request.observed.chain,
+      detail: 'pending on chain again; resubmitting',
+    });
+    this.#p.logger.warn({ jobId }, 'finished request is pending on chain again; sent back');
   }
 
   /**

@@ -59,7 +59,8 @@ export interface Destination {
     cluster: `0x${string}`,
     worker: { address: `0x${string}`; publicKey: `0x${string}` },
   ): Promise<boolean>;
-  status(item: SubmitItem): Promise<RequestStatus>;
+  /** The request's status on its origin chain, now. */
+  status(request: RequestJob): Promise<RequestStatus>;
   /** Sends the items (one transaction, or a batch) and waits until that is final. */
   submit(
     items: SubmitItem[],

@@ -255,13 +255,13 @@ export class EvmDestination implements Destination {
     });
   }
 
-  async status(item: SubmitItem): Promise<RequestStatus> {
+  async status(request: RequestJob): Promise<RequestStatus> {
     const pending = await isRequestPending(this.#client, {
       gateway: this.#origin.gateway,
-      requestId: item.request.requestId,
+      requestId: request.requestId,
     });
     if (!pending) return 'fulfilled';
-    if (item.request.deadline * 1000 <= Date.now()) return 'expired';
+    if (request.deadline * 1000 <= Date.now()) return 'expired';
     return 'pending';
   }
 

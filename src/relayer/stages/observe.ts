@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../base/errors.js';
 import { type Origin, originKey, requestJobId } from '../../protocol/origin.js';
@@ -16,6 +17,12 @@ export type ObserveStageParameters = {
   logger: Logger;
   /** Called for each request, for the optional tape recorder. */
   onRequest?: ((job: RequestJob) => void) | undefined;
+  /**
+   * A request seen again whose job already finished: after a reorg (or a restart that rescans)
+   * its answer may have been undone on chain. Given the job, this checks the chain and, if the
+   * request is pending again, sends it back through the stage where it stopped.
+   */
+  reconsider?: ((job: RequestJob, existing: Job) => Promise<void>) | undefined;
 };
 
 /**
@@ -42,7 +49,11 @@ export class ObserveStage implements WatchSink {
     const job = parsed.data;
     const jobId = requestJobId(job.origin, job.requestId);
     const queue = this.#p.queues.requests(job.cluster);
-    if (await queue.getJob(jobId)) return;
+    const existing = await queue.getJob(jobId);
+    if (existing) {
+      if (this.#p.reconsider && (await existing.isCompleted())) await this.#p.reconsider(job, existing);
+      return;
+    }
     const origin = originKey(job.origin);
     await this.#p.pending.add(job.observed.chain, jobId, job.observed.blockNumber);
     if (job.deadline * 1000 <= Date.now()) {

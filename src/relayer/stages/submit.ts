@@ -108,7 +108,7 @@ export class SubmitStage {
   async #flush(items: SubmitItem[]): Promise<ItemOutcome[]> {
     const outcomes: (ItemOutcome | undefined)[] = new Array(items.length);
     const statuses = await Promise.all(
-      items.map((item) => this.#p.destination.status(item).catch(() => 'unknown' as const)),
+      items.map((item) => this.#p.destination.status(item.request).catch(() => 'unknown' as const)),
     );
     const toSend: SubmitItem[] = [];
     const sendIndex: number[] = [];
