@@ -13,7 +13,7 @@ import { startHttpServer } from './http-server.js';
 import { JourneyStore } from './journey.js';
 import { Lease } from './lease.js';
 import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
-import { PendingIndex } from './pending.js';
+import { PendingIndex, RecentlyConfirmed } from './pending.js';
 import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
@@ -61,6 +61,7 @@ export class RelayerDaemon {
   readonly queues: RelayerQueues;
   readonly journeys: JourneyStore;
   readonly pending: PendingIndex;
+  readonly confirmed: RecentlyConfirmed;
   readonly #p: RelayerDaemonParameters;
   #adapters: ChainAdapters = { watchers: [], destinations: [] };
   readonly #prefix: string;
@@ -86,6 +87,7 @@ export class RelayerDaemon {
     this.journeys = new JourneyStore({ redis: this.redis, prefix: this.#prefix });
     this.#mirror = config.checkpointFile ? new CheckpointFile(config.checkpointFile) : undefined;
     this.pending = new PendingIndex(this.redis, this.#prefix, this.#mirror);
+    this.confirmed = new RecentlyConfirmed(this.redis, this.#prefix);
     this.#observe = new ObserveStage({
       queues: this.queues,
       journeys: this.journeys,
@@ -97,6 +99,7 @@ export class RelayerDaemon {
         parameters.onRequest?.(job);
       },
       reconsider: (job, existing) => this.#reconsider(job, existing),
+      confirmed: this.confirmed,
     });
   }
 
@@ -225,6 +228,7 @@ export class RelayerDaemon {
       batch: destination.batch,
       journeys: this.journeys,
       pending: this.pending,
+      confirmed: this.confirmed,
       metrics: this.metrics,
       logger: logger.child({ stage: 'submit', chain: destination.chain }),
     });

@@ -47,3 +47,39 @@ export class PendingIndex {
     if (low !== current) this.#mirror.update(chain, { lowWater: low ?? undefined });
   }
 }
+
+/**
+ * Requests answered on each destination chain, scored by the block of the answer, kept for a
+ * while. When a watcher reports a reorg below some of those blocks, the answers there may be
+ * gone; each is checked against the chain and sent back if its request is pending again.
+ */
+export class RecentlyConfirmed {
+  readonly #redis: RedisConnection;
+  readonly #prefix: string;
+  readonly #keep: number;
+
+  constructor(redis: RedisConnection, prefix: string, keepBlocks = 10_000) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.#keep = keepBlocks;
+  }
+
+  #key(chain: string) {
+    return redisKey(this.#prefix, 'confirmed', chain);
+  }
+
+  async add(chain: string, cluster: string, jobId: string, blockNumber: number): Promise<void> {
+    const key = this.#key(chain);
+    await this.#redis.zadd(key, blockNumber, `${cluster}/${jobId}`);
+    await this.#redis.zremrangebyscore(key, 0, blockNumber - this.#keep);
+  }
+
+  /** Answers in blocks after `afterBlock`, as `{ cluster, jobId }`. */
+  async after(chain: string, afterBlock: number): Promise<{ cluster: `0x${string}`; jobId: string }[]> {
+    const members = await this.#redis.zrangebyscore(this.#key(chain), `(${afterBlock}`, '+inf');
+    return members.map((m) => {
+      const slash = m.indexOf('/');
+      return { cluster: m.slice(0, slash) as `0x${string}`, jobId: m.slice(slash + 1) };
+    });
+  }
+}

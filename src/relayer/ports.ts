@@ -21,6 +21,8 @@ export interface WatchSink {
     requestId: `0x${string}`,
     detail: { chain: string; txHash?: string },
   ): Promise<void>;
+  /** The chain reorganised after `afterBlock`: answers landed after it may be undone. */
+  reorged(chain: string, afterBlock: number): Promise<void>;
   /** A malformed log or event: recorded, counted, never fatal. */
   rejected(chain: string, reason: string): void;
 }

@@ -43,7 +43,8 @@ export function handle(input, ctx) {
 
 export type EvmRelayFixture = Awaited<ReturnType<typeof startEvmRelayFixture>>;
 
-export async function startEvmRelayFixture() {
+export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) {
+  const redisUrl = options.redisUrl ?? REDIS_URL;
   const devnet: EvmDevnet = await startEvmDevnet({ node: {} });
   const engine = await ContractEngine.start({ threads: 1 });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pb-relay-'));
@@ -90,38 +91,44 @@ export async function startEvmRelayFixture() {
   const origin = { kind: 'evm' as const, chainId: devnet.node.chainId, gateway: devnet.gateway };
   const responseKey = generateKeyPair('x25519');
   const relayerAccount = devnet.node.accounts[1]!;
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 
-  function config(
-    overrides: { batch?: { maxSize: number; maxDelayMs: number }; checkpointFile?: string } = {},
-  ) {
-    return parseConfig(
-      {
-        mode: 'development',
-        chains: [
-          {
-            kind: 'evm',
-            name: 'hardhat',
-            chainId: devnet.node.chainId,
-            rpcUrl: devnet.node.rpcUrl,
-            gateway: devnet.gateway,
-            confirmations: 0,
-            pollIntervalMs: 100,
-            startBlock: Number(devnet.gatewayBlock),
-            signer: { value: relayerAccount.privateKey },
-            batch: overrides.batch ?? { maxSize: 8, maxDelayMs: 100 },
-          },
-        ],
-        redis: { url: REDIS_URL, prefix },
-        queues: { backoffMs: [200, 500, 1000] },
-        metrics: { port: 0 },
-        admin: { port: 0 },
-        shutdownGraceMs: 5_000,
-        checkpointFile: overrides.checkpointFile ?? path.join(dataDir, 'checkpoints.json'),
-      },
-      'test',
-      {},
-    );
+  type ConfigOverrides = {
+    batch?: { maxSize: number; maxDelayMs: number };
+    checkpointFile?: string;
+    rpcUrl?: string;
+  };
+
+  /** The relayer's configuration as a file would hold it. */
+  function rawConfig(overrides: ConfigOverrides = {}) {
+    return {
+      mode: 'development',
+      chains: [
+        {
+          kind: 'evm',
+          name: 'hardhat',
+          chainId: devnet.node.chainId,
+          rpcUrl: overrides.rpcUrl ?? devnet.node.rpcUrl,
+          gateway: devnet.gateway,
+          confirmations: 0,
+          pollIntervalMs: 100,
+          startBlock: Number(devnet.gatewayBlock),
+          signer: { value: relayerAccount.privateKey },
+          batch: overrides.batch ?? { maxSize: 8, maxDelayMs: 100 },
+        },
+      ],
+      redis: { url: redisUrl, prefix },
+      queues: { backoffMs: [200, 500, 1000] },
+      metrics: { port: 0 },
+      admin: { port: 0 },
+      log: { level: 'warn', pretty: false },
+      shutdownGraceMs: 5_000,
+      checkpointFile: overrides.checkpointFile ?? path.join(dataDir, 'checkpoints.json'),
+    };
+  }
+
+  function config(overrides: ConfigOverrides = {}) {
+    return parseConfig(rawConfig(overrides), 'test', {});
   }
 
   function startRelayer(overrides: Parameters<typeof config>[0] = {}) {
@@ -231,7 +238,10 @@ export async function startEvmRelayFixture() {
     origin,
     responseKey,
     redis,
+    redisUrl,
+    rawConfig,
     config,
+    relayerAccount,
     startRelayer,
     request,
     startTestWorker,

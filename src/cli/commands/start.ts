@@ -18,5 +18,7 @@ export function registerStartCommand(program: Command): void {
       const { loadConfig } = await import('../../config/load.js');
       const { runRelayer } = await import('../../relayer/run.js');
       await runRelayer(loadConfig(opts.config));
+      // Everything is stopped and flushed; do not wait for stray sockets to let the process go.
+      process.exit(0);
     });
 }

@@ -101,11 +101,18 @@ export class EvmOriginWatcher implements OriginWatcher {
         for (const event of events) await this.#handle(event, sink, onlyPending, counter);
       },
       onBadLog: (error) => sink.rejected(this.chain, error.shortMessage),
-      onReorg: (notice) =>
+      onReorg: (notice) => {
         this.#p.logger.warn(
           { chain: this.chain, resumeAfter: notice.resumeAfter.toString() },
           'reorg: rewinding',
-        ),
+        );
+        void sink.reorged(this.chain, Number(notice.resumeAfter)).catch((error: unknown) => {
+          this.#p.logger.error(
+            { chain: this.chain, err: errorMessage(error) },
+            'could not re-check answers after a reorg',
+          );
+        });
+      },
       onError: (error) => {
         this.#p.metrics.errors.inc({ kind: 'watch' });
         this.#p.logger.warn({ chain: this.chain, err: errorMessage(error) }, 'watch poll failed');

@@ -6,7 +6,7 @@ import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js
 import type { JourneyStore } from '../journey.js';
 import type { RelayerMetrics } from '../metrics.js';
 import type { WatchSink } from '../ports.js';
-import type { PendingIndex } from '../pending.js';
+import type { PendingIndex, RecentlyConfirmed } from '../pending.js';
 import type { RelayerQueues } from '../queues.js';
 
 export type ObserveStageParameters = {
@@ -23,6 +23,7 @@ export type ObserveStageParameters = {
    * request is pending again, sends it back through the stage where it stopped.
    */
   reconsider?: ((job: RequestJob, existing: Job) => Promise<void>) | undefined;
+  confirmed?: RecentlyConfirmed | undefined;
 };
 
 /**
@@ -104,6 +105,20 @@ export class ObserveStage implements WatchSink {
     // Our own submitter records `confirmed`; this only closes requests someone else answered.
     const jobId = requestJobId(origin, requestId);
     await this.#p.pending.remove(detail.chain, jobId);
+  }
+
+  async reorged(chain: string, afterBlock: number): Promise<void> {
+    if (!this.#p.confirmed || !this.#p.reconsider) return;
+    const answered = await this.#p.confirmed.after(chain, afterBlock);
+    this.#p.logger.warn(
+      { chain, afterBlock, answers: answered.length },
+      'reorg: re-checking answers in the undone blocks',
+    );
+    for (const { cluster, jobId } of answered) {
+      const existing = await this.#p.queues.requests(cluster).getJob(jobId);
+      const parsed = existing ? requestJobSchema.safeParse(existing.data) : undefined;
+      if (existing && parsed?.success) await this.#p.reconsider(parsed.data, existing);
+    }
   }
 
   rejected(chain: string, reason: string): void {

@@ -9,7 +9,7 @@ import { Batcher } from '../batcher.js';
 import type { JourneyStore } from '../journey.js';
 import type { Lease } from '../lease.js';
 import type { RelayerMetrics } from '../metrics.js';
-import type { PendingIndex } from '../pending.js';
+import type { PendingIndex, RecentlyConfirmed } from '../pending.js';
 import type { Destination, ItemOutcome, SubmitItem } from '../ports.js';
 
 export const submitJobSchema = z.strictObject({ request: requestJobSchema, result: resultJobSchema });
@@ -21,6 +21,7 @@ export type SubmitStageParameters = {
   batch: { maxSize: number; maxDelayMs: number };
   journeys: JourneyStore;
   pending: PendingIndex;
+  confirmed: RecentlyConfirmed;
   metrics: RelayerMetrics;
   logger: Logger;
 };
@@ -65,6 +66,8 @@ export class SubmitStage {
         this.#p.metrics.completed.inc({ origin, outcome: 'fulfilled' });
         this.#p.metrics.endToEnd.observe({ origin }, (Date.now() - item.request.observed.at) / 1000);
         if (outcome.gasUsed !== undefined) this.#p.metrics.gasSpent.inc({ chain }, Number(outcome.gasUsed));
+        if (outcome.blockNumber !== undefined)
+          await this.#p.confirmed.add(chain, item.request.cluster, jobId, outcome.blockNumber);
         await this.#p.pending.remove(item.request.observed.chain, jobId);
         return outcome.txHash;
       case 'already-fulfilled':
