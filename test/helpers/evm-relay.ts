@@ -21,7 +21,7 @@ import { getGatekeeperSet } from '../../src/evm/gateway/read.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
-import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../src/protocol/queue-names.js';
+import { RESULT_QUEUE, requestQueueName } from '../../src/protocol/queue-names.js';
 import { requestJobSchema } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { buildChainAdapters } from '../../src/relayer/chains/build.js';
