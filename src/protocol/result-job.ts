@@ -34,6 +34,20 @@ export const resultJobSchema = z.strictObject({
       signature: hexSchema,
     })
     .optional(),
+  /**
+   * When the worker also signed a FulfillmentBatch over several of its EVM results: the batch's
+   * root, this result's place in it, the batch size and the signature. The relayer sends the
+   * batch as one transaction when all of it is at hand, and the results one by one otherwise.
+   */
+  batch: z
+    .strictObject({
+      root: hex32Schema,
+      index: z.number().int().min(0),
+      count: z.number().int().min(1).max(1024),
+      signature: hexSchema,
+    })
+    .refine((b) => b.index < b.count, { message: 'index must be below count' })
+    .optional(),
   gasUsed: z.number().int().min(0),
   producedAt: z.number().int().min(0),
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Address, Hex } from 'viem';
@@ -9,6 +9,7 @@ import { fromHex, toHex } from '../../src/base/bytes.js';
 import { parseConfig } from '../../src/config/load.js';
 import { sealKeyHandover } from '../../src/crypto/key-handover.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
+import { fulfillmentLeaf, fulfillmentOf } from '../../src/crypto/proofs.js';
 import {
   type EvmDevnet,
   deployTestConsumer,
@@ -21,7 +22,7 @@ import { getGatekeeperSet } from '../../src/evm/gateway/read.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
-import { RESULT_QUEUE, requestQueueName } from '../../src/protocol/queue-names.js';
+import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../src/protocol/queue-names.js';
 import { requestJobSchema } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { buildChainAdapters } from '../../src/relayer/chains/build.js';
@@ -166,7 +167,46 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
   }
 
   /** An in-process worker on the cluster's queue, running requests in the real enclave. */
-  function startTestWorker(options: { concurrency?: number } = {}) {
+  /**
+   * An in-process worker on the cluster's queue, running requests in the real enclave. With
+   * `batch`, results made within the window are also signed as one FulfillmentBatch.
+   */
+  function startTestWorker(
+    options: { concurrency?: number; batch?: { size: number; windowMs: number } } = {},
+  ) {
+    const results = new Queue(RESULT_QUEUE, { connection: redis, prefix });
+    const target = { kind: 'evm' as const, chainId: devnet.node.chainId, verifyingContract: devnet.gateway };
+    type Pending = { result: ResultJob; bullId: string; done: (e?: unknown) => void };
+    let pending: Pending[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = async () => {
+      clearTimeout(timer);
+      timer = undefined;
+      const group = pending;
+      pending = [];
+      if (group.length === 0) return;
+      try {
+        if (group.length > 1) {
+          const leaves = group.map(({ result: r }) =>
+            toHex(
+              fulfillmentLeaf(
+                fulfillmentOf(r.requestId, fromHex(r.publicOutput), fromHex(r.sealedOutput), r.stateRoot),
+              ),
+            ),
+          );
+          const signed = enclave.signBatch({ target, leaves });
+          group.forEach((p, index) => {
+            p.result.batch = { root: signed.root, index, count: signed.count, signature: signed.signature };
+          });
+        }
+        await results.addBulk(
+          group.map((p) => ({ name: 'result', data: p.result, opts: { jobId: p.bullId } })),
+        );
+        for (const p of group) p.done();
+      } catch (error) {
+        for (const p of group) p.done(error);
+      }
+    };
     const worker = new Worker(
       requestQueueName(cluster),
       async (job) => {
@@ -181,7 +221,7 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
           sealedInput: fromHex(request.sealedInput),
           responseKey: fromHex(request.responseKey),
           state: null,
-          target: { kind: 'evm', chainId: devnet.node.chainId, verifyingContract: devnet.gateway },
+          target,
         });
         const id = requestJobId(request.origin, request.requestId);
         const result: ResultJob = {
@@ -200,15 +240,24 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
           gasUsed: executed.gasUsed,
           producedAt: Date.now(),
         };
-        const results = new (await import('bullmq')).Queue(RESULT_QUEUE, { connection: redis, prefix });
-        await results.add('result', result, {
-          jobId: `${id}-${enclave.publicIdentity.address.toLowerCase()}`,
+        const bullId = resultJobIdOf(id, enclave.publicIdentity.address, job.attemptsStarted);
+        await new Promise<void>((resolve, reject) => {
+          pending.push({ result, bullId, done: (e) => (e ? reject(e) : resolve()) });
+          const size = options.batch?.size ?? 1;
+          if (pending.length >= size) void flush();
+          else timer ??= setTimeout(() => void flush(), options.batch?.windowMs ?? 0);
         });
-        await results.close();
       },
       { connection: redis.duplicate(), prefix, concurrency: options.concurrency ?? 4 },
     );
-    return worker;
+    return {
+      worker,
+      close: async () => {
+        await worker.close();
+        await flush();
+        await results.close();
+      },
+    };
   }
 
   async function received(): Promise<bigint> {

@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFulfillmentOutputs } from '../../src/evm/gateway/outputs.js';
 import { isRequestPending } from '../../src/evm/gateway/read.js';
@@ -10,7 +9,7 @@ import { type EvmRelayFixture, startEvmRelayFixture, waitFor } from '../helpers/
 
 let f: EvmRelayFixture;
 let daemon: RelayerDaemon;
-let worker: Worker;
+let worker: ReturnType<EvmRelayFixture['startTestWorker']>;
 
 beforeAll(async () => {
   f = await startEvmRelayFixture();
@@ -80,5 +79,33 @@ describe('relayer, EVM origin (real Hardhat node, real Redis, real enclave)', ()
     expect(metrics).toContain('phala_bridge_queue_depth');
     const ready = await fetch(`${daemon.urls.metrics}/readyz`);
     expect(ready.status).toBe(200);
+  });
+
+  it('sends a worker-signed batch as one transaction', async () => {
+    await worker.close();
+    worker = f.startTestWorker({ concurrency: 8, batch: { size: 8, windowMs: 3_000 } });
+    const before = await f.received();
+    const ids: `0x${string}`[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await f.request(`batched ${i}`));
+    await waitFor(async () => (await f.received()) === before + 8n, 60_000, 'batched callbacks');
+    const txs = new Set<string>();
+    for (const requestId of ids) {
+      const journey = await waitFor(
+        async () => {
+          const entries = await daemon.journeys.entries(requestJobId(f.origin, requestId));
+          return entries.some((e) => e.stage === 'confirmed') ? entries : null;
+        },
+        20_000,
+        'confirmed journey',
+      );
+      txs.add(journey.find((e) => e.stage === 'confirmed')!.txHash!);
+      expect(journey.find((e) => e.stage === 'submitted')!.detail).toBe('batch of 8');
+    }
+    expect(txs.size).toBe(1);
+    const receipt = await f.devnet.clients.publicClient.getTransactionReceipt({
+      hash: [...txs][0] as `0x${string}`,
+    });
+    expect(receipt.status).toBe('success');
+    expect(receipt.gasUsed / 8n).toBeLessThan(40_000n);
   });
 });

@@ -12,6 +12,7 @@ import {
   type ExecuteResult,
   type QueryRequest,
   type QueryResult,
+  type SignBatchRequest,
 } from './executor.js';
 import { EnclaveIdentity } from './identity.js';
 import { KeyStore, type StoredKeyInfo } from './key-store.js';
@@ -128,6 +129,11 @@ export class Enclave {
   /** Runs a request and returns its signed result (see executor.ts). */
   execute(request: ExecuteRequest): Promise<ExecuteResult> {
     return this.#executor.execute(request);
+  }
+
+  /** Signs one FulfillmentBatch over EVM results this enclave produced (see executor.ts). */
+  signBatch(request: SignBatchRequest): { root: Hex; count: number; signature: Hex } {
+    return this.#executor.signBatch(request);
   }
 
   /** Answers a direct query, sealed end to end to the client's response key. */

@@ -5,7 +5,14 @@ import { type Hex, concatBytes, fromHex, isHex, toHex, utf8 } from '../../base/b
 import { BaseError, InvalidInputError } from '../../base/errors.js';
 import { EnvelopeOpenError } from '../../crypto/envelope.js';
 import { blake2_256 } from '../../crypto/hash.js';
-import { fulfillmentDigest, fulfillmentOf, substrateFulfillmentPayload } from '../../crypto/proofs.js';
+import {
+  fulfillmentBatchDigest,
+  fulfillmentDigest,
+  fulfillmentLeaf,
+  fulfillmentOf,
+  substrateFulfillmentPayload,
+} from '../../crypto/proofs.js';
+import { buildMerkleTree } from '../../crypto/merkle.js';
 import { stateCommitPayload } from '../../crypto/state-commit.js';
 import type { ContractEngine } from '../engine/engine.js';
 import type { ContractErrorCode } from '../engine/errors.js';
@@ -105,7 +112,8 @@ export type EnclaveErrorReason =
   | 'no-contract-key'
   | 'input-unreadable'
   | 'state-unreadable'
-  | 'code-mismatch';
+  | 'code-mismatch'
+  | 'unknown-result';
 
 /**
  * A request the enclave refuses to run (nothing is signed): the worker lacks the contract's key,
@@ -180,7 +188,19 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 const QUERY_TAG = compactAddLength(stringToU8a('phala-bridge/query/v1'));
 
+/** How many recent EVM results the executor remembers for batch signing. */
+const REMEMBERED_RESULTS = 16_384;
+
+export type SignBatchRequest = {
+  target: Extract<ProofTarget, { kind: 'evm' }>;
+  /** Batch leaves (crypto/proofs.ts fulfillmentLeaf), in batch order; each must be a result this enclave produced. */
+  leaves: Hex[];
+};
+
 export class ContractExecutor {
+  /** Leaves of EVM results this enclave signed, with the gateway they were signed for. */
+  readonly #produced = new Map<string, string>();
+
   constructor(
     private readonly identity: EnclaveIdentity,
     private readonly keys: KeyStore,
@@ -324,6 +344,37 @@ export class ContractExecutor {
     );
   }
 
+  /**
+   * Signs a FulfillmentBatch over results this enclave produced for the same gateway: the batch
+   * signature vouches for nothing the single signatures did not already vouch for.
+   */
+  signBatch(request: SignBatchRequest): { root: Hex; count: number; signature: Hex } {
+    const domain = `${request.target.chainId}:${request.target.verifyingContract.toLowerCase()}`;
+    if (request.leaves.length === 0 || request.leaves.length > 0xffffffff) {
+      throw new EnclaveRefusalError('unknown-result', 'a batch needs at least one result');
+    }
+    for (const leaf of request.leaves) {
+      if (this.#produced.get(leaf.toLowerCase()) !== domain) {
+        throw new EnclaveRefusalError(
+          'unknown-result',
+          `leaf ${leaf} is not a result this enclave produced for ${domain}`,
+        );
+      }
+    }
+    const root = toHex(buildMerkleTree(request.leaves.map((l) => fromHex(l, 'leaf', 32))).root);
+    const digest = fulfillmentBatchDigest(
+      { chainId: request.target.chainId, verifyingContract: request.target.verifyingContract },
+      root,
+      request.leaves.length,
+    );
+    return { root, count: request.leaves.length, signature: this.identity.signEthereumDigest(digest) };
+  }
+
+  #remember(leaf: Hex, domain: string): void {
+    this.#produced.set(leaf.toLowerCase(), domain);
+    if (this.#produced.size > REMEMBERED_RESULTS) this.#produced.delete(this.#produced.keys().next().value!);
+  }
+
   #sign(
     target: ProofTarget,
     requestId: Uint8Array,
@@ -332,9 +383,14 @@ export class ContractExecutor {
     stateRoot: Uint8Array,
   ): ExecuteResult['proof'] {
     if (target.kind === 'evm') {
+      const fulfillment = fulfillmentOf(toHex(requestId), publicOutput, sealedOutput, toHex(stateRoot));
       const digest = fulfillmentDigest(
         { chainId: target.chainId, verifyingContract: target.verifyingContract },
-        fulfillmentOf(toHex(requestId), publicOutput, sealedOutput, toHex(stateRoot)),
+        fulfillment,
+      );
+      this.#remember(
+        toHex(fulfillmentLeaf(fulfillment)),
+        `${target.chainId}:${target.verifyingContract.toLowerCase()}`,
       );
       return { kind: 'eip712', signature: this.identity.signEthereumDigest(digest) };
     }

@@ -13,6 +13,7 @@ export {
   type QueryRequest,
   type QueryResult,
   type SealedState,
+  type SignBatchRequest,
   type StateCommitProposal,
 } from './executor.js';
 export { IdentityUnsealError } from './identity.js';

@@ -3,14 +3,22 @@ import { type Address, type Client, type Hex, createPublicClient, http } from 'v
 import { privateKeyToAccount } from 'viem/accounts';
 import { getBlock, getTransactionReceipt } from 'viem/actions';
 import { MemoryCheckpointStore } from '../../base/checkpoint.js';
+import { fromHex, toHex } from '../../base/bytes.js';
 import { errorMessage } from '../../base/errors.js';
 import type { EvmChainConfig } from '../../config/schema.js';
 import { GatewayWatcher } from '../../evm/watcher/watcher.js';
 import type { GatewayLogEvent } from '../../evm/gateway/events.js';
 import { getContractInfo, isRequestPending, isWorkerAuthorized } from '../../evm/gateway/read.js';
-import { submitFulfillment } from '../../evm/submitter/submit-fulfillment.js';
+import { submitFulfillment, submitFulfillmentBatch } from '../../evm/submitter/submit-fulfillment.js';
 import { EvmSubmitter } from '../../evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../evm/types.js';
+import { buildMerkleTree } from '../../crypto/merkle.js';
+import {
+  fulfillmentBatchDigest,
+  fulfillmentLeaf,
+  fulfillmentOf,
+  recoverTypedSigner,
+} from '../../crypto/proofs.js';
 import type { Origin } from '../../protocol/origin.js';
 import type { RequestJob } from '../../protocol/request-job.js';
 import type { RedisCheckpointStore } from '../checkpoints.js';
@@ -276,28 +284,75 @@ export class EvmDestination implements Destination {
     items: SubmitItem[],
     onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
   ): Promise<ItemOutcome[]> {
-    // Results from different workers cannot share one batch signature; each goes alone, and the
-    // nonce manager lets them go out together.
-    return Promise.all(items.map((item) => this.#submitOne(item, onSent)));
+    const outcomes = new Map<SubmitItem, Promise<ItemOutcome>>();
+    // A worker's batch goes as one transaction when all of it is here and its signature holds;
+    // everything else goes alone (the nonce manager lets those go out together).
+    for (const group of completeBatches(items)) {
+      const sent = this.#submitBatch(group, onSent);
+      group.forEach((item, i) =>
+        outcomes.set(
+          item,
+          sent.then((all) => all[i]!),
+        ),
+      );
+    }
+    for (const item of items) if (!outcomes.has(item)) outcomes.set(item, this.#submitOne(item, onSent));
+    return Promise.all(items.map((item) => outcomes.get(item)!));
+  }
+
+  async #submitBatch(
+    group: SubmitItem[],
+    onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
+  ): Promise<ItemOutcome[]> {
+    const single = () => Promise.all(group.map((item) => this.#submitOne(item, onSent)));
+    let submitted: Awaited<ReturnType<typeof submitFulfillmentBatch>>;
+    try {
+      submitted = await submitFulfillmentBatch(this.#submitter, this.#client, {
+        gateway: this.#origin.gateway,
+        items: group.map(fulfillmentInputOf),
+        signature: group[0]!.result.batch!.signature,
+      });
+    } catch (error) {
+      this.#p.logger.warn(
+        { chain: this.chain, size: group.length, err: errorMessage(error) },
+        'batch refused; sending its results one by one',
+      );
+      return single();
+    }
+    const receipt = submitted.receipt;
+    if (!receipt) return group.map(() => ({ kind: 'already-fulfilled' }) as const);
+    await onSent(receipt.transactionHash, group);
+    if (!(await this.#stillCanonical(receipt.transactionHash, receipt.blockHash))) {
+      return group.map(() => ({ kind: 'reorged', txHash: receipt.transactionHash }) as const);
+    }
+    const perItemGas = receipt.gasUsed / BigInt(group.length);
+    return group.map((item): ItemOutcome => {
+      const code = submitted.results.get(item.request.requestId);
+      if (code === 'Delivered' || code === 'CallbackFailed') {
+        return {
+          kind: 'fulfilled',
+          txHash: receipt.transactionHash,
+          blockNumber: Number(receipt.blockNumber),
+          gasUsed: perItemGas,
+        };
+      }
+      if (code === 'NotPending') return { kind: 'already-fulfilled' };
+      // WorkerNotAuthorized can heal (a registration on its way); the others cannot.
+      return {
+        kind: 'rejected',
+        reason: `gateway: ${code ?? 'no result'}`,
+        txHash: receipt.transactionHash,
+        retryable: code === 'WorkerNotAuthorized',
+      };
+    });
   }
 
   async #submitOne(
     item: SubmitItem,
     onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
   ): Promise<ItemOutcome> {
-    const { request, result } = item;
-    const fulfillment: FulfillmentInput = {
-      request: {
-        requestId: request.requestId,
-        contractId: request.contractId,
-        requester: request.requester as Address,
-        callbackGasLimit: request.callbackGasLimit ?? 0,
-        deadline: BigInt(request.deadline),
-      },
-      publicOutput: result.publicOutput,
-      sealedOutput: result.sealedOutput,
-      stateRoot: result.stateRoot,
-    };
+    const { result } = item;
+    const fulfillment = fulfillmentInputOf(item);
     try {
       const outcome = await submitFulfillment(this.#submitter, this.#client, {
         gateway: this.#origin.gateway,
@@ -340,4 +395,61 @@ export class EvmDestination implements Destination {
       return false;
     }
   }
+}
+
+function fulfillmentInputOf({ request, result }: SubmitItem): FulfillmentInput {
+  return {
+    request: {
+      requestId: request.requestId,
+      contractId: request.contractId,
+      requester: request.requester as Address,
+      callbackGasLimit: request.callbackGasLimit ?? 0,
+      deadline: BigInt(request.deadline),
+    },
+    publicOutput: result.publicOutput,
+    sealedOutput: result.sealedOutput,
+    stateRoot: result.stateRoot,
+  };
+}
+
+/**
+ * Worker batches present in full among `items`, each in batch order, whose root is the root of
+ * these very results and whose signature is the worker's own. Anything short of that is left to
+ * go one by one.
+ */
+function completeBatches(items: SubmitItem[]): SubmitItem[][] {
+  const byRoot = new Map<string, SubmitItem[]>();
+  for (const item of items) {
+    const batch = item.result.batch;
+    if (!batch || batch.count < 2 || item.request.origin.kind !== 'evm') continue;
+    const key = `${batch.root}:${item.result.worker.address.toLowerCase()}`;
+    byRoot.set(key, [...(byRoot.get(key) ?? []), item]);
+  }
+  const complete: SubmitItem[][] = [];
+  for (const group of byRoot.values()) {
+    const { count, root, signature } = group[0]!.result.batch!;
+    const ordered = new Array<SubmitItem | undefined>(count);
+    for (const item of group) ordered[item.result.batch!.index] ??= item;
+    if (ordered.some((item) => !item)) continue;
+    const members = ordered as SubmitItem[];
+    const leaves = members.map((m) =>
+      fulfillmentLeaf(
+        fulfillmentOf(
+          m.request.requestId,
+          fromHex(m.result.publicOutput),
+          fromHex(m.result.sealedOutput),
+          m.result.stateRoot,
+        ),
+      ),
+    );
+    if (toHex(buildMerkleTree(leaves).root) !== root.toLowerCase()) continue;
+    const origin = members[0]!.request.origin as Extract<Origin, { kind: 'evm' }>;
+    const signer = recoverTypedSigner(
+      fulfillmentBatchDigest({ chainId: origin.chainId, verifyingContract: origin.gateway }, root, count),
+      signature,
+    );
+    if (signer?.toLowerCase() !== members[0]!.result.worker.address.toLowerCase()) continue;
+    complete.push(members);
+  }
+  return complete;
 }
