@@ -289,12 +289,11 @@ export class EvmDestination implements Destination {
     // everything else goes alone (the nonce manager lets those go out together).
     for (const group of completeBatches(items)) {
       const sent = this.#submitBatch(group, onSent);
-      group.forEach((item, i) =>
+      for (const [i, item] of group.entries())
         outcomes.set(
           item,
           sent.then((all) => all[i]!),
-        ),
-      );
+        );
     }
     for (const item of items) if (!outcomes.has(item)) outcomes.set(item, this.#submitOne(item, onSent));
     return Promise.all(items.map((item) => outcomes.get(item)!));
