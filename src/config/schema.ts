@@ -33,6 +33,8 @@ export const evmChainSchema = z.strictObject({
   pollIntervalMs: z.number().int().min(50).default(2_000),
   signer: secretSchema.optional(),
   batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
+  /** A transaction not mined after this long is replaced with a higher fee (same nonce). */
+  replaceAfterMs: z.number().int().min(500).default(30_000),
   /** The most the submitter ever offers per gas, replacements included. */
   maxFeePerGasGwei: z.number().positive().default(500),
 });

@@ -100,6 +100,9 @@ export class RelayerDaemon {
       },
       reconsider: (job, existing) => this.#reconsider(job, existing),
       confirmed: this.confirmed,
+      onReorg: async (chain) => {
+        for (const d of this.#adapters.destinations) if (d.chain === chain) await d.afterReorg?.();
+      },
     });
   }
 

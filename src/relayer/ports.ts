@@ -63,6 +63,8 @@ export interface Destination {
   ): Promise<boolean>;
   /** The request's status on its origin chain, now. */
   status(request: RequestJob): Promise<RequestStatus>;
+  /** Called when this chain reorganised (e.g. to re-read nonces). */
+  afterReorg?(): Promise<void>;
   /** Sends the items (one transaction, or a batch) and waits until that is final. */
   submit(
     items: SubmitItem[],

@@ -22,6 +22,8 @@ const REDIS_URL = process.env.PHALA_BRIDGE_FAULTS_REDIS ?? 'redis://127.0.0.1:63
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Relayer = { child: ChildProcess; log: string[]; stop(signal?: NodeJS.Signals): Promise<void> };
+/** Relayers of the running scenario; their last log lines are printed when it fails. */
+const spawned: { name: string; relayer: Relayer }[] = [];
 
 function spawnRelayer(
   f: EvmRelayFixture,
@@ -34,6 +36,7 @@ function spawnRelayer(
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: string[] = [];
+  spawned.push({ name, relayer: { child, log, stop: async () => {} } });
   child.stderr!.on('data', (d: Buffer) => {
     log.push(String(d));
     if (log.length > 200) log.shift();

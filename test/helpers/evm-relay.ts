@@ -116,6 +116,7 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
           startBlock: Number(devnet.gatewayBlock),
           signer: { value: relayerAccount.privateKey },
           batch: overrides.batch ?? { maxSize: 8, maxDelayMs: 100 },
+          replaceAfterMs: 3_000,
         },
       ],
       redis: { url: redisUrl, prefix },

@@ -247,11 +247,20 @@ export class EvmDestination implements Destination {
       keyPrefix: parameters.keyPrefix,
       fees: { maxFeePerGasCap: BigInt(Math.round(config.maxFeePerGasGwei * 1e9)) },
       confirmations,
+      stuckAfterMs: config.replaceAfterMs,
       onEvent: (event) => {
         if (event.kind === 'replaced')
           this.#p.metrics.submissions.inc({ chain: this.chain, kind: 'replacement', outcome: 'sent' });
       },
     });
+  }
+
+  /**
+   * After a reorg our transactions there may be gone and the stored nonce ahead of the chain:
+   * start again from the chain's count rather than wait for a stuck transaction to show it.
+   */
+  async afterReorg(): Promise<void> {
+    await this.#submitter.nonces.reconcile();
   }
 
   accepts(origin: Origin): boolean {

@@ -24,6 +24,8 @@ export type ObserveStageParameters = {
    */
   reconsider?: ((job: RequestJob, existing: Job) => Promise<void>) | undefined;
   confirmed?: RecentlyConfirmed | undefined;
+  /** Told first when a chain reorganised (destinations re-read their nonces). */
+  onReorg?: ((chain: string) => Promise<void>) | undefined;
 };
 
 /**
@@ -108,6 +110,7 @@ export class ObserveStage implements WatchSink {
   }
 
   async reorged(chain: string, afterBlock: number): Promise<void> {
+    await this.#p.onReorg?.(chain);
     if (!this.#p.confirmed || !this.#p.reconsider) return;
     const answered = await this.#p.confirmed.after(chain, afterBlock);
     this.#p.logger.warn(
