@@ -310,7 +310,7 @@ export class PalletErrors<N extends string> {
     return DispatchFailure.module(this.pallet, name);
   }
   /** Throws `name` unless `condition` holds. */
-  ensure(condition: unknown, name: N): asserts condition {
+  ensure(condition: unknown, name: N): void {
     if (!condition) throw this.fail(name);
   }
   indexOf(name: string): number {
