@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { registerNodeCommand } from './node.js';
 
 /** Every subcommand registers itself here; one line per command module. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerNodeCommand(program);
 }
