@@ -204,3 +204,27 @@ describe('--data-dir', () => {
     }
   });
 });
+
+describe('state pruning', () => {
+  it('forgets old state when asked, and says so', async () => {
+    const t = await startTestNode({ manualSeal: true, stateHistory: 64, finalityDelayMs: 0 });
+    const raw = new RawRpc(t.node.wsUrl);
+    try {
+      for (let i = 0; i < 200; i++) await t.node.chain.produceBlock();
+      const key = t.api.query.timestamp.now.key();
+      const old = t.node.chain.blockByNumber(10)!.hashHex;
+      const res = await raw.call('state_getStorage', [key, old]);
+      expect(res.error).toMatchObject({
+        code: 4003,
+        message: `Client error: UnknownBlock: State already discarded for ${old}`,
+      });
+      const recent = t.node.chain.blockByNumber(190)!.hashHex;
+      expect(typeof (await raw.call('state_getStorage', [key, recent])).result).toBe('string');
+      // Headers stay.
+      expect((await raw.call('chain_getHeader', [old])).result).toMatchObject({ number: '0xa' });
+    } finally {
+      raw.close();
+      await t.stop();
+    }
+  });
+});

@@ -23,6 +23,7 @@ type NodeOptions = {
   blockTime?: number;
   finalityLag: number;
   manualSeal?: boolean;
+  statePruning?: number;
   json?: boolean;
 };
 
@@ -51,6 +52,11 @@ export function registerNodeCommand(program: Command): void {
       0,
     )
     .option('--manual-seal', 'produce blocks only on dev_newBlock')
+    .option(
+      '--state-pruning <blocks>',
+      'keep the state of this many recent blocks (default: all)',
+      integer('--state-pruning', 64, 100_000_000),
+    )
     .option('--json', 'print the endpoints as one JSON line')
     .action(async (options: NodeOptions) => {
       const [{ startDevNode }, { pino, destination }] = await Promise.all([
@@ -66,6 +72,7 @@ export function registerNodeCommand(program: Command): void {
         blockTime: options.blockTime,
         finalityLag: options.finalityLag,
         manualSeal: options.manualSeal,
+        stateHistory: options.statePruning,
         logger,
       });
       const info = {

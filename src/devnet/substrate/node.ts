@@ -29,6 +29,8 @@ export type StartDevNodeParameters = {
   finalityLag?: number;
   /** Delay before a block's finality is applied (default 100 ms; see DevChainOptions). */
   finalityDelayMs?: number;
+  /** Keep the state of this many recent blocks (default: all). */
+  stateHistory?: number;
   logger?: ChainLogger;
   rpc?: Omit<RpcServerOptions, 'port' | 'host' | 'logger'>;
 };
@@ -59,6 +61,7 @@ export async function startDevNode(parameters: StartDevNodeParameters): Promise<
     production,
     finalityLag: parameters.finalityLag ?? 0,
     finalityDelayMs: parameters.finalityDelayMs,
+    stateHistory: parameters.stateHistory,
     dataDir: parameters.dataDir,
     logger: parameters.logger,
   });

@@ -82,6 +82,8 @@ export type DevChainOptions = {
    * that a `finalized` overtakes). 0 finalizes in the same tick.
    */
   finalityDelayMs?: number;
+  /** Keep the state of this many recent blocks (default: all); older state reads fail as discarded. */
+  stateHistory?: number;
   dataDir?: string;
   clock?: () => number;
   logger?: ChainLogger;
@@ -131,6 +133,7 @@ export class DevChain {
   readonly #awaitingFinality = new Map<number, { hash: string; index: number; watchers: TxWatcher[] }[]>();
   #finalityLag: number;
   readonly #finalityDelayMs: number;
+  readonly #stateHistory: number | null;
   #finalityTimer: NodeJS.Timeout | null = null;
   #finalized = 0;
   #timeOffset = 0;
@@ -149,6 +152,8 @@ export class DevChain {
     this.#clock = options.clock ?? Date.now;
     this.#finalityLag = options.finalityLag ?? 0;
     this.#finalityDelayMs = options.finalityDelayMs ?? 100;
+    this.#stateHistory =
+      options.stateHistory && options.stateHistory > 0 ? Math.floor(options.stateHistory) : null;
     this.#production = options.production ?? { mode: 'instant' };
     this.runtime.onUnexpectedError = (error, call) =>
       this.#logger.error(
@@ -457,6 +462,10 @@ export class DevChain {
       });
     }
     this.#db.commit(number, built.changes);
+    // Prune in steps, so the cost is paid once every 64 blocks.
+    if (this.#stateHistory !== null && number % 64 === 0) {
+      this.#db.prune(Math.min(number - this.#stateHistory, this.#finalized));
+    }
     const block = this.#store(built.header, built.extrinsics, timestampMs);
     if (block.hashHex !== u8aToHex(built.hash)) throw new Error('block hash mismatch');
     // The pool forgets what the block made stale and promotes what it made ready.

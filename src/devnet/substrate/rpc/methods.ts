@@ -11,6 +11,7 @@ import {
 } from '../chain/chain.js';
 import { FeeDetailsTy, RuntimeApiError, RuntimeDispatchInfo } from '../runtime/executive.js';
 import { runtimeVersionJson } from '../runtime/version.js';
+import { StateDiscardedError } from '../storage/state-db.js';
 import { RpcError, RpcErrors } from './errors.js';
 import {
   accountParam,
@@ -57,7 +58,13 @@ function withBlock<T>(chain: DevChain, at: string | undefined, fn: (block: Store
     if (error instanceof UnknownBlockError) throw RpcErrors.client(`UnknownBlock: ${error.message}`);
     throw error;
   }
-  return fn(block);
+  try {
+    return fn(block);
+  } catch (error) {
+    if (error instanceof StateDiscardedError)
+      throw RpcErrors.client(`UnknownBlock: State already discarded for ${block.hashHex}`);
+    throw error;
+  }
 }
 
 function submitError(error: unknown): never {

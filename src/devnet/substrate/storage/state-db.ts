@@ -23,6 +23,7 @@ export class StateDb {
   #sorted: string[] = [];
   #unsortedNew: string[] = [];
   #headBlock = -1;
+  #prunedBefore = 0;
   #trie: PersistentTrie;
   /** The trie `rootWith` computed for changes about to be committed. */
   #pending: { changes: StateChanges; trie: PersistentTrie } | null = null;
@@ -61,6 +62,7 @@ export class StateDb {
 
   get(key: string, block = this.#headBlock): Uint8Array | null {
     if (block === this.#headBlock) return this.#head.get(key) ?? null;
+    if (block < this.#prunedBefore) throw new StateDiscardedError(block);
     const list = this.#versions.get(key);
     if (!list) return null;
     // The last version at or before `block`.
@@ -105,7 +107,36 @@ export class StateDb {
     return out;
   }
 
+  /** The first block whose state can still be read. */
+  get oldestState(): number {
+    return this.#prunedBefore;
+  }
+
+  /**
+   * Forgets the state of blocks before `before` (each key keeps the last version at or before
+   * it, so state from `before` on is intact). Reading older state throws StateDiscardedError.
+   */
+  prune(before: number): void {
+    if (before <= this.#prunedBefore) return;
+    const removed = new Set<string>();
+    for (const [key, list] of this.#versions) {
+      let keepFrom = 0;
+      for (let i = 0; i < list.length; i++) if (list[i]!.block <= before) keepFrom = i;
+      if (keepFrom > 0) list.splice(0, keepFrom);
+      if (list.length === 1 && list[0]!.value === null && list[0]!.block <= before) {
+        this.#versions.delete(key);
+        removed.add(key);
+      }
+    }
+    if (removed.size) {
+      this.#sorted = this.#sorted.filter((k) => !removed.has(k));
+      this.#unsortedNew = this.#unsortedNew.filter((k) => !removed.has(k));
+    }
+    this.#prunedBefore = before;
+  }
+
   reader(block = this.#headBlock): StorageReader {
+    if (block < this.#prunedBefore && block !== this.#headBlock) throw new StateDiscardedError(block);
     return {
       get: (key) => this.get(key, block),
       keys: (prefix, limit, after) => this.keys(prefix, limit, after, block),
@@ -143,4 +174,11 @@ export function hexBytes(hex: string): Uint8Array {
 
 function trieChanges(changes: StateChanges): [Uint8Array, Uint8Array | null][] {
   return [...changes].map(([k, v]) => [hexBytes(k), v]);
+}
+
+export class StateDiscardedError extends Error {
+  override name = 'StateDiscardedError';
+  constructor(readonly block: number) {
+    super(`State already discarded for block ${block}`);
+  }
 }
