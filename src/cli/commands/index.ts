@@ -5,6 +5,7 @@ import { registerContractCommand } from './contract.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
+import { registerNodeCommand } from './node.js';
 import { registerStartCommand } from './start.js';
 import { registerXcmCommand } from './xcm.js';
 
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerAttestationCommand(program);
   registerXcmCommand(program);
   registerContractCommand(program);
+  registerNodeCommand(program);
   registerStartCommand(program);
   registerDevnetCommand(program);
 }
