@@ -1,0 +1,356 @@
+import { compactAddLength, stringToU8a } from '@polkadot/util';
+import { type Address, isAddress } from 'viem';
+import { z } from 'zod';
+import { type Hex, concatBytes, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
+import { BaseError, InvalidInputError } from '../../base/errors.js';
+import { EnvelopeOpenError } from '../../crypto/envelope.js';
+import { blake2_256 } from '../../crypto/hash.js';
+import { fulfillmentDigest, fulfillmentOf, substrateFulfillmentPayload } from '../../crypto/proofs.js';
+import { stateCommitPayload } from '../../crypto/state-commit.js';
+import type { ContractEngine } from '../engine/engine.js';
+import type { ContractErrorCode } from '../engine/errors.js';
+import { callLimitsSchema } from '../engine/limits.js';
+import type { JsonValue } from '../engine/sandbox.js';
+import { EMPTY_STATE } from '../engine/state.js';
+import type { EnclaveIdentity } from './identity.js';
+import { type ContractKey, type KeyStore, sealOutput } from './key-store.js';
+
+/**
+ * Runs a request end to end inside the enclave boundary (docs/pruntime.md#executing-a-request):
+ * open the input with the contract key, unseal the current state, run the contract, seal the new
+ * state and the sealed output, compute the state root, sign the result for the origin's chain
+ * and the state commit for the Phala-style chain. The caller (the worker service) sees only
+ * envelopes, hashes and signatures.
+ */
+
+/** Where the proof will be checked (PROTOCOL §4). */
+export type ProofTarget =
+  | { kind: 'evm'; chainId: number | bigint; verifyingContract: Address }
+  | { kind: 'substrate'; genesisHash: Hex };
+
+export type SealedState = { version: bigint; sealed: Uint8Array };
+
+export type ExecuteRequest = {
+  contractId: Hex;
+  /** The contract's JavaScript; `codeHash`, when given, must be blake2_256 of it. */
+  code: string;
+  codeHash?: Hex;
+  /** Origin key (PROTOCOL §1), bound into the input envelope's context. */
+  originKey: string;
+  /** `ctx.origin` as the contract sees it. */
+  origin: JsonValue;
+  /** The requester as bound into the input envelope (address, account id or SCALE location). */
+  requester: Uint8Array;
+  requestId: Hex;
+  sealedInput: Uint8Array;
+  /** The requester's X25519 key for the sealed output. */
+  responseKey: Uint8Array;
+  /** The contract's committed state, or null before its first commit. */
+  state: SealedState | null;
+  target: ProofTarget;
+  limits?: z.input<typeof partialLimits>;
+};
+
+export type StateCommitProposal = {
+  contractId: Hex;
+  expectedVersion: bigint;
+  newVersion: bigint;
+  sealedState: Uint8Array;
+  stateRoot: Hex;
+  /** Substrate-style signature (crypto/state-commit.ts) by the worker's key. */
+  signature: Hex;
+};
+
+export type ExecuteResult = {
+  status: 'ok' | 'contract-error';
+  /** Set when `status` is `contract-error`; its name is also the public output. */
+  errorCode: ContractErrorCode | null;
+  publicOutput: Uint8Array;
+  sealedOutput: Uint8Array;
+  stateRoot: Hex;
+  stateCommit: StateCommitProposal | null;
+  proof: { kind: 'eip712' | 'substrate'; signature: Hex };
+  gasUsed: number;
+  /** Epoch of the contract key that opened the input (and seals the new state). */
+  keyEpoch: number;
+};
+
+export type QueryRequest = {
+  contractId: Hex;
+  code: string;
+  codeHash?: Hex;
+  /** The query, sealed by the client to the contract key with origin key "query". */
+  sealedQuery: Uint8Array;
+  responseKey: Uint8Array;
+  state: SealedState | null;
+  limits?: z.input<typeof partialLimits>;
+};
+
+export type QueryResult = {
+  status: 'ok' | 'contract-error';
+  errorCode: ContractErrorCode | null;
+  /** blake2_256(sealedQuery): `ctx.requestId` and the output envelope's context. */
+  queryId: Hex;
+  /** The answer sealed to the response key (empty when the contract failed). */
+  sealedOutput: Uint8Array;
+  gasUsed: number;
+  /**
+   * Substrate-style signature over blake2_256(SCALE("phala-bridge/query/v1", contractId [u8;32],
+   * queryId [u8;32], blake2_256(sealedOutput) [u8;32])): the answer came from this worker.
+   */
+  signature: Hex;
+};
+
+export type EnclaveErrorReason =
+  | 'no-contract-key'
+  | 'input-unreadable'
+  | 'state-unreadable'
+  | 'code-mismatch';
+
+/**
+ * A request the enclave refuses to run (nothing is signed): the worker lacks the contract's key,
+ * no key it holds opens the input or the state, or the code is not the code named by its hash.
+ * Another worker may be able to serve it.
+ */
+export class EnclaveRefusalError extends BaseError {
+  override name = 'EnclaveRefusalError';
+  readonly reason: EnclaveErrorReason;
+  constructor(reason: EnclaveErrorReason, details: string) {
+    super('The enclave refused the request.', { details, docsPath: '/docs/pruntime.md#refusals' });
+    this.reason = reason;
+  }
+}
+
+const bytes = z.instanceof(Uint8Array);
+const hex32 = z
+  .string()
+  .refine((v) => isHex(v) && v.length === 66, 'a 32-byte 0x-hex value') as z.ZodType<Hex>;
+const partialLimits = callLimitsSchema.partial();
+const sealedStateSchema = z
+  .strictObject({
+    version: z
+      .bigint()
+      .min(0n)
+      .max((1n << 64n) - 2n),
+    sealed: bytes,
+  })
+  .nullable();
+const codeFields = {
+  contractId: hex32,
+  code: z
+    .string()
+    .min(1)
+    .max(1024 * 1024),
+  codeHash: hex32.optional(),
+  state: sealedStateSchema,
+  limits: partialLimits.optional(),
+};
+const targetSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('evm'),
+    chainId: z.union([z.number().int().positive(), z.bigint().positive()]),
+    verifyingContract: z
+      .string()
+      .refine((v) => isAddress(v, { strict: false }), 'an address') as z.ZodType<Address>,
+  }),
+  z.strictObject({ kind: z.literal('substrate'), genesisHash: hex32 }),
+]);
+const executeSchema = z.strictObject({
+  ...codeFields,
+  originKey: z.string().min(1).max(255),
+  origin: z.json(),
+  requester: bytes.refine((v) => v.length > 0 && v.length <= 255, '1 to 255 bytes'),
+  requestId: hex32,
+  sealedInput: bytes,
+  responseKey: bytes.refine((v) => v.length === 32, '32 bytes'),
+  target: targetSchema,
+});
+const querySchema = z.strictObject({
+  ...codeFields,
+  sealedQuery: bytes,
+  responseKey: bytes.refine((v) => v.length === 32, '32 bytes'),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InvalidInputError(`${what}.${issue.path.join('.')}`, issue.message);
+}
+
+const QUERY_TAG = compactAddLength(stringToU8a('phala-bridge/query/v1'));
+
+export class ContractExecutor {
+  constructor(
+    private readonly identity: EnclaveIdentity,
+    private readonly keys: KeyStore,
+    private readonly engine: ContractEngine,
+  ) {}
+
+  async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    const r = parse(executeSchema, request, 'request');
+    checkCode(r.code, r.codeHash);
+    const requestId = fromHex(r.requestId, 'requestId', 32);
+    const { key, plaintext: input } = this.#openWith(r.contractId, (k) =>
+      k.openRequest(r.sealedInput, r.originKey, r.requester),
+    );
+    const current = this.#unsealState(r.contractId, r.state);
+    const outcome = await this.engine.run({
+      code: r.code,
+      kind: 'handle',
+      input,
+      state: current,
+      requestId: r.requestId,
+      origin: r.origin as JsonValue,
+      randomSeed: key.randomSeed(requestId),
+      limits: r.limits,
+    });
+    input.fill(0);
+    let status: ExecuteResult['status'] = 'ok';
+    let errorCode: ContractErrorCode | null = null;
+    let publicOutput: Uint8Array;
+    let sealedOutput: Uint8Array = new Uint8Array(0);
+    let stateRoot: Uint8Array;
+    let stateCommit: StateCommitProposal | null = null;
+    if (outcome.ok) {
+      publicOutput = outcome.public;
+      if (outcome.sealed.length > 0) sealedOutput = sealOutput(r.responseKey, requestId, outcome.sealed);
+      stateRoot = key.stateRoot(outcome.state);
+      if (outcome.stateChanged) {
+        const expectedVersion = r.state?.version ?? 0n;
+        const newVersion = expectedVersion + 1n;
+        const sealedState = key.sealState(outcome.state, newVersion);
+        const contractId = fromHex(r.contractId);
+        const signature = this.identity.signSubstrateDigest(
+          blake2_256(stateCommitPayload({ contractId, expectedVersion, stateRoot, sealedState })),
+        );
+        stateCommit = {
+          contractId: r.contractId,
+          expectedVersion,
+          newVersion,
+          sealedState,
+          stateRoot: toHex(stateRoot),
+          signature: toHex(signature),
+        };
+      }
+      outcome.sealed.fill(0);
+      outcome.state.fill(0);
+    } else {
+      status = 'contract-error';
+      errorCode = outcome.error.code;
+      publicOutput = utf8(outcome.error.code);
+      stateRoot = key.stateRoot(current ?? EMPTY_STATE);
+    }
+    current?.fill(0);
+    const proof = this.#sign(r.target, requestId, publicOutput, sealedOutput, stateRoot);
+    return {
+      status,
+      errorCode,
+      publicOutput,
+      sealedOutput,
+      stateRoot: toHex(stateRoot),
+      stateCommit,
+      proof,
+      gasUsed: outcome.gasUsed,
+      keyEpoch: key.epoch,
+    };
+  }
+
+  async query(request: QueryRequest): Promise<QueryResult> {
+    const r = parse(querySchema, request, 'query');
+    checkCode(r.code, r.codeHash);
+    const queryId = blake2_256(r.sealedQuery);
+    const { key, plaintext: input } = this.#openWith(r.contractId, (k) =>
+      k.openQuery(r.sealedQuery, r.responseKey),
+    );
+    const current = this.#unsealState(r.contractId, r.state);
+    const outcome = await this.engine.run({
+      code: r.code,
+      kind: 'query',
+      input,
+      state: current,
+      requestId: toHex(queryId),
+      origin: { kind: 'query' },
+      randomSeed: key.randomSeed(queryId),
+      limits: r.limits,
+    });
+    input.fill(0);
+    current?.fill(0);
+    const sealedOutput = outcome.ok ? sealOutput(r.responseKey, queryId, outcome.sealed) : new Uint8Array(0);
+    if (outcome.ok) outcome.sealed.fill(0);
+    const digest = blake2_256(
+      concatBytes(QUERY_TAG, fromHex(r.contractId), queryId, blake2_256(sealedOutput)),
+    );
+    return {
+      status: outcome.ok ? 'ok' : 'contract-error',
+      errorCode: outcome.ok ? null : outcome.error.code,
+      queryId: toHex(queryId),
+      sealedOutput,
+      gasUsed: outcome.gasUsed,
+      signature: toHex(this.identity.signSubstrateDigest(digest)),
+    };
+  }
+
+  /** Tries the contract's keys, newest epoch first; the first that opens the envelope is used. */
+  #openWith(
+    contractId: Hex,
+    open: (key: ContractKey) => Uint8Array,
+  ): { key: ContractKey; plaintext: Uint8Array } {
+    const keys = this.keys.contractKeys(contractId);
+    if (keys.length === 0)
+      throw new EnclaveRefusalError('no-contract-key', `no key for contract ${contractId}`);
+    for (const key of keys) {
+      try {
+        return { key, plaintext: open(key) };
+      } catch (error) {
+        if (!(error instanceof EnvelopeOpenError)) throw error;
+      }
+    }
+    throw new EnclaveRefusalError('input-unreadable', `no key held for ${contractId} opens the input`);
+  }
+
+  #unsealState(contractId: Hex, state: SealedState | null): Uint8Array | null {
+    if (!state) return null;
+    for (const key of this.keys.contractKeys(contractId)) {
+      try {
+        return key.openState(state.sealed, state.version);
+      } catch (error) {
+        if (!(error instanceof EnvelopeOpenError)) throw error;
+      }
+    }
+    throw new EnclaveRefusalError(
+      'state-unreadable',
+      `no key held for ${contractId} opens state v${state.version}`,
+    );
+  }
+
+  #sign(
+    target: ProofTarget,
+    requestId: Uint8Array,
+    publicOutput: Uint8Array,
+    sealedOutput: Uint8Array,
+    stateRoot: Uint8Array,
+  ): ExecuteResult['proof'] {
+    if (target.kind === 'evm') {
+      const digest = fulfillmentDigest(
+        { chainId: target.chainId, verifyingContract: target.verifyingContract },
+        fulfillmentOf(toHex(requestId), publicOutput, sealedOutput, toHex(stateRoot)),
+      );
+      return { kind: 'eip712', signature: this.identity.signEthereumDigest(digest) };
+    }
+    const payload = substrateFulfillmentPayload({
+      genesisHash: fromHex(target.genesisHash),
+      requestId,
+      publicOutput,
+      sealedOutput,
+      stateRoot,
+    });
+    const signature = this.identity.signSubstrateDigest(blake2_256(payload));
+    return { kind: 'substrate', signature: toHex(signature) };
+  }
+}
+
+function checkCode(code: string, codeHash: Hex | undefined): void {
+  if (codeHash && toHex(blake2_256(utf8(code))) !== codeHash.toLowerCase())
+    throw new EnclaveRefusalError('code-mismatch', `the code does not hash to ${codeHash}`);
+}

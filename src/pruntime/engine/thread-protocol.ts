@@ -1,0 +1,16 @@
+import type { EngineFailureReason } from './errors.js';
+import type { SandboxCall, SandboxOptions, SandboxOutcome, SandboxStats } from './sandbox.js';
+
+/** Messages between ContractEngine (engine.ts) and its threads (thread.ts). */
+export type ThreadInit = {
+  options: Required<Pick<SandboxOptions, 'memoryBytes' | 'stackBytes'>> & SandboxOptions;
+};
+
+export type ToThread = { type: 'call'; id: number; call: SandboxCall } | { type: 'stats'; id: number };
+
+export type FromThread =
+  | { type: 'ready'; memoryBytes: number }
+  | { type: 'fatal'; message: string }
+  | { type: 'outcome'; id: number; outcome: SandboxOutcome }
+  | { type: 'failure'; id: number; reason: EngineFailureReason; message: string }
+  | { type: 'stats'; id: number; stats: SandboxStats };
