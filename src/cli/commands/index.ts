@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAttestationCommand } from './attestation.js';
 import { registerConfigCommand } from './config.js';
+import { registerContractCommand } from './contract.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerAttestationCommand(program);
   registerXcmCommand(program);
   registerDevnetCommand(program);
+  registerContractCommand(program);
 }

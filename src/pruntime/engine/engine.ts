@@ -91,11 +91,14 @@ type Pending = {
 class EngineThread {
   readonly worker: Worker;
   readonly ready: Promise<number>;
+  readonly exited: Promise<void>;
   inFlight: Pending | null = null;
   queue: Pending[] = [];
   timer: NodeJS.Timeout | null = null;
   statsWaiters = new Map<number, (stats: SandboxStats) => void>();
   dead = false;
+  /** Calls are only sent (and their watchdog started) once the thread has started. */
+  isReady = false;
 
   constructor(
     init: ThreadInit,
@@ -103,6 +106,7 @@ class EngineThread {
     onExit: (thread: EngineThread, why: string) => void,
   ) {
     this.worker = spawnThread(init);
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.ready = new Promise((resolve, reject) => {
       const first = (message: FromThread) => {
         if (message.type === 'ready') resolve(message.memoryBytes);
@@ -112,7 +116,12 @@ class EngineThread {
       this.worker.once('message', first);
       this.worker.once('error', (error) => reject(new EngineFailureError('startup', error.message)));
     });
-    this.ready.catch(() => {});
+    this.ready.then(
+      () => {
+        this.isReady = true;
+      },
+      () => {},
+    );
     this.worker.on('message', (message: FromThread) => onMessage(this, message));
     this.worker.on('error', (error) => onExit(this, error.message));
     this.worker.on('exit', (code) => onExit(this, `engine thread exited with code ${code}`));
@@ -139,6 +148,20 @@ function spawnThread(init: ThreadInit): Worker {
     workerData: { ...init, entry, tsxApi },
     resourceLimits: { stackSizeMb: THREAD_STACK_MB },
   });
+}
+
+/** Asks a thread to finish and waits for it; terminates it only if it does not within 5 s. */
+async function stopThread(thread: EngineThread): Promise<void> {
+  const { worker } = thread;
+  worker.ref();
+  try {
+    worker.postMessage({ type: 'close' } satisfies ToThread);
+  } catch {
+    // Already gone.
+  }
+  const timer = setTimeout(() => void worker.terminate(), 5_000);
+  await thread.exited;
+  clearTimeout(timer);
 }
 
 export class ContractEngine {
@@ -247,7 +270,7 @@ export class ContractEngine {
       thread.queue = [];
       for (const p of failed) p.reject(new EngineFailureError('closed', 'the engine was closed'));
     }
-    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    await Promise.all(this.#threads.map((t) => stopThread(t)));
   }
 
   #spawn(): EngineThread {
@@ -259,8 +282,14 @@ export class ContractEngine {
   }
 
   #pump(thread: EngineThread): void {
-    if (thread.dead || thread.inFlight || thread.queue.length === 0) {
-      if (!thread.inFlight && thread.queue.length === 0 && thread.statsWaiters.size === 0 && !thread.dead)
+    if (thread.dead || !thread.isReady || thread.inFlight || thread.queue.length === 0) {
+      if (
+        thread.isReady &&
+        !thread.inFlight &&
+        thread.queue.length === 0 &&
+        thread.statsWaiters.size === 0 &&
+        !thread.dead
+      )
         thread.worker.unref();
       return;
     }
@@ -312,7 +341,10 @@ export class ContractEngine {
     this.#threads[index] = fresh;
     fresh.queue.push(...queued);
     fresh.ready.then(
-      () => this.#pump(fresh),
+      () => {
+        fresh.isReady = true;
+        this.#pump(fresh);
+      },
       (error: EngineFailureError) => {
         for (const p of fresh.queue) p.reject(error);
         fresh.queue = [];

@@ -5,7 +5,7 @@ import { AbiCodecError, abiDecode, abiEncode } from './codecs/abi.js';
 import { ScaleCodecError, scaleDecode, scaleEncode } from './codecs/scale.js';
 import { WireFormatError, fromWire, toWire } from './codecs/wire.js';
 import { type ContractErrorCode, EngineFailureError } from './errors.js';
-import { type CallLimits, type EngineLimits, MAX_GAS } from './limits.js';
+import type { CallLimits, EngineLimits } from './limits.js';
 import {
   type MemoryImage,
   type MemoryRegions,
@@ -105,6 +105,12 @@ const HostOp = {
 
 /** Gas: QuickJS calls the interrupt handler once per 10,000 branches and calls. */
 export const GAS_PER_INTERRUPT = 10_000;
+/**
+ * Gas a contract's top level (module evaluation) may use. It is the same for every call and
+ * every worker, so whether a contract loads does not depend on which call loaded it first; the
+ * gas it used is charged to every call, as if the module were evaluated per call.
+ */
+export const MAX_LOAD_GAS = 50_000_000;
 /** Gas every call costs before it runs anything. */
 export const GAS_PER_CALL = 1_000;
 /** Gas for each host operation, plus one per byte it moves. */
@@ -315,8 +321,10 @@ export class Sandbox {
       );
     const thrown = errorMessage ?? call.threw;
     if (thrown !== null) {
-      const code = classifyThrown(thrown, outOfMemory && errorMessage !== null);
-      return failure(code, thrown, gasUsed, call.logs);
+      // After the allocator was refused memory, an uncaught error is the out-of-memory one (or
+      // the contract failing because of it; QuickJS may even throw null when memory is gone).
+      const code = classifyThrown(thrown, outOfMemory);
+      return failure(code, code === 'OutOfMemory' ? 'out of memory' : thrown, gasUsed, call.logs);
     }
     if (call.failed) return failure(call.failed.code, call.failed.message, gasUsed, call.logs);
     const result = call.result;
@@ -396,7 +404,7 @@ export class Sandbox {
     }
     this.stats.contractLoads++;
     this.#ensureLive(instance, 'base', instance.base);
-    const call = new CallState('load', MAX_GAS, 0, null, ContractState.empty(), null);
+    const call = new CallState('load', MAX_LOAD_GAS, 0, null, ContractState.empty(), null);
     this.#call = call;
     const refusalsBefore = instance.wasm.growthRefusals;
     const { vm } = instance;
@@ -455,8 +463,8 @@ export class Sandbox {
     const capBytes = heapBase + SETUP_RESERVE + memoryBytes;
     const wasm = await QuickJsWasm.create(capBytes);
     const runtime = wasm.module.newRuntime();
-    // A per-allocation guard; the fixed memory is what bounds the total.
-    runtime.setMemoryLimit(memoryBytes);
+    // No QuickJS memory limit: in this build it counts allocations, not bytes (see quickjs-wasm.ts).
+    // The fixed wasm memory is the limit, and a refused request for more is how we see it hit.
     runtime.setMaxStackSize(stackBytes);
     runtime.setInterruptHandler(() => this.#onInterrupt());
     const vm = runtime.newContext({ intrinsics: INTRINSICS });

@@ -6,7 +6,10 @@ export type ThreadInit = {
   options: Required<Pick<SandboxOptions, 'memoryBytes' | 'stackBytes'>> & SandboxOptions;
 };
 
-export type ToThread = { type: 'call'; id: number; call: SandboxCall } | { type: 'stats'; id: number };
+export type ToThread =
+  | { type: 'call'; id: number; call: SandboxCall }
+  | { type: 'stats'; id: number }
+  | { type: 'close' };
 
 export type FromThread =
   | { type: 'ready'; memoryBytes: number }

@@ -17,6 +17,12 @@ try {
   const sandbox = await Sandbox.create(init.options);
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (message: ToThread) => {
+    // Leave by letting the event loop empty: terminating a thread that registered module hooks
+    // (tsx, when running from sources) can crash Node 20 at exit.
+    if (message.type === 'close') {
+      void queue.then(() => port.close());
+      return;
+    }
     queue = queue.then(async () => {
       if (message.type === 'stats') {
         post({ type: 'stats', id: message.id, stats: { ...sandbox.stats } });
