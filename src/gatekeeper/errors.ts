@@ -21,7 +21,10 @@ export class GatekeeperRefusalError extends BaseError {
   override name = 'GatekeeperRefusalError';
   readonly reason: GatekeeperRefusalReason;
   constructor(reason: GatekeeperRefusalReason, details: string) {
-    super('The gatekeeper enclave refused the operation.', { details, docsPath: '/docs/gatekeeper.md#errors' });
+    super('The gatekeeper enclave refused the operation.', {
+      details,
+      docsPath: '/docs/gatekeeper.md#errors',
+    });
     this.reason = reason;
   }
 }

@@ -21,7 +21,13 @@ export function encodeAttestationBundle(quote: Uint8Array, collateral?: unknown)
   if (collateral === undefined) return new Uint8Array(quote);
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, quote.length, false);
-  return concatBytes(ATTESTATION_BUNDLE_MAGIC, Uint8Array.of(1), length, quote, utf8(JSON.stringify(collateral)));
+  return concatBytes(
+    ATTESTATION_BUNDLE_MAGIC,
+    Uint8Array.of(1),
+    length,
+    quote,
+    utf8(JSON.stringify(collateral)),
+  );
 }
 
 /** Splits attestation bytes into quote and collateral; throws InvalidInputError for a bad bundle. */
@@ -38,7 +44,9 @@ export function decodeAttestationBundle(bytes: Uint8Array): AttestationBundle {
   const quote = bytes.slice(HEADER, HEADER + quoteLength);
   let collateral: unknown;
   try {
-    collateral = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER + quoteLength)));
+    collateral = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER + quoteLength)),
+    );
   } catch {
     fail('collateral is not UTF-8 JSON');
   }

@@ -108,10 +108,20 @@ export function judgeCandidate(p: JudgeParameters): Judgement {
   if (result.tee !== 'sim' && result.validUntil !== null) expiresAt = Math.min(expiresAt, result.validUntil);
   if (expiresAt <= p.now)
     return reject(
-      [{ code: 'RegistrationExpired', detail: `the approval would have expired at ${expiresAt} (now ${p.now})` }],
+      [
+        {
+          code: 'RegistrationExpired',
+          detail: `the approval would have expired at ${expiresAt} (now ${p.now})`,
+        },
+      ],
       result,
     );
-  return { ok: true, measurement: chainMeasurementOf(result.measurement), expiresAt: BigInt(expiresAt), result };
+  return {
+    ok: true,
+    measurement: chainMeasurementOf(result.measurement),
+    expiresAt: BigInt(expiresAt),
+    result,
+  };
 }
 
 function reject(reasons: JudgementReason[], result: AttestationResult | null): Judgement {

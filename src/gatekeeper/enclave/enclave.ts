@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { IKeyringPair } from '@polkadot/types/types';
-import { encodeAddress } from '@polkadot/util-crypto';
-import { type Hex, concatBytes, equalBytes, fromHex, toHex, utf8 } from '../../base/bytes.js';
+import { type Hex, equalBytes, fromHex, toHex, utf8 } from '../../base/bytes.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import { sealKeyHandover } from '../../crypto/key-handover.js';
 import { type PublicIdentity, ethereumAddress } from '../../crypto/keys.js';
@@ -18,11 +17,16 @@ import { EnclaveIdentity } from '../../pruntime/enclave/identity.js';
 import type { TeeKind, TeePlatform } from '../../pruntime/enclave/platform.js';
 import { readIfExists, writeSealedFile } from '../../pruntime/enclave/sealed-files.js';
 import { Sealer } from '../../pruntime/enclave/sealing.js';
-import { type AttestationPolicy, type AttestationPolicyInput, parseAttestationPolicy } from '../attestation/index.js';
+import {
+  type AttestationPolicy,
+  type AttestationPolicyInput,
+  parseAttestationPolicy,
+} from '../attestation/index.js';
 import { type Judgement, type JudgementReason, judgeCandidate } from '../approvals/judge.js';
 import { GatekeeperRefusalError, MasterKeyUnsealError } from '../errors.js';
 import { type EvmMessage, evmMessageDigest } from '../evm/typed-data.js';
 import { checkEpoch } from '../keys/derive.js';
+import { identityTransactionSigner } from './transaction-signer.js';
 import { openMasterKeys, sealMasterKeys } from '../keys/master-key-handover.js';
 import { MasterKeyRing } from '../keys/master-key-ring.js';
 import type { GatewaySignature } from '../messages/evm-signature-message.js';
@@ -65,7 +69,6 @@ export type GatekeeperEnclaveOptions = {
 
 export const MASTER_KEYS_FILE = 'master-keys.sealed';
 const MASTER_KEYS_LABEL = 'master-keys';
-const PAYLOAD_TAG_PREFIX = utf8('phala-bridge/');
 
 export type WorkerToJudge = {
   worker: Uint8Array;
@@ -162,7 +165,14 @@ export class GatekeeperEnclave {
     const sealer = Sealer.derive(await options.platform.sealingSecret(), measurement);
     const { identity, created } = await EnclaveIdentity.loadOrCreate(options.dataDir, sealer);
     const ring = await readRing(path.join(options.dataDir, MASTER_KEYS_FILE), sealer);
-    return new GatekeeperEnclave(options, measurement, identity, created, sealer, ring ?? new MasterKeyRing());
+    return new GatekeeperEnclave(
+      options,
+      measurement,
+      identity,
+      created,
+      sealer,
+      ring ?? new MasterKeyRing(),
+    );
   }
 
   get secp256k1PublicKey(): Uint8Array {
@@ -218,7 +228,11 @@ export class GatekeeperEnclave {
       throw new GatekeeperRefusalError('epoch-out-of-order', `epoch ${epoch} after ${latest}`);
     this.#ring.generate(epoch);
     await this.#persist();
-    return { epoch, publicKey: this.#ring.masterPublicKey(epoch), signature: this.signMasterKey(epoch, genesisHash) };
+    return {
+      epoch,
+      publicKey: this.#ring.masterPublicKey(epoch),
+      signature: this.signMasterKey(epoch, genesisHash),
+    };
   }
 
   /** The signature publishing a held epoch's master public key (masterKeyPayload). */
@@ -291,7 +305,10 @@ export class GatekeeperEnclave {
     );
     try {
       if (received.latest() !== epoch)
-        throw new GatekeeperRefusalError('master-key-mismatch', `the handover's newest epoch is not ${epoch}`);
+        throw new GatekeeperRefusalError(
+          'master-key-mismatch',
+          `the handover's newest epoch is not ${epoch}`,
+        );
       for (const e of received.epochs()) {
         const expected = chainPublicKeys.get(e);
         if (!expected) {
@@ -299,9 +316,15 @@ export class GatekeeperEnclave {
           continue;
         }
         if (!equalBytes(received.masterPublicKey(e), expected))
-          throw new GatekeeperRefusalError('master-key-mismatch', `epoch ${e} differs from the chain's master key`);
+          throw new GatekeeperRefusalError(
+            'master-key-mismatch',
+            `epoch ${e} differs from the chain's master key`,
+          );
         if (this.#ring.has(e) && !equalBytes(this.#ring.masterPublicKey(e), expected))
-          throw new GatekeeperRefusalError('master-key-mismatch', `the held epoch ${e} differs from the chain's`);
+          throw new GatekeeperRefusalError(
+            'master-key-mismatch',
+            `the held epoch ${e} differs from the chain's`,
+          );
       }
       const added = this.#ring.merge(received);
       if (added.length) await this.#persist();
@@ -412,7 +435,9 @@ export class GatekeeperEnclave {
     const publicKey = this.contractPublicKey(contractId, epoch);
     return {
       publicKey,
-      signature: this.#signPayload(contractKeyPayload({ genesisHash, contractId, publicKey, epoch: BigInt(epoch) })),
+      signature: this.#signPayload(
+        contractKeyPayload({ genesisHash, contractId, publicKey, epoch: BigInt(epoch) }),
+      ),
     };
   }
 
@@ -432,7 +457,12 @@ export class GatekeeperEnclave {
           id: new Uint8Array(contractId),
           epoch,
           publicKey: pair.publicKey,
-          envelope: sealKeyHandover(trusted.x25519, { kind: 'contract', id: contractId, epoch, secretKey: pair.secretKey }),
+          envelope: sealKeyHandover(trusted.x25519, {
+            kind: 'contract',
+            id: contractId,
+            epoch,
+            secretKey: pair.secretKey,
+          }),
         };
       } finally {
         pair.secretKey.fill(0);
@@ -494,26 +524,9 @@ export class GatekeeperEnclave {
     );
   }
 
-  /**
-   * The ecdsa chain account of this gatekeeper's identity key as a polkadot-js signer. It signs
-   * transactions only: bytes shaped like a gatekeeper payload (a compact-prefixed
-   * "phala-bridge/..." tag) are refused, so the host cannot turn it into an approval signature.
-   */
+  /** This gatekeeper's ecdsa chain account as a polkadot-js signer (transaction-signer.ts). */
   transactionSigner(ss58Format = 42): IKeyringPair {
-    const publicKey = this.#identity.secp256k1PublicKey;
-    const addressRaw = blake2_256(publicKey);
-    const identity = this.#identity;
-    return {
-      address: encodeAddress(addressRaw, ss58Format),
-      addressRaw,
-      publicKey,
-      sign(data: Uint8Array, options?: { withType?: boolean }): Uint8Array {
-        if (looksLikePayload(data))
-          throw new GatekeeperRefusalError('not-a-transaction', 'the bytes start with a gatekeeper payload tag');
-        const signature = identity.signSubstrateDigest(blake2_256(data));
-        return options?.withType ? concatBytes(Uint8Array.of(2), signature) : signature;
-      },
-    };
+    return identityTransactionSigner(this.#identity, ss58Format);
   }
 
   /** Zeroes the master keys held in memory. */
@@ -524,7 +537,12 @@ export class GatekeeperEnclave {
   }
 
   toJSON(): { tee: TeeKind; measurement: Hex; identity: PublicIdentity; epochs: number[] } {
-    return { tee: this.tee, measurement: this.measurement, identity: this.publicIdentity, epochs: this.epochs() };
+    return {
+      tee: this.tee,
+      measurement: this.measurement,
+      identity: this.publicIdentity,
+      epochs: this.epochs(),
+    };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
@@ -569,12 +587,4 @@ async function readRing(file: string, sealer: Sealer): Promise<MasterKeyRing | n
   } finally {
     plaintext.fill(0);
   }
-}
-
-/** A compact-length-prefixed "phala-bridge/..." tag at the start (all gatekeeper payloads have one). */
-function looksLikePayload(data: Uint8Array): boolean {
-  const at = (offset: number) =>
-    data.length >= offset + PAYLOAD_TAG_PREFIX.length &&
-    PAYLOAD_TAG_PREFIX.every((b, i) => data[offset + i] === b);
-  return at(1) || at(2);
 }

@@ -42,7 +42,12 @@ function domain(d: GatewayDomain) {
 }
 
 export function workerRevocationDigest(d: GatewayDomain, message: WorkerRevocation): Hex {
-  return hashTypedData({ domain: domain(d), types: governanceTypes, primaryType: 'WorkerRevocation', message });
+  return hashTypedData({
+    domain: domain(d),
+    types: governanceTypes,
+    primaryType: 'WorkerRevocation',
+    message,
+  });
 }
 
 export function gatekeeperSetUpdateDigest(d: GatewayDomain, message: GatekeeperSetUpdate): Hex {

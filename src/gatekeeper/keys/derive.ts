@@ -22,7 +22,8 @@ export const MASTER_KEY_LENGTH = 32;
 export const MAX_EPOCH = 0xffffffff;
 
 export function checkEpoch(epoch: number): number {
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH) throw new InvalidInputError('epoch', 'a u32');
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH)
+    throw new InvalidInputError('epoch', 'a u32');
   return epoch;
 }
 
@@ -31,14 +32,22 @@ function checkMasterKey(masterKey: Uint8Array): void {
 }
 
 /** The X25519 secret key of a contract at an epoch. */
-export function deriveContractSecretKey(masterKey: Uint8Array, contractId: Uint8Array, epoch: number): Uint8Array {
+export function deriveContractSecretKey(
+  masterKey: Uint8Array,
+  contractId: Uint8Array,
+  epoch: number,
+): Uint8Array {
   checkMasterKey(masterKey);
   if (contractId.length !== 32) throw new InvalidInputError('contractId', '32 bytes');
   return hkdf(sha256, masterKey, CONTRACT_KEY_SALT, concatBytes(contractId, u32be(checkEpoch(epoch))), 32);
 }
 
 /** The X25519 public key of a contract at an epoch: what clients seal inputs to. */
-export function deriveContractPublicKey(masterKey: Uint8Array, contractId: Uint8Array, epoch: number): Uint8Array {
+export function deriveContractPublicKey(
+  masterKey: Uint8Array,
+  contractId: Uint8Array,
+  epoch: number,
+): Uint8Array {
   const secret = deriveContractSecretKey(masterKey, contractId, epoch);
   try {
     return x25519PublicKey(secret);

@@ -2,12 +2,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { concatBytes, u32be, utf8 } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
 import { type KeyPair, keyPairFromSecret } from '../../crypto/keys.js';
-import {
-  MASTER_KEY_LENGTH,
-  checkEpoch,
-  deriveContractSecretKey,
-  deriveMasterPublicKey,
-} from './derive.js';
+import { MASTER_KEY_LENGTH, checkEpoch, deriveContractSecretKey, deriveMasterPublicKey } from './derive.js';
 
 /**
  * The master keys a gatekeeper holds, one per epoch (old epochs are kept: workers need the old

@@ -30,6 +30,7 @@ export const DESTINATION_BYTES: Record<DestinationName, Uint8Array> = {
 /** The destination name of raw destination bytes, or null for one the gatekeepers do not use. */
 export function destinationOf(bytes: Uint8Array): DestinationName | null {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  for (const [name, value] of Object.entries(DESTINATIONS)) if (value === text) return name as DestinationName;
+  for (const [name, value] of Object.entries(DESTINATIONS))
+    if (value === text) return name as DestinationName;
   return null;
 }
