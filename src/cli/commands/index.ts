@@ -4,6 +4,7 @@ import { registerConfigCommand } from './config.js';
 import { registerContractCommand } from './contract.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
+import { registerGatekeeperCommand } from './gatekeeper.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
 import { registerXcmCommand } from './xcm.js';
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerDevnetCommand(program);
   registerContractCommand(program);
   registerNodeCommand(program);
+  registerGatekeeperCommand(program);
 }

@@ -93,3 +93,19 @@ export function decodeKeyHandoverMessage(bytes: Uint8Array): KeyHandoverMessage 
   if (offset !== bytes.length) fail('trailing bytes');
   return { worker: bytes.slice(5, 38), workerX25519: bytes.slice(38, 70), handovers };
 }
+
+/**
+ * The handovers in a PhalaMq key handover payload addressed to this worker (by its secp256k1 and
+ * X25519 keys), or [] for one addressed to another worker. What a worker service feeds to its
+ * enclave's `receiveKeyHandover({ envelope, epoch, expectedPublicKey })`. Throws
+ * InvalidInputError for a malformed payload.
+ */
+export function handoversFor(
+  payload: Uint8Array,
+  worker: Uint8Array,
+  workerX25519: Uint8Array,
+): KeyHandoverEntry[] {
+  const message = decodeKeyHandoverMessage(payload);
+  if (!equalBytes(message.worker, worker) || !equalBytes(message.workerX25519, workerX25519)) return [];
+  return message.handovers;
+}

@@ -27,6 +27,7 @@ import { DESTINATION_BYTES, destinationOf } from '../messages/destinations.js';
 import { encodeEvmSignatureMessage } from '../messages/evm-signature-message.js';
 import { MAX_HANDOVERS_PER_MESSAGE, decodeKeyHandoverMessage } from '../messages/key-handover-message.js';
 import { decodeMasterKeyHandoverMessage } from '../messages/master-key-handover-message.js';
+import { rotateMasterKey } from './rotate.js';
 import { readState, writeState } from './state-file.js';
 
 /**
@@ -278,15 +279,14 @@ export class Gatekeeper {
   rotateMasterKey(): Promise<{ epoch: number; publicKey: Hex }> {
     return this.#serial(async () => {
       if (!this.ready) throw new GatekeeperError('Only a ready gatekeeper can rotate the master key.');
-      const chain = await registry.getMasterKey(this.client);
-      const latest = this.enclave.latestEpoch()!;
-      if (!chain || Number(chain.epoch) !== latest)
-        throw new GatekeeperError('The chain is at another epoch than this gatekeeper.', {
-          details: `chain ${chain?.epoch ?? 'none'}, held ${latest}`,
-        });
-      const created = await this.enclave.createMasterKey(latest + 1, this.#genesis);
-      await this.#publishMasterKey(created.epoch, created.publicKey, created.signature);
-      return { epoch: created.epoch, publicKey: toHex(created.publicKey) };
+      const rotated = await rotateMasterKey({
+        enclave: this.enclave,
+        client: this.client,
+        signer: this.#signer,
+      });
+      this.#chainEpochs.set(rotated.epoch, fromHex(rotated.publicKey));
+      this.#log.info(rotated, 'rotated the master key');
+      return rotated;
     });
   }
 
@@ -521,26 +521,35 @@ export class Gatekeeper {
     if (!info || info.registeredAt !== registeredAt || info.status.kind !== 'pending') return;
     const verdict = await this.#judge(worker, info, at);
     if ((await approvalBy(this.client, worker, this.#me)) === registeredAt) return;
-    if (verdict.ok) {
-      await registry.approveWorker(this.client, {
-        signer: this.#signer,
-        worker: worker,
-        measurement: verdict.measurement,
-        expiresAt: verdict.expiresAt,
-        signature: verdict.signature,
-      });
-      this.#log.info(
-        { worker: worker, measurement: verdict.measurement, expiresAt: String(verdict.expiresAt) },
-        'approved worker',
-      );
-    } else {
-      await registry.rejectWorker(this.client, {
-        signer: this.#signer,
-        worker: worker,
-        reason: verdict.reason,
-        signature: verdict.signature,
-      });
-      this.#log.warn({ worker: worker, reason: verdict.reason }, 'rejected worker');
+    try {
+      if (verdict.ok) {
+        await registry.approveWorker(this.client, {
+          signer: this.#signer,
+          worker,
+          measurement: verdict.measurement,
+          expiresAt: verdict.expiresAt,
+          signature: verdict.signature,
+        });
+        this.#log.info(
+          { worker, measurement: verdict.measurement, expiresAt: String(verdict.expiresAt) },
+          'approved worker',
+        );
+      } else {
+        await registry.rejectWorker(this.client, {
+          signer: this.#signer,
+          worker,
+          reason: verdict.reason,
+          signature: verdict.signature,
+        });
+        this.#log.warn({ worker, reason: verdict.reason }, 'rejected worker');
+      }
+    } catch (error) {
+      // Another gatekeeper rejected it (or it re-registered) between our read and our vote.
+      if (error instanceof DispatchFailedError && error.error === 'WorkerNotPending') {
+        this.#log.info({ worker }, 'registration decided by another gatekeeper first');
+        return;
+      }
+      throw error;
     }
   }
 
