@@ -69,12 +69,13 @@ async function stop(g: TestGatekeeper) {
   await g.stop();
 }
 
-/** Every EVM signature message the gatekeepers published, pooled as a relayer would. */
+/** Every EVM signature message the gatekeepers published, pooled as a relayer would (incrementally). */
+const collector = new EvmSignatureCollector();
+let scanned = 0;
 async function collectEvmSignatures(): Promise<EvmSignatureCollector> {
-  const collector = new EvmSignatureCollector();
   const head = (await t.api.rpc.chain.getHeader(await t.api.rpc.chain.getFinalizedHead())).number.toNumber();
-  for (let n = 1; n <= head; n++) {
-    for (const raw of (await finalizedBlockAt(t.api, n)).events) {
+  for (; scanned < head; scanned++) {
+    for (const raw of (await finalizedBlockAt(t.api, scanned + 1)).events) {
       const e = parsePhalaEvent(raw);
       if (e?.type !== 'MessageReceived' || e.sender.kind !== 'gatekeeper') continue;
       if (Buffer.from(fromHex(e.destination)).toString() !== DESTINATIONS.evmSignature) continue;

@@ -89,6 +89,9 @@ type ApprovedWorker = {
   registeredAt: number;
 };
 
+type DeferredEvent = PhalaEventOf<'WorkerApproved'> | PhalaEventOf<'ContractKeyPublished'>;
+const MAX_DEFERRED = 10_000;
+
 const PERMANENT_ERRORS = [
   DispatchFailedError,
   GatekeeperRefusalError,
@@ -125,6 +128,7 @@ export class Gatekeeper {
   readonly #seenHandovers = new Set<string>();
   readonly #seenMasterHandovers = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #deferred: DeferredEvent[] = [];
   #lastKeyRequest = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #follower: Follower | null = null;
@@ -484,6 +488,7 @@ export class Gatekeeper {
     }
     this.#checkReady();
     await this.#afterRotation(epoch);
+    await this.#replayDeferred();
   }
 
   /** Work of a new epoch held here: the EVM gatekeeper-set update, the contracts' new keys. */
@@ -509,6 +514,24 @@ export class Gatekeeper {
   #checkReady(): void {
     if (!this.ready) return;
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Keeps an event that needs master keys this gatekeeper does not hold yet (an approval or a
+   * contract key of an epoch it is still fetching); replayed once it holds them.
+   */
+  #defer(event: DeferredEvent): void {
+    if (this.#deferred.length >= MAX_DEFERRED) this.#deferred.shift();
+    this.#deferred.push(event);
+  }
+
+  async #replayDeferred(): Promise<void> {
+    if (!this.ready) return;
+    for (const event of this.#deferred.splice(0)) {
+      await this.#guard(`deferred ${event.type}`, () =>
+        event.type === 'WorkerApproved' ? this.#onApproved(event) : this.#onContractKeyPublished(event),
+      );
+    }
   }
 
   // ---------------------------------------------------------------- workers
@@ -597,9 +620,10 @@ export class Gatekeeper {
       registeredAt: info.registeredAt,
     };
     this.#approved.set(event.worker, approved);
-    if (!this.isGatekeeper || !(await this.#verified(event.worker, info.registeredAt))) return;
-    const epoch = this.enclave.latestEpoch();
-    if (epoch === null) return;
+    if (!this.isGatekeeper) return;
+    if (!this.ready) return this.#defer(event);
+    if (!(await this.#verified(event.worker, info.registeredAt))) return;
+    const epoch = this.enclave.latestEpoch()!;
     await this.#pushEvm({
       kind: 'WorkerRegistration',
       message: {
@@ -679,7 +703,8 @@ export class Gatekeeper {
 
   async #onContractKeyPublished(event: PhalaEventOf<'ContractKeyPublished'>): Promise<void> {
     const epoch = Number(event.epoch);
-    if (!this.isGatekeeper || !this.enclave.hasEpoch(epoch)) return;
+    if (!this.isGatekeeper) return;
+    if (!this.ready || !this.enclave.hasEpoch(epoch)) return this.#defer(event);
     if (toHex(this.enclave.contractPublicKey(fromHex(event.contractId), epoch)) !== event.publicKey) {
       this.#log.error(
         { contractId: event.contractId, epoch },
@@ -771,6 +796,7 @@ export class Gatekeeper {
           if (joined) for (const contractId of this.#contracts.keys()) await this.#onInstantiated(contractId);
           else await this.#afterRotation(latest);
         }
+        await this.#replayDeferred();
         return;
       }
       default:
