@@ -12,10 +12,16 @@ export {
 export {
   type GatekeeperSetup,
   type RunningGatekeeper,
+  type StartGatekeeperOptions,
   gatekeeperSetup,
   openGatekeeperEnclave,
   startGatekeeperFromConfig,
 } from './service/from-config.js';
+export {
+  type SuperviseGatekeeperParameters,
+  type SupervisedGatekeeper,
+  superviseGatekeeper,
+} from './service/supervisor.js';
 export { type RotateMasterKeyParameters, rotateMasterKey } from './service/rotate.js';
 
 // The enclave boundary.

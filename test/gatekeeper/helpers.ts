@@ -10,11 +10,12 @@ import { createGatekeeperPlatform } from '../../src/gatekeeper/enclave/platform.
 import { identityTransactionSigner } from '../../src/gatekeeper/enclave/transaction-signer.js';
 import { DESTINATIONS } from '../../src/gatekeeper/messages/destinations.js';
 import { handoversFor } from '../../src/gatekeeper/messages/key-handover-message.js';
-import { Gatekeeper } from '../../src/gatekeeper/service/gatekeeper.js';
+import type { Gatekeeper } from '../../src/gatekeeper/service/gatekeeper.js';
+import { superviseGatekeeper } from '../../src/gatekeeper/service/supervisor.js';
 import { type Logger, createLogger } from '../../src/log/logger.js';
 import * as balances from '../../src/phala/actions/balances.js';
 import * as registry from '../../src/phala/actions/registry.js';
-import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../src/phala/client.js';
+import type { PhalaClient } from '../../src/phala/client.js';
 import { finalizedBlockAt } from '../../src/phala/follow.js';
 import { parsePhalaEvent } from '../../src/phala/types.js';
 import { Enclave, type StoredKeyInfo } from '../../src/pruntime/enclave/index.js';
@@ -57,8 +58,10 @@ export type TestGatekeeper = {
   name: string;
   dataDir: string;
   enclave: GatekeeperEnclave;
-  client: PhalaClient;
-  gatekeeper: Gatekeeper;
+  /** The supervised service and its connection (both replaced after a reconnect). */
+  readonly client: PhalaClient;
+  readonly gatekeeper: Gatekeeper;
+  readonly reconnects: number;
   key: Hex;
   stop(): Promise<void>;
 };
@@ -113,10 +116,10 @@ export async function startGatekeeper(
       x25519: enclave.publicIdentity.x25519,
       account: enclave.accountId,
     });
-  const client = await createPhalaClient({ url: t.node.wsUrl, timeoutMs: 20_000 });
-  const gatekeeper = await Gatekeeper.start({
+  const supervised = await superviseGatekeeper({
+    url: t.node.wsUrl,
+    reconnectTimeoutMs: 3_000,
     enclave,
-    client,
     dataDir,
     evmGateways: o.evmGateways,
     backupDelayMs: o.backupDelayMs ?? 4_000,
@@ -127,13 +130,19 @@ export async function startGatekeeper(
     name,
     dataDir,
     enclave,
-    client,
-    gatekeeper,
+    get client() {
+      return supervised.client;
+    },
+    get gatekeeper() {
+      return supervised.gatekeeper;
+    },
+    get reconnects() {
+      return supervised.reconnects;
+    },
     key,
     async stop() {
-      await gatekeeper.stop();
+      await supervised.stop();
       await enclave.close();
-      await closePhalaClient(client);
     },
   };
 }

@@ -15,6 +15,7 @@ import { parsePhalaEvent } from '../../src/phala/types.js';
 import type { ExecuteRequest } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { sealInput } from '../../src/sdk/seal.js';
+import { type DevNode, startDevNode } from '../../src/devnet/substrate/node.js';
 import { type TestNode, startTestNode } from '../devnet-substrate/helpers.js';
 import {
   CA_KEY,
@@ -27,6 +28,7 @@ import {
   register,
   removeTempDirs,
   startGatekeeper,
+  tempDir,
   waitFor,
 } from './helpers.js';
 
@@ -51,6 +53,8 @@ export function handle(input, ctx) {
 const REQUESTER = toHex(new Uint8Array(20).fill(0xaa));
 
 let t: TestNode;
+let nodeDir: string;
+let restarted: DevNode | null = null;
 let engine: ContractEngine;
 let first: TestGatekeeper;
 let second: TestGatekeeper;
@@ -137,12 +141,14 @@ function request(
 }
 
 beforeAll(async () => {
-  [t, engine] = await Promise.all([startTestNode(), ContractEngine.start()]);
+  nodeDir = tempDir('node');
+  [t, engine] = await Promise.all([startTestNode({ dataDir: nodeDir }), ContractEngine.start()]);
 });
 afterAll(async () => {
   for (const g of running) await g.stop().catch(() => {});
   await engine?.close();
   await t?.stop();
+  await restarted?.stop();
   removeTempDirs();
 });
 
@@ -390,5 +396,26 @@ describe('restart and expiry', () => {
       return status?.kind === 'revoked' ? status.reason : undefined;
     });
     expect(reason).toBe(`RegistrationExpired: the approval ended at ${approved.expiresAt}`);
+  });
+});
+
+describe('reconnect', () => {
+  it('follows on after the node restarts: a registration made after the reconnect is judged', async () => {
+    const port = t.node.port;
+    await t.node.stop();
+    // The node comes back on the same port with the same chain (its data directory).
+    await new Promise((r) => setTimeout(r, 500));
+    restarted = await startDevNode({ chain: 'phala', dataDir: nodeDir, rpcPort: port });
+    await waitFor('the test client to reconnect', async () => t.api.isConnected);
+    const w = await newWorker(t, engine);
+    await register(t, w, CLUSTER);
+    const status = await waitFor('a verdict after the reconnect', async () => {
+      const s = await workerStatus(w);
+      return s && s.kind !== 'pending' ? s : undefined;
+    });
+    expect(status.kind).toBe('approved');
+    await waitFor('both gatekeepers past the registration', async () =>
+      [first, second].every((g) => g.gatekeeper.status().cursor > w.from),
+    );
   });
 });

@@ -73,7 +73,7 @@ async function run(options: CommonOptions): Promise<void> {
     import('../../log/logger.js'),
   ]);
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'gatekeeper' });
-  const running = await startGatekeeperFromConfig(config, logger);
+  const running = await startGatekeeperFromConfig(config, { logger });
   const status = running.gatekeeper.status();
   logger.info(status, 'gatekeeper running');
   if (!status.isGatekeeper)

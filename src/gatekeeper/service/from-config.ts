@@ -5,13 +5,12 @@ import { errorMessage } from '../../base/errors.js';
 import type { Config, GatekeeperConfig, PhalaChainConfig } from '../../config/schema.js';
 import type { GatewayDomain } from '../../crypto/proofs.js';
 import type { Logger } from '../../log/logger.js';
-import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../phala/client.js';
 import { signerFromUri } from '../../phala/signers.js';
 import type { AttestationPolicyInput } from '../attestation/index.js';
 import { GatekeeperEnclave } from '../enclave/enclave.js';
 import { createGatekeeperPlatform } from '../enclave/platform.js';
 import { GatekeeperError } from '../errors.js';
-import { Gatekeeper } from './gatekeeper.js';
+import { type SupervisedGatekeeper, superviseGatekeeper } from './supervisor.js';
 
 /**
  * From the configuration (src/config/schema.ts, section `gatekeeper`) to a running gatekeeper:
@@ -109,45 +108,55 @@ export async function openGatekeeperEnclave(setup: GatekeeperSetup): Promise<Gat
   });
 }
 
-export type RunningGatekeeper = {
-  gatekeeper: Gatekeeper;
-  enclave: GatekeeperEnclave;
-  client: PhalaClient;
-  stop(): Promise<void>;
+export type RunningGatekeeper = SupervisedGatekeeper;
+
+export type StartGatekeeperOptions = {
+  logger?: Logger;
+  /** How long the chain connection may stay down before it is rebuilt (supervisor.ts; default 30 s). */
+  reconnectTimeoutMs?: number;
 };
 
-/** Opens the enclave, connects to the chain and starts the service. */
-export async function startGatekeeperFromConfig(config: Config, logger?: Logger): Promise<RunningGatekeeper> {
+/**
+ * Opens the enclave and starts the service on its own supervised chain connection
+ * (supervisor.ts). `stop()` stops it and closes the enclave.
+ */
+export async function startGatekeeperFromConfig(
+  config: Config,
+  options: StartGatekeeperOptions = {},
+): Promise<RunningGatekeeper> {
   const setup = gatekeeperSetup(config);
   const enclave = await openGatekeeperEnclave(setup);
-  let client: PhalaClient | null = null;
   try {
-    client = await createPhalaClient({ url: setup.chain.wsUrl });
     const signer = setup.config.account ? await signerFromUri(setup.config.account.reveal()) : undefined;
-    const gatekeeper = await Gatekeeper.start({
+    const supervised = await superviseGatekeeper({
+      url: setup.chain.wsUrl,
+      reconnectTimeoutMs: options.reconnectTimeoutMs,
       enclave,
-      client,
       dataDir: setup.config.dataDir,
       signer,
       evmGateways: setup.evmGateways,
       minThreshold: setup.config.threshold,
       backupDelayMs: setup.config.backupDelayMs,
-      logger,
+      logger: options.logger,
     });
-    const connected = client;
     return {
-      gatekeeper,
+      get gatekeeper() {
+        return supervised.gatekeeper;
+      },
+      get client() {
+        return supervised.client;
+      },
       enclave,
-      client: connected,
+      get reconnects() {
+        return supervised.reconnects;
+      },
       async stop() {
-        await gatekeeper.stop();
+        await supervised.stop();
         await enclave.close();
-        await closePhalaClient(connected);
       },
     };
   } catch (error) {
     await enclave.close();
-    if (client) await closePhalaClient(client).catch(() => {});
     throw error;
   }
 }

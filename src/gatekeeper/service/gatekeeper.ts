@@ -133,6 +133,7 @@ export class Gatekeeper {
   #queue: Promise<unknown> = Promise.resolve();
   #follower: Follower | null = null;
   #cursor = 0;
+  #failingSince: number | null = null;
   #stopped = false;
   #readyWaiters: (() => void)[] = [];
 
@@ -198,22 +199,25 @@ export class Gatekeeper {
         { gatekeeper: this.#me, x25519: this.enclave.publicIdentity.x25519 },
         'not a gatekeeper on chain yet: waiting for PhalaRegistry.addGatekeeper',
       );
+    // A first start follows from the finalized head as it is now: what happens from here on
+    // (including its own start-up work) is seen as events; what was before, catch-up covers.
+    const head = await this.client.api.rpc.chain.getFinalizedHead();
+    this.#cursor = state ? state.cursor : (await this.client.api.rpc.chain.getHeader(head)).number.toNumber();
     await this.#serial(async () => {
       await this.#ensureMasterKeys();
       await this.#catchUp();
     });
-    const head = await this.client.api.rpc.chain.getFinalizedHead();
-    const headNumber = (await this.client.api.rpc.chain.getHeader(head)).number.toNumber();
-    this.#cursor = state ? state.cursor : headNumber;
     if (!state) await writeState(this.#dataDir, { genesisHash: genesis, cursor: this.#cursor });
     this.#follower = followFinalizedBlocks(this.client.api, {
       from: this.#cursor + 1,
       onBlock: (block) => this.#serial(() => this.#processBlock(block)),
-      onError: (error, blockNumber) =>
+      onError: (error, blockNumber) => {
+        this.#failingSince ??= Date.now();
         this.#log.warn(
           { block: blockNumber, error: errorMessage(error) },
           'block processing failed; retrying',
-        ),
+        );
+      },
     });
     await this.#follower.ready;
   }
@@ -225,6 +229,14 @@ export class Gatekeeper {
     this.#timers.clear();
     await this.#follower?.stop();
     await this.#queue.catch(() => {});
+  }
+
+  /**
+   * How long the current block has been failing (0 when it is not): a block that keeps failing
+   * for long means a wedged connection (see supervisor.ts), or a node that is gone.
+   */
+  get stalledForMs(): number {
+    return this.#failingSince === null ? 0 : Date.now() - this.#failingSince;
   }
 
   get isGatekeeper(): boolean {
@@ -314,6 +326,7 @@ export class Gatekeeper {
     }
     await this.#guard('expiries', () => this.#revokeExpired(time));
     this.#cursor = block.number;
+    this.#failingSince = null;
     await writeState(this.#dataDir, { genesisHash: toHex(this.#genesis), cursor: block.number });
   }
 
