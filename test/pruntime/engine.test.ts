@@ -460,3 +460,14 @@ describe('contract engine: throughput sanity', () => {
     expect(elapsed).toBeLessThan(30_000);
   });
 });
+
+describe('contract engine: caller errors', () => {
+  it('a malformed state is refused as the caller’s error and the thread keeps its instance', async () => {
+    const before = await engine.stats();
+    await expect(call(engine, TRIVIAL, { state: Uint8Array.of(1, 2, 3) })).rejects.toThrow(
+      /state: expected a canonical contract state/,
+    );
+    await stillServes();
+    expect((await engine.stats()).instances).toBe(before.instances);
+  });
+});

@@ -85,7 +85,7 @@ type Pending = {
   id: number;
   call: SandboxCall;
   resolve: (outcome: ContractOutcome) => void;
-  reject: (error: EngineFailureError) => void;
+  reject: (error: EngineFailureError | InvalidInputError) => void;
 };
 
 class EngineThread {
@@ -307,13 +307,15 @@ export class ContractEngine {
       this.#pump(thread);
       return;
     }
-    if (message.type !== 'outcome' && message.type !== 'failure') return;
+    if (message.type !== 'outcome' && message.type !== 'failure' && message.type !== 'invalid') return;
     const pending = thread.inFlight;
     if (!pending || pending.id !== message.id) return;
     if (thread.timer) clearTimeout(thread.timer);
     thread.timer = null;
     thread.inFlight = null;
     if (message.type === 'outcome') pending.resolve(message.outcome);
+    else if (message.type === 'invalid')
+      pending.reject(new InvalidInputError(message.field, message.expected));
     else pending.reject(new EngineFailureError(message.reason, message.message));
     this.#pump(thread);
   }

@@ -222,10 +222,12 @@ export class Sandbox {
     return this.#instance?.wasm.memory.buffer.byteLength ?? 0;
   }
 
+  /** Runs one call. A malformed state is the caller's error (InvalidInputError), not the engine's. */
   async call(request: SandboxCall): Promise<SandboxOutcome> {
+    const state = request.state ? ContractState.parse(request.state) : ContractState.empty();
     const instance = await this.#ensureInstance();
     try {
-      return this.#callOn(instance, request);
+      return this.#callOn(instance, request, state);
     } catch (error) {
       // Anything thrown out of the wasm (a trap, a native stack overflow) leaves the instance in
       // an unknown state: wipe and retire it. Such a failure is not a contract outcome.
@@ -250,7 +252,7 @@ export class Sandbox {
     return firstDifference(instance.wasm, instance.regions, image);
   }
 
-  #callOn(instance: Instance, request: SandboxCall): SandboxOutcome {
+  #callOn(instance: Instance, request: SandboxCall, state: ContractState): SandboxOutcome {
     this.stats.calls++;
     const codeHash = toHex(blake2_256(utf8(request.code)));
     const snapshot = this.#contract(instance, codeHash, request.code);
@@ -266,12 +268,6 @@ export class Sandbox {
       return failure('OutOfGas', `gas limit ${limits.gas} exceeded`, limits.gas, []);
     if (request.input.length > limits.inputBytes)
       return failure('InputTooLarge', `input is longer than ${limits.inputBytes} bytes`, GAS_PER_CALL, []);
-    let state: ContractState;
-    try {
-      state = request.state ? ContractState.parse(request.state) : ContractState.empty();
-    } catch {
-      throw new EngineFailureError('crashed', 'the engine was given a malformed state');
-    }
     this.#ensureLive(instance, codeHash, snapshot.image);
     const call = new CallState(
       request.kind,

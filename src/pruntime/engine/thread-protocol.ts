@@ -16,4 +16,5 @@ export type FromThread =
   | { type: 'fatal'; message: string }
   | { type: 'outcome'; id: number; outcome: SandboxOutcome }
   | { type: 'failure'; id: number; reason: EngineFailureReason; message: string }
+  | { type: 'invalid'; id: number; field: string; expected: string }
   | { type: 'stats'; id: number; stats: SandboxStats };

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { InvalidInputError } from '../../base/errors.js';
 import { EngineFailureError } from './errors.js';
 import { Sandbox } from './sandbox.js';
 import type { FromThread, ThreadInit, ToThread } from './thread-protocol.js';
@@ -32,6 +33,11 @@ try {
         const outcome = await sandbox.call(message.call);
         post({ type: 'outcome', id: message.id, outcome });
       } catch (error) {
+        if (error instanceof InvalidInputError) {
+          const expected = error.shortMessage.slice(`${error.field}: expected `.length);
+          post({ type: 'invalid', id: message.id, field: error.field, expected });
+          return;
+        }
         const reason = error instanceof EngineFailureError ? error.reason : 'crashed';
         const text =
           error instanceof EngineFailureError ? (error.details ?? error.shortMessage) : String(error);

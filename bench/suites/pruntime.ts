@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RELEASE_SYNC, newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten';
+import { type Hex, fromHex, toHex, utf8 } from '../../src/base/bytes.js';
+import { sealEnvelope } from '../../src/crypto/envelope.js';
+import { requestContext } from '../../src/crypto/envelope-context.js';
+import { sealKeyHandover } from '../../src/crypto/key-handover.js';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
+import { ContractEngine, type RunContractParameters } from '../../src/pruntime/engine/engine.js';
+import { PRELUDE_SOURCE } from '../../src/pruntime/engine/prelude.js';
+import type { BenchReport } from '../index.js';
+
+export const name = 'pruntime';
+
+const TRIVIAL = 'export function handle(input) { return { public: input }; }';
+const LOOP_AND_WRITE = `export function handle(input, ctx) {
+  let s = 0;
+  for (let i = 0; i < 10000; i++) s = (s + i * input.length) % 1000003;
+  ctx.state.set('s', String(s));
+  return { public: String(s) };
+}`;
+const REQUEST_ID = `0x${'11'.repeat(32)}` as Hex;
+const SEED = new Uint8Array(32).fill(1);
+
+/** Calls per second: one at a time (latency-bound), and with `depth` calls in flight. */
+async function measure(engine: ContractEngine, code: string, count: number, depth: number) {
+  const params = (i: number): RunContractParameters => ({
+    code,
+    input: Uint8Array.of(i & 0xff, 1, 2),
+    requestId: REQUEST_ID,
+    randomSeed: SEED,
+  });
+  for (let i = 0; i < 50; i++) await engine.run(params(i));
+  let started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const outcome = await engine.run(params(i));
+    if (!outcome.ok) throw new Error(`bench contract failed: ${outcome.error.code}`);
+  }
+  const sequential = count / ((performance.now() - started) / 1000);
+  started = performance.now();
+  let next = 0;
+  const lanes = Array.from({ length: depth }, async () => {
+    while (next < count) await engine.run(params(next++));
+  });
+  await Promise.all(lanes);
+  const pipelined = count / ((performance.now() - started) / 1000);
+  return { sequential: Math.round(sequential), pipelined: Math.round(pipelined) };
+}
+
+/**
+ * The designs the engine did not take, for comparison (same intrinsics, in this process):
+ * - a bare context: `newContext` on a shared runtime, disposed again;
+ * - a fresh runtime and context per call with the prelude evaluated (the set-up a fresh-context
+ *   design pays before the contract's module is even parsed), and the whole trivial call on top.
+ */
+async function freshContextCosts(iterations: number) {
+  const module = await newQuickJSWASMModuleFromVariant(RELEASE_SYNC);
+  const intrinsics = {
+    BaseObjects: true,
+    Eval: true,
+    JSON: true,
+    TypedArrays: true,
+    MapSet: true,
+    RegExp: true,
+    StringNormalize: true,
+    Promise: true,
+  };
+  const shared = module.newRuntime();
+  let bareMs = 0;
+  let setupMs = 0;
+  let totalMs = 0;
+  for (let i = 0; i < iterations + 50; i++) {
+    const b0 = performance.now();
+    shared.newContext({ intrinsics }).dispose();
+    const b1 = performance.now();
+    const t0 = performance.now();
+    const runtime = module.newRuntime();
+    runtime.setInterruptHandler(() => false);
+    const vm = runtime.newContext({ intrinsics });
+    const host = vm.newFunction('host', () => undefined);
+    const factory = vm.unwrapResult(vm.evalCode(PRELUDE_SOURCE, 'prelude.js'));
+    const run = vm.unwrapResult(vm.callFunction(factory, vm.undefined, host));
+    const t1 = performance.now();
+    const ns = vm.unwrapResult(vm.evalCode(TRIVIAL, 'contract.js', { type: 'module' }));
+    const input = vm.newArrayBuffer(new Uint8Array([1, 2, 3]).buffer);
+    const meta = vm.newString(JSON.stringify({ kind: 'handle', requestId: REQUEST_ID, origin: null }));
+    vm.unwrapResult(vm.callFunction(run, vm.undefined, ns, input, meta)).dispose();
+    for (const h of [meta, input, ns, run, factory, host]) h.dispose();
+    vm.dispose();
+    runtime.dispose();
+    const t2 = performance.now();
+    if (i >= 50) {
+      bareMs += b1 - b0;
+      setupMs += t1 - t0;
+      totalMs += t2 - t0;
+    }
+  }
+  shared.dispose();
+  return {
+    bareContextUs: (bareMs / iterations) * 1000,
+    setupUs: (setupMs / iterations) * 1000,
+    callUs: (totalMs / iterations) * 1000,
+  };
+}
+
+/** Whole requests through the enclave: open the input, run, seal output and state, sign. */
+async function enclavePipeline(engine: ContractEngine, count: number) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-pruntime-'));
+  try {
+    const enclave = await Enclave.open({
+      dataDir,
+      engine,
+      platform: new SimPlatform({
+        platformSecret: new Uint8Array(32).fill(1),
+        platformCaKey: new Uint8Array(32).fill(2),
+        measurement: new Uint8Array(32).fill(3),
+      }),
+    });
+    const contractKey = generateKeyPair('x25519');
+    const contractId = new Uint8Array(32).fill(4);
+    await enclave.receiveKeyHandover({
+      envelope: sealKeyHandover(fromHex(enclave.publicIdentity.x25519), {
+        kind: 'contract',
+        id: contractId,
+        epoch: 1,
+        secretKey: contractKey.secretKey,
+      }),
+      epoch: 1,
+    });
+    const requester = new Uint8Array(20).fill(5);
+    const responseKey = generateKeyPair('x25519').publicKey;
+    const sealedInput = sealEnvelope({
+      recipientPublicKey: contractKey.publicKey,
+      purpose: 'request',
+      context: requestContext('evm-1', requester, contractId),
+      plaintext: utf8('bench'),
+    });
+    const request = () =>
+      enclave.execute({
+        contractId: toHex(contractId),
+        code: LOOP_AND_WRITE,
+        originKey: 'evm-1',
+        origin: { kind: 'evm', chainId: 1 },
+        requester,
+        requestId: REQUEST_ID,
+        sealedInput,
+        responseKey,
+        state: null,
+        target: { kind: 'evm', chainId: 1, verifyingContract: '0x0000000000000000000000000000000000000001' },
+      });
+    for (let i = 0; i < 10; i++) await request();
+    const started = performance.now();
+    for (let i = 0; i < count; i++) await request();
+    return Math.round(count / ((performance.now() - started) / 1000));
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<BenchReport> {
+  const engine = await ContractEngine.start({ threads: 1 });
+  try {
+    const before = await engine.stats();
+    const trivial = await measure(engine, TRIVIAL, 3000, 16);
+    const loop = await measure(engine, LOOP_AND_WRITE, 1000, 16);
+    const after = await engine.stats();
+    const calls = after.calls - before.calls;
+    const restoreUs = ((after.restoreMs - before.restoreMs) / calls) * 1000;
+    const fresh = await freshContextCosts(300);
+    const pipeline = await enclavePipeline(engine, 200);
+    const figures = {
+      threads: 1,
+      trivialCallsPerSecond: trivial.pipelined,
+      trivialCallsPerSecondSequential: trivial.sequential,
+      loop10kStateWriteCallsPerSecond: loop.pipelined,
+      loop10kStateWriteCallsPerSecondSequential: loop.sequential,
+      perCallSetupMicroseconds: Number(restoreUs.toFixed(1)),
+      bareContextMicroseconds: Number(fresh.bareContextUs.toFixed(1)),
+      freshContextSetupMicroseconds: Number(fresh.setupUs.toFixed(1)),
+      freshContextTrivialCallMicroseconds: Number(fresh.callUs.toFixed(1)),
+      enclaveRequestsPerSecond: pipeline,
+    };
+    return {
+      table: [
+        { measure: 'trivial contract, 16 in flight (calls/s)', value: figures.trivialCallsPerSecond },
+        {
+          measure: 'trivial contract, one at a time (calls/s)',
+          value: figures.trivialCallsPerSecondSequential,
+        },
+        {
+          measure: '10,000 iterations + state write, 16 in flight (calls/s)',
+          value: figures.loop10kStateWriteCallsPerSecond,
+        },
+        {
+          measure: '10,000 iterations + state write, one at a time (calls/s)',
+          value: figures.loop10kStateWriteCallsPerSecondSequential,
+        },
+        { measure: 'per-call set-up: snapshot restore (µs)', value: figures.perCallSetupMicroseconds },
+        {
+          measure: 'per-call set-up: fresh runtime+context+prelude (µs, not taken)',
+          value: figures.freshContextSetupMicroseconds,
+        },
+        {
+          measure: 'trivial call with a fresh context, module eval included (µs, not taken)',
+          value: figures.freshContextTrivialCallMicroseconds,
+        },
+        {
+          measure: 'whole requests through the enclave: open, run, seal, sign (req/s)',
+          value: figures.enclaveRequestsPerSecond,
+        },
+      ],
+      figures,
+    };
+  } finally {
+    await engine.close();
+  }
+}
