@@ -120,7 +120,29 @@ export const gatekeeperSchema = z.strictObject({
     .int()
     .positive()
     .default(7 * 24 * 3600),
+  /** The smallest approval threshold (k) this gatekeeper signs an EVM gatekeeper set with. */
   threshold: z.number().int().min(1).default(1),
+  /** The `phala` chain (by name) whose registry it serves; default: the only one configured. */
+  chain: name.optional(),
+  /** This gatekeeper's own TEE: how it seals its keys and attests itself to other gatekeepers. */
+  attestation: z
+    .discriminatedUnion('provider', [
+      z.strictObject({
+        provider: z.literal('sim'),
+        platformCaKey: secretSchema,
+        platformSecret: secretSchema,
+      }),
+      z.strictObject({ provider: z.literal('gramine'), devicePath: z.string().default('/dev/attestation') }),
+    ])
+    .optional(),
+  /** Suri of the account that pays for its transactions; default: its enclave identity's ecdsa account. */
+  account: secretSchema.optional(),
+  /** Other gatekeeper builds (measurements) allowed to receive the master keys; its own build always is. */
+  peerMeasurements: z.array(hex32).default([]),
+  /** How long a backup gatekeeper waits per rank before doing work its primary did not do. */
+  backupDelayMs: z.number().int().min(0).max(3_600_000).default(10_000),
+  /** DCAP collateral (JSON, docs/attestation.md#collateral) for workers that register a bare quote. */
+  collateralFile: z.string().min(1).optional(),
 });
 
 export const configSchema = z
@@ -180,6 +202,13 @@ export const configSchema = z
         path: ['gatekeeper', 'simPlatformCas'],
         message:
           'production mode refuses simulated attestation unless gatekeeper.allowSimInProduction is true',
+      });
+    }
+    if (config.gatekeeper?.attestation?.provider === 'sim' && !config.gatekeeper.allowSimInProduction) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gatekeeper', 'attestation', 'provider'],
+        message: 'production mode refuses the sim attestation provider',
       });
     }
     if (config.worker?.attestation.provider === 'sim' && !config.gatekeeper?.allowSimInProduction) {

@@ -4,6 +4,7 @@ import { registerConfigCommand } from './config.js';
 import { registerContractCommand } from './contract.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
+import { registerGatekeeperCommand } from './gatekeeper.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
 import { registerStartCommand } from './start.js';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerXcmCommand(program);
   registerContractCommand(program);
   registerNodeCommand(program);
+  registerGatekeeperCommand(program);
   registerStartCommand(program);
   registerDevnetCommand(program);
 }
