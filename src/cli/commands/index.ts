@@ -5,6 +5,7 @@ import { registerContractCommand } from './contract.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
+import { registerNodeCommand } from './node.js';
 import { registerXcmCommand } from './xcm.js';
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerAttestationCommand(program);
   registerXcmCommand(program);
   registerContractCommand(program);
+  registerNodeCommand(program);
   registerDevnetCommand(program);
 }
