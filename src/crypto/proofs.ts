@@ -40,6 +40,18 @@ export const eip712Types = {
     { name: 'publicKey', type: 'bytes32' },
     { name: 'epoch', type: 'uint64' },
   ],
+  // Gateway governance, also signed by a gatekeeper threshold: revoking every registration of a
+  // worker that expires at or before `revokeUpTo`, and handing over to a new set at `epoch`.
+  WorkerRevocation: [
+    { name: 'worker', type: 'address' },
+    { name: 'revokeUpTo', type: 'uint64' },
+    { name: 'epoch', type: 'uint64' },
+  ],
+  GatekeeperSetUpdate: [
+    { name: 'gatekeepers', type: 'address[]' },
+    { name: 'threshold', type: 'uint16' },
+    { name: 'epoch', type: 'uint64' },
+  ],
 } as const;
 
 function domain(d: GatewayDomain) {
@@ -60,6 +72,9 @@ export type WorkerRegistration = {
   epoch: bigint;
 };
 export type ContractRegistration = { contractId: Hex; cluster: Hex; publicKey: Hex; epoch: bigint };
+export type WorkerRevocation = { worker: Address; revokeUpTo: bigint; epoch: bigint };
+/** `gatekeepers` in ascending address order, as the gateway requires. */
+export type GatekeeperSetUpdate = { gatekeepers: readonly Address[]; threshold: number; epoch: bigint };
 
 /** Builds the Fulfillment fields from the outputs themselves. */
 export function fulfillmentOf(
@@ -98,6 +113,19 @@ export function contractRegistrationDigest(d: GatewayDomain, message: ContractRe
     domain: domain(d),
     types: eip712Types,
     primaryType: 'ContractRegistration',
+    message,
+  });
+}
+
+export function workerRevocationDigest(d: GatewayDomain, message: WorkerRevocation): Hex {
+  return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'WorkerRevocation', message });
+}
+
+export function gatekeeperSetUpdateDigest(d: GatewayDomain, message: GatekeeperSetUpdate): Hex {
+  return hashTypedData({
+    domain: domain(d),
+    types: eip712Types,
+    primaryType: 'GatekeeperSetUpdate',
     message,
   });
 }

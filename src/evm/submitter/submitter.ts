@@ -1,0 +1,323 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Address, Client, Hex, LocalAccount, TransactionReceipt } from 'viem';
+import { keccak256 } from 'viem';
+import {
+  estimateGas,
+  estimateMaxPriorityFeePerGas,
+  getBlock,
+  getBlockNumber,
+  getTransactionCount,
+  getTransactionReceipt,
+  sendRawTransaction,
+} from 'viem/actions';
+import { errorMessage } from '../../base/errors.js';
+import { SubmitterError } from '../errors.js';
+import {
+  isAlreadyKnownError,
+  isInsufficientFundsError,
+  isNonceTooHighError,
+  isNonceTooLowError,
+  isReplacementUnderpricedError,
+} from '../rpc-errors.js';
+import { type FeePolicy, type Fees, bumpedFees, initialFees } from './fees.js';
+import { RedisNonceManager } from './nonce-manager.js';
+
+export type TransactionRequest = { to: Address; data: Hex; value?: bigint; gas?: bigint };
+
+export type SentTransaction = {
+  request: TransactionRequest & { gas: bigint };
+  nonce: number;
+  /** The latest hash sent for this nonce. */
+  hash: Hex;
+  /** Every hash sent for this nonce (the original and its replacements). */
+  hashes: Hex[];
+  fees: Fees;
+  sentAt: number;
+};
+
+export type SubmitResult = {
+  receipt: TransactionReceipt;
+  nonce: number;
+  hashes: Hex[];
+  replacements: number;
+};
+
+/** What a submitter did, for logs and metrics (no transaction data, no secrets). */
+export type SubmitterEvent =
+  | { kind: 'sent'; nonce: number; hash: Hex; fees: Fees }
+  | { kind: 'replaced'; nonce: number; hash: Hex; fees: Fees }
+  | { kind: 'mined'; nonce: number; hash: Hex; status: 'success' | 'reverted'; gasUsed: bigint }
+  | { kind: 'nonce-reconciled'; reason: string };
+
+export type EvmSubmitterOptions = {
+  client: Client;
+  chainId: number;
+  /** The signer (a local account: transactions are signed here and sent raw). */
+  account: LocalAccount;
+  redis: Redis | Cluster;
+  keyPrefix: string;
+  fees: FeePolicy;
+  /** Replace a transaction not mined after this long (default 30 s). */
+  stuckAfterMs?: number;
+  /** At most this many replacements per nonce (default 5). */
+  maxReplacements?: number;
+  /** Give up waiting after this long (default 10 min). */
+  receiptTimeoutMs?: number;
+  /** Blocks on top of the receipt's block (default 1: the receipt's own block). */
+  confirmations?: number;
+  pollIntervalMs?: number;
+  /** Gas limit = estimate × this (default 1.25). */
+  gasMultiplier?: number;
+  /** Attempts to get a transaction accepted when its nonce turns out to be taken (default 3). */
+  sendAttempts?: number;
+  onEvent?: (event: SubmitterEvent) => void;
+};
+
+/** An outside transaction used our nonce before ours was mined; send the request again. */
+export class NonceTakenError extends SubmitterError {
+  override name = 'NonceTakenError';
+}
+
+/**
+ * Sends transactions for one signer: nonces from a Redis-backed manager shared by every process
+ * using the key, EIP-1559 fees under a cap, replacement of a transaction that is not mined in
+ * time with a capped fee bump, and receipts after the configured confirmations.
+ */
+export class EvmSubmitter {
+  readonly #o: EvmSubmitterOptions;
+  readonly nonces: RedisNonceManager;
+
+  constructor(options: EvmSubmitterOptions) {
+    this.#o = options;
+    this.nonces = new RedisNonceManager({
+      redis: options.redis,
+      keyPrefix: options.keyPrefix,
+      // The genesis hash tells a restarted devnet (same chain id, new chain) from the old one.
+      chain: async () => {
+        const genesis = await getBlock(options.client, { blockNumber: 0n });
+        return `${options.chainId}:${genesis.hash.slice(0, 18)}`;
+      },
+      address: options.account.address,
+      source: (address, blockTag) => getTransactionCount(options.client, { address, blockTag }),
+    });
+  }
+
+  get address(): Address {
+    return this.#o.account.address;
+  }
+
+  /** `eth_estimateGas` from this signer, times the gas multiplier. Throws the node's revert. */
+  async estimateGas(tx: TransactionRequest): Promise<bigint> {
+    const estimate = await estimateGas(this.#o.client, {
+      account: this.#o.account.address,
+      to: tx.to,
+      data: tx.data,
+      ...(tx.value === undefined ? {} : { value: tx.value }),
+    });
+    const m = BigInt(Math.round((this.#o.gasMultiplier ?? 1.25) * 1000));
+    return (estimate * m) / 1000n;
+  }
+
+  /** Sends and waits for the receipt (replacing the transaction if it gets stuck). */
+  async submit(tx: TransactionRequest): Promise<SubmitResult> {
+    return this.wait(await this.send(tx));
+  }
+
+  /**
+   * Signs and broadcasts with the next nonce. A nonce that turns out to be taken (by an outside
+   * transaction) is skipped after reconciling with the chain, up to `sendAttempts` times.
+   */
+  async send(tx: TransactionRequest): Promise<SentTransaction> {
+    const gas = tx.gas ?? (await this.estimateGas(tx));
+    const request = { ...tx, gas };
+    const attempts = this.#o.sendAttempts ?? 3;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const fees = await this.#initialFees();
+      try {
+        return await this.nonces.withNextNonce(async (nonce) => {
+          const hash = await this.#broadcast(request, nonce, fees);
+          this.#o.onEvent?.({ kind: 'sent', nonce, hash, fees });
+          return { request, nonce, hash, hashes: [hash], fees, sentAt: Date.now() };
+        });
+      } catch (error) {
+        lastError = error;
+        if (isNonceTooLowError(error) || isReplacementUnderpricedError(error) || isNonceTooHighError(error)) {
+          // The nonce manager has already reset to the chain's pending count: try that one.
+          this.#o.onEvent?.({
+            kind: 'nonce-reconciled',
+            reason: isNonceTooHighError(error) ? 'nonce gap' : 'nonce taken',
+          });
+          continue;
+        }
+        if (isInsufficientFundsError(error))
+          throw new SubmitterError(`${this.address} cannot pay for gas`, {
+            cause: error,
+            docsPath: 'docs/evm.md#submitter',
+          });
+        throw new SubmitterError(`transaction not accepted: ${errorMessage(error)}`, { cause: error });
+      }
+    }
+    throw new SubmitterError(`no free nonce after ${attempts} attempts`, { cause: lastError });
+  }
+
+  /**
+   * Waits for a receipt of any hash sent for this nonce, replacing the transaction with bumped
+   * fees when it is not mined within `stuckAfterMs`. Throws `NonceTakenError` when the nonce
+   * was used by a transaction that is not ours.
+   */
+  async wait(sent: SentTransaction): Promise<SubmitResult> {
+    const start = Date.now();
+    const timeout = this.#o.receiptTimeoutMs ?? 600_000;
+    const stuckAfter = this.#o.stuckAfterMs ?? 30_000;
+    const poll = this.#o.pollIntervalMs ?? 1_000;
+    let current = sent;
+    let replacements = 0;
+    let lastSend = sent.sentAt;
+    while (true) {
+      const receipt = await this.#findReceipt(current.hashes);
+      if (receipt) {
+        const confirmed = await this.#confirm(receipt, poll, start + timeout);
+        if (confirmed) {
+          this.#o.onEvent?.({
+            kind: 'mined',
+            nonce: current.nonce,
+            hash: confirmed.transactionHash,
+            status: confirmed.status,
+            gasUsed: confirmed.gasUsed,
+          });
+          return { receipt: confirmed, nonce: current.nonce, hashes: current.hashes, replacements };
+        }
+        continue; // reorged out while confirming: keep waiting (or replace)
+      }
+      const mined = await getTransactionCount(this.#o.client, { address: this.address, blockTag: 'latest' });
+      if (mined > current.nonce) {
+        // Our nonce is used; a receipt may only lag behind the count. Look once more.
+        await sleep(poll);
+        if (!(await this.#findReceipt(current.hashes))) {
+          await this.nonces.reconcile();
+          this.#o.onEvent?.({ kind: 'nonce-reconciled', reason: 'nonce used by another transaction' });
+          throw new NonceTakenError(
+            `nonce ${current.nonce} of ${this.address} was used by another transaction`,
+            {
+              details: `our hashes: ${current.hashes.join(', ')}`,
+            },
+          );
+        }
+        continue;
+      }
+      if (Date.now() - start > timeout)
+        throw new SubmitterError(`transaction not mined within ${timeout} ms`, {
+          details: `nonce ${current.nonce}, hashes ${current.hashes.join(', ')}`,
+        });
+      if (Date.now() - lastSend >= stuckAfter) {
+        // A nonce above the chain's pending count waits behind a gap that nothing of ours fills.
+        const pendingCount = await getTransactionCount(this.#o.client, {
+          address: this.address,
+          blockTag: 'pending',
+        });
+        if (pendingCount < current.nonce) {
+          await this.nonces.reconcile();
+          this.#o.onEvent?.({ kind: 'nonce-reconciled', reason: 'gap below our nonce' });
+          throw new NonceTakenError(
+            `nonce ${current.nonce} of ${this.address} waits behind a gap (chain at ${pendingCount})`,
+            {
+              details: 'the next nonce was reset to the chain; send the request again',
+            },
+          );
+        }
+      }
+      if (Date.now() - lastSend >= stuckAfter && replacements < (this.#o.maxReplacements ?? 5)) {
+        const replaced = await this.#replace(current);
+        lastSend = Date.now();
+        if (replaced) {
+          current = replaced;
+          replacements++;
+        }
+        continue;
+      }
+      await sleep(poll);
+    }
+  }
+
+  async #replace(sent: SentTransaction): Promise<SentTransaction | null> {
+    const block = await getBlock(this.#o.client, { blockTag: 'latest' });
+    const fees = bumpedFees(sent.fees, block.baseFeePerGas ?? 0n, this.#o.fees);
+    if (!fees) return null; // at the cap: nothing to do but wait
+    try {
+      const hash = await this.#broadcast(sent.request, sent.nonce, fees);
+      this.#o.onEvent?.({ kind: 'replaced', nonce: sent.nonce, hash, fees });
+      return { ...sent, hash, hashes: [...sent.hashes, hash], fees, sentAt: Date.now() };
+    } catch (error) {
+      // Mined meanwhile, or the node wants a larger bump: the wait loop sorts it out.
+      if (isNonceTooLowError(error) || isReplacementUnderpricedError(error)) return null;
+      throw new SubmitterError(`replacement not accepted: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async #broadcast(request: SentTransaction['request'], nonce: number, fees: Fees): Promise<Hex> {
+    const serializedTransaction = await this.#o.account.signTransaction({
+      chainId: this.#o.chainId,
+      type: 'eip1559',
+      nonce,
+      to: request.to,
+      data: request.data,
+      value: request.value ?? 0n,
+      gas: request.gas,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+    const hash = keccak256(serializedTransaction);
+    try {
+      await sendRawTransaction(this.#o.client, { serializedTransaction });
+    } catch (error) {
+      // The very same bytes are already in the pool (a retry after a lost reply): that is sent.
+      if (!isAlreadyKnownError(error)) throw error;
+    }
+    return hash;
+  }
+
+  async #initialFees(): Promise<Fees> {
+    const [block, tip] = await Promise.all([
+      getBlock(this.#o.client, { blockTag: 'latest' }),
+      this.#o.fees.maxPriorityFeePerGas === undefined
+        ? estimateMaxPriorityFeePerGas(this.#o.client, { chain: null })
+        : Promise.resolve(this.#o.fees.maxPriorityFeePerGas),
+    ]);
+    return initialFees(block.baseFeePerGas ?? 0n, tip, this.#o.fees);
+  }
+
+  async #findReceipt(hashes: readonly Hex[]): Promise<TransactionReceipt | null> {
+    for (const hash of [...hashes].reverse()) {
+      try {
+        return await getTransactionReceipt(this.#o.client, { hash });
+      } catch (error) {
+        if (error instanceof Error && error.name === 'TransactionReceiptNotFoundError') continue;
+        throw error;
+      }
+    }
+    return null;
+  }
+
+  /** Waits for the confirmations; null when the receipt's block left the chain meanwhile. */
+  async #confirm(
+    receipt: TransactionReceipt,
+    poll: number,
+    deadline: number,
+  ): Promise<TransactionReceipt | null> {
+    const needed = BigInt(Math.max(1, this.#o.confirmations ?? 1));
+    while (true) {
+      const head = await getBlockNumber(this.#o.client, { cacheTime: 0 });
+      if (head - receipt.blockNumber + 1n >= needed) {
+        const again = await this.#findReceipt([receipt.transactionHash]);
+        return again && again.blockHash === receipt.blockHash ? again : null;
+      }
+      if (Date.now() > deadline) throw new SubmitterError('confirmations not reached in time');
+      await sleep(poll);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
