@@ -6,6 +6,7 @@ import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
+import { registerWorkerCommand } from './worker.js';
 import { registerXcmCommand } from './xcm.js';
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerContractCommand(program);
   registerNodeCommand(program);
   registerDevnetCommand(program);
+  registerWorkerCommand(program);
 }
