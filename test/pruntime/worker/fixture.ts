@@ -93,7 +93,7 @@ export async function startWorkerFixture(label: string) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `pb-${label}-`));
   let codeHash: Hex | null = null;
 
-  function config(p: {
+  type WorkerOptions = {
     cluster: Hex;
     dataDir: string;
     funder?: boolean;
@@ -101,33 +101,37 @@ export async function startWorkerFixture(label: string) {
     stalledIntervalMs?: number;
     concurrency?: number;
     shutdownGraceMs?: number;
-  }): Config {
-    return parseConfig(
-      {
-        mode: 'development',
-        chains: [{ kind: 'phala', name: 'phala', wsUrl: t.node.wsUrl }],
-        redis: { url: REDIS_URL, prefix },
-        queues: { backoffMs: [200, 500, 1000] },
-        worker: {
-          cluster: p.cluster,
-          dataDir: p.dataDir,
-          concurrency: p.concurrency ?? 2,
-          http: { host: '127.0.0.1', port: 0 },
-          attestation: {
-            provider: 'sim',
-            platformCaKey: { value: PLATFORM_CA_KEY },
-            platformSecret: { value: PLATFORM_SECRET },
-          },
-          ...(p.funder === false ? {} : { funder: { value: '//Alice' } }),
-          lockDurationMs: p.lockDurationMs ?? 3_000,
-          stalledIntervalMs: p.stalledIntervalMs ?? 1_000,
+    logLevel?: 'info' | 'warn' | 'error';
+  };
+
+  /** A configuration file's content for one worker (as `phala-bridge worker --config` reads it). */
+  function rawConfig(p: WorkerOptions) {
+    return {
+      mode: 'development',
+      chains: [{ kind: 'phala', name: 'phala', wsUrl: t.node.wsUrl }],
+      redis: { url: REDIS_URL, prefix },
+      queues: { backoffMs: [200, 500, 1000] },
+      worker: {
+        cluster: p.cluster,
+        dataDir: p.dataDir,
+        concurrency: p.concurrency ?? 2,
+        http: { host: '127.0.0.1', port: 0 },
+        attestation: {
+          provider: 'sim',
+          platformCaKey: { value: PLATFORM_CA_KEY },
+          platformSecret: { value: PLATFORM_SECRET },
         },
-        log: { level: 'warn' },
-        shutdownGraceMs: p.shutdownGraceMs ?? 10_000,
+        ...(p.funder === false ? {} : { funder: { value: '//Alice' } }),
+        lockDurationMs: p.lockDurationMs ?? 3_000,
+        stalledIntervalMs: p.stalledIntervalMs ?? 1_000,
       },
-      'test config',
-      {},
-    );
+      log: { level: p.logLevel ?? 'warn' },
+      shutdownGraceMs: p.shutdownGraceMs ?? 10_000,
+    };
+  }
+
+  function config(p: WorkerOptions): Config {
+    return parseConfig(rawConfig(p), 'test config', {});
   }
 
   /** Uploads the test contract (once) and instantiates it in `cluster` with a published key. */
@@ -370,6 +374,7 @@ export async function startWorkerFixture(label: string) {
     queue,
     tmp,
     dataDir: (name: string) => path.join(tmp, name),
+    rawConfig,
     config,
     deploy,
     approve,
