@@ -178,6 +178,7 @@ export class WorkerService {
   #refreshTimer: NodeJS.Timeout | null = null;
   #stopping = false;
   #abandoned = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
   #stopped: Promise<void> | null = null;
   readonly #waiters = new Set<() => void>();
 
@@ -527,7 +528,7 @@ export class WorkerService {
         this.#bullRun = bull.run().catch((error) => {
           this.#log.error({ err: errorMessage(error) }, 'queue worker stopped');
         });
-      } else bull.resume();
+      } else await bull.resume();
       this.#log.info({ queue: bull.name, concurrency: this.#worker.concurrency }, 'serving requests');
     } else if (this.#bullStarted) {
       await bull.pause(true);
@@ -537,7 +538,14 @@ export class WorkerService {
 
   // ------------------------------------------------------------------ jobs
 
-  async #process(job: Job, token: string | undefined): Promise<{ result: string; status: string }> {
+  #process(job: Job, token: string | undefined): Promise<{ result: string; status: string }> {
+    const running = this.#processJob(job, token);
+    this.#inFlight.add(running);
+    void running.catch(() => {}).finally(() => this.#inFlight.delete(running));
+    return running;
+  }
+
+  async #processJob(job: Job, token: string | undefined): Promise<{ result: string; status: string }> {
     const started = Date.now();
     try {
       const result = await this.processor.run(job.data, job.id);
@@ -631,10 +639,12 @@ export class WorkerService {
     this.#serving = false;
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     await this.#http?.close().catch(() => {});
-    if (this.#bull) {
+    if (this.#bull && this.#bullStarted) {
+      // No new jobs; those in hand get `graceMs` to finish (and be marked completed by close()).
+      await this.#bull.pause(true).catch(() => {});
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
-        (this.#bullStarted ? this.#bull.pause() : Promise.resolve()).then(() => true),
+        Promise.allSettled([...this.#inFlight]).then(() => true),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), graceMs);
         }),
@@ -642,11 +652,14 @@ export class WorkerService {
       clearTimeout(timer);
       if (!drained) {
         this.#abandoned = true;
-        this.#log.warn({ graceMs }, 'jobs still running at the end of the grace period are handed back');
+        this.#log.warn(
+          { graceMs, jobs: this.#inFlight.size },
+          'jobs still running at the end of the grace period are handed back (their locks expire)',
+        );
       }
-      await this.#bull.close(true).catch(() => {});
+      await this.#bull.close(!drained).catch(() => {});
       await this.#bullRun;
-    }
+    } else await this.#bull?.close().catch(() => {});
     await this.#watch?.stop().catch(() => {});
     await this.#statusQueue.catch(() => {});
     await this.#results?.close().catch(() => {});

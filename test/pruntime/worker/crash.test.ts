@@ -37,11 +37,15 @@ type Child = { process: ChildProcess; url: string; exit: Promise<number | null> 
 
 /** Starts `phala-bridge worker` and waits until its HTTP API listens (from its JSON log). */
 async function startChild(): Promise<Child> {
-  const child = spawn(process.execPath, [path.join(repo, 'bin/phala-bridge.js'), 'worker', '--config', configFile], {
-    cwd: repo,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(repo, 'bin/phala-bridge.js'), 'worker', '--config', configFile],
+    {
+      cwd: repo,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  );
   children.add(child);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -107,24 +111,38 @@ describe('worker process', () => {
   it('is SIGKILLed mid-job; another worker completes the job exactly once', async () => {
     const child = await startChild();
     first = (await info(child)).worker;
-    const onChain = await f.waitFor(() => registry.getWorker(f.t.client, first.secp256k1), 30_000, 'registration');
+    const onChain = await f.waitFor(
+      () => registry.getWorker(f.t.client, first.secp256k1),
+      30_000,
+      'registration',
+    );
     registeredAt = onChain.registeredAt;
     await f.approve(first.secp256k1);
     await f.handOver(first, [d]);
-    await f.waitFor(async () => {
-      const view = await info(child);
-      return view.serving && view.keys.some((k) => k.id === d.contractId);
-    }, 30_000, 'the child serving with its key');
+    await f.waitFor(
+      async () => {
+        const view = await info(child);
+        return view.serving && view.keys.some((k) => k.id === d.contractId);
+      },
+      30_000,
+      'the child serving with its key',
+    );
 
     const responseKey = generateKeyPair('x25519');
     const request = f.evmRequest(d, SPIN, responseKey, 1n);
     const jobId = requestJobId(request.origin, request.requestId);
     const job = await f.enqueue(request);
     const queue = f.queue(requestQueueName(cluster));
-    await f.waitFor(async () => {
-      const current = await queue.getJob(jobId);
-      return (await current?.getState()) === 'active' && current?.processedBy === first.address.toLowerCase();
-    }, 30_000, 'the child to take the job');
+    await f.waitFor(
+      async () => {
+        const current = await queue.getJob(jobId);
+        return (
+          (await current?.getState()) === 'active' && current?.processedBy === first.address.toLowerCase()
+        );
+      },
+      30_000,
+      'the child to take the job',
+    );
     child.process.kill('SIGKILL');
     expect(await child.exit).toBe(null);
 
@@ -137,13 +155,21 @@ describe('worker process', () => {
         engine,
         http: false,
       });
-      await f.waitFor(() => registry.getWorker(f.t.client, other!.enclave.publicIdentity.secp256k1), 20_000, 'other registered');
+      await f.waitFor(
+        () => registry.getWorker(f.t.client, other!.enclave.publicIdentity.secp256k1),
+        20_000,
+        'other registered',
+      );
       await f.approve(other.enclave.publicIdentity.secp256k1);
       await f.handOver(other.enclave.publicIdentity, [d]);
-      const finished = await f.waitFor(async () => {
-        const current = await queue.getJob(jobId);
-        return (await current?.getState()) === 'completed' ? current : null;
-      }, 40_000, 'the job to complete elsewhere');
+      const finished = await f.waitFor(
+        async () => {
+          const current = await queue.getJob(jobId);
+          return (await current?.getState()) === 'completed' ? current : null;
+        },
+        40_000,
+        'the job to complete elsewhere',
+      );
       expect(finished!.returnvalue).toMatchObject({ status: 'ok' });
       expect(finished!.processedBy).toBe(other.address.toLowerCase());
       expect(finished!.stalledCounter).toBeGreaterThanOrEqual(1);
@@ -160,10 +186,14 @@ describe('worker process', () => {
 
   it('restarts as the same worker (identity, registration, keys) and finishes its job on SIGTERM', async () => {
     const child = await startChild();
-    const view = await f.waitFor(async () => {
-      const v = await info(child);
-      return v.serving ? v : null;
-    }, 30_000, 'the restarted child serving');
+    const view = await f.waitFor(
+      async () => {
+        const v = await info(child);
+        return v.serving ? v : null;
+      },
+      30_000,
+      'the restarted child serving',
+    );
     expect(view.worker).toEqual(first);
     expect(view.keys.map((k) => k.id)).toContain(d.contractId);
     expect((await registry.getWorker(f.t.client, first.secp256k1))!.registeredAt).toBe(registeredAt);
@@ -172,10 +202,16 @@ describe('worker process', () => {
     const jobId = requestJobId(request.origin, request.requestId);
     await f.enqueue(request);
     const queue = f.queue(requestQueueName(cluster));
-    await f.waitFor(async () => {
-      const current = await queue.getJob(jobId);
-      return (await current?.getState()) === 'active' && current?.processedBy === first.address.toLowerCase();
-    }, 30_000, 'the child to take the job');
+    await f.waitFor(
+      async () => {
+        const current = await queue.getJob(jobId);
+        return (
+          (await current?.getState()) === 'active' && current?.processedBy === first.address.toLowerCase()
+        );
+      },
+      30_000,
+      'the child to take the job',
+    );
     child.process.kill('SIGTERM');
     expect(await child.exit).toBe(0);
     const done = await queue.getJob(jobId);
