@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { BaseError } from '../../base/errors.js';
 
 /**
  * `phala-bridge worker --config <file>`: runs one pRuntime worker (docs/pruntime-worker.md) from
- * the configuration's `worker` section and its Phala-style chain, until SIGTERM/SIGINT.
+ * the configuration's `worker` section and its Phala-style chain, until SIGTERM/SIGINT (then it
+ * finishes the requests in hand within `shutdownGraceMs`, or hands them back).
  */
 export function registerWorkerCommand(program: Command): void {
   program
@@ -11,12 +11,8 @@ export function registerWorkerCommand(program: Command): void {
     .description(
       "Run a pRuntime worker: register with its quote, take its keys, serve its cluster's requests",
     )
-    .option('-c, --config <file>', 'configuration file (YAML or JSON) with a `worker` section')
-    .action(async (opts: { config?: string }) => {
-      if (!opts.config)
-        throw new BaseError('No configuration given.', {
-          details: 'pass --config <file> with a `worker` section and a `kind: phala` chain',
-        });
+    .requiredOption('-c, --config <file>', 'configuration file (YAML or JSON) with a `worker` section')
+    .action(async (opts: { config: string }) => {
       const { loadConfig } = await import('../../config/load.js');
       const config = loadConfig(opts.config);
       const { runWorker } = await import('../../pruntime/worker/run.js');
