@@ -271,7 +271,9 @@ export async function run(): Promise<BenchReport> {
   } finally {
     await events.close();
     await queue.close();
-    const keys = await redis.keys(`${prefix}:*`);
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 500 }))
+      keys.push(...(batch as string[]));
     if (keys.length) await redis.del(...keys);
     await redis.quit();
     await engine.close();

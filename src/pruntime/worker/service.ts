@@ -552,7 +552,7 @@ export class WorkerService {
       await this.#publish(result);
       if (result.status === 'ok') this.stats.served++;
       else this.stats.contractErrors++;
-      this.#log.info(
+      this.#log.debug(
         { jobId: job.id, status: result.status, gas: result.gasUsed, ms: Date.now() - started },
         'request served',
       );
@@ -574,7 +574,7 @@ export class WorkerService {
       }
       if (error instanceof RequestDeferredError) {
         this.stats.deferred++;
-        this.#log.info({ jobId: job.id, reason: error.reason }, 'request deferred to another worker');
+        this.#log.debug({ jobId: job.id, reason: error.reason }, 'request deferred to another worker');
         await job.moveToDelayed(Date.now() + (this.#p.deferDelayMs ?? 2_000), token);
         throw new DelayedError();
       }

@@ -358,7 +358,9 @@ export async function startWorkerFixture(label: string) {
   async function close(): Promise<void> {
     await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
     // Only this run's keys, by prefix (never FLUSHDB: other sessions share the server).
-    const keys = await redis.keys(`${prefix}:*`).catch(() => [] as string[]);
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 500 }))
+      keys.push(...(batch as string[]));
     if (keys.length) await redis.del(...keys).catch(() => {});
     await redis.quit().catch(() => {});
     await t.stop();
