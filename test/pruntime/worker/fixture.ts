@@ -21,6 +21,14 @@ import {
   KEY_HANDOVER_DESTINATION_BYTES,
   encodeKeyHandoverMessage,
 } from '../../../src/pruntime/worker/index.js';
+import { phalaPalletsWith } from '../../../src/devnet/substrate/chains/phala-pallets.js';
+import { phalaChainSpec } from '../../../src/devnet/substrate/chains/phala.js';
+import { foreignType, polkadotMetadataSource } from '../../../src/devnet/substrate/metadata/foreign.js';
+import type { RequestOriginExtension } from '../../../src/devnet/substrate/pallets/phala/contracts.js';
+import { DispatchFailure } from '../../../src/devnet/substrate/runtime/errors.js';
+import { call, definePallet } from '../../../src/devnet/substrate/runtime/pallet.js';
+import type { RuntimeRefs } from '../../../src/devnet/substrate/runtime/refs.js';
+import { submitSudo } from '../../../src/phala/index.js';
 import { type TestNode, startTestNode } from '../../devnet-substrate/helpers.js';
 import { REDIS_URL, uniquePrefix } from '../../helpers/redis.js';
 import { type Actor, addGatekeeper, chainSeconds, newActor, randomHash } from '../../phala/setup.js';
@@ -60,8 +68,43 @@ export type Deployed = { contractId: Hex; key: KeyPair; epoch: number; cluster: 
 
 export type WorkerFixture = Awaited<ReturnType<typeof startWorkerFixture>>;
 
-export async function startWorkerFixture(label: string) {
-  const t: TestNode = await startTestNode();
+/**
+ * The Phala dev chain extended as the XCM layer extends it: `RequestOrigin::Xcm(Location)`
+ * (index 1, XCM v4 `Location` from Polkadot's metadata), and a root-only `XcmTest.transact`
+ * that dispatches a call with an XCM origin, which is what an XCM `Transact` does.
+ */
+async function xcmPhalaSpec() {
+  const Location = foreignType(await polkadotMetadataSource(), 'staging_xcm::v4::location::Location');
+  const xcm: RequestOriginExtension = {
+    name: 'Xcm',
+    index: 1,
+    type: Location,
+    fromDispatch: (origin) => (origin.kind === 'xcm' ? origin.location : undefined),
+  };
+  const transactPallet = (refs: RuntimeRefs) =>
+    definePallet({
+      name: 'XcmTest',
+      crate: 'pallet_xcm_test',
+      calls: {
+        transact: call({
+          args: { origin: Location, call: refs.call },
+          weight: { refTime: 1_000_000n, proofSize: 0n },
+          handler(ctx, a) {
+            if (ctx.origin.kind !== 'root') throw DispatchFailure.badOrigin();
+            const outcome = ctx.dispatch({ kind: 'xcm', location: a.origin }, a.call);
+            if (!outcome.ok) throw new DispatchFailure(outcome.error);
+          },
+        }),
+      },
+    });
+  return phalaChainSpec({
+    phalaPallets: phalaPalletsWith({ origins: [xcm] }),
+    extraPallets: (refs) => [{ index: 31, pallet: transactPallet(refs) }],
+  });
+}
+
+export async function startWorkerFixture(label: string, options: { xcm?: boolean } = {}) {
+  const t: TestNode = await startTestNode(options.xcm ? { chain: await xcmPhalaSpec() } : {});
   const gatekeeper: Actor = await newActor(t);
   await addGatekeeper(t, gatekeeper);
   const measurement = toHex(computeCodeMeasurement().measurement);
@@ -258,6 +301,52 @@ export async function startWorkerFixture(label: string) {
     };
   }
 
+  /**
+   * A request from a sibling parachain's account (an XCM origin), dispatched on chain as an XCM
+   * `Transact` would; the job carries the SCALE location as the requester, as the relayer does.
+   */
+  async function xcmRequest(d: Deployed, input: string, responseKey: KeyPair): Promise<RequestJob> {
+    const location = {
+      parents: 1,
+      interior: { X2: [{ Parachain: 2000 }, { AccountId32: { network: null, id: `0x${'22'.repeat(32)}` } }] },
+    };
+    const api = t.api;
+    const entry = api.runtimeMetadata.asLatest.lookup.types.find(
+      (x) => x.type.path.join('::') === 'staging_xcm::v4::location::Location',
+    )!;
+    const typeDef = api.registry.lookup.getTypeDef(entry.id);
+    const encoded = api.registry.createType(typeDef.lookupName ?? typeDef.type, location).toU8a();
+    const origin = { kind: 'xcm' as const, paraId: 2000, location: toHex(encoded) };
+    const sealedInput = sealEnvelope({
+      recipientPublicKey: d.key.publicKey,
+      purpose: 'request',
+      context: requestContext(originKey(origin), encoded, fromHex(d.contractId), responseKey.publicKey),
+      plaintext: utf8(input),
+    });
+    const deadline = await contracts.deadlineIn(t.client, 1_000);
+    const inner = api.tx.phalaContracts!.request!(
+      d.contractId,
+      toHex(sealedInput),
+      toHex(responseKey.publicKey),
+      deadline,
+    );
+    const sent = await submitSudo(t.client, api.tx.xcmTest!.transact!(location, inner), t.alice);
+    const submitted = sent.events.find((e) => e.name === 'RequestSubmitted')!;
+    return {
+      v: 1,
+      origin,
+      requestId: submitted.fields.requestId as Hex,
+      contractId: d.contractId,
+      cluster: d.cluster,
+      requester: toHex(encoded),
+      nonce: String(submitted.fields.nonce),
+      sealedInput: toHex(sealedInput),
+      responseKey: toHex(responseKey.publicKey),
+      deadline: Math.floor(Date.now() / 1000) + 3_600,
+      observed: { chain: 'phala', blockNumber: sent.blockNumber, blockHash: sent.blockHash, at: Date.now() },
+    };
+  }
+
   /** An EVM-origin request as a gateway would make it (the id computed as the gateway does). */
   function evmRequest(d: Deployed, input: string, responseKey: KeyPair, nonce = 1n): RequestJob {
     const origin = {
@@ -383,6 +472,7 @@ export async function startWorkerFixture(label: string) {
     handOver,
     pushAsGatekeeper,
     phalaRequest,
+    xcmRequest,
     evmRequest,
     enqueue,
     waitFor,

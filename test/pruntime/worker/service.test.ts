@@ -35,7 +35,10 @@ const cluster = randomHash();
 beforeAll(async () => {
   // One engine thread for worker A across its restart: starting engine threads is what costs
   // most here (several seconds on a loaded machine); worker B gets its own below.
-  [f, engine] = await Promise.all([startWorkerFixture('worker'), ContractEngine.start({ threads: 1 })]);
+  [f, engine] = await Promise.all([
+    startWorkerFixture('worker', { xcm: true }),
+    ContractEngine.start({ threads: 1 }),
+  ]);
   d = await f.deploy(cluster);
   a = await startWorker({ config: f.config({ cluster, dataDir: f.dataDir('a') }), logger: quiet, engine });
 });
@@ -174,6 +177,50 @@ describe('worker service', () => {
       fromHex(r.stateCommit!.signature),
     );
     expect(toHex(signer!)).toBe(a.enclave.publicIdentity.secp256k1);
+  });
+
+  it('serves an XCM-origin request: the id as the pallet computes it, a proof for the Phala-style chain', async () => {
+    const responseKey = generateKeyPair('x25519');
+    const request = await f.xcmRequest(d, 'from a parachain', responseKey);
+    const jobId = requestJobId(request.origin, request.requestId);
+    expect(jobId.startsWith('xcm-2000-')).toBe(true);
+    await f.enqueue(request);
+    const [result] = await f.waitFor(
+      async () => {
+        const r = await f.resultsFor(jobId);
+        return r.length ? r : null;
+      },
+      20_000,
+      'a result',
+    );
+    const r = result!.data;
+    expect(r.proof.kind).toBe('substrate');
+    expect(checkResult(request, r, f.genesisHash)).toEqual({ ok: true });
+    expect(text(r.publicOutput)).toBe('count 2 from xcm');
+    expect(JSON.parse(f.openOutput(r, responseKey)).origin).toEqual({
+      kind: 'xcm',
+      paraId: 2000,
+      location: request.requester,
+      requester: request.requester,
+    });
+    const commit = r.stateCommit!;
+    await contracts.commitState(f.t.client, {
+      signer: f.t.charlie,
+      contractId: commit.contractId,
+      expectedVersion: BigInt(commit.expectedVersion),
+      state: commit.sealedState,
+      stateRoot: commit.stateRoot,
+      signature: commit.signature,
+    });
+    const fulfilled = await contracts.fulfill(f.t.client, {
+      signer: f.t.charlie,
+      requestId: r.requestId,
+      publicOutput: r.publicOutput,
+      sealedOutput: r.sealedOutput,
+      stateRoot: r.stateRoot,
+      signature: r.proof.signature,
+    });
+    expect(fulfilled.event.requestId).toBe(request.requestId);
   });
 
   it('gives the same outputs and state as a second worker (determinism)', async () => {
@@ -316,8 +363,8 @@ describe('worker service', () => {
       context: outputContext(fromHex(answer.queryId)),
       envelope: fromHex(answer.sealedOutput),
     });
-    // The committed state (version 1: the EVM request's commit was never submitted).
-    expect(JSON.parse(Buffer.from(opened).toString())).toEqual({ count: '1', asked: 'how many?' });
+    // The committed state: version 2, from the XCM request (the EVM request's commit was never submitted).
+    expect(JSON.parse(Buffer.from(opened).toString())).toEqual({ count: '2', asked: 'how many?' });
 
     expect((await post({ contractId: d.contractId })).status).toBe(400);
     expect((await post('{not json')).status).toBe(400);
