@@ -184,6 +184,8 @@ export class BlockExecutor {
   readonly env: ExecutionEnv;
   readonly extrinsics: Uint8Array[] = [];
   #length = 0;
+  /** Ref time used by Normal-class extrinsics (CheckWeight keeps it under 75% of the block). */
+  #normalRefTime = 0n;
   #finalized = false;
 
   constructor(
@@ -232,6 +234,13 @@ export class BlockExecutor {
     if (this.#length + bytes.length > SystemLimits.maxBlockLength)
       throw TransactionValidityError.invalid('ExhaustsResources');
     const checked = checkSigned(env, runtime, ext, params.number, 'apply');
+    const refTime = withBase(checked.info).refTime;
+    if (checked.info.class.tag === 'Normal') {
+      if (this.#normalRefTime + refTime > (SystemLimits.maxBlock.refTime * 3n) / 4n) {
+        throw TransactionValidityError.invalid('ExhaustsResources');
+      }
+      this.#normalRefTime += refTime;
+    }
     const index = this.extrinsics.length;
     env.phase = { tag: 'ApplyExtrinsic', value: index };
     if (checked.fee > 0n) Balances.withdrawFee(env, checked.who, checked.fee);
