@@ -101,6 +101,17 @@ export const workerSchema = z.strictObject({
     z.strictObject({ provider: z.literal('sim'), platformCaKey: secretSchema, platformSecret: secretSchema }),
     z.strictObject({ provider: z.literal('gramine'), devicePath: z.string().default('/dev/attestation') }),
   ]),
+  /**
+   * Suri of an account that tops up the worker's own chain account (the ecdsa account of its
+   * identity key) before it registers; without it the operator funds that account.
+   */
+  funder: secretSchema.optional(),
+  /** How long a job's lock lasts without renewal: a crashed worker's job is retried after about this. */
+  lockDurationMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** How often this worker looks for jobs whose worker died (stalled jobs). */
+  stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
+  /** Times a job may be recovered from a dead worker before it fails. */
+  maxStalledCount: z.number().int().min(1).max(100).default(3),
 });
 
 export const gatekeeperSchema = z.strictObject({

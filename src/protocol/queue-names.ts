@@ -10,11 +10,10 @@ export function requestQueueName(cluster: `0x${string}`): string {
 export const RESULT_QUEUE = 'results';
 
 /**
- * BullMQ id of a worker's result: `<request job id>-<worker address>-<run>`, where `run` is the
- * request job's `attemptsStarted`. A result is never lost to an older result's id when a
- * request is sent back to the workers; duplicates are harmless, since the submit queue is keyed
- * by the request job id alone.
+ * BullMQ id of a worker's result: `<request job id>-<worker address, lower case>`. A worker that
+ * answers the same request again replaces its earlier, finished result; the submit queue is keyed
+ * by the request job id alone, so duplicate results from several workers are harmless.
  */
-export function resultJobIdOf(requestJobId: string, workerAddress: string, run: number): string {
-  return `${requestJobId}-${workerAddress.toLowerCase()}-${run}`;
+export function resultJobIdOf(requestJobId: string, workerAddress: string): string {
+  return `${requestJobId}-${workerAddress.toLowerCase()}`;
 }

@@ -241,7 +241,7 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
           gasUsed: executed.gasUsed,
           producedAt: Date.now(),
         };
-        const bullId = resultJobIdOf(id, enclave.publicIdentity.address, job.attemptsStarted);
+        const bullId = resultJobIdOf(id, enclave.publicIdentity.address);
         await new Promise<void>((resolve, reject) => {
           pending.push({ result, bullId, done: (e) => (e ? reject(e) : resolve()) });
           const size = options.batch?.size ?? 1;

@@ -8,6 +8,7 @@ import { registerGatekeeperCommand } from './gatekeeper.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
 import { registerStartCommand } from './start.js';
+import { registerWorkerCommand } from './worker.js';
 import { registerXcmCommand } from './xcm.js';
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerXcmCommand(program);
   registerContractCommand(program);
   registerNodeCommand(program);
+  registerWorkerCommand(program);
   registerGatekeeperCommand(program);
   registerStartCommand(program);
   registerDevnetCommand(program);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { IKeyringPair } from '@polkadot/types/types';
 import { compactAddLength, stringToU8a } from '@polkadot/util';
 import { type Hex, concatBytes, toHex } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
@@ -18,6 +19,7 @@ import { EnclaveIdentity } from './identity.js';
 import { KeyStore, type StoredKeyInfo } from './key-store.js';
 import type { TeeKind, TeePlatform } from './platform.js';
 import { Sealer } from './sealing.js';
+import { identityTransactionSigner } from './transaction-signer.js';
 
 /**
  * The enclave boundary of a pRuntime worker (docs/pruntime.md#enclave). Everything that touches
@@ -154,6 +156,15 @@ export class Enclave {
       concatBytes(WORKER_MESSAGE_TAG, compactAddLength(stringToU8a(topic)), seq, compactAddLength(payload)),
     );
     return toHex(this.#identity.signSubstrateDigest(digest));
+  }
+
+  /**
+   * The identity key's ecdsa chain account as a polkadot-js signer, for the worker's own
+   * transactions (registration); it refuses bytes shaped like a phala-bridge payload
+   * (transaction-signer.ts), so it is no signing oracle for results.
+   */
+  transactionSigner(ss58Format = 42): IKeyringPair {
+    return identityTransactionSigner(this.#identity, ss58Format);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import {
 } from '../../crypto/proofs.js';
 import { buildMerkleTree } from '../../crypto/merkle.js';
 import { stateCommitPayload } from '../../crypto/state-commit.js';
+import { stateCommitPayload as chainStateCommitPayload } from '../../phala/payloads.js';
 import type { ContractEngine } from '../engine/engine.js';
 import type { ContractErrorCode } from '../engine/errors.js';
 import { callLimitsSchema } from '../engine/limits.js';
@@ -55,6 +56,12 @@ export type ExecuteRequest = {
   /** The contract's committed state, or null before its first commit. */
   state: SealedState | null;
   target: ProofTarget;
+  /**
+   * The Phala-style chain's genesis hash. When given, the state commit is signed the way that
+   * chain's `commitState` checks it (src/phala/payloads.ts: bound to the chain); without it, in
+   * the chain-independent crypto/state-commit.ts form.
+   */
+  stateCommitGenesisHash?: Hex;
   limits?: z.input<typeof partialLimits>;
 };
 
@@ -64,7 +71,7 @@ export type StateCommitProposal = {
   newVersion: bigint;
   sealedState: Uint8Array;
   stateRoot: Hex;
-  /** Substrate-style signature (crypto/state-commit.ts) by the worker's key. */
+  /** Substrate-style signature by the worker's key (see ExecuteRequest.stateCommitGenesisHash). */
   signature: Hex;
 };
 
@@ -172,6 +179,7 @@ const executeSchema = z.strictObject({
   sealedInput: bytes,
   responseKey: bytes.refine((v) => v.length === 32, '32 bytes'),
   target: targetSchema,
+  stateCommitGenesisHash: hex32.optional(),
 });
 const querySchema = z.strictObject({
   ...codeFields,
@@ -241,9 +249,16 @@ export class ContractExecutor {
         const newVersion = expectedVersion + 1n;
         const sealedState = key.sealState(outcome.state, newVersion);
         const contractId = fromHex(r.contractId);
-        const signature = this.identity.signSubstrateDigest(
-          blake2_256(stateCommitPayload({ contractId, expectedVersion, stateRoot, sealedState })),
-        );
+        const payload = r.stateCommitGenesisHash
+          ? chainStateCommitPayload({
+              genesisHash: fromHex(r.stateCommitGenesisHash),
+              contractId,
+              expectedVersion,
+              state: sealedState,
+              stateRoot,
+            })
+          : stateCommitPayload({ contractId, expectedVersion, stateRoot, sealedState });
+        const signature = this.identity.signSubstrateDigest(blake2_256(payload));
         stateCommit = {
           contractId: r.contractId,
           expectedVersion,

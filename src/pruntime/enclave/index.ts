@@ -36,3 +36,4 @@ export {
   type TeePlatform,
 } from './platform.js';
 export { SealedDataError } from './sealing.js';
+export { TransactionSigningRefusedError } from './transaction-signer.js';

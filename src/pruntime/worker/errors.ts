@@ -1,0 +1,52 @@
+import { BaseError, type BaseErrorParameters } from '../../base/errors.js';
+
+const docsPath = '/docs/pruntime-worker.md';
+
+/** A worker that cannot start or keep running as configured. */
+export class WorkerError extends BaseError {
+  override name = 'WorkerError';
+  constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
+    super(shortMessage, { docsPath, ...parameters });
+  }
+}
+
+/**
+ * Why a request is refused for good, by every worker: the payload is malformed, its id does not
+ * derive from its fields, it names another cluster or an origin this worker does not answer,
+ * its deadline has passed, or its input opens under none of the contract's keys. Nothing is
+ * signed; the queue job fails with `<reason>: <detail>` as its recorded reason.
+ */
+export type RejectionReason =
+  | 'bad-payload'
+  | 'job-id-mismatch'
+  | 'request-id-mismatch'
+  | 'wrong-cluster'
+  | 'unsupported-origin'
+  | 'deadline-passed'
+  | 'code-unreadable'
+  | 'input-unreadable';
+
+export class RequestRejectedError extends BaseError {
+  override name = 'RequestRejectedError';
+  readonly reason: RejectionReason;
+  constructor(reason: RejectionReason, detail: string) {
+    super(`${reason}: ${detail}`, { docsPath: `${docsPath}#rejections` });
+    this.reason = reason;
+  }
+}
+
+/**
+ * Why this worker cannot serve a request now but another worker (or this one, later) can: it
+ * is not approved at the moment, or it lacks the contract's key (or the key epoch the input was
+ * sealed to). The job goes back to the queue without counting an attempt.
+ */
+export type DeferralReason = 'not-serving' | 'no-contract-key' | 'missing-key-epoch';
+
+export class RequestDeferredError extends BaseError {
+  override name = 'RequestDeferredError';
+  readonly reason: DeferralReason;
+  constructor(reason: DeferralReason, detail: string) {
+    super(`${reason}: ${detail}`, { docsPath: `${docsPath}#deferrals` });
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,672 @@
+import { availableParallelism } from 'node:os';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Hex, toHex } from '../../base/bytes.js';
+import { errorMessage } from '../../base/errors.js';
+import type { Config, PhalaChainConfig, WorkerConfig } from '../../config/schema.js';
+import { type Logger, createLogger } from '../../log/logger.js';
+import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../phala/client.js';
+import { signerFromUri } from '../../phala/signers.js';
+import type { Signer } from '../../phala/submit.js';
+import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../protocol/queue-names.js';
+import { type ResultJob, resultJobSchema } from '../../protocol/result-job.js';
+import { MAX_ATTEMPTS, scheduleBackoffStrategy } from '../../protocol/retry.js';
+import { Enclave } from '../enclave/enclave.js';
+import { type PlatformConfig, type TeePlatform, createTeePlatform } from '../enclave/platform.js';
+import { ContractEngine } from '../engine/engine.js';
+import { ChainReader } from './chain-reader.js';
+import { ChainWatch } from './chain-watch.js';
+import { type QueryBody, type QueryResponse, runDirectQuery } from './direct-query.js';
+import { RequestDeferredError, RequestRejectedError, WorkerError } from './errors.js';
+import { type HttpApi, startHttpApi } from './http-api.js';
+import {
+  type RegistrationStatus,
+  ensureFunds,
+  registerOnChain,
+  registrationStatusOf,
+  shouldRegister,
+} from './registration.js';
+import { type RedisConnection, createRedis } from './redis.js';
+import type { RequestCheckContext } from './request-check.js';
+import { RequestProcessor } from './request-processor.js';
+import { readProgress } from './state-file.js';
+
+/**
+ * A pRuntime worker service (docs/pruntime-worker.md): it opens (or makes) its enclave identity,
+ * registers on the Phala-style chain with a fresh quote from its own ecdsa account, follows the
+ * chain for its approval and for the contract keys gatekeepers hand it, and while approved takes
+ * requests from its cluster's queue and puts signed results on the results queue. It never
+ * submits a transaction for a request: the relayer does.
+ */
+
+export type StartWorkerParameters = {
+  /** The whole configuration; its `worker` section and its Phala-style chain are used. */
+  config: Config;
+  logger?: Logger;
+  /** The TEE platform; default: from `worker.attestation`. */
+  platform?: TeePlatform;
+  /** A contract engine to share; default: one owned by the worker (threads = concurrency, ≤ cores). */
+  engine?: ContractEngine;
+  /** An open chain client to use (not closed on stop); default: a connection to the config's chain. */
+  client?: PhalaClient;
+  /** A Redis connection to use (not closed on stop); default: one from the config. */
+  redis?: RedisConnection;
+  /** Where the HTTP API listens (default `worker.http`); `false`: no HTTP API. */
+  http?: { host: string; port: number } | false;
+  /** How long a job this worker cannot serve now waits before it is offered again (default 2 s). */
+  deferDelayMs?: number;
+  /** How often the registration is re-read besides chain events (default 60 s). */
+  statusRefreshMs?: number;
+  /** Funding of the worker's account: top up below `minimumBalance` by `topUp` (planck). */
+  funding?: { minimumBalance?: bigint; topUp?: bigint };
+};
+
+export type WorkerStats = {
+  served: number;
+  contractErrors: number;
+  rejected: number;
+  deferred: number;
+  failed: number;
+  keysReceived: number;
+  keysRefused: number;
+};
+
+export type RejectionRecord = { jobId: string | null; reason: string; detail: string; at: number };
+
+/** What `GET /info` shows. */
+export type WorkerInfoView = {
+  v: 1;
+  worker: { secp256k1: Hex; x25519: Hex; address: Hex; account: string };
+  tee: string;
+  measurement: Hex;
+  /** The attestation of the current registration (as gatekeepers verify it), else a fresh quote. */
+  quote: Hex;
+  cluster: Hex;
+  chain: { genesisHash: Hex; cursor: number };
+  registration: RegistrationStatus;
+  approved: boolean;
+  serving: boolean;
+  keys: ReturnType<Enclave['keys']>;
+  queue: { name: string; prefix: string; concurrency: number };
+  stats: WorkerStats;
+  recentRejections: RejectionRecord[];
+};
+
+/** BullMQ options of a result job: as the relayer's stage jobs (src/relayer/queues.ts). */
+const KEEP_FINISHED = { age: 7 * 24 * 3600, count: 200_000 } as const;
+const RESULT_JOB_OPTIONS = {
+  attempts: MAX_ATTEMPTS,
+  backoff: { type: 'schedule' },
+  removeOnComplete: KEEP_FINISHED,
+  removeOnFail: KEEP_FINISHED,
+} as const;
+const MAX_REJECTION_RECORDS = 32;
+
+/** Starts a worker; resolves once it is registered (or registering) and listening. */
+export async function startWorker(parameters: StartWorkerParameters): Promise<WorkerService> {
+  const service = new WorkerService(parameters);
+  try {
+    await service.start();
+  } catch (error) {
+    await service.stop({ graceMs: 0 }).catch(() => {});
+    throw error;
+  }
+  return service;
+}
+
+export function workerConfigOf(config: Config): { worker: WorkerConfig; chain: PhalaChainConfig } {
+  if (!config.worker)
+    throw new WorkerError('The configuration has no worker section.', {
+      details: 'add `worker: { cluster, dataDir, attestation }`',
+    });
+  const chain = config.chains.find((c): c is PhalaChainConfig => c.kind === 'phala');
+  if (!chain)
+    throw new WorkerError('The configuration names no Phala-style chain.', {
+      details: 'a worker registers on, and reads contracts from, a `kind: phala` chain',
+    });
+  return { worker: config.worker, chain };
+}
+
+/** The enclave platform config of `worker.attestation`, with secrets revealed for the enclave only. */
+export function platformConfigOf(worker: WorkerConfig): PlatformConfig {
+  const a = worker.attestation;
+  if (a.provider === 'gramine') return { provider: 'gramine', devicePath: a.devicePath };
+  return {
+    provider: 'sim',
+    platformCaKey: a.platformCaKey.reveal(),
+    platformSecret: a.platformSecret.reveal(),
+  };
+}
+
+export class WorkerService {
+  readonly #p: StartWorkerParameters;
+  readonly #worker: WorkerConfig;
+  readonly #chainConfig: PhalaChainConfig;
+  readonly #log: Logger;
+  readonly stats: WorkerStats = {
+    served: 0,
+    contractErrors: 0,
+    rejected: 0,
+    deferred: 0,
+    failed: 0,
+    keysReceived: 0,
+    keysRefused: 0,
+  };
+  readonly #rejections: RejectionRecord[] = [];
+
+  #enclave: Enclave | null = null;
+  #ownsEngine = false;
+  #engine: ContractEngine | null = null;
+  #client: PhalaClient | null = null;
+  #redis: RedisConnection | null = null;
+  #chain: ChainReader | null = null;
+  #watch: ChainWatch | null = null;
+  #http: HttpApi | null = null;
+  #bull: Worker | null = null;
+  #results: Queue | null = null;
+  #processor: RequestProcessor | null = null;
+  #account: Signer | null = null;
+  #funder: Signer | undefined;
+  #genesis: Hex = '0x';
+  #check: RequestCheckContext | null = null;
+  #status: RegistrationStatus = { kind: 'unregistered' };
+  #attestation: Hex = '0x';
+  #serving = false;
+  #bullStarted = false;
+  #bullRun: Promise<void> | null = null;
+  #registering: Promise<void> | null = null;
+  #statusQueue: Promise<unknown> = Promise.resolve();
+  #refreshTimer: NodeJS.Timeout | null = null;
+  #stopping = false;
+  #abandoned = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #stopped: Promise<void> | null = null;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(parameters: StartWorkerParameters) {
+    this.#p = parameters;
+    const { worker, chain } = workerConfigOf(parameters.config);
+    this.#worker = worker;
+    this.#chainConfig = chain;
+    this.#log =
+      parameters.logger ??
+      createLogger({
+        level: parameters.config.log.level,
+        pretty: parameters.config.log.pretty,
+        name: 'worker',
+      });
+  }
+
+  // ------------------------------------------------------------------ public surface
+
+  get enclave(): Enclave {
+    if (!this.#enclave) throw new WorkerError('The worker is not started.');
+    return this.#enclave;
+  }
+
+  /** The worker's Ethereum-style address (its identity key), as results name it. */
+  get address(): Hex {
+    return this.enclave.publicIdentity.address;
+  }
+
+  get cluster(): Hex {
+    return this.#worker.cluster.toLowerCase() as Hex;
+  }
+
+  /** The HTTP API's base URL, or null without one. */
+  get url(): string | null {
+    return this.#http?.url ?? null;
+  }
+
+  get registration(): RegistrationStatus {
+    return this.#status;
+  }
+
+  /** True while approved and taking requests from the queue. */
+  get serving(): boolean {
+    return this.#serving;
+  }
+
+  /** The request processing path without the queue (what each queue job runs). */
+  get processor(): RequestProcessor {
+    if (!this.#processor) throw new WorkerError('The worker is not started.');
+    return this.#processor;
+  }
+
+  /** Resolves when `predicate` holds (checked whenever the worker's state changes). */
+  waitUntil(
+    predicate: (worker: WorkerService) => boolean,
+    timeoutMs = 60_000,
+    what = 'a condition',
+  ): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!predicate(this)) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new WorkerError(`Timed out waiting for ${what}.`, { details: `${timeoutMs} ms` }));
+      }, timeoutMs);
+      this.#waiters.add(check);
+    });
+  }
+
+  whenServing(timeoutMs = 60_000): Promise<void> {
+    return this.waitUntil((w) => w.serving, timeoutMs, 'approval');
+  }
+
+  whenHasContractKey(contractId: Hex, timeoutMs = 60_000): Promise<void> {
+    return this.waitUntil((w) => w.enclave.hasContractKey(contractId), timeoutMs, `the key of ${contractId}`);
+  }
+
+  info(): WorkerInfoView {
+    const enclave = this.enclave;
+    const identity = enclave.publicIdentity;
+    return {
+      v: 1,
+      worker: { ...identity, account: this.#account?.address ?? '' },
+      tee: enclave.tee,
+      measurement: enclave.measurement,
+      quote: this.#attestation,
+      cluster: this.cluster,
+      chain: { genesisHash: this.#genesis, cursor: this.#watch?.cursor ?? -1 },
+      registration: this.#status,
+      approved: this.#status.kind === 'approved',
+      serving: this.#serving,
+      keys: enclave.keys(),
+      queue: {
+        name: requestQueueName(this.#worker.cluster as Hex),
+        prefix: this.#p.config.redis.prefix,
+        concurrency: this.#worker.concurrency,
+      },
+      stats: {
+        ...this.stats,
+        keysReceived: this.#watch?.stats.received ?? 0,
+        keysRefused: this.#watch?.stats.refused ?? 0,
+      },
+      recentRejections: [...this.#rejections],
+    };
+  }
+
+  health(): { ok: boolean; chain: boolean; redis: boolean; serving: boolean; registration: string } {
+    const chain = this.#client?.api.isConnected ?? false;
+    const redis = this.#redis?.status === 'ready';
+    return {
+      ok: chain && redis && !this.#stopping,
+      chain,
+      redis,
+      serving: this.#serving,
+      registration: this.#status.kind,
+    };
+  }
+
+  /** A direct confidential query (what `POST /query` runs). */
+  query(body: QueryBody): Promise<QueryResponse> {
+    return runDirectQuery(
+      { enclave: this.enclave, chain: this.#chain!, cluster: this.cluster, serving: this.#serving },
+      body,
+    );
+  }
+
+  // ------------------------------------------------------------------ start
+
+  async start(): Promise<void> {
+    const { config } = this.#p;
+    const worker = this.#worker;
+    const platform = this.#p.platform ?? createTeePlatform(platformConfigOf(worker));
+    if (this.#p.engine) this.#engine = this.#p.engine;
+    else {
+      this.#engine = await ContractEngine.start({
+        threads: Math.max(1, Math.min(worker.concurrency, availableParallelism())),
+      });
+      this.#ownsEngine = true;
+    }
+    this.#enclave = await Enclave.open({ dataDir: worker.dataDir, platform, engine: this.#engine });
+    const identity = this.#enclave.publicIdentity;
+    this.#log.info(
+      {
+        worker: identity.secp256k1,
+        address: identity.address,
+        measurement: this.#enclave.measurement,
+        tee: this.#enclave.tee,
+        newIdentity: this.#enclave.createdIdentity,
+        keys: this.#enclave.keys().length,
+      },
+      this.#enclave.createdIdentity ? 'made a new worker identity' : 'unsealed the worker identity',
+    );
+
+    this.#client = this.#p.client ?? (await createPhalaClient({ url: this.#chainConfig.wsUrl }));
+    this.#genesis = toHex(this.#client.genesisHash);
+    const progress = await readProgress(worker.dataDir);
+    if (progress && progress.genesisHash !== this.#genesis)
+      throw new WorkerError('The data directory belongs to another chain.', {
+        details: `${worker.dataDir} follows ${progress.genesisHash}, the node is ${this.#genesis}`,
+      });
+    const ss58 = this.#client.api.registry.chainSS58 ?? 42;
+    this.#account = this.#enclave.transactionSigner(ss58);
+    this.#funder = worker.funder ? await signerFromUri(worker.funder.reveal(), 'sr25519', ss58) : undefined;
+    this.#chain = new ChainReader(this.#client);
+    const evm = config.chains.filter((c) => c.kind === 'evm');
+    this.#check = {
+      cluster: this.cluster,
+      phalaGenesisHash: this.#genesis,
+      xcmOriginIndex: this.#chain.xcmOriginIndex(),
+      evmGateways: evm.length ? evm.map((c) => ({ chainId: c.chainId, gateway: c.gateway as Hex })) : null,
+    };
+    this.#processor = new RequestProcessor({
+      enclave: this.#enclave,
+      chain: this.#chain,
+      check: this.#check,
+      isServing: () => this.#serving && !this.#stopping,
+    });
+
+    this.#redis = this.#p.redis ?? createRedis(config.redis);
+    this.#redis.on('error', (error: Error) => this.#log.warn({ err: errorMessage(error) }, 'redis error'));
+    this.#results = new Queue(RESULT_QUEUE, { connection: this.#redis, prefix: config.redis.prefix });
+    this.#bull = new Worker(
+      requestQueueName(worker.cluster as Hex),
+      (job, token) => this.#process(job, token),
+      {
+        connection: this.#redis,
+        prefix: config.redis.prefix,
+        autorun: false,
+        concurrency: worker.concurrency,
+        lockDuration: worker.lockDurationMs,
+        stalledInterval: worker.stalledIntervalMs,
+        maxStalledCount: worker.maxStalledCount,
+        name: identity.address.toLowerCase(),
+        settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
+      },
+    );
+    this.#bull.on('error', (error) => this.#log.warn({ err: errorMessage(error) }, 'queue worker error'));
+
+    // Where to read the chain from: after the last block read, or from this registration's block
+    // (handovers follow the approval, which follows the registration), or from now.
+    const info = await this.#chain.worker(identity.secp256k1);
+    this.#attestation = info ? info.attestation : toHex(await this.#enclave.quote());
+    const from = progress
+      ? progress.cursor + 1
+      : info
+        ? info.registeredAt
+        : (await this.#chain.finalizedHead()) + 1;
+    this.#watch = new ChainWatch({
+      enclave: this.#enclave,
+      chain: this.#chain,
+      dataDir: worker.dataDir,
+      genesisHash: this.#genesis,
+      logger: this.#log,
+      onRegistryChange: () => this.#refresh(false),
+      onBlock: async () => {
+        this.#notify();
+        const s = this.#status;
+        if (s.kind === 'approved' && Date.now() / 1000 >= s.expiresAt) await this.#refresh(false);
+      },
+    });
+    await this.#watch.start(from);
+
+    const http = this.#p.http ?? worker.http;
+    if (http) {
+      this.#http = await startHttpApi({
+        host: http.host,
+        port: http.port,
+        logger: this.#log,
+        handlers: { info: () => this.info(), health: () => this.health(), query: (body) => this.query(body) },
+      });
+      this.#log.info({ url: this.#http.url }, 'worker http api listening');
+    }
+
+    await this.#refresh(true);
+    const every = this.#p.statusRefreshMs ?? 60_000;
+    this.#refreshTimer = setInterval(() => {
+      void this.#refresh(false).catch((error) =>
+        this.#log.warn({ err: errorMessage(error) }, 'could not re-read the registration'),
+      );
+    }, every);
+    this.#refreshTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ registration and approval
+
+  /** Re-reads the registration, serves or stops serving accordingly, and (re-)registers when due. */
+  #refresh(starting: boolean): Promise<void> {
+    const run = async () => {
+      if (this.#stopping) return;
+      const chain = this.#chain!;
+      const identity = this.enclave.publicIdentity;
+      const info = await chain.worker(identity.secp256k1);
+      const [time, allowed] = await Promise.all([
+        chain.chainTime(),
+        info?.status.kind === 'approved'
+          ? chain.measurementAllowed(info.status.measurement)
+          : Promise.resolve(true),
+      ]);
+      const status = registrationStatusOf(
+        info,
+        { x25519: identity.x25519, cluster: this.cluster },
+        time,
+        allowed,
+      );
+      if (JSON.stringify(status) !== JSON.stringify(this.#status))
+        this.#log.info({ registration: status }, `registration: ${status.kind}`);
+      this.#status = status;
+      if (info) this.#attestation = info.attestation;
+      await this.#applyServing();
+      if (!this.#registering && shouldRegister(status, starting)) {
+        this.#registering = this.#registerLoop().finally(() => {
+          this.#registering = null;
+        });
+      }
+      this.#notify();
+    };
+    const next = this.#statusQueue.then(run, run);
+    this.#statusQueue = next.catch(() => {});
+    return next;
+  }
+
+  async #registerLoop(): Promise<void> {
+    let delay = 1_000;
+    let warnedFunds = false;
+    while (!this.#stopping) {
+      try {
+        const funds = await ensureFunds({
+          client: this.#client!,
+          account: this.#account!,
+          funder: this.#funder,
+          ...this.#p.funding,
+        });
+        if (!funds.funded) {
+          if (!warnedFunds)
+            this.#log.warn(
+              { account: this.#account!.address, balance: funds.balance.toString() },
+              'the worker account cannot pay for its registration: send it funds (or configure worker.funder)',
+            );
+          warnedFunds = true;
+          await this.#sleep(10_000);
+          continue;
+        }
+        if (funds.toppedUp)
+          this.#log.info(
+            { account: this.#account!.address, balance: funds.balance.toString() },
+            'funded the worker account',
+          );
+        const attestation = await this.enclave.quote();
+        const { registeredAt } = await registerOnChain({
+          client: this.#client!,
+          account: this.#account!,
+          x25519: this.enclave.publicIdentity.x25519,
+          cluster: this.cluster,
+          attestation,
+        });
+        this.#attestation = toHex(attestation);
+        this.#log.info(
+          { registeredAt, cluster: this.cluster },
+          'registered on the chain; waiting for approval',
+        );
+        // Not awaited inside the status queue (this loop may run from it).
+        void this.#refresh(false).catch(() => {});
+        return;
+      } catch (error) {
+        if (this.#stopping) return;
+        this.#log.warn({ err: errorMessage(error), retryInMs: delay }, 'registration failed; retrying');
+        await this.#sleep(delay);
+        delay = Math.min(delay * 2, 60_000);
+      }
+    }
+  }
+
+  async #applyServing(): Promise<void> {
+    const serve = this.#status.kind === 'approved' && !this.#stopping;
+    if (serve === this.#serving) return;
+    this.#serving = serve;
+    const bull = this.#bull!;
+    if (serve) {
+      if (!this.#bullStarted) {
+        this.#bullStarted = true;
+        this.#bullRun = bull.run().catch((error) => {
+          this.#log.error({ err: errorMessage(error) }, 'queue worker stopped');
+        });
+      } else await bull.resume();
+      this.#log.info({ queue: bull.name, concurrency: this.#worker.concurrency }, 'serving requests');
+    } else if (this.#bullStarted) {
+      await bull.pause(true);
+      this.#log.warn({ registration: this.#status.kind }, 'not serving requests');
+    }
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  #process(job: Job, token: string | undefined): Promise<{ result: string; status: string }> {
+    const running = this.#processJob(job, token);
+    this.#inFlight.add(running);
+    void running.catch(() => {}).finally(() => this.#inFlight.delete(running));
+    return running;
+  }
+
+  async #processJob(job: Job, token: string | undefined): Promise<{ result: string; status: string }> {
+    const started = Date.now();
+    try {
+      const result = await this.processor.run(job.data, job.id);
+      await this.#publish(result);
+      if (result.status === 'ok') this.stats.served++;
+      else this.stats.contractErrors++;
+      this.#log.debug(
+        { jobId: job.id, status: result.status, gas: result.gasUsed, ms: Date.now() - started },
+        'request served',
+      );
+      return { result: resultJobIdOf(result.jobId, this.address), status: result.status };
+    } catch (error) {
+      if (error instanceof RequestRejectedError) {
+        this.stats.rejected++;
+        this.#remember({
+          jobId: job.id ?? null,
+          reason: error.reason,
+          detail: error.shortMessage,
+          at: Date.now(),
+        });
+        this.#log.warn(
+          { jobId: job.id, reason: error.reason, detail: error.shortMessage },
+          'request rejected',
+        );
+        throw new UnrecoverableError(error.shortMessage);
+      }
+      if (error instanceof RequestDeferredError) {
+        this.stats.deferred++;
+        this.#log.debug({ jobId: job.id, reason: error.reason }, 'request deferred to another worker');
+        await job.moveToDelayed(Date.now() + (this.#p.deferDelayMs ?? 2_000), token);
+        throw new DelayedError();
+      }
+      this.stats.failed++;
+      this.#log.warn({ jobId: job.id, err: errorMessage(error) }, 'request failed; it will be retried');
+      throw error;
+    }
+  }
+
+  /**
+   * Puts a result on the results queue under `<request job id>-<worker address>`. An earlier
+   * result of this worker for the same request (the request came back: a rejected or stale
+   * answer) is replaced, unless the relayer is reading it at this moment.
+   */
+  async #publish(result: ResultJob): Promise<void> {
+    if (this.#abandoned) throw new WorkerError('The worker stopped before the result was published.');
+    const payload = resultJobSchema.parse(result);
+    const id = resultJobIdOf(payload.jobId, this.address);
+    const results = this.#results!;
+    const existing = await results.getJob(id);
+    if (existing) {
+      if ((await existing.getState()) === 'active') {
+        this.#log.info({ jobId: payload.jobId }, 'an earlier result is being checked; not replaced');
+        return;
+      }
+      await existing.remove();
+    }
+    await results.add('result', payload, { jobId: id, ...RESULT_JOB_OPTIONS });
+  }
+
+  #remember(record: RejectionRecord): void {
+    this.#rejections.push(record);
+    if (this.#rejections.length > MAX_REJECTION_RECORDS) this.#rejections.shift();
+  }
+
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+    });
+  }
+
+  // ------------------------------------------------------------------ stop
+
+  /**
+   * Stops taking work and finishes the jobs in flight within `graceMs` (default the config's
+   * `shutdownGraceMs`); jobs still running then are abandoned with their lock, which expires
+   * (`worker.lockDurationMs`) and hands them to another worker. Nothing is lost, nothing signed
+   * half-way reaches a chain (results are only ever queued, never submitted, by a worker).
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    if (!this.#stopped) this.#stopped = this.#stop(options.graceMs ?? this.#p.config.shutdownGraceMs);
+    return this.#stopped;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#serving = false;
+    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
+    await this.#http?.close().catch(() => {});
+    if (this.#bull && this.#bullStarted) {
+      // No new jobs; those in hand get `graceMs` to finish (and be marked completed by close()).
+      await this.#bull.pause(true).catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        Promise.allSettled([...this.#inFlight]).then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        this.#abandoned = true;
+        this.#log.warn(
+          { graceMs, jobs: this.#inFlight.size },
+          'jobs still running at the end of the grace period are handed back (their locks expire)',
+        );
+      }
+      await this.#bull.close(!drained).catch(() => {});
+      await this.#bullRun;
+    } else await this.#bull?.close().catch(() => {});
+    await this.#watch?.stop().catch(() => {});
+    await this.#statusQueue.catch(() => {});
+    await this.#results?.close().catch(() => {});
+    if (!this.#p.redis && this.#redis) await this.#redis.quit().catch(() => this.#redis?.disconnect());
+    if (!this.#p.client && this.#client) await closePhalaClient(this.#client).catch(() => {});
+    await this.#enclave?.close().catch(() => {});
+    if (this.#ownsEngine) await this.#engine?.close().catch(() => {});
+    this.#log.info('worker stopped');
+  }
+}
