@@ -1,0 +1,96 @@
+import { BaseError } from '../../base/errors.js';
+import { type BlockProduction, type ChainLogger, type ChainSpec, DevChain } from './chain/chain.js';
+import { type PhalaChainOptions, phalaChainSpec } from './chains/phala.js';
+import { type RpcServer, type RpcServerOptions, startRpcServer } from './rpc/server.js';
+
+/**
+ * One dev node: a chain and its RPC server on 127.0.0.1. What tests and the CLI start.
+ *
+ *   const node = await startDevNode({ chain: 'phala' });
+ *   const api = await ApiPromise.create({ provider: new WsProvider(node.wsUrl) });
+ *   ...
+ *   await node.stop();
+ */
+
+export type ChainName = 'phala';
+
+export type StartDevNodeParameters = {
+  /** A known chain, or a chain spec composed elsewhere (the XCM devnet's relay and sibling). */
+  chain: ChainName | ChainSpec;
+  phala?: PhalaChainOptions;
+  /** 0 (default) picks a free port. */
+  rpcPort?: number;
+  host?: string;
+  dataDir?: string;
+  /** Block time in ms; 0 or undefined means a block as soon as a transaction arrives. */
+  blockTime?: number;
+  /** `manual`: blocks only on `dev_newBlock` / `chain.produceBlock()`. */
+  manualSeal?: boolean;
+  finalityLag?: number;
+  logger?: ChainLogger;
+  rpc?: Omit<RpcServerOptions, 'port' | 'host' | 'logger'>;
+};
+
+export type DevNode = {
+  readonly chain: DevChain;
+  readonly server: RpcServer;
+  readonly wsUrl: string;
+  readonly httpUrl: string;
+  readonly port: number;
+  stop(): Promise<void>;
+};
+
+export class DevNodeError extends BaseError {
+  override name = 'DevNodeError';
+}
+
+export async function startDevNode(parameters: StartDevNodeParameters): Promise<DevNode> {
+  const spec =
+    typeof parameters.chain === 'string' ? await knownChain(parameters.chain, parameters) : parameters.chain;
+  const production: BlockProduction = parameters.manualSeal
+    ? { mode: 'manual' }
+    : parameters.blockTime && parameters.blockTime > 0
+      ? { mode: 'interval', intervalMs: parameters.blockTime }
+      : { mode: 'instant' };
+  const chain = await DevChain.start({
+    spec,
+    production,
+    finalityLag: parameters.finalityLag ?? 0,
+    dataDir: parameters.dataDir,
+    logger: parameters.logger,
+  });
+  let server: RpcServer;
+  try {
+    server = await startRpcServer(chain, {
+      ...parameters.rpc,
+      host: parameters.host,
+      port: parameters.rpcPort ?? 0,
+      logger: parameters.logger,
+    });
+  } catch (error) {
+    await chain.stop();
+    throw new DevNodeError(`cannot listen on ${parameters.host ?? '127.0.0.1'}:${parameters.rpcPort ?? 0}`, {
+      cause: error,
+    });
+  }
+  return {
+    chain,
+    server,
+    wsUrl: server.wsUrl,
+    httpUrl: server.httpUrl,
+    port: server.port,
+    async stop() {
+      await server.close();
+      await chain.stop();
+    },
+  };
+}
+
+async function knownChain(name: ChainName, parameters: StartDevNodeParameters): Promise<ChainSpec> {
+  switch (name) {
+    case 'phala':
+      return phalaChainSpec(parameters.phala);
+    default:
+      throw new DevNodeError(`unknown chain ${String(name)}`, { details: 'known chains: phala' });
+  }
+}
