@@ -4,6 +4,7 @@ import { registerConfigCommand } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
+import { registerNodeCommand } from './node.js';
 import { registerXcmCommand } from './xcm.js';
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerAttestationCommand(program);
   registerXcmCommand(program);
   registerDevnetCommand(program);
+  registerNodeCommand(program);
 }

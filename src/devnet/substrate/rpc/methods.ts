@@ -398,8 +398,9 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
   call(['payment_queryInfo'], (params) => {
     const out = paymentCall('TransactionPaymentApi_query_info', params);
     const info = runtime.codec.decode(RuntimeDispatchInfo, out);
+    // Substrate's RPC keeps the V1 shape (weight as the ref time only); polkadot-js expects it.
     return {
-      weight: { refTime: Number(info.weight.refTime), proofSize: Number(info.weight.proofSize) },
+      weight: Number(info.weight.refTime),
       class: info.class.tag.toLowerCase(),
       partialFee: info.partialFee.toString(),
     };

@@ -417,10 +417,9 @@ export function phalaRegistryPallet(config: RegistryConfig): Pallet {
             approvals: agreeing.length,
           });
           if (agreeing.length >= S.ApprovalThreshold.get(ctx)) {
-            const expiresAt = agreeing.reduce(
-              (min, [, x]) => (x.expiresAt < min ? x.expiresAt : min),
-              a.expiresAt,
-            );
+            // The earliest expiry of the agreeing approvals (bigints: no Math.min).
+            let expiresAt = a.expiresAt;
+            for (const [, x] of agreeing) if (x.expiresAt < expiresAt) expiresAt = x.expiresAt;
             S.Workers.set(ctx, a.worker, {
               ...info,
               status: {
