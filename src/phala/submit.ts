@@ -101,7 +101,9 @@ export async function submitExtrinsic(
   const signAndSubmit = async (nonce: number) => {
     await tx.signAsync(signer, { nonce, era: options.immortal ? 0 : undefined, tip: options.tip });
     const watching = watchExtrinsic(api, tx, waitFor, timeoutMs);
-    // Hold the signer's nonce until the pool has the transaction.
+    // Hold the signer's nonce until the pool has the transaction. A refusal rejects both
+    // promises; it is reported once, through `accepted`.
+    watching.result.catch(() => {});
     await watching.accepted;
     return watching.result;
   };

@@ -140,7 +140,7 @@ const eventSchemas = {
     ContractKeyPublished: z.object({ contractId: hash, epoch: u64, publicKey: hash, gatekeeper: key33 }),
   },
   PhalaContracts: {
-    CodeUploaded: z.object({ codeHash: hash, uploader: hash, size: u32 }),
+    CodeUploaded: z.object({ codeHash: hash, uploader: hash, codeSize: u32 }),
     Instantiated: z.object({ contractId: hash, deployer: hash, codeHash: hash, cluster: hash, salt: hex }),
     RequestSubmitted: z.object({
       requestId: hash,

@@ -16,8 +16,20 @@ export type TestNode = {
   stop(): Promise<void>;
 };
 
+/** Errors the node logged (pallet code that threw, failed block production): tests expect none. */
+export const nodeErrors: string[] = [];
+const testLogger = {
+  info() {},
+  warn() {},
+  error(obj: object, msg?: string) {
+    const line = `${msg ?? ''} ${JSON.stringify(obj)}`;
+    nodeErrors.push(line);
+    console.error(`[devnode] ${line}`);
+  },
+};
+
 export async function startTestNode(parameters: Partial<StartDevNodeParameters> = {}): Promise<TestNode> {
-  const node = await startDevNode({ chain: 'phala', ...parameters });
+  const node = await startDevNode({ chain: 'phala', logger: testLogger, ...parameters });
   const api = await ApiPromise.create({
     provider: new WsProvider(node.wsUrl),
     throwOnConnect: true,

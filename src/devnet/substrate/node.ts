@@ -27,6 +27,8 @@ export type StartDevNodeParameters = {
   /** `manual`: blocks only on `dev_newBlock` / `chain.produceBlock()`. */
   manualSeal?: boolean;
   finalityLag?: number;
+  /** Delay before a block's finality is applied (default 100 ms; see DevChainOptions). */
+  finalityDelayMs?: number;
   logger?: ChainLogger;
   rpc?: Omit<RpcServerOptions, 'port' | 'host' | 'logger'>;
 };
@@ -56,6 +58,7 @@ export async function startDevNode(parameters: StartDevNodeParameters): Promise<
     spec,
     production,
     finalityLag: parameters.finalityLag ?? 0,
+    finalityDelayMs: parameters.finalityDelayMs,
     dataDir: parameters.dataDir,
     logger: parameters.logger,
   });

@@ -76,6 +76,12 @@ export type DevChainOptions = {
   production?: BlockProduction;
   /** 0: every block final at once; N: blocks become final N blocks later. */
   finalityLag?: number;
+  /**
+   * Finality is applied this long after a block is imported (default 100 ms), as a finality
+   * gadget would: clients see `inBlock` before `finalized` (polkadot-js drops an `inBlock` status
+   * that a `finalized` overtakes). 0 finalizes in the same tick.
+   */
+  finalityDelayMs?: number;
   dataDir?: string;
   clock?: () => number;
   logger?: ChainLogger;
@@ -124,6 +130,8 @@ export class DevChain {
   /** Watchers of transactions included in a block that is not final yet, by block number. */
   readonly #awaitingFinality = new Map<number, { hash: string; watchers: TxWatcher[] }[]>();
   #finalityLag: number;
+  readonly #finalityDelayMs: number;
+  #finalityTimer: NodeJS.Timeout | null = null;
   #finalized = 0;
   #timeOffset = 0;
   #production: BlockProduction;
@@ -140,6 +148,7 @@ export class DevChain {
     this.#logger = options.logger ?? silent;
     this.#clock = options.clock ?? Date.now;
     this.#finalityLag = options.finalityLag ?? 0;
+    this.#finalityDelayMs = options.finalityDelayMs ?? 100;
     this.#production = options.production ?? { mode: 'instant' };
     this.runtime.onUnexpectedError = (error, call) =>
       this.#logger.error(
@@ -461,10 +470,35 @@ export class DevChain {
         this.#logger.error({ error: errorMessage(error) }, 'new block listener failed');
       }
     }
-    this.#advanceFinality();
+    this.#scheduleFinality();
     if (this.pool.ready((s) => System.account(this.env(block), hexToU8a(s)).nonce).length)
       this.#scheduleInstant();
     return block;
+  }
+
+  #scheduleFinality(): void {
+    if (this.#finalityDelayMs <= 0) {
+      this.#advanceFinality();
+      return;
+    }
+    if (this.#finalityTimer) return;
+    this.#finalityTimer = setTimeout(() => {
+      this.#finalityTimer = null;
+      if (!this.#closed) this.#advanceFinality();
+    }, this.#finalityDelayMs);
+  }
+
+  /** Resolves once block `number` is final. */
+  whenFinalized(number: number): Promise<StoredBlock> {
+    if (this.#finalized >= number) return Promise.resolve(this.#blocks[number]!);
+    return new Promise((resolve) => {
+      const off = this.onFinalized((block) => {
+        if (block.number >= number) {
+          off();
+          resolve(this.#blocks[number]!);
+        }
+      });
+    });
   }
 
   #advanceFinality(): void {
@@ -491,6 +525,7 @@ export class DevChain {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#finalityTimer) clearTimeout(this.#finalityTimer);
     await this.#queue;
     for (const tx of this.pool.all()) this.pool.remove(tx.hash, 'dropped');
     this.#log?.close();

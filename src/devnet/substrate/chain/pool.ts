@@ -135,6 +135,15 @@ export class TransactionPool {
     txs.set(nonce, tx);
     this.#byHash.set(hashHex, tx);
     if (existing) for (const w of existing.watchers) w({ usurped: hashHex });
+    if (status === 'ready') {
+      // This may close a gap: the futures right after it become ready.
+      for (let n = nonce + 1; txs.has(n); n++) {
+        const next = txs.get(n)!;
+        if (next.lastStatus !== 'future') continue;
+        next.lastStatus = 'ready';
+        for (const w of next.watchers) w('ready');
+      }
+    }
     return existing ? { status, usurped: existing } : { status };
   }
 

@@ -50,6 +50,12 @@ export class PortableRegistryBuilder {
   readonly #byTy = new Map<AnyTy, number>();
   readonly #byShape = new Map<string, number>();
   readonly #foreign = new Map<string, number>();
+  #frozen = false;
+
+  /** After the metadata is built no type may be added: the node could not encode it. */
+  freeze(): void {
+    this.#frozen = true;
+  }
 
   /** The id of a type, registering it (and everything it refers to) on first use. */
   idOf(input: AnyTy): number {
@@ -60,6 +66,13 @@ export class PortableRegistryBuilder {
     if (resolvedKnown !== undefined) {
       this.#byTy.set(input, resolvedKnown);
       return resolvedKnown;
+    }
+    if (this.#frozen) {
+      const def = ty.def;
+      const name = def.kind === 'composite' || def.kind === 'variant' ? def.path.join('::') : def.kind;
+      throw new Error(
+        `type ${name} is not in the runtime's metadata (declare it in a pallet or runtime API)`,
+      );
     }
     const id = this.#build(ty.def, ty);
     this.#byTy.set(ty, id);

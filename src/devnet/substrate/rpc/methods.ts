@@ -162,8 +162,12 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
         (emit) => chain.onNewBlock((block) => emit(chain.headerJson(block))),
       ),
   );
+  // Like Substrate's subscribe_headers: the current head first, then every import.
   subscription(['chain_subscribeAllHeads'], 'chain_allHead', ['chain_unsubscribeAllHeads'], () =>
-    stream(null, (emit) => chain.onNewBlock((block) => emit(chain.headerJson(block)))),
+    stream(
+      () => chain.headerJson(chain.best),
+      (emit) => chain.onNewBlock((block) => emit(chain.headerJson(block))),
+    ),
   );
   subscription(
     ['chain_subscribeFinalizedHeads', 'chain_subscribeFinalisedHeads'],

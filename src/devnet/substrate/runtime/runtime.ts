@@ -148,6 +148,7 @@ export class Runtime implements RuntimeHandle {
       apis: this.apis,
       constantValue: (pallet, name) => this.constant(pallet, name),
     });
+    types.freeze();
     const registry = new TypeRegistry();
     registry.setMetadata(new Metadata(registry, this.metadata.v15));
     this.codec = new ScaleCodec(registry, types);

@@ -1,5 +1,6 @@
 import { recoverSubstrateFulfillmentSigner } from '../../../../crypto/proofs.js';
 import { blake2_256 } from '../../../../crypto/hash.js';
+import { contractIdOf, requestIdOf } from '../../../../phala/ids.js';
 import { recoverPayloadSigner, stateCommitPayload } from '../../../../phala/payloads.js';
 import type { CallContext, Env } from '../../runtime/context.js';
 import { DispatchFailure } from '../../runtime/errors.js';
@@ -38,7 +39,7 @@ export const ContractInfo = t.struct(`${CRATE}::ContractInfo`, {
 });
 export const CodeInfo = t.struct(`${CRATE}::CodeInfo`, {
   uploader: AccountId,
-  size: t.u32,
+  codeSize: t.u32,
   uploadedAt: BlockNumber,
 });
 export const ContractState = t.struct(`${CRATE}::ContractState`, {
@@ -198,7 +199,7 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
     docs: [' Open requests by request id.'],
   });
   const events = defineEvents(PHALA_CONTRACTS, CRATE, {
-    CodeUploaded: { fields: { codeHash: H256, uploader: AccountId, size: t.u32 } },
+    CodeUploaded: { fields: { codeHash: H256, uploader: AccountId, codeSize: t.u32 } },
     Instantiated: {
       fields: { contractId: H256, deployer: AccountId, codeHash: H256, cluster: H256, salt: t.bytes },
     },
@@ -273,10 +274,14 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           S.Code.set(ctx, codeHash, a.code);
           S.CodeInfoOf.set(ctx, codeHash, {
             uploader: ctx.origin.account,
-            size: a.code.length,
+            codeSize: a.code.length,
             uploadedAt: ctx.block.number,
           });
-          events.emit(ctx, 'CodeUploaded', { codeHash, uploader: ctx.origin.account, size: a.code.length });
+          events.emit(ctx, 'CodeUploaded', {
+            codeHash,
+            uploader: ctx.origin.account,
+            codeSize: a.code.length,
+          });
         },
       }),
       instantiate: call({
@@ -291,9 +296,7 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           contractsErrors.ensure(a.salt.length <= LIMITS.maxSaltLength, 'SaltTooLong');
           contractsErrors.ensure(S.Code.contains(ctx, a.codeHash), 'CodeNotFound');
           const deployer = ctx.origin.account;
-          const contractId = blake2_256(
-            ctx.codec.encode(t.tuple(AccountId, H256, t.bytes), [deployer, a.codeHash, a.salt]),
-          );
+          const contractId = contractIdOf(deployer, a.codeHash, a.salt);
           contractsErrors.ensure(!S.Contracts.contains(ctx, contractId), 'ContractExists');
           S.Contracts.set(ctx, contractId, {
             deployer,
@@ -328,13 +331,11 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           contractsErrors.ensure(a.deadline - ctx.block.number <= LIMITS.maxRequestTtl, 'DeadlineTooFar');
           const nonce = S.NextRequestNonce.get(ctx);
           S.NextRequestNonce.set(ctx, nonce + 1n);
-          const requestId = blake2_256(
-            ctx.codec.encode(t.tuple(RequestOrigin, t.u64, H256, H256), [
-              origin,
-              nonce,
-              a.contractId,
-              blake2_256(a.sealedInput),
-            ]),
+          const requestId = requestIdOf(
+            { kind: 'encoded', bytes: ctx.codec.encode(RequestOrigin, origin) },
+            nonce,
+            a.contractId,
+            a.sealedInput,
           );
           const request: RequestValue = {
             origin,
