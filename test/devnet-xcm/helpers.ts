@@ -2,7 +2,11 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Hex } from '../../src/base/bytes.js';
 import { type KeyPair, generateKeyPair } from '../../src/crypto/keys.js';
-import { type RelayDevnet, type StartRelayDevnetParameters, startRelayDevnet } from '../../src/devnet/relay-devnet.js';
+import {
+  type RelayDevnet,
+  type StartRelayDevnetParameters,
+  startRelayDevnet,
+} from '../../src/devnet/relay-devnet.js';
 import { type PhalaClient, createPhalaClient, submit } from '../../src/phala/client.js';
 import type { DecodedEvent } from '../../src/phala/events.js';
 import { balances, contracts, ecdsaSigner, registry, submitSudo } from '../../src/phala/index.js';
@@ -20,7 +24,11 @@ export type TestRelayDevnet = {
 };
 
 async function connect(url: string): Promise<PhalaClient> {
-  const api = await ApiPromise.create({ provider: new WsProvider(url, 500), throwOnConnect: true, noInitWarn: true });
+  const api = await ApiPromise.create({
+    provider: new WsProvider(url, 500),
+    throwOnConnect: true,
+    noInitWarn: true,
+  });
   return createPhalaClient({ api, timeoutMs: 30_000 });
 }
 
@@ -36,7 +44,11 @@ export async function startTestRelayDevnet(p: StartRelayDevnetParameters = {}): 
     relay,
     phala,
     sibling,
-    alice: { relay: await devSigner('Alice'), phala: await devSigner('Alice', 30), sibling: await devSigner('Alice') },
+    alice: {
+      relay: await devSigner('Alice'),
+      phala: await devSigner('Alice', 30),
+      sibling: await devSigner('Alice'),
+    },
     bob: { phala: await devSigner('Bob', 30), sibling: await devSigner('Bob') },
     async stop() {
       await Promise.allSettled([relay.api.disconnect(), phala.api.disconnect(), sibling.api.disconnect()]);
@@ -57,7 +69,10 @@ export function nextEvent(
   return new Promise((resolve, reject) => {
     let unsubscribe: (() => void) | null = null;
     let done = false;
-    const timer = setTimeout(() => finish(new Error(`no ${section}.${name} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no ${section}.${name} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (error: Error | null, event?: DecodedEvent & { blockHash: Hex }) => {
       if (done) return;
       done = true;
@@ -74,16 +89,20 @@ export function nextEvent(
         const found = events.find((e) => e.section === section && e.name === name && match(e));
         if (found) finish(null, { ...found, blockHash: hash });
       })
-      .then((unsub) => {
-        unsubscribe = unsub;
-        if (done) unsub();
-      }, (error) => finish(error as Error));
+      .then(
+        (unsub) => {
+          unsubscribe = unsub;
+          if (done) unsub();
+        },
+        (error) => finish(error as Error),
+      );
   });
 }
 
 export function eventIn(events: DecodedEvent[], section: string, name: string): DecodedEvent {
   const e = events.find((x) => x.section === section && x.name === name);
-  if (!e) throw new Error(`no ${section}.${name} in ${events.map((x) => `${x.section}.${x.name}`).join(', ')}`);
+  if (!e)
+    throw new Error(`no ${section}.${name} in ${events.map((x) => `${x.section}.${x.name}`).join(', ')}`);
   return e;
 }
 
@@ -105,22 +124,25 @@ export type ApprovedWorker = {
 export async function onboardWorker(
   t: TestRelayDevnet,
   gatekeeper: KeyPair,
-  p: { cluster: Hex; measurement: Hex; addGatekeeper?: boolean },
+  p: { cluster: Hex; measurement: Hex; addMeasurement?: boolean },
 ): Promise<ApprovedWorker> {
   const { phala } = t;
-  if (p.addGatekeeper !== false) {
-    await registry.addGatekeeper(phala, {
-      sudo: t.alice.phala,
-      gatekeeper: gatekeeper.publicKey,
-      x25519: generateKeyPair('x25519').publicKey,
-      account: t.alice.phala.publicKey,
-    });
+  await registry.addGatekeeper(phala, {
+    sudo: t.alice.phala,
+    gatekeeper: gatekeeper.publicKey,
+    x25519: generateKeyPair('x25519').publicKey,
+    account: t.alice.phala.publicKey,
+  });
+  if (p.addMeasurement !== false)
     await registry.addMeasurement(phala, { sudo: t.alice.phala, measurement: p.measurement });
-  }
   const key = generateKeyPair('secp256k1');
   const x25519 = generateKeyPair('x25519').publicKey;
   const signer = await ecdsaSigner(key.secretKey, 30);
-  await balances.transfer(phala, { signer: t.alice.phala, to: ecdsaAccountId(key.publicKey), amount: 10n ** 15n });
+  await balances.transfer(phala, {
+    signer: t.alice.phala,
+    to: ecdsaAccountId(key.publicKey),
+    amount: 10n ** 15n,
+  });
   await registry.registerWorker(phala, { signer, x25519, cluster: p.cluster, attestation: '0x01' });
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + 3600);
   const approval = await registry.signWorkerApproval(phala, {
@@ -138,7 +160,15 @@ export async function onboardWorker(
   });
   const info = await registry.getWorker(phala, key.publicKey);
   if (info?.status.kind !== 'approved') throw new Error('worker not approved on the Phala chain');
-  return { key, x25519, cluster: p.cluster, measurement: p.measurement, expiresAt, registeredAt: info.registeredAt, approval };
+  return {
+    key,
+    x25519,
+    cluster: p.cluster,
+    measurement: p.measurement,
+    expiresAt,
+    registeredAt: info.registeredAt,
+    approval,
+  };
 }
 
 /** Copies a worker's approval (the same gatekeeper signature) to the sibling's ConfidentialClient. */
@@ -161,20 +191,26 @@ export async function approveOnSibling(t: TestRelayDevnet, worker: ApprovedWorke
 }
 
 export async function trustGatekeeperOnSibling(t: TestRelayDevnet, gatekeeper: KeyPair): Promise<void> {
-  await submitSudo(t.sibling, t.sibling.api.tx.confidentialClient!.addGatekeeper!(gatekeeper.publicKey), t.alice.sibling);
+  await submitSudo(
+    t.sibling,
+    t.sibling.api.tx.confidentialClient!.addGatekeeper!(gatekeeper.publicKey),
+    t.alice.sibling,
+  );
 }
 
 /** Uploads a contract and instantiates it in `cluster` on the Phala chain; returns its id. */
 export async function deployContract(t: TestRelayDevnet, cluster: Hex, salt: Hex): Promise<Hex> {
   const code = `export function handle(input) { return { public: input, sealed: input }; } // ${salt}`;
-  // Submitted directly: polkadot-js names CodeUploaded's `size` field `size_`, which the typed
-  // client's uploadCode does not expect yet.
-  const uploaded = await submit(
-    t.phala,
-    t.phala.api.tx.phalaContracts!.uploadCode!(`0x${Buffer.from(code).toString('hex')}`),
-    t.alice.phala,
-  );
-  const codeHash = eventIn(uploaded.events, 'phalaContracts', 'CodeUploaded').fields.codeHash as Hex;
-  const instantiated = await contracts.instantiate(t.phala, { signer: t.alice.phala, codeHash, cluster, salt });
+  const uploaded = await contracts.uploadCode(t.phala, {
+    signer: t.alice.phala,
+    code: `0x${Buffer.from(code).toString('hex')}`,
+  });
+  const codeHash = uploaded.event.codeHash as Hex;
+  const instantiated = await contracts.instantiate(t.phala, {
+    signer: t.alice.phala,
+    codeHash,
+    cluster,
+    salt,
+  });
   return instantiated.event.contractId as Hex;
 }
