@@ -54,6 +54,18 @@ export class RelayRouter {
         para.chain.onNewBlock((block) => this.#afterParaBlock(para, block)),
       );
     }
+    this.#catchUp();
+  }
+
+  /** After a restart: carries on with what the chains' states say is still in flight. */
+  #catchUp(): void {
+    if (
+      this.candidates().backedCandidates.some(
+        ({ candidate: { commitments: c } }) => c.upwardMessages.length || c.horizontalMessages.length,
+      )
+    )
+      this.#schedule(this.#relay);
+    this.#afterRelayBlock(this.#relay.best);
   }
 
   stop(): void {
