@@ -5,6 +5,7 @@ import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
+import { registerRelayDevnetCommand } from './relay-devnet.js';
 import { registerXcmCommand } from './xcm.js';
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerXcmCommand(program);
   registerDevnetCommand(program);
   registerNodeCommand(program);
+  registerRelayDevnetCommand(program);
 }
