@@ -7,7 +7,15 @@ import { responseTopicOf } from '../../src/devnet/xcm/pallets/phala-responder.js
 import { startRpcServer } from '../../src/devnet/substrate/rpc/server.js';
 import type { RpcServer } from '../../src/devnet/substrate/rpc/server.js';
 import { submit } from '../../src/phala/client.js';
-import { contracts, parsePhalaEvent } from '../../src/phala/index.js';
+import {
+  contracts,
+  parsePhalaEvent,
+  registry,
+  signPayload,
+  submitSudo,
+  workerRevocationPayload,
+} from '../../src/phala/index.js';
+import { sibling } from '../../src/xcm/location.js';
 import { encodeLocation } from '../../src/xcm/encode.js';
 import { siblingAccount } from '../../src/xcm/location.js';
 import { PolkadotXcmEventSource } from '../../src/xcm/tracker/polkadot-source.js';
@@ -40,6 +48,7 @@ let t: TestRelayDevnet;
 let tracker: XcmTracker;
 let store: MemoryXcmTrackerStore;
 let worker: ApprovedWorker;
+let gatekeeper: ReturnType<typeof generateKeyPair>;
 let contractId: Hex;
 const extraServers: RpcServer[] = [];
 
@@ -58,7 +67,7 @@ function sources() {
 
 beforeAll(async () => {
   t = await startTestRelayDevnet();
-  const gatekeeper = generateKeyPair('secp256k1');
+  gatekeeper = generateKeyPair('secp256k1');
   worker = await onboardWorker(t, gatekeeper, { cluster: CLUSTER, measurement: MEASUREMENT });
   contractId = await deployContract(t, CLUSTER, '0x01');
   await trustGatekeeperOnSibling(t, gatekeeper);
@@ -254,6 +263,99 @@ describe('relay devnet: XCM round trip sibling → Phala → sibling', () => {
       },
       { timeout: 20_000, interval: 100 },
     );
+  });
+
+  it('trusts only gatekeeper-signed approvals and proofs for its own requests, even from the Phala chain', async () => {
+    // An approval signed by a key the sibling was not told to trust.
+    const stranger = generateKeyPair('secp256k1');
+    const forgedApproval = await registry.signWorkerApproval(t.phala, {
+      gatekeeperSecretKey: stranger.secretKey,
+      worker: worker.key.publicKey,
+      measurement: MEASUREMENT,
+      expiresAt: worker.expiresAt,
+    });
+    await expect(approveOnSibling(t, { ...worker, approval: forgedApproval })).rejects.toThrow(
+      /ConfidentialClient\.BadGatekeeperSignature/,
+    );
+    // A callback from anyone but the Phala chain's XCM origin.
+    const { query, submitted } = await request({ input: 'forged' });
+    const requestEvent = parsePhalaEvent(await submitted);
+    if (requestEvent?.type !== 'RequestSubmitted') throw new Error('no RequestSubmitted');
+    const signature = contracts.signFulfillment(t.phala, {
+      workerSecretKey: worker.key.secretKey,
+      requestId: requestEvent.requestId,
+      publicOutput: '0x01',
+      sealedOutput: '0x02',
+      stateRoot: `0x${'00'.repeat(32)}`,
+    });
+    const proof = (nonce: bigint) => ({ nonce, stateRoot: `0x${'00'.repeat(32)}`, signature });
+    const callback = (nonce: bigint) =>
+      t.sibling.api.tx.confidentialClient!.callback!(
+        query,
+        requestEvent.requestId,
+        '0x01',
+        '0x02',
+        proof(nonce),
+      );
+    await expect(submit(t.sibling, callback(requestEvent.nonce), t.bob.sibling)).rejects.toThrow(
+      /ConfidentialClient\.NotFromPhala/,
+    );
+    // The Phala chain itself (root) answering with a nonce that is not this request's: the
+    // sibling recomputes the request id and refuses.
+    const forged = await submitSudo(
+      t.phala,
+      t.phala.api.tx.polkadotXcm!.send!(
+        { v5: sibling(2000) },
+        {
+          v5: [
+            { unpaidExecution: { weightLimit: { unlimited: null }, checkOrigin: null } },
+            {
+              transact: {
+                originKind: 'Xcm',
+                fallbackMaxWeight: null,
+                call: { encoded: callback(requestEvent.nonce + 1n).method.toHex() },
+              },
+            },
+          ],
+        },
+      ),
+      t.alice.phala,
+    );
+    const forgedId = eventIn(forged.events, 'polkadotXcm', 'Sent').fields.messageId as Hex;
+    const rec = await tracker.waitForFinal(forgedId, { timeoutMs: 20_000, pollIntervalMs: 100 });
+    expect(rec.status).toBe('failed');
+    expect(rec.processed?.error).toContain('ConfidentialClient.RequestIdMismatch');
+    expect((await t.sibling.api.query.confidentialClient!.results!(query)).isEmpty).toBe(true);
+  });
+
+  it('refuses results from a worker the gatekeepers revoked on the sibling', async () => {
+    const revokedAt = worker.registeredAt;
+    const reason = '0x636f6d70726f6d69736564';
+    const signature = signPayload(
+      workerRevocationPayload({
+        genesisHash: t.phala.genesisHash,
+        worker: worker.key.publicKey,
+        registeredAt: revokedAt,
+        reason: Buffer.from(reason.slice(2), 'hex'),
+      }),
+      gatekeeper.secretKey,
+    );
+    const revoked = await submit(
+      t.sibling,
+      t.sibling.api.tx.confidentialClient!.revokeWorker!(worker.key.publicKey, CLUSTER, reason, [signature]),
+      t.bob.sibling,
+    );
+    expect(eventIn(revoked.events, 'confidentialClient', 'WorkerRevoked').fields.worker).toBe(
+      u8aToHex(worker.key.publicKey),
+    );
+    const { submitted } = await request({ input: 'after revocation' });
+    const requestEvent = parsePhalaEvent(await submitted);
+    if (requestEvent?.type !== 'RequestSubmitted') throw new Error('no RequestSubmitted');
+    // Still approved on the Phala chain, so fulfill succeeds there; the sibling refuses the proof.
+    const { result } = await fulfill(requestEvent.requestId);
+    const responseId = eventIn(result.events, 'phalaXcmResponder', 'ResponseSent').fields.messageId as Hex;
+    const rec = await tracker.waitForFinal(responseId, { timeoutMs: 20_000, pollIntervalMs: 100 });
+    expect(rec.processed?.error).toContain('ConfidentialClient.WorkerNotApproved');
   });
 });
 

@@ -1,5 +1,5 @@
 import { concatBytes, fromHex, type Hex, toHex } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, errorMessage } from '../../base/errors.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import { convertXcm } from '../../xcm/convert.js';
 import type { DecodedXcm } from '../../xcm/decode.js';
@@ -58,8 +58,13 @@ export function sendXcm(env: Env, chain: XcmChain, p: SendXcmParameters): SentXc
     view.setBigUint64(4, nonce, true);
     instructions = [...instructions, { setTopic: toHex(blake2_256(concatBytes(p.message.bytes, entropy))) }];
   }
-  const message =
-    instructions === p.message.instructions ? p.message : encodeXcm({ [`v${version}`]: instructions });
+  let message: DecodedXcm;
+  try {
+    message =
+      instructions === p.message.instructions ? p.message : encodeXcm({ [`v${version}`]: instructions });
+  } catch (error) {
+    throw new XcmSendError('NotApplicable', errorMessage(error));
+  }
   if (message.bytes.length > chain.config.maxMessageSize)
     throw new XcmSendError('ExceedsMaxMessageSize', `${message.bytes.length} bytes`);
   const { transport } = chain;

@@ -1,5 +1,5 @@
 import { u8aToHex } from '@polkadot/util';
-import { convertLocation } from '../../../xcm/convert.js';
+import { convertLocation, convertXcm } from '../../../xcm/convert.js';
 import type { DecodedXcm } from '../../../xcm/decode.js';
 import { encodeXcm } from '../../../xcm/encode.js';
 import type { JsonValue } from '../../../xcm/json.js';
@@ -43,11 +43,13 @@ export function xcmPallet(chain: XcmChain): Pallet {
           let message: DecodedXcm;
           try {
             dest = convertLocation(a.dest, 5).location as LocationJson;
-            message = encodeXcm(a.message);
+            // As pallet_xcm: the message is taken in its latest form (V2 is never sent).
+            const given = encodeXcm(a.message);
+            if (given.version < 3) throw xcm.errors.fail('BadVersion');
+            message = given.version === 5 ? given : convertXcm(given, 5);
           } catch {
             throw xcm.errors.fail('BadVersion');
           }
-          if (message.version < 3) throw xcm.errors.fail('BadVersion');
           try {
             sendXcm(ctx, chain, { interior, dest, message });
           } catch (error) {
