@@ -162,51 +162,45 @@ describe('--data-dir', () => {
     ).rejects.toThrow(/data dir holds chain/);
   });
 
-  it('restarts from the CLI data dir the same way (child process)', async () => {
+  it('keeps what the CLI node wrote (child process, stopped with SIGTERM)', async () => {
     const dataDir = tempDir();
     const { spawn } = await import('node:child_process');
-    const run = async () => {
-      const child = spawn(
-        process.execPath,
-        ['bin/phala-bridge.js', 'node', '--rpc-port', '0', '--json', '--data-dir', dataDir],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+    const child = spawn(
+      process.execPath,
+      ['bin/phala-bridge.js', 'node', '--rpc-port', '0', '--json', '--data-dir', dataDir],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let info: { wsUrl: string; genesisHash: string };
+    try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (d) => {
           out += d;
           if (out.includes('\n')) resolve(out.split('\n')[0]!);
         });
-        child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
+        void exited.then((code) => reject(new Error(`node exited with ${code}`)));
       });
-      return { child, info: JSON.parse(line) as { wsUrl: string; genesisHash: string; best: number } };
-    };
-    const stop = (child: import('node:child_process').ChildProcess) =>
-      new Promise<number | null>((resolve) => {
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      });
-    const a = await run();
-    try {
-      const client = await createPhalaClient({ url: a.info.wsUrl });
+      info = JSON.parse(line);
+      const client = await createPhalaClient({ url: info.wsUrl });
       const alice = new Keyring({ type: 'sr25519', ss58Format: 30 }).addFromUri('//Alice');
-      await balances.transfer(client, {
-        signer: alice,
-        to: new Keyring({ type: 'sr25519' }).addFromUri('//Eve').address,
-        amount: 5n,
-      });
+      const eve = new Keyring({ type: 'sr25519', ss58Format: 30 }).addFromUri('//Eve');
+      await balances.transfer(client, { signer: alice, to: eve.address, amount: 5n });
       await client.api.disconnect();
     } finally {
-      expect(await stop(a.child)).toBe(0);
+      child.kill('SIGTERM');
     }
-    const b = await run();
+    expect(await exited).toBe(0);
+    const again = await startTestNode({ dataDir });
     try {
-      expect(b.info.genesisHash).toBe(a.info.genesisHash);
-      expect(b.info.best).toBeGreaterThanOrEqual(1);
+      expect(again.node.chain.genesis.hashHex).toBe(info.genesisHash);
+      expect(again.node.chain.best.number).toBe(1);
+      const eve = new Keyring({ type: 'sr25519', ss58Format: 30 }).addFromUri('//Eve');
+      expect(await balances.freeBalance(again.client, eve.address)).toBe(10n ** 18n + 5n);
     } finally {
-      await stop(b.child);
+      await again.stop();
     }
   });
 });

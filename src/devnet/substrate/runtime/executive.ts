@@ -84,6 +84,21 @@ type CheckedSigned = { who: Uint8Array; nonce: number; fee: bigint; tip: bigint;
 
 const U64_MAX = 2n ** 64n - 1n;
 
+/**
+ * Signatures verified once (by the pool) are not verified again when the block is built: the
+ * signed payload is fixed by the extrinsic bytes (hash) and the birth block hash, the only
+ * chain-dependent part; spec version, tx version and genesis do not change in a dev chain.
+ */
+const verified = new Map<string, true>();
+function verifiedSignature(hash: Uint8Array, birthHash: Uint8Array, verify: () => boolean): boolean {
+  const key = `${Buffer.from(hash).toString('hex')}:${Buffer.from(birthHash).toString('hex')}`;
+  if (verified.has(key)) return true;
+  if (!verify()) return false;
+  if (verified.size >= 100_000) verified.clear();
+  verified.set(key, true);
+  return true;
+}
+
 function nonceTag(who: Uint8Array, nonce: number): Uint8Array {
   const n = new Uint8Array(4);
   new DataView(n.buffer).setUint32(0, nonce, true);
@@ -122,7 +137,9 @@ function checkSigned(
     genesisHash: env.block.genesisHash,
     birthHash,
   });
-  if (!verifyMultiSignature(payload, s.signature, who)) throw TransactionValidityError.invalid('BadProof');
+  if (!verifiedSignature(ext.hash, birthHash, () => verifyMultiSignature(payload, s.signature, who))) {
+    throw TransactionValidityError.invalid('BadProof');
+  }
   if (who.every((b) => b === 0)) throw TransactionValidityError.invalid('BadSigner');
   const account = System.account(env, who);
   if (s.nonce < account.nonce) throw TransactionValidityError.invalid('Stale');

@@ -1,4 +1,5 @@
-import { compactFromU8aLim, compactToU8a, u8aConcat } from '@polkadot/util';
+import * as wasmCrypto from '@polkadot/wasm-crypto';
+import { compactFromU8aLim, compactToU8a, u8aConcat, u8aEq } from '@polkadot/util';
 import { blake2AsU8a, ed25519Verify, secp256k1Verify, sr25519Verify } from '@polkadot/util-crypto';
 import type { RuntimeCallValue } from './context.js';
 import { ExtrinsicFormatError } from './errors.js';
@@ -150,20 +151,41 @@ export function signingPayload(ext: DecodedExtrinsic, additional: AdditionalSign
   return payload.length > 256 ? blake2AsU8a(payload, 256) : payload;
 }
 
-/** Verifies a MultiSignature over `payload` by `account` (sr25519/ed25519 keys are the account; ecdsa is blake2 of it). */
+/**
+ * Verifies a MultiSignature over `payload` by `account` (sr25519/ed25519 keys are the account;
+ * ecdsa is blake2 of the compressed key). @polkadot/util-crypto 14 verifies sr25519 in pure JS
+ * (~2 ms); the wasm build of schnorrkel/ed25519/secp256k1 it ships (initialised by
+ * cryptoWaitReady) is ~20× faster, so it is used when ready.
+ */
 export function verifyMultiSignature(
   payload: Uint8Array,
   signature: MultiSignatureValue,
   account: Uint8Array,
 ): boolean {
   try {
+    const wasm = wasmCrypto.isReady();
     switch (signature.tag) {
       case 'Sr25519':
-        return sr25519Verify(payload, signature.value, account);
+        if (signature.value.length !== 64 || account.length !== 32) return false;
+        return wasm
+          ? wasmCrypto.sr25519Verify(signature.value, payload, account)
+          : sr25519Verify(payload, signature.value, account);
       case 'Ed25519':
-        return ed25519Verify(payload, signature.value, account);
-      case 'Ecdsa':
-        return secp256k1Verify(payload, signature.value, account, 'blake2');
+        if (signature.value.length !== 64 || account.length !== 32) return false;
+        return wasm
+          ? wasmCrypto.ed25519Verify(signature.value, payload, account)
+          : ed25519Verify(payload, signature.value, account);
+      case 'Ecdsa': {
+        if (signature.value.length !== 65 || account.length !== 32) return false;
+        if (!wasm) return secp256k1Verify(payload, signature.value, account, 'blake2');
+        const recovery = signature.value[64]!;
+        if (recovery > 3) return false;
+        const digest = blake2AsU8a(payload, 256);
+        const recovered = wasmCrypto.secp256k1Recover(digest, signature.value.subarray(0, 64), recovery);
+        if (recovered.length === 0) return false;
+        const compressed = recovered.length === 33 ? recovered : wasmCrypto.secp256k1Compress(recovered);
+        return u8aEq(blake2AsU8a(compressed, 256), account);
+      }
     }
   } catch {
     return false;

@@ -1,6 +1,6 @@
 import { compactToU8a } from '@polkadot/util';
 import { concatBytes } from '../../../base/bytes.js';
-import { blake2_256 } from '../../../crypto/hash.js';
+import { blake2AsU8a } from '@polkadot/util-crypto';
 
 /**
  * The Substrate state/extrinsics root: the root hash of a base-16 Patricia-Merkle trie without
@@ -43,63 +43,69 @@ function header(prefix: number, prefixBits: number, nibbleCount: number): number
   return out;
 }
 
-function nibbles(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length * 2);
-  for (let i = 0; i < key.length; i++) {
-    out[2 * i] = key[i]! >> 4;
-    out[2 * i + 1] = key[i]! & 0x0f;
-  }
-  return out;
+/** Nibble `i` of a key (high half first). */
+function nib(key: Uint8Array, i: number): number {
+  const b = key[i >> 1]!;
+  return i & 1 ? b & 0x0f : b >> 4;
 }
 
-/** Nibbles packed two to a byte; an odd count puts the first nibble alone in the low half. */
-function packPartial(n: Uint8Array, from: number, to: number): number[] {
-  const out: number[] = [];
+/** Nibbles [from, to) of a key packed two to a byte; an odd count puts the first one alone. */
+function packPartial(key: Uint8Array, from: number, to: number): Uint8Array {
+  const count = to - from;
+  const out = new Uint8Array((count + 1) >> 1);
+  let o = 0;
   let i = from;
-  if ((to - from) % 2 === 1) out.push(n[i++]!);
-  for (; i < to; i += 2) out.push((n[i]! << 4) | n[i + 1]!);
+  if (count & 1) out[o++] = nib(key, i++);
+  for (; i < to; i += 2) out[o++] = (nib(key, i) << 4) | nib(key, i + 1);
   return out;
 }
 
-type Item = { n: Uint8Array; value: Uint8Array };
+type Item = { key: Uint8Array; nibbles: number; value: Uint8Array };
+
+function hash(data: Uint8Array): Uint8Array {
+  return blake2AsU8a(data, 256);
+}
 
 function encodeValue(value: Uint8Array, version: TrieVersion): { bytes: Uint8Array; hashed: boolean } {
-  if (version === 1 && value.length >= VALUE_NODE_THRESHOLD)
-    return { bytes: blake2_256(value), hashed: true };
+  if (version === 1 && value.length >= VALUE_NODE_THRESHOLD) return { bytes: hash(value), hashed: true };
   return { bytes: concatBytes(compactToU8a(value.length), value), hashed: false };
 }
 
 function childReference(encoded: Uint8Array): Uint8Array {
-  const ref = encoded.length < 32 ? encoded : blake2_256(encoded);
-  return concatBytes(compactToU8a(ref.length), ref);
+  const ref = encoded.length < 32 ? encoded : hash(encoded);
+  const out = new Uint8Array(ref.length + 1);
+  out[0] = ref.length << 2; // compact length of < 64 bytes is one byte
+  out.set(ref, 1);
+  return out;
 }
 
 function encodeNode(items: Item[], lo: number, hi: number, depth: number, version: TrieVersion): Uint8Array {
   if (hi - lo === 1) {
-    const { n, value } = items[lo]!;
+    const { key, nibbles, value } = items[lo]!;
     const v = encodeValue(value, version);
-    const count = n.length - depth;
+    const count = nibbles - depth;
     const head = v.hashed ? header(HASHED_VALUE_LEAF, 3, count) : header(LEAF, 2, count);
-    return concatBytes(Uint8Array.from(head), Uint8Array.from(packPartial(n, depth, n.length)), v.bytes);
+    return concatBytes(Uint8Array.from(head), packPartial(key, depth, nibbles), v.bytes);
   }
-  // The longest prefix (from `depth`) that every key in the range shares.
-  const first = items[lo]!.n;
-  const last = items[hi - 1]!.n;
+  // The longest prefix (from `depth`) that every key in the range shares: that of the first and
+  // last, as the range is sorted.
+  const first = items[lo]!;
+  const last = items[hi - 1]!;
   let end = depth;
-  while (end < first.length && end < last.length && first[end] === last[end]) end++;
+  while (end < first.nibbles && end < last.nibbles && nib(first.key, end) === nib(last.key, end)) end++;
   let i = lo;
   let value: Uint8Array | null = null;
-  if (first.length === end) {
-    value = items[lo]!.value;
+  if (first.nibbles === end) {
+    value = first.value;
     i++;
   }
-  const children: (Uint8Array | null)[] = new Array(16).fill(null);
+  const children: Uint8Array[] = [];
   let bitmap = 0;
   while (i < hi) {
-    const nibble = items[i]!.n[end]!;
+    const nibble = nib(items[i]!.key, end);
     let j = i + 1;
-    while (j < hi && items[j]!.n[end] === nibble) j++;
-    children[nibble] = childReference(encodeNode(items, i, j, end + 1, version));
+    while (j < hi && nib(items[j]!.key, end) === nibble) j++;
+    children.push(childReference(encodeNode(items, i, j, end + 1, version)));
     bitmap |= 1 << nibble;
     i = j;
   }
@@ -112,11 +118,11 @@ function encodeNode(items: Item[], lo: number, hi: number, depth: number, versio
       : header(BRANCH_WITH_VALUE, 2, count);
   const parts: Uint8Array[] = [
     Uint8Array.from(head),
-    Uint8Array.from(packPartial(first, depth, end)),
+    packPartial(first.key, depth, end),
     Uint8Array.of(bitmap & 0xff, bitmap >> 8),
   ];
   if (v) parts.push(v.bytes);
-  for (const child of children) if (child) parts.push(child);
+  parts.push(...children);
   return concatBytes(...parts);
 }
 
@@ -127,17 +133,16 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** The trie root of a set of key/value pairs (unsorted input is sorted; duplicate keys keep the last). */
-export function trieRoot(entries: Iterable<TrieEntry>, version: TrieVersion): Uint8Array {
-  const sorted = [...entries].sort((a, b) => compareBytes(a[0], b[0]));
+export function trieRoot(entries: Iterable<TrieEntry>, version: TrieVersion, sorted = false): Uint8Array {
+  const list = sorted ? [...entries] : [...entries].sort((a, b) => compareBytes(a[0], b[0]));
   const items: Item[] = [];
-  for (const [key, value] of sorted) {
-    const n = nibbles(key);
+  for (const [key, value] of list) {
     const previous = items[items.length - 1];
-    if (previous && compareBytes(previous.n, n) === 0) previous.value = value;
-    else items.push({ n, value });
+    if (previous && compareBytes(previous.key, key) === 0) previous.value = value;
+    else items.push({ key, nibbles: key.length * 2, value });
   }
-  if (items.length === 0) return blake2_256(Uint8Array.of(EMPTY_TRIE));
-  return blake2_256(encodeNode(items, 0, items.length, 0, version));
+  if (items.length === 0) return hash(Uint8Array.of(EMPTY_TRIE));
+  return hash(encodeNode(items, 0, items.length, 0, version));
 }
 
 /** The extrinsics root: a trie keyed by SCALE `Compact<u32>` index. */
