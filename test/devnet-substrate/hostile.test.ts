@@ -14,7 +14,13 @@ let t: TestNode;
 
 beforeAll(async () => {
   t = await startTestNode({
-    rpc: { maxRequestBytes: 256 * 1024, maxSubscriptionsPerConnection: 20, maxConnections: 12, maxBatch: 16 },
+    rpc: {
+      maxRequestBytes: 256 * 1024,
+      maxSubscriptionsPerConnection: 20,
+      maxConnections: 12,
+      maxBatch: 16,
+      maxPendingPerConnection: 64,
+    },
   });
 });
 afterAll(async () => {
@@ -136,6 +142,30 @@ describe('malformed requests', () => {
     for (const c of open) c.close();
     await Promise.all(open.map((c) => c.closed));
     await stillServing();
+  });
+});
+
+describe('request floods', () => {
+  it('answers requests beyond the pending cap with -32009 and keeps the connection', async () => {
+    const raw = new RawRpc(t.node.wsUrl);
+    await raw.opened;
+    const frames = Array.from({ length: 600 }, (_, i) =>
+      JSON.stringify({ jsonrpc: '2.0', id: i, method: 'system_name' }),
+    );
+    // One write: the frames arrive together, faster than they are answered.
+    for (const f of frames) raw.sendText(f);
+    await raw.waitFor(() => raw.messages.length >= 600, 20_000);
+    const busy = raw.messages.filter(
+      (m) => (m as { error?: { code: number } }).error?.code === -32009,
+    ).length;
+    const answered = raw.messages.filter(
+      (m) => (m as { result?: unknown }).result === 'phala-bridge dev node',
+    ).length;
+    expect(busy + answered).toBe(600);
+    expect(answered).toBeGreaterThanOrEqual(64);
+    expect(busy).toBeGreaterThan(0);
+    expect((await raw.call('system_name')).result).toBe('phala-bridge dev node');
+    raw.close();
   });
 });
 

@@ -2,6 +2,8 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hex } from '../../src/base/bytes.js';
+import { composeChain } from '../../src/devnet/substrate/chains/compose.js';
+import { devAccounts } from '../../src/devnet/substrate/chains/dev-accounts.js';
 import { phalaPalletsWith } from '../../src/devnet/substrate/chains/phala-pallets.js';
 import { phalaChainSpec } from '../../src/devnet/substrate/chains/phala.js';
 import { foreignType, polkadotMetadataSource } from '../../src/devnet/substrate/metadata/foreign.js';
@@ -10,7 +12,14 @@ import type { RequestOriginExtension } from '../../src/devnet/substrate/pallets/
 import { DispatchFailure } from '../../src/devnet/substrate/runtime/errors.js';
 import { call, defineEvents, definePallet } from '../../src/devnet/substrate/runtime/pallet.js';
 import type { RuntimeRefs } from '../../src/devnet/substrate/runtime/refs.js';
-import { contracts, createPhalaClient, registry, requestIdOf, submitSudo } from '../../src/phala/index.js';
+import {
+  balances,
+  contracts,
+  createPhalaClient,
+  registry,
+  requestIdOf,
+  submitSudo,
+} from '../../src/phala/index.js';
 import type { PhalaClient } from '../../src/phala/client.js';
 import { devSigner } from '../../src/phala/signers.js';
 import type { TestNode } from './helpers.js';
@@ -164,5 +173,49 @@ describe('composing a chain', () => {
     expect(responses).toEqual([
       { requestId, origin: expect.objectContaining({ parents: 1 }), publicOutput: '0x0a' },
     ]);
+  });
+});
+
+describe('several chains in one process', () => {
+  it('runs a relay-style chain (no Phala pallets) beside the Phala chain, each with its own state', async () => {
+    const accounts = await devAccounts(0);
+    const relaySpec = composeChain({
+      id: 'relay-devnet',
+      name: 'Relay Devnet',
+      crate: 'relay_devnet_runtime',
+      version: {
+        specName: 'relay-devnet',
+        implName: 'phala-bridge-devnode',
+        authoringVersion: 1,
+        specVersion: 1,
+        implVersion: 0,
+        transactionVersion: 1,
+        stateVersion: 1,
+      },
+      properties: { ss58Format: 0, tokenDecimals: 10, tokenSymbol: 'DOT' },
+      endowed: [[accounts.Alice.publicKey, 10n ** 16n]],
+      sudoKey: accounts.Alice.publicKey,
+    });
+    const relay = await startDevNode({ chain: relaySpec });
+    const relayApi = await ApiPromise.create({ provider: new WsProvider(relay.wsUrl), noInitWarn: true });
+    try {
+      expect(relayApi.runtimeVersion.specName.toString()).toBe('relay-devnet');
+      expect(relayApi.tx.phalaContracts).toBeUndefined();
+      expect(relayApi.genesisHash.toHex()).not.toBe(api.genesisHash.toHex());
+      const relayClient = await createPhalaClient({ api: relayApi });
+      const alice = await devSigner('Alice', 0);
+      const r = await balances.transfer(relayClient, {
+        signer: alice,
+        to: accounts.Bob.address,
+        amount: 10n ** 12n,
+      });
+      expect(r.events.map((e) => `${e.pallet}.${e.name}`)).toContain('Balances.Transfer');
+      // The Phala chain next to it is untouched and still works.
+      const bobOnPhala = await balances.freeBalance(client, accounts.Bob.address);
+      expect(bobOnPhala).toBe(10n ** 18n);
+    } finally {
+      await relayApi.disconnect();
+      await relay.stop();
+    }
   });
 });

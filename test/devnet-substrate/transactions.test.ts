@@ -223,3 +223,33 @@ describe('the pool', () => {
     );
   });
 });
+
+describe('transactionWatch_v1 (new JSON-RPC spec)', () => {
+  it('reports validated, included and finalized with the block and index, and invalid with its reason', async () => {
+    const tx = await signedRemark(t.alice, await nonceOf(t.alice));
+    const sub = await raw.call('transactionWatch_v1_submitAndWatch', [tx.toHex()]);
+    const mine = (m: unknown) => notificationOf(m)?.subscription === sub.result;
+    await raw.waitFor(
+      (m) => mine(m) && (notificationOf(m)!.result as { event: string }).event === 'validated',
+    );
+    const produced = await block();
+    await raw.waitFor(
+      (m) => mine(m) && (notificationOf(m)!.result as { event: string }).event === 'finalized',
+    );
+    expect(raw.messages.filter(mine).map((m) => notificationOf(m)!.result)).toEqual([
+      { event: 'validated' },
+      { event: 'bestChainBlockIncluded', block: { hash: produced.hashHex, index: 1 } },
+      { event: 'finalized', block: { hash: produced.hashHex, index: 1 } },
+    ]);
+
+    const bad = (await signedRemark(t.alice, await nonceOf(t.alice))).toU8a();
+    const prefix = compactToU8a(bad.length - compactToU8a(bad.length).length).length;
+    bad[prefix + 1 + 33 + 1 + 5]! ^= 0xff;
+    const badSub = await raw.call('transactionWatch_v1_submitAndWatch', [u8aToHex(bad)]);
+    const event = (await raw.waitFor((m) => notificationOf(m)?.subscription === badSub.result)) as unknown;
+    expect(notificationOf(event)!.result).toEqual({
+      event: 'invalid',
+      error: 'Transaction has a bad signature',
+    });
+  });
+});

@@ -2,6 +2,7 @@ import { calculate_state_root } from '@acala-network/chopsticks-executor';
 import { compactToU8a, hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PersistentTrie } from '../../src/devnet/substrate/storage/persistent-trie.js';
 import { orderedTrieRoot, trieRoot } from '../../src/devnet/substrate/storage/trie.js';
 
 /**
@@ -65,5 +66,45 @@ describe('trieRoot', () => {
       1,
     );
     expect(u8aToHex(orderedTrieRoot(values, 1))).toBe(expected);
+  });
+});
+
+describe('PersistentTrie', () => {
+  it('gives the same roots as a full recomputation through random inserts and removals', () => {
+    const rand = rng(2000);
+    for (const version of [0, 1] as const) {
+      let trie = PersistentTrie.empty(version);
+      const state = new Map<string, Uint8Array>();
+      const keys: Uint8Array[] = [];
+      for (let round = 0; round < 60; round++) {
+        const changes: [Uint8Array, Uint8Array | null][] = [];
+        for (let i = 0; i < 1 + Math.floor(rand() * 25); i++) {
+          const reuse = keys.length > 0 && rand() < 0.5;
+          const key = reuse
+            ? keys[Math.floor(rand() * keys.length)]!
+            : new Uint8Array([
+                ...bytes(rand, Math.floor(rand() * 3)),
+                ...bytes(rand, Math.floor(rand() * 40)),
+              ]);
+          if (!reuse) keys.push(key);
+          const value = rand() < 0.3 ? null : bytes(rand, Math.floor(rand() * 70));
+          changes.push([key, value]);
+          if (value === null) state.delete(u8aToHex(key));
+          else state.set(u8aToHex(key), value);
+        }
+        const before = trie;
+        const beforeRoot = u8aToHex(before.rootHash());
+        trie = trie.update(changes);
+        const expected = u8aToHex(
+          trieRoot(
+            [...state].map(([k, v]) => [hexToU8a(k), v] as const),
+            version,
+          ),
+        );
+        expect(u8aToHex(trie.rootHash()), `round ${round} v${version}`).toBe(expected);
+        // The previous trie is untouched.
+        expect(u8aToHex(before.rootHash())).toBe(beforeRoot);
+      }
+    }
   });
 });

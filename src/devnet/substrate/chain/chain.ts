@@ -22,7 +22,7 @@ import { StorageOverlay } from '../storage/overlay.js';
 import { type StateChanges, StateDb, type StorageReader } from '../storage/state-db.js';
 import { orderedTrieRoot } from '../storage/trie.js';
 import { ChainLog, DataDirError } from './persistence.js';
-import { PoolError, type TxStatus, type TxWatcher, TransactionPool } from './pool.js';
+import { PoolError, type TxStatus, type TxStatusDetail, type TxWatcher, TransactionPool } from './pool.js';
 
 /**
  * A dev chain: a runtime, its state with history, blocks, a transaction pool, block production
@@ -128,7 +128,7 @@ export class DevChain {
   readonly #finalizedListeners = new Set<FinalizedListener>();
   readonly #inherentProviders = new Set<InherentDataProvider>();
   /** Watchers of transactions included in a block that is not final yet, by block number. */
-  readonly #awaitingFinality = new Map<number, { hash: string; watchers: TxWatcher[] }[]>();
+  readonly #awaitingFinality = new Map<number, { hash: string; index: number; watchers: TxWatcher[] }[]>();
   #finalityLag: number;
   readonly #finalityDelayMs: number;
   #finalityTimer: NodeJS.Timeout | null = null;
@@ -422,20 +422,20 @@ export class DevChain {
       blockHashCount: this.spec.blockHashCount,
     });
     let built: BuiltBlock;
-    const included: { hash: string; watchers: TxWatcher[] }[] = [];
+    const included: { hash: string; index: number; watchers: TxWatcher[] }[] = [];
     try {
       executor.initialize();
       for (const tx of this.pool.ready((s) => System.account(this.env(parent), hexToU8a(s)).nonce)) {
         try {
-          executor.apply(tx.bytes);
+          const applied = executor.apply(tx.bytes);
           this.pool.remove(tx.hash);
-          included.push({ hash: tx.hash, watchers: [...tx.watchers] });
+          included.push({ hash: tx.hash, index: applied.index, watchers: [...tx.watchers] });
         } catch (error) {
           if (error instanceof TransactionValidityError && error.validity.kind === 'invalid') {
             if (error.validity.reason === 'ExhaustsResources') break;
             if (error.validity.reason === 'Future') continue;
           }
-          this.pool.remove(tx.hash, 'invalid');
+          this.pool.remove(tx.hash, 'invalid', errorMessage(error));
           this.#logger.warn({ tx: tx.hash, reason: errorMessage(error) }, 'dropped transaction');
         }
       }
@@ -461,7 +461,8 @@ export class DevChain {
     if (block.hashHex !== u8aToHex(built.hash)) throw new Error('block hash mismatch');
     // The pool forgets what the block made stale and promotes what it made ready.
     this.pool.prune((s) => System.account(this.env(block), hexToU8a(s)).nonce);
-    for (const tx of included) for (const w of tx.watchers) w({ inBlock: block.hashHex });
+    for (const tx of included)
+      for (const w of tx.watchers) w({ inBlock: block.hashHex }, { index: tx.index });
     if (included.length) this.#awaitingFinality.set(number, included);
     for (const listener of this.#newBlock) {
       try {
@@ -509,7 +510,8 @@ export class DevChain {
       const waiting = this.#awaitingFinality.get(block.number);
       if (waiting) {
         this.#awaitingFinality.delete(block.number);
-        for (const tx of waiting) for (const w of tx.watchers) w({ finalized: block.hashHex });
+        for (const tx of waiting)
+          for (const w of tx.watchers) w({ finalized: block.hashHex }, { index: tx.index });
       }
       for (const listener of this.#finalizedListeners) {
         try {
@@ -527,7 +529,7 @@ export class DevChain {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#finalityTimer) clearTimeout(this.#finalityTimer);
     await this.#queue;
-    for (const tx of this.pool.all()) this.pool.remove(tx.hash, 'dropped');
+    for (const tx of this.pool.all()) this.pool.remove(tx.hash, 'dropped', 'the node is stopping');
     this.#log?.close();
   }
 }
@@ -552,4 +554,4 @@ function toSubmitError(error: unknown): SubmitError {
   return new SubmitError(1002, `Verification Error: ${errorMessage(error)}`);
 }
 
-export type { TxStatus, TxWatcher };
+export type { TxStatus, TxStatusDetail, TxWatcher };

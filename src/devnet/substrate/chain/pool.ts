@@ -16,7 +16,9 @@ export type TxStatus =
   | 'dropped'
   | 'invalid';
 
-export type TxWatcher = (status: TxStatus) => void;
+/** What a status carries besides its name: why it was dropped, where it was included. */
+export type TxStatusDetail = { reason?: string; index?: number };
+export type TxWatcher = (status: TxStatus, detail?: TxStatusDetail) => void;
 
 export type PoolTx = {
   hash: string;
@@ -134,7 +136,8 @@ export class TransactionPool {
     };
     txs.set(nonce, tx);
     this.#byHash.set(hashHex, tx);
-    if (existing) for (const w of existing.watchers) w({ usurped: hashHex });
+    if (existing)
+      for (const w of existing.watchers) w({ usurped: hashHex }, { reason: `replaced by ${hashHex}` });
     if (status === 'ready') {
       // This may close a gap: the futures right after it become ready.
       for (let n = nonce + 1; txs.has(n); n++) {
@@ -173,11 +176,11 @@ export class TransactionPool {
   }
 
   /** Removes a transaction, telling its watchers `status` (if given). */
-  remove(hash: string, status?: TxStatus): PoolTx | undefined {
+  remove(hash: string, status?: TxStatus, reason?: string): PoolTx | undefined {
     const tx = this.#byHash.get(hash);
     if (!tx) return undefined;
     this.#remove(tx);
-    if (status) for (const w of tx.watchers) w(status);
+    if (status) for (const w of tx.watchers) w(status, { reason });
     return tx;
   }
 
@@ -207,7 +210,7 @@ export class TransactionPool {
       }
       void sender;
     }
-    for (const tx of stale) this.remove(tx.hash, 'invalid');
+    for (const tx of stale) this.remove(tx.hash, 'invalid', 'Transaction is outdated');
     return stale;
   }
 }

@@ -171,6 +171,26 @@ export const Balances = {
     balancesStorage.TotalIssuance.mutate(env, (x) => x - amount);
     balancesEvents.emit(env, 'Withdraw', { who, amount });
   },
+  /**
+   * Takes `amount` out of an account (burning it from the issuance), as XCM's WithdrawAsset does;
+   * `keepAlive` refuses to reap the account. Emits Balances.Withdraw.
+   */
+  withdraw(env: Env, who: Uint8Array, amount: bigint, keepAlive = true): void {
+    const free = Balances.free(env, who);
+    if (free < amount) throw DispatchFailure.token('FundsUnavailable');
+    if (keepAlive && free - amount < ed(env)) throw DispatchFailure.token('NotExpendable');
+    setFree(env, who, free - amount);
+    balancesStorage.TotalIssuance.mutate(env, (x) => x - amount);
+    balancesEvents.emit(env, 'Withdraw', { who, amount });
+  },
+  /** Adds `amount` to an account (minting it into the issuance), as XCM's DepositAsset does. Emits Balances.Deposit. */
+  deposit(env: Env, who: Uint8Array, amount: bigint): void {
+    const free = Balances.free(env, who);
+    if (free + amount < ed(env)) throw DispatchFailure.token('BelowMinimum');
+    setFree(env, who, free + amount);
+    balancesStorage.TotalIssuance.mutate(env, (x) => x + amount);
+    balancesEvents.emit(env, 'Deposit', { who, amount });
+  },
   /** Mints into an account (genesis and root). */
   mint(env: Env, who: Uint8Array, amount: bigint): void {
     setFree(env, who, Balances.free(env, who) + amount);

@@ -6,6 +6,7 @@ import {
   type StoredBlock,
   SubmitError,
   type TxStatus,
+  type TxStatusDetail,
   UnknownBlockError,
 } from '../chain/chain.js';
 import { FeeDetailsTy, RuntimeApiError, RuntimeDispatchInfo } from '../runtime/executive.js';
@@ -376,6 +377,80 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
       };
     },
   );
+  // The new JSON-RPC spec's transaction watching, which says why a transaction failed.
+  subscription(
+    ['transactionWatch_v1_submitAndWatch'],
+    'transactionWatch_v1_watchEvent',
+    ['transactionWatch_v1_unwatch'],
+    (params) => {
+      noMoreParams(params, 1);
+      const bytes = bytesParam(params, 0, 'transaction', { max: MAX_EXTRINSIC_BYTES });
+      const buffered: unknown[] = [];
+      let emit: Emit | null = null;
+      let done = false;
+      const send = (event: Record<string, unknown>) => {
+        if (done) return;
+        const final = ['finalized', 'invalid', 'dropped', 'error'].includes(event.event as string);
+        if (final) done = true;
+        if (emit) emit(event, { final });
+        else buffered.push(event);
+      };
+      const watcher = (status: TxStatus, detail?: TxStatusDetail) => {
+        if (status === 'ready' || status === 'future') return;
+        if (status === 'invalid') send({ event: 'invalid', error: detail?.reason ?? 'invalid' });
+        else if (status === 'dropped') send({ event: 'dropped', error: detail?.reason ?? 'dropped' });
+        else if ('inBlock' in status)
+          send({
+            event: 'bestChainBlockIncluded',
+            block: { hash: status.inBlock, index: detail?.index ?? 0 },
+          });
+        else if ('finalized' in status)
+          send({ event: 'finalized', block: { hash: status.finalized, index: detail?.index ?? 0 } });
+        else if ('usurped' in status) send({ event: 'dropped', error: detail?.reason ?? 'usurped' });
+      };
+      let hash: string | null = null;
+      try {
+        hash = chain.submit(bytes, watcher).hash;
+        send({ event: 'validated' });
+      } catch (error) {
+        // An invalid transaction is an event of the subscription, not an RPC error, in this API.
+        const reason = error instanceof SubmitError ? (error.data ?? error.message) : errorMessage(error);
+        send({ event: 'invalid', error: String(reason) });
+      }
+      return {
+        start(e) {
+          emit = e;
+          for (const event of buffered.splice(0)) {
+            const final = ['finalized', 'invalid', 'dropped', 'error'].includes(
+              (event as { event: string }).event,
+            );
+            e(event, { final });
+          }
+        },
+        stop() {
+          done = true;
+          if (hash) chain.pool.get(hash)?.watchers.delete(watcher);
+        },
+      };
+    },
+  );
+  let broadcasts = 0;
+  call(['transaction_v1_broadcast'], (params) => {
+    noMoreParams(params, 1);
+    const bytes = bytesParam(params, 0, 'transaction', { max: MAX_EXTRINSIC_BYTES });
+    try {
+      chain.submit(bytes);
+    } catch {
+      // Broadcast is fire and forget: an invalid transaction is simply not propagated.
+    }
+    broadcasts++;
+    return `broadcast-${broadcasts}`;
+  });
+  call(['transaction_v1_stop'], (params) => {
+    noMoreParams(params, 1);
+    stringParam(params, 0, 'operationId');
+    return null;
+  });
   call(['author_pendingExtrinsics'], (params) => {
     noMoreParams(params, 0);
     return chain.pool.all().map((tx) => u8aToHex(tx.bytes));

@@ -31,6 +31,8 @@ export type RpcServerOptions = {
   maxBatch?: number;
   /** A connection whose unsent data exceeds this is closed (a client that stopped reading). */
   maxBufferedBytes?: number;
+  /** Requests of one connection waiting to be answered; beyond it, `-32009 Server is busy`. */
+  maxPendingPerConnection?: number;
   /** Expose dev_* helpers (new block, time travel, finality lag). */
   dev?: boolean;
   node?: NodeInfo;
@@ -99,6 +101,7 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 1024;
   const maxBatch = options.maxBatch ?? 256;
   const maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
+  const maxPending = options.maxPendingPerConnection ?? 4096;
   const logger = options.logger;
   const methods = createMethods(
     chain,
@@ -263,19 +266,26 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
   wss.on('connection', (ws: WebSocket) => {
     const conn = new Connection(ws, maxBuffered);
     connections.add(conn);
-    // Requests of one connection are answered in order.
+    // Requests of one connection are answered in order; a flood beyond the cap is refused.
     let queue: Promise<void> = Promise.resolve();
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+    let pending = 0;
+    ws.on('message', (data: RawData) => {
       const text = Array.isArray(data)
         ? Buffer.concat(data).toString('utf8')
         : Buffer.from(data as ArrayBuffer).toString('utf8');
-      void isBinary;
+      if (pending >= maxPending) {
+        conn.send(errorResponse(null, new RpcError(-32009, 'Server is busy, try again later')));
+        return;
+      }
+      pending++;
       queue = queue.then(async () => {
         try {
           const response = await handleText(text, conn);
           if (response !== null) conn.send(response);
         } catch (error) {
           logger?.error({ error: errorMessage(error) }, 'rpc message failed');
+        } finally {
+          pending--;
         }
       });
     });

@@ -44,6 +44,8 @@ import {
 
 export class ExecutionEnv implements Env {
   readonly records: EventRecordValue[] = [];
+  /** Each record's SCALE, made when it is deposited (a malformed event fails its own dispatch). */
+  readonly encodedRecords: Uint8Array[] = [];
   phase: PhaseValue = { tag: 'Initialization' };
   readonly #marks: number[] = [];
 
@@ -58,7 +60,9 @@ export class ExecutionEnv implements Env {
       begin: () => this.#marks.push(this.records.length),
       commit: () => void this.#marks.pop(),
       rollback: () => {
-        this.records.length = this.#marks.pop() ?? this.records.length;
+        const mark = this.#marks.pop() ?? this.records.length;
+        this.records.length = mark;
+        this.encodedRecords.length = mark;
       },
     });
   }
@@ -68,7 +72,9 @@ export class ExecutionEnv implements Env {
   }
 
   depositEvent(event: RuntimeEventValue, topics: Uint8Array[] = []): void {
-    this.records.push({ phase: this.phase, event, topics });
+    const record = { phase: this.phase, event, topics };
+    this.encodedRecords.push(this.runtime.codec.encode(this.runtime.refs.eventRecord, record));
+    this.records.push(record);
   }
 }
 
@@ -184,6 +190,8 @@ export class BlockExecutor {
   readonly env: ExecutionEnv;
   readonly extrinsics: Uint8Array[] = [];
   #length = 0;
+  /** Ref time used by Normal-class extrinsics (CheckWeight keeps it under 75% of the block). */
+  #normalRefTime = 0n;
   #finalized = false;
 
   constructor(
@@ -232,6 +240,13 @@ export class BlockExecutor {
     if (this.#length + bytes.length > SystemLimits.maxBlockLength)
       throw TransactionValidityError.invalid('ExhaustsResources');
     const checked = checkSigned(env, runtime, ext, params.number, 'apply');
+    const refTime = withBase(checked.info).refTime;
+    if (checked.info.class.tag === 'Normal') {
+      if (this.#normalRefTime + refTime > (SystemLimits.maxBlock.refTime * 3n) / 4n) {
+        throw TransactionValidityError.invalid('ExhaustsResources');
+      }
+      this.#normalRefTime += refTime;
+    }
     const index = this.extrinsics.length;
     env.phase = { tag: 'ApplyExtrinsic', value: index };
     if (checked.fee > 0n) Balances.withdrawFee(env, checked.who, checked.fee);
@@ -273,7 +288,8 @@ export class BlockExecutor {
     env.phase = { tag: 'Finalization' };
     for (const { pallet } of runtime.pallets) pallet.hooks.onFinalize?.(env);
     const events = env.records;
-    const encodedEvents = runtime.codec.encode(t.vec(runtime.refs.eventRecord), events);
+    // Vec<EventRecord>: compact length, then the records already encoded.
+    const encodedEvents = u8aConcat(compactToU8a(events.length), ...env.encodedRecords);
     System.finalize(env, params.number, params.blockHashCount, encodedEvents, events.length);
     const changes = env.storage.changes();
     const header: HeaderValue = {

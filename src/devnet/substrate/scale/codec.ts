@@ -54,6 +54,13 @@ export class ScaleCodec {
   encode<T>(ty: Ty<T>, value: T): Uint8Array {
     const resolved = resolveTy(ty);
     if (this.#outer.has(resolved)) return this.#encodeOuter(resolved, value);
+    // [u8; N] (and newtypes of it: AccountId32, H256, keys) encodes as the bytes themselves: the
+    // commonest storage keys skip polkadot-js.
+    const fixed = fixedByteLength(resolved);
+    if (fixed !== null && value instanceof Uint8Array) {
+      if (value.length !== fixed) throw new TypeError(`expected ${fixed} bytes, got ${value.length}`);
+      return value;
+    }
     return this.createCodec(ty, value).toU8a();
   }
 
@@ -234,6 +241,22 @@ function describe(ty: AnyTy): string {
   const def = resolveTy(ty).def;
   if (def.kind === 'composite' || def.kind === 'variant') return def.path.join('::') || def.kind;
   return def.kind;
+}
+
+const fixedLengths = new WeakMap<AnyTy, number | null>();
+
+/** N for `[u8; N]` or a single-field composite of it, else null. */
+function fixedByteLength(ty: AnyTy): number | null {
+  const known = fixedLengths.get(ty);
+  if (known !== undefined) return known;
+  const def = ty.def;
+  let length: number | null = null;
+  if (def.kind === 'array' && isByte(def.inner)) length = def.len;
+  else if (def.kind === 'composite' && def.fields.length === 1 && !def.fields[0]!.name) {
+    length = fixedByteLength(resolveTy(def.fields[0]!.type));
+  }
+  fixedLengths.set(ty, length);
+  return length;
 }
 
 function isByte(ty: AnyTy): boolean {

@@ -1,4 +1,5 @@
-import { type TrieVersion, trieRoot } from './trie.js';
+import { PersistentTrie } from './persistent-trie.js';
+import type { TrieVersion } from './trie.js';
 
 /**
  * The chain's key-value state with its history: every key keeps the list of (block, value)
@@ -22,9 +23,13 @@ export class StateDb {
   #sorted: string[] = [];
   #unsortedNew: string[] = [];
   #headBlock = -1;
-  #rootCache: { block: number; root: Uint8Array } | null = null;
+  #trie: PersistentTrie;
+  /** The trie `rootWith` computed for changes about to be committed. */
+  #pending: { changes: StateChanges; trie: PersistentTrie } | null = null;
 
-  constructor(readonly trieVersion: TrieVersion) {}
+  constructor(readonly trieVersion: TrieVersion) {
+    this.#trie = PersistentTrie.empty(trieVersion);
+  }
 
   get headBlock(): number {
     return this.#headBlock;
@@ -48,6 +53,9 @@ export class StateDb {
       if (value === null) this.#head.delete(key);
       else this.#head.set(key, value);
     }
+    this.#trie =
+      this.#pending?.changes === changes ? this.#pending.trie : this.#trie.update(trieChanges(changes));
+    this.#pending = null;
     this.#headBlock = block;
   }
 
@@ -104,28 +112,16 @@ export class StateDb {
     };
   }
 
-  /** The trie root of the state at the head (cached per block). */
+  /** The trie root of the state at the head. */
   headRoot(): Uint8Array {
-    if (this.#rootCache?.block === this.#headBlock) return this.#rootCache.root;
-    const root = trieRoot(
-      [...this.#head].map(([k, v]) => [hexBytes(k), v] as const),
-      this.trieVersion,
-    );
-    this.#rootCache = { block: this.#headBlock, root };
-    return root;
+    return this.#trie.rootHash();
   }
 
   /** The trie root the head state would have after `changes`, without committing them. */
   rootWith(changes: StateChanges): Uint8Array {
-    const merged = new Map(this.#head);
-    for (const [k, v] of changes) {
-      if (v === null) merged.delete(k);
-      else merged.set(k, v);
-    }
-    return trieRoot(
-      [...merged].map(([k, v]) => [hexBytes(k), v] as const),
-      this.trieVersion,
-    );
+    const trie = this.#trie.update(trieChanges(changes));
+    this.#pending = { changes, trie };
+    return trie.rootHash();
   }
 
   /** Number of keys with a value at the head. */
@@ -143,4 +139,8 @@ export function hexBytes(hex: string): Uint8Array {
     hexCache.set(hex, bytes);
   }
   return bytes;
+}
+
+function trieChanges(changes: StateChanges): [Uint8Array, Uint8Array | null][] {
+  return [...changes].map(([k, v]) => [hexBytes(k), v]);
 }

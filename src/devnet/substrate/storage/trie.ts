@@ -17,15 +17,15 @@ import { blake2AsU8a } from '@polkadot/util-crypto';
 export type TrieVersion = 0 | 1;
 export type TrieEntry = readonly [key: Uint8Array, value: Uint8Array];
 
-const EMPTY_TRIE = 0x00;
-const LEAF = 0x40; // 0b01 << 6
-const BRANCH_NO_VALUE = 0x80; // 0b10 << 6
-const BRANCH_WITH_VALUE = 0xc0; // 0b11 << 6
-const HASHED_VALUE_LEAF = 0x20; // 0b001 << 5
-const HASHED_VALUE_BRANCH = 0x10; // 0b0001 << 4
+export const EMPTY_TRIE = 0x00;
+export const LEAF = 0x40; // 0b01 << 6
+export const BRANCH_NO_VALUE = 0x80; // 0b10 << 6
+export const BRANCH_WITH_VALUE = 0xc0; // 0b11 << 6
+export const HASHED_VALUE_LEAF = 0x20; // 0b001 << 5
+export const HASHED_VALUE_BRANCH = 0x10; // 0b0001 << 4
 const VALUE_NODE_THRESHOLD = 33;
 
-function header(prefix: number, prefixBits: number, nibbleCount: number): number[] {
+export function header(prefix: number, prefixBits: number, nibbleCount: number): number[] {
   const maxValue = 0xff >> prefixBits;
   const first = Math.min(maxValue - 1, nibbleCount);
   if (first === nibbleCount) return [prefix + first];
@@ -62,16 +62,16 @@ function packPartial(key: Uint8Array, from: number, to: number): Uint8Array {
 
 type Item = { key: Uint8Array; nibbles: number; value: Uint8Array };
 
-function hash(data: Uint8Array): Uint8Array {
+export function hash(data: Uint8Array): Uint8Array {
   return blake2AsU8a(data, 256);
 }
 
-function encodeValue(value: Uint8Array, version: TrieVersion): { bytes: Uint8Array; hashed: boolean } {
+export function encodeValue(value: Uint8Array, version: TrieVersion): { bytes: Uint8Array; hashed: boolean } {
   if (version === 1 && value.length >= VALUE_NODE_THRESHOLD) return { bytes: hash(value), hashed: true };
   return { bytes: concatBytes(compactToU8a(value.length), value), hashed: false };
 }
 
-function childReference(encoded: Uint8Array): Uint8Array {
+export function childReference(encoded: Uint8Array): Uint8Array {
   const ref = encoded.length < 32 ? encoded : hash(encoded);
   const out = new Uint8Array(ref.length + 1);
   out[0] = ref.length << 2; // compact length of < 64 bytes is one byte
