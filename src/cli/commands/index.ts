@@ -7,6 +7,7 @@ import { registerEnvelopeCommand } from './envelope.js';
 import { registerGatekeeperCommand } from './gatekeeper.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
+import { registerRelayDevnetCommand } from './relay-devnet.js';
 import { registerStartCommand } from './start.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerXcmCommand } from './xcm.js';
@@ -20,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerXcmCommand(program);
   registerContractCommand(program);
   registerNodeCommand(program);
+  registerRelayDevnetCommand(program);
   registerWorkerCommand(program);
   registerGatekeeperCommand(program);
   registerStartCommand(program);

@@ -1,4 +1,4 @@
-import { type Hex, fromHex, toHex } from '../../base/bytes.js';
+import { fromHex, toHex } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
 import { originKey, requestJobId } from '../../protocol/origin.js';
 import type { RequestJob } from '../../protocol/request-job.js';

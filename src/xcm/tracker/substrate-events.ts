@@ -52,7 +52,10 @@ export type FromSubstrateOptions = {
  * - `messageQueue.ProcessingFailed {id, origin, error}` → processed with success false and the error;
  * - `messageQueue.OverweightEnqueued {id}` → overweight.
  * A Sent and a transport event from the same extrinsic are paired in order and linked, which is
- * how a hash reported by the transport is tied to a SetTopic id.
+ * how a hash reported by the transport is tied to a SetTopic id. The reason of a failure comes
+ * from `polkadotXcm.ProcessXcmError {messageId, error}` (what the executor reports since
+ * polkadot-sdk stable2503) and, on the devnet, `polkadotXcm.TransactDispatchFailed {messageId,
+ * index, error}` (the error of the call a Transact ran), folded into the outcome of the same id.
  */
 export function trackerEventsFromSubstrate(
   events: readonly SubstrateEvent[],
@@ -60,6 +63,7 @@ export function trackerEventsFromSubstrate(
 ): XcmTrackerEvent[] {
   const out: XcmTrackerEvent[] = [];
   const byExtrinsic = new Map<number, { ids: Hex[]; hashes: Hex[] }>();
+  const reasons = failureReasons(events);
   const note = (e: SubstrateEvent, key: 'ids' | 'hashes', value: Hex) => {
     if (e.extrinsicIndex === null || e.extrinsicIndex === undefined) return;
     const entry = byExtrinsic.get(e.extrinsicIndex) ?? { ids: [], hashes: [] };
@@ -101,8 +105,10 @@ export function trackerEventsFromSubstrate(
           id,
           success,
           from: enumText(field(e, 'origin')),
-          // the chain reports no reason with Processed; the executor's error is only in its logs
-          ...(success ? {} : { error: 'execution failed (Processed with success = false)' }),
+          // Processed carries no reason; ProcessXcmError (same id, same block) does, when emitted
+          ...(success
+            ? {}
+            : { error: reasons.get(id) ?? 'execution failed (Processed with success = false)' }),
           ...(weightUsed ? { weightUsed } : {}),
         });
         return;
@@ -116,7 +122,7 @@ export function trackerEventsFromSubstrate(
           source,
           id,
           success: false,
-          error: enumText(field(e, 'error')) ?? 'processing failed',
+          error: withReason(enumText(field(e, 'error')) ?? 'processing failed', reasons.get(id)),
           from: enumText(field(e, 'origin')),
         });
         return;
@@ -142,6 +148,37 @@ export function trackerEventsFromSubstrate(
     }
   }
   return out;
+}
+
+/** The XCM error (and the failed Transact's dispatch error) of each message id in a block. */
+function failureReasons(events: readonly SubstrateEvent[]): Map<Hex, string> {
+  const xcm = new Map<Hex, string>();
+  const transact = new Map<Hex, string>();
+  for (const e of events) {
+    const section = e.section.toLowerCase();
+    if (section !== 'polkadotxcm' && section !== 'xcmpallet') continue;
+    const id = hex32(field(e, 'messageId'));
+    if (!id) continue;
+    if (e.method === 'ProcessXcmError') xcm.set(id, enumText(field(e, 'error')) ?? 'XCM error');
+    if (e.method === 'TransactDispatchFailed') {
+      const index = field(e, 'index');
+      transact.set(
+        id,
+        `Transact${typeof index === 'number' ? ` (instruction ${index})` : ''} failed: ${enumText(field(e, 'error')) ?? 'dispatch error'}`,
+      );
+    }
+  }
+  const out = new Map<Hex, string>();
+  for (const id of new Set([...xcm.keys(), ...transact.keys()])) {
+    // e.g. `ExpectationFalse: Transact (instruction 3) failed: PhalaContracts.ContractNotFound`
+    const parts = [xcm.get(id), transact.get(id)].filter((x): x is string => x !== undefined);
+    out.set(id, parts.join(': ').slice(0, 256));
+  }
+  return out;
+}
+
+function withReason(error: string, reason: string | undefined): string {
+  return (reason ? `${error} (${reason})` : error).slice(0, 256);
 }
 
 function field(e: SubstrateEvent, camel: string): unknown {

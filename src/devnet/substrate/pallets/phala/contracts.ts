@@ -75,7 +75,13 @@ export type RequestOriginExtension = {
   /** Runs when a request from this origin is fulfilled: send the response back. */
   onFulfilled?(
     env: Env,
-    result: { requestId: Uint8Array; request: RequestValue; fulfillment: FulfillmentValue },
+    result: {
+      requestId: Uint8Array;
+      request: RequestValue;
+      fulfillment: FulfillmentValue;
+      /** The worker's signature (PROTOCOL.md §4), so the origin can check the proof itself. */
+      signature: Uint8Array;
+    },
   ): void;
 };
 
@@ -422,7 +428,7 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           });
           origins
             .find((o) => o.name === request.origin.tag)
-            ?.onFulfilled?.(ctx, { requestId: a.requestId, request, fulfillment });
+            ?.onFulfilled?.(ctx, { requestId: a.requestId, request, fulfillment, signature: a.signature });
         },
       }),
       commitState: call({
