@@ -45,19 +45,34 @@ export const phalaChainSchema = z.strictObject({
   wsUrl,
   /** Suri or 0x-seed of the account that pays for fulfill/commitState extrinsics. */
   signer: secretSchema.optional(),
+  signerType: z.enum(['sr25519', 'ed25519', 'ecdsa']).default('sr25519'),
   batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
+  /** Its own para id on the relay network, for tracking XCM responses. */
+  paraId: z.number().int().min(0).optional(),
+  /** Expected block time: turns a request's deadline block into a time. */
+  blockTimeMs: z.number().int().min(1).default(6_000),
+  /** First block to read when there is no checkpoint (default: the finalized head at first start). */
+  startBlock: z.number().int().min(0).optional(),
+  /** How long to follow an XCM response to its origin before calling it lost. */
+  xcmResponseTimeoutMs: z.number().int().min(1_000).default(300_000),
 });
 
+/** A sibling parachain whose users call contracts over XCM; followed to track XCM responses. */
 export const parachainSchema = z.strictObject({
   kind: z.literal('parachain'),
   name,
   wsUrl,
   paraId: z.number().int().min(0),
-  /** The relay chain, followed to track XCM delivery between parachains. */
-  relay: z.boolean().default(false),
 });
 
-export const chainSchema = z.discriminatedUnion('kind', [evmChainSchema, phalaChainSchema, parachainSchema]);
+/** The relay chain between the parachains; followed to track XCM messages that pass through it. */
+export const relayChainSchema = z.strictObject({
+  kind: z.literal('relay'),
+  name,
+  wsUrl,
+});
+
+export const chainSchema = z.discriminatedUnion('kind', [evmChainSchema, phalaChainSchema, parachainSchema, relayChainSchema]);
 
 export const redisSchema = z
   .strictObject({

@@ -37,6 +37,7 @@ export type AdapterContext = {
   metrics: RelayerMetrics;
   logger: Logger;
   checkpoints: (chain: string) => RedisCheckpointStore;
+  journeys: JourneyStore;
 };
 
 export type RelayerDaemonParameters = {
@@ -123,6 +124,7 @@ export class RelayerDaemon {
       logger,
       checkpoints: (chain) =>
         new RedisCheckpointStore({ redis: this.redis, prefix: this.#prefix, chain, mirror: this.#mirror }),
+      journeys: this.journeys,
     });
     const adapters = this.#adapters;
     await this.#markInstance();
@@ -234,6 +236,7 @@ export class RelayerDaemon {
       confirmed: this.confirmed,
       metrics: this.metrics,
       logger: logger.child({ stage: 'submit', chain: destination.chain }),
+      rerun: (request) => this.#rerun(request),
     });
     const worker = new Worker(this.queues.submit(destination.chain).name, stage.process, {
       connection: this.redis,
@@ -279,6 +282,16 @@ export class RelayerDaemon {
         }
       })().catch(() => undefined);
     });
+  }
+
+  /** Sends a finished request job back to the workers. */
+  async #rerun(request: RequestJob): Promise<void> {
+    const job = await this.queues
+      .requests(request.cluster)
+      .getJob(requestJobId(request.origin, request.requestId));
+    const state = await job?.getState();
+    if (job && (state === 'completed' || state === 'failed'))
+      await job.retry(state, { resetAttemptsMade: true });
   }
 
   async #reconsider(request: RequestJob, requestJob: Job): Promise<void> {

@@ -43,7 +43,9 @@ export type SubmitItem = { request: RequestJob; result: ResultJob };
 
 /** The outcome of one item once its submission is final. */
 export type ItemOutcome =
-  | { kind: 'fulfilled'; txHash: string; blockNumber?: number; gasUsed?: bigint }
+  | { kind: 'fulfilled'; txHash: string; blockNumber?: number; gasUsed?: bigint; xcm?: { messageId: string } }
+  /** The result was computed on contract state that has moved on: the request runs again. */
+  | { kind: 'rerun'; reason: string }
   | { kind: 'already-fulfilled' }
   | { kind: 'cancelled' }
   | { kind: 'rejected'; reason: string; txHash?: string; retryable: boolean }

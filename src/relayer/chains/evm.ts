@@ -8,8 +8,20 @@ import { errorMessage } from '../../base/errors.js';
 import type { EvmChainConfig } from '../../config/schema.js';
 import { GatewayWatcher } from '../../evm/watcher/watcher.js';
 import type { GatewayLogEvent } from '../../evm/gateway/events.js';
-import { getContractInfo, isRequestPending, isWorkerAuthorized } from '../../evm/gateway/read.js';
+import {
+  getContractInfo,
+  getGatekeeperSet,
+  isRequestPending,
+  isWorkerAuthorized,
+} from '../../evm/gateway/read.js';
 import { submitFulfillment, submitFulfillmentBatch } from '../../evm/submitter/submit-fulfillment.js';
+import {
+  submitContractRegistration,
+  submitWorkerRegistration,
+} from '../../evm/submitter/submit-registration.js';
+import { encodeRevokeWorker, encodeUpdateGatekeepers } from '../../evm/gateway/registry.js';
+import type { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
+import { StateCommitter } from './state-commit.js';
 import { EvmSubmitter } from '../../evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../evm/types.js';
 import { buildMerkleTree } from '../../crypto/merkle.js';
@@ -220,7 +232,10 @@ export class EvmOriginWatcher implements OriginWatcher {
   }
 }
 
-export type EvmDestinationParameters = EvmChainParameters & { confirmations?: number };
+export type EvmDestinationParameters = EvmChainParameters & {
+  /** Commits a stateful contract's new state on the Phala-style chain before the EVM fulfill. */
+  stateCommitter?: StateCommitter | undefined;
+};
 
 export class EvmDestination implements Destination {
   readonly chain: string;
@@ -229,6 +244,7 @@ export class EvmDestination implements Destination {
   readonly #client: Client;
   readonly #origin: Extract<Origin, { kind: 'evm' }>;
   readonly #submitter: EvmSubmitter;
+  readonly #carried = new Set<string>();
 
   constructor(parameters: EvmDestinationParameters) {
     const { config } = parameters;
@@ -261,6 +277,53 @@ export class EvmDestination implements Destination {
    */
   async afterReorg(): Promise<void> {
     await this.#submitter.nonces.reconcile();
+  }
+
+  /**
+   * Carries gatekeeper-signed registrations (workers, contracts, revocations) that reached the
+   * gateway's threshold to the gateway; what the gateway already holds is skipped.
+   */
+  async carryRegistrations(collector: EvmSignatureCollector): Promise<number> {
+    const gateway = { chainId: BigInt(this.#origin.chainId), gateway: this.#origin.gateway };
+    const set = await getGatekeeperSet(this.#client, { gateway: this.#origin.gateway });
+    let carried = 0;
+    for (const ready of collector.ready(gateway, set.threshold, set.members)) {
+      if (this.#carried.has(ready.digest)) continue;
+      try {
+        const item = ready.item;
+        if (item.kind === 'WorkerRegistration') {
+          await submitWorkerRegistration(this.#submitter, this.#client, {
+            gateway: this.#origin.gateway,
+            registration: item.message,
+            signatures: ready.signatures,
+          });
+        } else if (item.kind === 'ContractRegistration') {
+          await submitContractRegistration(this.#submitter, this.#client, {
+            gateway: this.#origin.gateway,
+            registration: item.message,
+            signatures: ready.signatures,
+          });
+        } else if (item.kind === 'WorkerRevocation') {
+          await this.#submitter.submit({
+            to: this.#origin.gateway,
+            data: encodeRevokeWorker({ revocation: item.message, signatures: ready.signatures }),
+          });
+        } else {
+          await this.#submitter.submit({
+            to: this.#origin.gateway,
+            data: encodeUpdateGatekeepers({ update: item.message, signatures: ready.signatures }),
+          });
+        }
+        this.#carried.add(ready.digest);
+        carried++;
+      } catch (error) {
+        this.#p.logger.warn(
+          { chain: this.chain, kind: ready.item.kind, err: errorMessage(error) },
+          'could not carry a registration',
+        );
+      }
+    }
+    return carried;
   }
 
   accepts(origin: Origin): boolean {
@@ -361,6 +424,13 @@ export class EvmDestination implements Destination {
   ): Promise<ItemOutcome> {
     const { result } = item;
     const fulfillment = fulfillmentInputOf(item);
+    if (result.stateCommit) {
+      const committed = await (this.#p.stateCommitter ?? new StateCommitter(undefined, undefined)).commit(
+        result,
+      );
+      if (committed.kind === 'stale') return { kind: 'rerun', reason: committed.reason };
+      if (committed.kind === 'failed') return { kind: 'rejected', reason: committed.reason, retryable: true };
+    }
     try {
       const outcome = await submitFulfillment(this.#submitter, this.#client, {
         gateway: this.#origin.gateway,
@@ -429,7 +499,8 @@ function completeBatches(items: SubmitItem[]): SubmitItem[][] {
   const byRoot = new Map<string, SubmitItem[]>();
   for (const item of items) {
     const batch = item.result.batch;
-    if (!batch || batch.count < 2 || item.request.origin.kind !== 'evm') continue;
+    // Stateful results go one by one: each commits its state first.
+    if (!batch || batch.count < 2 || item.request.origin.kind !== 'evm' || item.result.stateCommit) continue;
     const key = `${batch.root}:${item.result.worker.address.toLowerCase()}`;
     byRoot.set(key, [...(byRoot.get(key) ?? []), item]);
   }

@@ -63,9 +63,13 @@ export class AcceptResultStage {
         'signer is not an approved, unexpired worker of the cluster',
       );
     }
-    await this.#p.queues
-      .submit(destination.chain)
-      .add('submit', { request: request.data, result }, { jobId: result.jobId });
+    const submitQueue = this.#p.queues.submit(destination.chain);
+    // A finished submit job under this id is an earlier answer (a rerun after the contract state
+    // moved on, or a late duplicate): clear it so this one is considered. The submit stage checks
+    // the chain before sending, so a request already answered is not answered twice.
+    const earlier = await submitQueue.getJob(result.jobId);
+    if (earlier && ((await earlier.isCompleted()) || (await earlier.isFailed()))) await earlier.remove();
+    await submitQueue.add('submit', { request: request.data, result }, { jobId: result.jobId });
     this.#p.metrics.workerLatency.observe(
       { cluster: result.cluster.slice(0, 18) },
       Math.max(0, result.producedAt - request.data.observed.at) / 1000,

@@ -24,6 +24,8 @@ export type SubmitStageParameters = {
   confirmed: RecentlyConfirmed;
   metrics: RelayerMetrics;
   logger: Logger;
+  /** Sends a request back to the workers (its result was computed on state that moved on). */
+  rerun: (request: SubmitItem['request']) => Promise<void>;
 };
 
 /**
@@ -57,6 +59,11 @@ export class SubmitStage {
     const origin = item.request.origin.kind;
     switch (outcome.kind) {
       case 'fulfilled':
+        if (outcome.xcm)
+          await this.#p.journeys.record(jobId, {
+            stage: 'xcm-processed',
+            detail: `response ${outcome.xcm.messageId}`,
+          });
         await this.#p.journeys.record(jobId, {
           stage: 'confirmed',
           chain,
@@ -83,6 +90,14 @@ export class SubmitStage {
       case 'reorged':
         await this.#p.journeys.record(jobId, { stage: 'reorged', chain, txHash: outcome.txHash });
         throw new Error(`submission ${outcome.txHash} was reorged out`);
+      case 'rerun':
+        await this.#p.journeys.record(jobId, {
+          stage: 'retry',
+          chain,
+          detail: `${outcome.reason}; running again`,
+        });
+        await this.#p.rerun(item.request);
+        return 'rerun';
       case 'rejected':
         if (!outcome.retryable) throw new UnrecoverableError(outcome.reason);
         throw new Error(outcome.reason);

@@ -24,7 +24,7 @@ export class RedisXcmTrackerStore implements XcmTrackerStore {
   readonly #retention: number;
 
   constructor(redis: Redis, options: RedisXcmTrackerStoreOptions) {
-    if (!/^[\w.:-]{1,128}$/.test(options.prefix))
+    if (!/^[\w.:{}-]{1,128}$/.test(options.prefix))
       throw new XcmTrackerStoreError('prefix: letters, digits, . : _ - only');
     this.#redis = redis;
     this.#prefix = `${options.prefix}:xcm`;

@@ -1,7 +1,7 @@
-import { compactAddLength, stringToU8a } from '@polkadot/util';
+import { responseTopicOf } from '../../../protocol/xcm-response.js';
+import { compactAddLength } from '@polkadot/util';
 import { concatBytes } from '../../../base/bytes.js';
 import { BaseError, errorMessage } from '../../../base/errors.js';
-import { blake2_256 } from '../../../crypto/hash.js';
 import { buildResponseProgram, fungibleAsset } from '../../../xcm/builders.js';
 import { convertLocation } from '../../../xcm/convert.js';
 import type { JsonValue } from '../../../xcm/json.js';
@@ -89,9 +89,7 @@ export const responderEvents = defineEvents(PHALA_XCM_RESPONDER, CRATE, {
 });
 
 /** The topic (message id) of the response to a request. */
-export function responseTopicOf(requestId: Uint8Array): Uint8Array {
-  return blake2_256(concatBytes(compactAddLength(stringToU8a('phala-bridge/xcm-response/v1')), requestId));
-}
+export { responseTopicOf };
 
 class ResponseError extends BaseError {
   override name = 'ResponseError';

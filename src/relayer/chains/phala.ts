@@ -1,0 +1,360 @@
+import type { ApiPromise } from '@polkadot/api';
+import type { Logger } from 'pino';
+import { type Hex, fromHex, toHex, utf8 } from '../../base/bytes.js';
+import { errorMessage } from '../../base/errors.js';
+import type { PhalaChainConfig } from '../../config/schema.js';
+import { type PhalaClient, genesisHex } from '../../phala/client.js';
+import { DispatchFailedError } from '../../phala/errors.js';
+import {
+  type FinalizedBlock,
+  finalizedBlockAt,
+  followFinalizedBlocks,
+  type Follower,
+} from '../../phala/follow.js';
+import type { Plain } from '../../phala/plain.js';
+import type { Signer } from '../../phala/submit.js';
+import { type PhalaEvent, parsePhalaEvent } from '../../phala/types.js';
+import * as contracts from '../../phala/actions/contracts.js';
+import * as registry from '../../phala/actions/registry.js';
+import { DESTINATIONS } from '../../gatekeeper/messages/destinations.js';
+import type { Origin } from '../../protocol/origin.js';
+import type { RequestJob } from '../../protocol/request-job.js';
+import { responseTopicOf } from '../../protocol/xcm-response.js';
+import type { XcmTracker } from '../../xcm/tracker/tracker.js';
+import type { RedisCheckpointStore } from '../checkpoints.js';
+import type { RelayerMetrics } from '../metrics.js';
+import type {
+  Destination,
+  ItemOutcome,
+  OriginWatcher,
+  RequestStatus,
+  SubmitItem,
+  WatchSink,
+} from '../ports.js';
+import type { StateCommitter } from './state-commit.js';
+
+/**
+ * The relayer's view of the Phala-style chain: a watcher of finalized blocks turning requests
+ * (from its own users and from XCM origins) into jobs, and a destination that commits a result's
+ * new state and fulfills it there. For an XCM origin the chain itself sends the answer back as a
+ * message; the destination follows that message until the origin has processed it.
+ */
+export type PhalaChainParameters = {
+  config: PhalaChainConfig;
+  client: PhalaClient;
+  checkpoints: RedisCheckpointStore;
+  logger: Logger;
+  metrics: RelayerMetrics;
+  /** Started and stopped with the watcher: one process writes the XCM tracker's store. */
+  xcmTracker?: XcmTracker | undefined;
+  /** Gatekeeper messages with EIP-712 signatures for EVM gateways (the relayer carries them there). */
+  onEvmSignatures?: ((senderKey: Hex, payload: Hex) => Promise<void>) | undefined;
+};
+
+const EVM_SIGNATURE_DESTINATION = toHex(utf8(DESTINATIONS.evmSignature));
+
+type RequestSubmitted = Extract<PhalaEvent, { pallet: 'PhalaContracts'; type: 'RequestSubmitted' }>;
+
+/** The SCALE bytes of an XCM V4 Location as the chain's metadata encodes it. */
+export function locationBytes(api: ApiPromise, location: Plain): Uint8Array {
+  const entry = api.runtimeMetadata.asLatest.lookup.types.find(
+    (t) => t.type.path.join('::') === 'staging_xcm::v4::location::Location',
+  );
+  if (!entry) throw new Error('the chain has no XCM V4 Location type');
+  const def = api.registry.lookup.getTypeDef(entry.id);
+  return api.registry.createType(def.lookupName ?? def.type, location as never).toU8a();
+}
+
+/** The para id a location relative to the Phala-style chain points into (`../Parachain(n)/..`). */
+export function paraIdOf(location: Plain): number | null {
+  const loc = location as { parents?: number; interior?: Record<string, unknown> } | null;
+  if (!loc || loc.parents !== 1 || !loc.interior) return null;
+  const [variant] = Object.keys(loc.interior);
+  const junctions = loc.interior[variant!];
+  const first = (Array.isArray(junctions) ? junctions[0] : junctions) as Record<string, unknown> | undefined;
+  if (!first) return null;
+  const para = first.parachain ?? first.Parachain;
+  return typeof para === 'number' ? para : typeof para === 'string' ? Number(para.replace(/,/g, '')) : null;
+}
+
+export class PhalaOriginWatcher implements OriginWatcher {
+  readonly chain: string;
+  readonly #p: PhalaChainParameters;
+  readonly #origin: Extract<Origin, { kind: 'phala' }>;
+  readonly #clusters = new Map<string, Hex>();
+  #follower: Follower | undefined;
+
+  constructor(parameters: PhalaChainParameters) {
+    this.#p = parameters;
+    this.chain = parameters.config.name;
+    this.#origin = { kind: 'phala', genesisHash: genesisHex(parameters.client) };
+  }
+
+  get origin(): Extract<Origin, { kind: 'phala' }> {
+    return this.#origin;
+  }
+
+  async #cluster(contractId: Hex): Promise<Hex | null> {
+    const cached = this.#clusters.get(contractId);
+    if (cached) return cached;
+    const info = await contracts.getContract(this.#p.client, contractId);
+    if (!info) return null;
+    this.#clusters.set(contractId, info.cluster);
+    return info.cluster;
+  }
+
+  /** A request as a job, or null (with the reason given to the sink) when it cannot be one. */
+  async #jobOf(e: RequestSubmitted, block: FinalizedBlock, sink: WatchSink): Promise<RequestJob | null> {
+    const cluster = await this.#cluster(e.contractId);
+    if (!cluster) {
+      sink.rejected(this.chain, `request ${e.requestId} names unknown contract ${e.contractId}`);
+      return null;
+    }
+    let origin: Origin;
+    let requester: Hex;
+    if (e.origin.kind === 'signed') {
+      origin = this.#origin;
+      requester = e.origin.account;
+    } else if (e.origin.kind === 'xcm') {
+      const paraId = paraIdOf(e.origin.location);
+      if (paraId === null) {
+        sink.rejected(
+          this.chain,
+          `request ${e.requestId} comes from an XCM location outside a sibling parachain`,
+        );
+        return null;
+      }
+      requester = toHex(locationBytes(this.#p.client.api, e.origin.location));
+      origin = { kind: 'xcm', paraId, location: requester };
+    } else {
+      sink.rejected(
+        this.chain,
+        `request ${e.requestId} has an origin the relayer does not know (${e.origin.variant})`,
+      );
+      return null;
+    }
+    // Deadlines are block numbers on this chain; the pipeline reasons in time.
+    const blocksLeft = Math.max(0, e.deadline - block.number);
+    return {
+      v: 1,
+      origin,
+      requestId: e.requestId,
+      contractId: e.contractId,
+      cluster,
+      requester,
+      nonce: e.nonce.toString(),
+      sealedInput: e.sealedInput,
+      responseKey: e.responseKey,
+      deadline: Math.floor(Date.now() / 1000 + (blocksLeft * this.#p.config.blockTimeMs) / 1000),
+      observed: { chain: this.chain, blockNumber: block.number, blockHash: block.hash, at: Date.now() },
+    };
+  }
+
+  async #handleBlock(block: FinalizedBlock, sink: WatchSink, onlyPending: boolean): Promise<number> {
+    let reported = 0;
+    for (const raw of block.events) {
+      let event: PhalaEvent | null;
+      try {
+        event = parsePhalaEvent(raw);
+      } catch (error) {
+        sink.rejected(this.chain, errorMessage(error));
+        continue;
+      }
+      if (
+        event?.pallet === 'PhalaMq' &&
+        event.sender.kind === 'gatekeeper' &&
+        event.destination.toLowerCase() === EVM_SIGNATURE_DESTINATION &&
+        !onlyPending
+      ) {
+        await this.#p.onEvmSignatures?.(event.sender.key, event.payload);
+        continue;
+      }
+      if (!event || event.pallet !== 'PhalaContracts') continue;
+      if (event.type === 'RequestSubmitted') {
+        if (onlyPending && (await contracts.requestStatus(this.#p.client, event.requestId)) !== 'open')
+          continue;
+        const job = await this.#jobOf(event, block, sink);
+        if (job) {
+          await sink.request(job);
+          reported++;
+        }
+      } else if (event.type === 'RequestFulfilled' || event.type === 'RequestCancelled') {
+        const request = await contracts.getRequest(this.#p.client, event.requestId).catch(() => null);
+        const origin = request?.origin.kind === 'xcm' ? null : this.#origin;
+        if (!origin) continue; // XCM requests end when the origin processes the response
+        if (event.type === 'RequestFulfilled')
+          await sink.fulfilled(origin, event.requestId, { chain: this.chain });
+        else await sink.cancelled(origin, event.requestId, { chain: this.chain });
+      }
+    }
+    return reported;
+  }
+
+  async start(sink: WatchSink): Promise<void> {
+    const checkpoint = await this.#p.checkpoints.load();
+    const from = checkpoint ? Number(checkpoint.blockNumber) + 1 : this.#p.config.startBlock;
+    this.#follower = followFinalizedBlocks(this.#p.client.api, {
+      ...(from === undefined ? {} : { from }),
+      onBlock: async (block) => {
+        await this.#handleBlock(block, sink, false);
+        await this.#p.checkpoints.save({ blockNumber: BigInt(block.number), blockHash: block.hash });
+      },
+      onError: (error, blockNumber) => {
+        this.#p.metrics.errors.inc({ kind: 'watch' });
+        this.#p.logger.warn(
+          { chain: this.chain, blockNumber, err: errorMessage(error) },
+          'block handling failed; retrying',
+        );
+      },
+    });
+    await this.#follower.ready;
+    await this.#p.xcmTracker?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#p.xcmTracker?.stop();
+    await this.#follower?.stop();
+    this.#follower = undefined;
+  }
+
+  async lag(): Promise<number> {
+    const head = await this.#p.client.api.rpc.chain.getFinalizedHead();
+    const header = await this.#p.client.api.rpc.chain.getHeader(head);
+    const checkpoint = await this.#p.checkpoints.load();
+    return header.number.toNumber() - Number(checkpoint?.blockNumber ?? 0n);
+  }
+
+  async rederive(fromBlock: number, sink: WatchSink): Promise<number> {
+    const head = await this.#p.client.api.rpc.chain.getFinalizedHead();
+    const last = (await this.#p.client.api.rpc.chain.getHeader(head)).number.toNumber();
+    let reported = 0;
+    for (let n = Math.max(fromBlock, 1); n <= last; n++) {
+      reported += await this.#handleBlock(await finalizedBlockAt(this.#p.client.api, n), sink, true);
+    }
+    return reported;
+  }
+}
+
+export type PhalaDestinationParameters = PhalaChainParameters & {
+  signer: Signer;
+  stateCommitter: StateCommitter;
+  /** Follows the responses sent to XCM origins (absent: XCM requests end when fulfilled on this chain). */
+  tracker?: XcmTracker | undefined;
+  onXcmSent?: ((jobId: string, messageId: Hex) => Promise<void>) | undefined;
+};
+
+export class PhalaDestination implements Destination {
+  readonly chain: string;
+  readonly batch: { maxSize: number; maxDelayMs: number };
+  readonly #p: PhalaDestinationParameters;
+  readonly #genesis: Hex;
+
+  constructor(parameters: PhalaDestinationParameters) {
+    this.#p = parameters;
+    this.chain = parameters.config.name;
+    this.batch = parameters.config.batch;
+    this.#genesis = genesisHex(parameters.client);
+  }
+
+  accepts(origin: Origin): boolean {
+    return (
+      (origin.kind === 'phala' && origin.genesisHash.toLowerCase() === this.#genesis.toLowerCase()) ||
+      origin.kind === 'xcm'
+    );
+  }
+
+  async isApprovedWorker(cluster: Hex, worker: { publicKey: Hex }): Promise<boolean> {
+    const info = await registry.getWorker(this.#p.client, worker.publicKey);
+    if (!info || info.status.kind !== 'approved' || info.cluster.toLowerCase() !== cluster.toLowerCase())
+      return false;
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    if (BigInt(info.status.expiresAt) <= now) return false;
+    return registry.isMeasurementAllowed(this.#p.client, info.status.measurement);
+  }
+
+  async status(request: RequestJob): Promise<RequestStatus> {
+    const status = await contracts.requestStatus(this.#p.client, request.requestId);
+    if (status === 'fulfilled') return 'fulfilled';
+    if (status === 'unknown') return 'cancelled';
+    const onChain = await contracts.getRequest(this.#p.client, request.requestId);
+    const head = (await this.#p.client.api.rpc.chain.getHeader()).number.toNumber();
+    return onChain && onChain.deadline < head ? 'expired' : 'pending';
+  }
+
+  async submit(
+    items: SubmitItem[],
+    onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
+  ): Promise<ItemOutcome[]> {
+    // No batch call on this chain: the extrinsics go out together (the client serializes nonces).
+    return Promise.all(items.map((item) => this.#submitOne(item, onSent)));
+  }
+
+  async #submitOne(
+    item: SubmitItem,
+    onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
+  ): Promise<ItemOutcome> {
+    const { request, result } = item;
+    const committed = await this.#p.stateCommitter.commit(result);
+    if (committed.kind === 'stale') return { kind: 'rerun', reason: committed.reason };
+    if (committed.kind === 'failed') return { kind: 'rejected', reason: committed.reason, retryable: true };
+    let fulfilled: Awaited<ReturnType<typeof contracts.fulfill>>;
+    try {
+      fulfilled = await contracts.fulfill(this.#p.client, {
+        signer: this.#p.signer,
+        requestId: request.requestId,
+        publicOutput: result.publicOutput,
+        sealedOutput: result.sealedOutput,
+        stateRoot: result.stateRoot,
+        signature: result.proof.signature,
+        waitFor: 'finalized',
+      });
+    } catch (error) {
+      if (error instanceof DispatchFailedError) {
+        if (error.error === 'AlreadyFulfilled') return this.#afterFulfilled(item, null);
+        if (error.error === 'RequestNotFound') return { kind: 'cancelled' };
+        if (error.error === 'StateRootMismatch')
+          return { kind: 'rerun', reason: 'the contract state moved on before this result landed' };
+        const transient = error.error === 'WorkerNotApproved' || error.error === 'WorkerExpired';
+        return { kind: 'rejected', reason: `${error.pallet}.${error.error}`, retryable: transient };
+      }
+      return { kind: 'rejected', reason: errorMessage(error), retryable: true };
+    }
+    await onSent(fulfilled.txHash, [item]);
+    return this.#afterFulfilled(item, { txHash: fulfilled.txHash, blockNumber: fulfilled.blockNumber });
+  }
+
+  /** Done for Phala origins; for XCM origins, done once the origin has processed the response. */
+  async #afterFulfilled(
+    item: SubmitItem,
+    tx: { txHash: Hex; blockNumber: number } | null,
+  ): Promise<ItemOutcome> {
+    if (item.request.origin.kind !== 'xcm' || !this.#p.tracker) {
+      return tx
+        ? { kind: 'fulfilled', txHash: tx.txHash, blockNumber: tx.blockNumber }
+        : { kind: 'already-fulfilled' };
+    }
+    const messageId = toHex(responseTopicOf(fromHex(item.request.requestId)));
+    await this.#p.onXcmSent?.(item.result.jobId, messageId);
+    try {
+      const final = await this.#p.tracker.waitForFinal(messageId, {
+        timeoutMs: this.#p.config.xcmResponseTimeoutMs,
+      });
+      if (final.status === 'processed' && final.processed?.success !== false) {
+        return {
+          kind: 'fulfilled',
+          txHash: tx?.txHash ?? messageId,
+          ...(tx ? { blockNumber: tx.blockNumber } : {}),
+          xcm: { messageId },
+        };
+      }
+      // The result is recorded on this chain; only its delivery failed, and sending it again is the chain's business.
+      return {
+        kind: 'rejected',
+        reason: `response XCM ${messageId} failed on the origin: ${final.processed?.error ?? 'unknown error'}`,
+        retryable: false,
+      };
+    } catch (error) {
+      return { kind: 'rejected', reason: errorMessage(error), retryable: true };
+    }
+  }
+}
