@@ -63,6 +63,9 @@ export const parachainSchema = z.strictObject({
   name,
   wsUrl,
   paraId: z.number().int().min(0),
+  /** Pays for carrying gatekeeper-signed worker approvals to its confidentialClient pallet. */
+  signer: secretSchema.optional(),
+  signerType: z.enum(['sr25519', 'ed25519', 'ecdsa']).default('sr25519'),
 });
 
 /** The relay chain between the parachains; followed to track XCM messages that pass through it. */

@@ -12,6 +12,7 @@ import type { XcmTopology } from '../../xcm/tracker/topology.js';
 import type { AdapterContext, ChainAdapters } from '../daemon.js';
 import { EvmDestination, EvmOriginWatcher } from './evm.js';
 import { PhalaDestination, PhalaOriginWatcher } from './phala.js';
+import { type SignedWorkerApproval, SiblingApprovalCarrier } from './sibling.js';
 import { StateCommitter } from './state-commit.js';
 
 /**
@@ -81,7 +82,17 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
         for (const destination of evmDestinations) await destination.carryRegistrations(collector);
       },
     };
-    const watcher = new PhalaOriginWatcher({ ...common, xcmTracker: tracker });
+    const carriers = await siblingCarriers(config, context, closers);
+    const watcher = new PhalaOriginWatcher({
+      ...common,
+      xcmTracker: tracker,
+      ...(carriers.length
+        ? {
+            onWorkerApproved: async (approval: SignedWorkerApproval) =>
+              void (await Promise.all(carriers.map((c) => c.carry(approval)))),
+          }
+        : {}),
+    });
     adapters.watchers.push(watcher);
     if (phalaSigner) {
       adapters.destinations.push(
@@ -141,4 +152,23 @@ async function createXcmTracker(
   });
   closers.push(() => tracker.stop());
   return tracker;
+}
+
+/** Sibling parachains with a signer get the gatekeepers' worker approvals carried to them. */
+async function siblingCarriers(
+  config: Config,
+  context: AdapterContext,
+  closers: (() => Promise<void>)[],
+): Promise<SiblingApprovalCarrier[]> {
+  const carriers: SiblingApprovalCarrier[] = [];
+  for (const chain of config.chains) {
+    if (chain.kind !== 'parachain' || !chain.signer) continue;
+    const client = await createPhalaClient({ url: chain.wsUrl });
+    closers.push(() => closePhalaClient(client));
+    const signer = await signerFromUri(chain.signer.reveal(), chain.signerType);
+    carriers.push(
+      new SiblingApprovalCarrier(chain.name, client, signer, context.logger.child({ chain: chain.name })),
+    );
+  }
+  return carriers;
 }

@@ -31,6 +31,7 @@ import type {
   SubmitItem,
   WatchSink,
 } from '../ports.js';
+import type { SignedWorkerApproval } from './sibling.js';
 import type { StateCommitter } from './state-commit.js';
 
 /**
@@ -47,6 +48,8 @@ export type PhalaChainParameters = {
   metrics: RelayerMetrics;
   /** Started and stopped with the watcher: one process writes the XCM tracker's store. */
   xcmTracker?: XcmTracker | undefined;
+  /** A worker approved on this chain, with the gatekeepers' signatures (carried to sibling parachains). */
+  onWorkerApproved?: ((approval: SignedWorkerApproval) => Promise<void>) | undefined;
   /** Gatekeeper messages with EIP-712 signatures for EVM gateways (the relayer carries them there). */
   onEvmSignatures?: ((senderKey: Hex, payload: Hex) => Promise<void>) | undefined;
 };
@@ -150,8 +153,58 @@ export class PhalaOriginWatcher implements OriginWatcher {
     };
   }
 
+  /**
+   * Gatekeeper approval signatures, from the `approveWorker` extrinsics that landed, by worker and
+   * signed fields: when the worker is approved, they are what a sibling parachain checks.
+   */
+  readonly #approvalSignatures = new Map<string, Set<Hex>>();
+
+  #collectApprovals(block: FinalizedBlock): void {
+    if (!this.#p.onWorkerApproved || !block.extrinsics) return;
+    const landed = new Set(
+      block.events
+        .filter((e) => e.name === 'WorkerApprovalAdded' && e.phase.kind === 'applyExtrinsic')
+        .map((e) => (e.phase as { index: number }).index),
+    );
+    for (const index of landed) {
+      try {
+        const ext = this.#p.client.api.createType('Extrinsic', block.extrinsics[index]);
+        if (ext.method.section !== 'phalaRegistry' || ext.method.method !== 'approveWorker') continue;
+        const [worker, measurement, expiresAt, signature] = ext.method.args.map((a) => a.toHex());
+        const key = `${worker}:${measurement}:${BigInt(expiresAt!)}`;
+        const set = this.#approvalSignatures.get(key) ?? new Set<Hex>();
+        set.add(signature as Hex);
+        this.#approvalSignatures.set(key, set);
+      } catch (error) {
+        this.#p.logger.warn(
+          { chain: this.chain, err: errorMessage(error) },
+          'could not read an approveWorker extrinsic',
+        );
+      }
+    }
+  }
+
+  async #workerApproved(e: Extract<PhalaEvent, { type: 'WorkerApproved' }>): Promise<void> {
+    if (!this.#p.onWorkerApproved) return;
+    const key = `${e.worker}:${e.measurement}:${BigInt(e.expiresAt)}`;
+    const signatures = [...(this.#approvalSignatures.get(key) ?? [])];
+    this.#approvalSignatures.delete(key);
+    const info = await registry.getWorker(this.#p.client, e.worker);
+    if (!info || signatures.length === 0) return;
+    await this.#p.onWorkerApproved({
+      worker: e.worker,
+      x25519: info.x25519,
+      cluster: e.cluster,
+      measurement: e.measurement,
+      expiresAt: BigInt(e.expiresAt),
+      registeredAt: info.registeredAt,
+      signatures,
+    });
+  }
+
   async #handleBlock(block: FinalizedBlock, sink: WatchSink, onlyPending: boolean): Promise<number> {
     let reported = 0;
+    if (!onlyPending) this.#collectApprovals(block);
     for (const raw of block.events) {
       let event: PhalaEvent | null;
       try {
@@ -167,6 +220,10 @@ export class PhalaOriginWatcher implements OriginWatcher {
         !onlyPending
       ) {
         await this.#p.onEvmSignatures?.(event.sender.key, event.payload);
+        continue;
+      }
+      if (event?.pallet === 'PhalaRegistry' && event.type === 'WorkerApproved' && !onlyPending) {
+        await this.#workerApproved(event);
         continue;
       }
       if (!event || event.pallet !== 'PhalaContracts') continue;
@@ -195,6 +252,7 @@ export class PhalaOriginWatcher implements OriginWatcher {
     const from = checkpoint ? Number(checkpoint.blockNumber) + 1 : this.#p.config.startBlock;
     this.#follower = followFinalizedBlocks(this.#p.client.api, {
       ...(from === undefined ? {} : { from }),
+      includeExtrinsics: Boolean(this.#p.onWorkerApproved),
       onBlock: async (block) => {
         await this.#handleBlock(block, sink, false);
         await this.#p.checkpoints.save({ blockNumber: BigInt(block.number), blockHash: block.hash });
