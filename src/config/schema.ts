@@ -75,7 +75,12 @@ export const relayChainSchema = z.strictObject({
   wsUrl,
 });
 
-export const chainSchema = z.discriminatedUnion('kind', [evmChainSchema, phalaChainSchema, parachainSchema, relayChainSchema]);
+export const chainSchema = z.discriminatedUnion('kind', [
+  evmChainSchema,
+  phalaChainSchema,
+  parachainSchema,
+  relayChainSchema,
+]);
 
 export const redisSchema = z
   .strictObject({

@@ -1,0 +1,392 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { Logger } from 'pino';
+import type { Address, Hex } from 'viem';
+import { fromHex, toHex, utf8 } from '../../base/bytes.js';
+import { errorMessage } from '../../base/errors.js';
+import { parseConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { blake2_256, keccak256 } from '../../crypto/hash.js';
+import { ethereumAddress } from '../../crypto/keys.js';
+import { getContractInfo } from '../../evm/gateway/read.js';
+import {
+  gatekeeperSetup,
+  openGatekeeperEnclave,
+  startGatekeeperFromConfig,
+} from '../../gatekeeper/service/from-config.js';
+import { createLogger } from '../../log/logger.js';
+import * as balances from '../../phala/actions/balances.js';
+import { submitSudo } from '../../phala/actions/common.js';
+import * as contracts from '../../phala/actions/contracts.js';
+import * as registry from '../../phala/actions/registry.js';
+import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../phala/client.js';
+import { devSigner } from '../../phala/signers.js';
+import { computeCodeMeasurement } from '../../pruntime/enclave/measurement.js';
+import { startWorker, type WorkerService } from '../../pruntime/worker/service.js';
+import { buildChainAdapters } from '../../relayer/chains/build.js';
+import { RelayerDaemon } from '../../relayer/daemon.js';
+import { type EvmNode, devAccounts, startEvmNode } from '../evm/node.js';
+import { devnetClients } from '../evm/clients.js';
+import { deployGateway } from '../evm/deploy.js';
+import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
+import { GREETER_CONTRACT } from './contracts.js';
+import { ensureRedis } from './redis.js';
+
+/**
+ * The whole system on one machine: a relay chain with the Phala-style parachain (2035) and a
+ * sibling parachain (2000), an EVM node with the gateway, one gatekeeper, workers, a deployed
+ * confidential contract whose key the workers hold, and the relayer — each role started from one
+ * configuration, as an operator would start them one by one.
+ */
+export type StartDevnetParameters = {
+  /** Where chains, enclaves and the generated config live; default a fresh temporary directory. */
+  dataDir?: string;
+  redisUrl?: string;
+  /** Hash-tagged key prefix in Redis; default a fresh one per start. */
+  redisPrefix?: string;
+  workers?: number;
+  logger?: Logger;
+  /** One line per step, for people watching. */
+  onProgress?: (line: string) => void;
+};
+
+export type DeployedContract = { name: string; contractId: Hex; publicKey: Hex; cluster: Hex; codeHash: Hex };
+
+export type Devnet = {
+  dataDir: string;
+  config: Config;
+  configFile: string;
+  chains: {
+    relay: { wsUrl: string };
+    phala: { wsUrl: string; paraId: number; genesisHash: Hex };
+    sibling: { wsUrl: string; paraId: number };
+    evm: {
+      rpcUrl: string;
+      wsUrl: string;
+      chainId: number;
+      gateway: Address;
+      accounts: { address: Address; privateKey: Hex }[];
+    };
+  };
+  gatekeeper: { address: Address; key: Hex };
+  workers: { address: Hex; url: string }[];
+  relayer: { metricsUrl: string; adminUrl: string; daemon: RelayerDaemon };
+  contracts: { greeter: DeployedContract };
+  cluster: Hex;
+  /** Clients for the demo and tests (closed by stop). */
+  phala: PhalaClient;
+  sibling: PhalaClient;
+  stop(): Promise<void>;
+};
+
+const CLUSTER = toHex(blake2_256(utf8('phala-bridge/devnet/cluster/0')));
+// The devnet's simulated TEE platform: the gatekeeper trusts quotes signed by this CA (development only).
+const PLATFORM_CA_KEY = toHex(keccak256(utf8('phala-bridge/devnet/platform-ca')));
+const PLATFORM_SECRET = toHex(keccak256(utf8('phala-bridge/devnet/platform-secret')));
+const GATEKEEPER_PLATFORM_SECRET = toHex(keccak256(utf8('phala-bridge/devnet/gatekeeper-platform-secret')));
+
+async function waitUntil<T>(
+  label: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > until)
+      throw new Error(`devnet: timed out waiting for ${label}${last ? ` (${errorMessage(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet> {
+  const progress = p.onProgress ?? (() => {});
+  const logger = p.logger ?? createLogger({ level: 'warn', pretty: false });
+  const dataDir = p.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'phala-bridge-devnet-'));
+  mkdirSync(dataDir, { recursive: true });
+  const redisUrl = p.redisUrl ?? 'redis://127.0.0.1:6379';
+  const redisPrefix = p.redisPrefix ?? `{phala-bridge-devnet-${Date.now().toString(36)}}`;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    if ((await ensureRedis(redisUrl, progress)).started) progress(`redis-server started on ${redisUrl}`);
+
+    progress('starting the relay chain, the Phala-style parachain (2035) and the sibling parachain (2000)');
+    const relay: RelayDevnet = await startRelayDevnet({ dataDir: path.join(dataDir, 'chains') });
+    stops.push(() => relay.stop());
+    const phala = await createPhalaClient({ url: relay.phala.wsUrl, waitFor: 'finalized' });
+    stops.push(() => closePhalaClient(phala));
+    const sibling = await createPhalaClient({ url: relay.sibling.wsUrl, waitFor: 'inBlock' });
+    stops.push(() => closePhalaClient(sibling));
+    const alice = await devSigner('Alice', 30);
+    progress(`  relay ${relay.relay.wsUrl} · phala ${relay.phala.wsUrl} · sibling ${relay.sibling.wsUrl}`);
+
+    progress('starting the EVM node');
+    const evm: EvmNode = await startEvmNode({});
+    stops.push(() => evm.stop());
+    const evmAccounts = devAccounts(10).map((a) => ({ address: a.address, privateKey: a.privateKey as Hex }));
+    progress(`  evm ${evm.rpcUrl} (chain ${evm.chainId})`);
+
+    // The gatekeeper's identity is made inside its enclave; the gateway must know its address.
+    const gatekeeperDir = path.join(dataDir, 'gatekeeper');
+    const baseRaw = rawConfig({ dataDir, redisUrl, redisPrefix, relay, evm, gateway: null, evmAccounts });
+    const probe = await openGatekeeperEnclave(gatekeeperSetup(parseConfig(baseRaw, 'devnet', {})));
+    const gatekeeperKey = toHex(probe.secp256k1PublicKey);
+    const gatekeeperAddress = ethereumAddress(probe.secp256k1PublicKey);
+    const gatekeeperX25519 = probe.publicIdentity.x25519;
+    const gatekeeperAccount = probe.accountId;
+    await probe.close();
+
+    progress('deploying PhalaBridgeGateway');
+    const deployer = devnetClients(evm, evmAccounts[0]!.privateKey);
+    const gateway = await deployGateway(deployer, { gatekeepers: [gatekeeperAddress], threshold: 1 });
+    progress(`  gateway ${gateway.address}`);
+
+    const raw = rawConfig({
+      dataDir,
+      redisUrl,
+      redisPrefix,
+      relay,
+      evm,
+      gateway: gateway.address,
+      evmAccounts,
+    });
+    const config = parseConfig(raw, 'devnet', {});
+    const configFile = path.join(dataDir, 'devnet.json');
+    writeFileSync(configFile, `${JSON.stringify(raw, null, 2)}\n`);
+
+    progress('registering the gatekeeper and the worker measurement on the Phala-style chain');
+    const workerMeasurement = toHex(computeCodeMeasurement().measurement);
+    await balances.transfer(phala, { signer: alice, to: gatekeeperAccount, amount: 10n ** 16n });
+    await registry.addGatekeeper(phala, {
+      sudo: alice,
+      gatekeeper: gatekeeperKey,
+      x25519: gatekeeperX25519,
+      account: gatekeeperAccount,
+    });
+    await registry.addMeasurement(phala, { sudo: alice, measurement: workerMeasurement });
+    await submitSudo(
+      sibling,
+      sibling.api.tx.confidentialClient!.addGatekeeper!(gatekeeperKey),
+      await devSigner('Alice', 42),
+    );
+
+    progress('starting the relayer');
+    const daemon = new RelayerDaemon({
+      config,
+      logger: logger.child({ role: 'relayer' }),
+      adapters: (context) => buildChainAdapters(config, context),
+    });
+    await daemon.start();
+    stops.push(() => daemon.stop(5_000));
+    progress(`  metrics ${daemon.urls.metrics}/metrics · admin ${daemon.urls.admin}/jobs`);
+
+    progress('starting the gatekeeper (master key, approvals, contract keys)');
+    const gatekeeper = await startGatekeeperFromConfig(config, {
+      logger: logger.child({ role: 'gatekeeper' }),
+    });
+    stops.push(() => gatekeeper.stop());
+    await gatekeeper.gatekeeper.whenReady(60_000);
+
+    const workerCount = p.workers ?? 2;
+    progress(`starting ${workerCount} pRuntime workers (sim TEE)`);
+    const workers: WorkerService[] = [];
+    for (let i = 0; i < workerCount; i++) {
+      const workerConfig = parseConfig({ ...raw, worker: workerSection(dataDir, i) }, 'devnet', {});
+      const worker = await startWorker({
+        config: workerConfig,
+        logger: logger.child({ role: `worker-${i}` }),
+        http: { host: '127.0.0.1', port: 0 },
+      });
+      stops.push(() => worker.stop({ graceMs: 2_000 }));
+      workers.push(worker);
+    }
+    progress('waiting for the gatekeeper to approve the workers');
+    await Promise.all(workers.map((w) => w.whenServing()));
+
+    progress('deploying the greeter contract on the Phala-style chain');
+    const greeter = await deploy(phala, alice, 'greeter', GREETER_CONTRACT);
+    progress(`  greeter ${greeter.contractId}`);
+    progress('waiting for its key: published on chain, handed to the workers, registered on the gateway');
+    greeter.publicKey = await waitUntil(
+      'the greeter key on chain',
+      async () => (await registry.getContractKey(phala, greeter.contractId))?.publicKey,
+    );
+    await Promise.all(workers.map((w) => w.whenHasContractKey(greeter.contractId)));
+    await waitUntil(
+      'the greeter on the gateway',
+      async () =>
+        (
+          await getContractInfo(deployer.publicClient, {
+            gateway: gateway.address,
+            contractId: greeter.contractId,
+          })
+        ).registered,
+    );
+    const workerAddresses = workers.map((w) => w.address);
+    await waitUntil('the workers on the sibling', async () => {
+      const entries = await Promise.all(
+        workers.map((w) =>
+          sibling.api.query.confidentialClient!.workers!(CLUSTER, w.info().worker.secp256k1),
+        ),
+      );
+      return entries.every((e) => !(e as { isEmpty: boolean }).isEmpty);
+    });
+
+    progress('devnet ready');
+    return {
+      dataDir,
+      config,
+      configFile,
+      chains: {
+        relay: { wsUrl: relay.relay.wsUrl },
+        phala: {
+          wsUrl: relay.phala.wsUrl,
+          paraId: relay.phala.paraId!,
+          genesisHash: relay.phala.genesisHash,
+        },
+        sibling: { wsUrl: relay.sibling.wsUrl, paraId: relay.sibling.paraId! },
+        evm: {
+          rpcUrl: evm.rpcUrl,
+          wsUrl: evm.wsUrl,
+          chainId: evm.chainId,
+          gateway: gateway.address,
+          accounts: evmAccounts,
+        },
+      },
+      gatekeeper: { address: gatekeeperAddress, key: gatekeeperKey },
+      workers: workers.map((w, i) => ({ address: workerAddresses[i]!, url: w.url ?? '' })),
+      relayer: { metricsUrl: daemon.urls.metrics!, adminUrl: daemon.urls.admin!, daemon },
+      contracts: { greeter },
+      cluster: CLUSTER,
+      phala,
+      sibling,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function deploy(
+  phala: PhalaClient,
+  signer: Awaited<ReturnType<typeof devSigner>>,
+  name: string,
+  code: string,
+): Promise<DeployedContract> {
+  const codeBytes = toHex(utf8(code));
+  const codeHash = toHex(blake2_256(utf8(code)));
+  if (!(await contracts.getCode(phala, codeHash)))
+    await contracts.uploadCode(phala, { signer, code: codeBytes });
+  const salt = toHex(utf8(`${name}/${Date.now()}`));
+  const instantiated = await contracts.instantiate(phala, { signer, codeHash, cluster: CLUSTER, salt });
+  return {
+    name,
+    contractId: instantiated.event.contractId as Hex,
+    publicKey: '0x',
+    cluster: CLUSTER,
+    codeHash,
+  };
+}
+
+function workerSection(dataDir: string, index: number) {
+  return {
+    cluster: CLUSTER,
+    concurrency: 4,
+    dataDir: path.join(dataDir, `worker-${index}`),
+    http: { host: '127.0.0.1', port: 0 },
+    attestation: {
+      provider: 'sim',
+      platformCaKey: { value: PLATFORM_CA_KEY },
+      platformSecret: { value: PLATFORM_SECRET },
+    },
+    funder: { value: '//Alice' },
+    lockDurationMs: 10_000,
+    stalledIntervalMs: 5_000,
+  };
+}
+
+/** The devnet's configuration, as a file would hold it (development mode: inline secrets). */
+function rawConfig(p: {
+  dataDir: string;
+  redisUrl: string;
+  redisPrefix: string;
+  relay: RelayDevnet;
+  evm: EvmNode;
+  gateway: Address | null;
+  evmAccounts: { address: Address; privateKey: Hex }[];
+}) {
+  const chains: Record<string, unknown>[] = [
+    {
+      kind: 'phala',
+      name: 'phala',
+      wsUrl: p.relay.phala.wsUrl,
+      signer: { value: '//Bob' },
+      paraId: p.relay.phala.paraId,
+      startBlock: 1,
+      blockTimeMs: 1_000,
+      xcmResponseTimeoutMs: 60_000,
+      batch: { maxSize: 16, maxDelayMs: 100 },
+    },
+    {
+      kind: 'parachain',
+      name: 'sibling',
+      wsUrl: p.relay.sibling.wsUrl,
+      paraId: p.relay.sibling.paraId,
+      signer: { value: '//Bob' },
+    },
+    { kind: 'relay', name: 'relay', wsUrl: p.relay.relay.wsUrl },
+  ];
+  if (p.gateway) {
+    chains.unshift({
+      kind: 'evm',
+      name: 'evm',
+      chainId: p.evm.chainId,
+      rpcUrl: p.evm.rpcUrl,
+      wsUrl: p.evm.wsUrl,
+      gateway: p.gateway,
+      confirmations: 0,
+      pollIntervalMs: 250,
+      startBlock: 0,
+      replaceAfterMs: 5_000,
+      signer: { value: p.evmAccounts[1]!.privateKey },
+      batch: { maxSize: 16, maxDelayMs: 200 },
+    });
+  }
+  return {
+    mode: 'development',
+    chains,
+    redis: { url: p.redisUrl, prefix: p.redisPrefix },
+    queues: { backoffMs: [500, 2_000, 10_000, 60_000] },
+    gatekeeper: {
+      dataDir: path.join(p.dataDir, 'gatekeeper'),
+      simPlatformCas: [toHex(ed25519.getPublicKey(fromHex(PLATFORM_CA_KEY)))],
+      quoteMaxAgeSeconds: 3_600,
+      registrationTtlSeconds: 7 * 24 * 3_600,
+      attestation: {
+        provider: 'sim',
+        platformCaKey: { value: PLATFORM_CA_KEY },
+        platformSecret: { value: GATEKEEPER_PLATFORM_SECRET },
+      },
+      account: { value: '//Charlie' },
+      backupDelayMs: 0,
+    },
+    metrics: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    log: { level: 'warn' },
+    shutdownGraceMs: 5_000,
+    checkpointFile: path.join(p.dataDir, 'relayer-checkpoints.json'),
+  };
+}

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { BaseError } from '../../base/errors.js';
+
+export class RedisUnavailableError extends BaseError {
+  override name = 'RedisUnavailableError';
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_500, () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(String(d).startsWith('+PONG')));
+    socket.on('error', () => done(false));
+  });
+}
+
+/**
+ * Makes sure Redis answers at `url`: when nothing does and `redis-server` is installed, starts one
+ * on loopback that keeps nothing on disk, and says so; otherwise says how to get one.
+ */
+export async function ensureRedis(
+  url: string,
+  onProgress: (line: string) => void = () => {},
+): Promise<{ started: boolean }> {
+  const { hostname, port } = new URL(url);
+  const p = Number(port || 6379);
+  if (await answers(hostname, p)) return { started: false };
+  if (hostname !== '127.0.0.1' && hostname !== 'localhost') {
+    throw new RedisUnavailableError(`Redis does not answer at ${url}.`);
+  }
+  onProgress(`starting redis-server on 127.0.0.1:${p} (nothing kept on disk)`);
+  const started = await new Promise<boolean>((resolve) => {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
+  if (!started) {
+    throw new RedisUnavailableError(`Redis does not answer at ${url} and redis-server is not installed.`, {
+      details:
+        'install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or point PHALA_BRIDGE_REDIS__URL at one',
+    });
+  }
+  for (let i = 0; i < 50; i++) {
+    if (await answers(hostname, p)) return { started: true };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new RedisUnavailableError(`redis-server started but does not answer on ${hostname}:${p}.`);
+}
