@@ -47,6 +47,8 @@ export type StartDevnetParameters = {
   /** Hash-tagged key prefix in Redis; default a fresh one per start. */
   redisPrefix?: string;
   workers?: number;
+  /** More confidential contracts to deploy beside the greeter: name → JavaScript source. */
+  contracts?: Record<string, string>;
   logger?: Logger;
   /** One line per step, for people watching. */
   onProgress?: (line: string) => void;
@@ -73,7 +75,7 @@ export type Devnet = {
   gatekeeper: { address: Address; key: Hex };
   workers: { address: Hex; url: string }[];
   relayer: { metricsUrl: string; adminUrl: string; daemon: RelayerDaemon };
-  contracts: { greeter: DeployedContract };
+  contracts: { greeter: DeployedContract } & Record<string, DeployedContract>;
   cluster: Hex;
   /** Clients for the demo and tests (closed by stop). */
   phala: PhalaClient;
@@ -215,25 +217,30 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress('waiting for the gatekeeper to approve the workers');
     await Promise.all(workers.map((w) => w.whenServing()));
 
-    progress('deploying the greeter contract on the Phala-style chain');
-    const greeter = await deploy(phala, alice, 'greeter', GREETER_CONTRACT);
-    progress(`  greeter ${greeter.contractId}`);
-    progress('waiting for its key: published on chain, handed to the workers, registered on the gateway');
-    greeter.publicKey = await waitUntil(
-      'the greeter key on chain',
-      async () => (await registry.getContractKey(phala, greeter.contractId))?.publicKey,
-    );
-    await Promise.all(workers.map((w) => w.whenHasContractKey(greeter.contractId)));
-    await waitUntil(
-      'the greeter on the gateway',
-      async () =>
-        (
-          await getContractInfo(deployer.publicClient, {
-            gateway: gateway.address,
-            contractId: greeter.contractId,
-          })
-        ).registered,
-    );
+    const sources: Record<string, string> = { greeter: GREETER_CONTRACT, ...p.contracts };
+    const deployed: Record<string, DeployedContract> = {};
+    for (const [name, source] of Object.entries(sources)) {
+      progress(`deploying the ${name} contract on the Phala-style chain`);
+      const contract = await deploy(phala, alice, name, source);
+      progress(`  ${name} ${contract.contractId}`);
+      progress('  waiting for its key: published on chain, handed to the workers, registered on the gateway');
+      contract.publicKey = await waitUntil(
+        `the ${name} key on chain`,
+        async () => (await registry.getContractKey(phala, contract.contractId))?.publicKey,
+      );
+      await Promise.all(workers.map((w) => w.whenHasContractKey(contract.contractId)));
+      await waitUntil(
+        `the ${name} contract on the gateway`,
+        async () =>
+          (
+            await getContractInfo(deployer.publicClient, {
+              gateway: gateway.address,
+              contractId: contract.contractId,
+            })
+          ).registered,
+      );
+      deployed[name] = contract;
+    }
     const workerAddresses = workers.map((w) => w.address);
     await waitUntil('the workers on the sibling', async () => {
       const entries = await Promise.all(
@@ -268,7 +275,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       gatekeeper: { address: gatekeeperAddress, key: gatekeeperKey },
       workers: workers.map((w, i) => ({ address: workerAddresses[i]!, url: w.url ?? '' })),
       relayer: { metricsUrl: daemon.urls.metrics!, adminUrl: daemon.urls.admin!, daemon },
-      contracts: { greeter },
+      contracts: { ...deployed, greeter: deployed.greeter! },
       cluster: CLUSTER,
       phala,
       sibling,
