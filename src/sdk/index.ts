@@ -3,3 +3,5 @@ export * from './evm.js';
 export * from './phala.js';
 export * from './seal.js';
 export * from './sibling.js';
+export * from './deploy.js';
+export * from './query.js';

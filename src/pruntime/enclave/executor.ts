@@ -10,6 +10,7 @@ import {
   fulfillmentDigest,
   fulfillmentLeaf,
   fulfillmentOf,
+  queryAnswerDigest,
   substrateFulfillmentPayload,
 } from '../../crypto/proofs.js';
 import { buildMerkleTree } from '../../crypto/merkle.js';
@@ -194,8 +195,6 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new InvalidInputError(`${what}.${issue.path.join('.')}`, issue.message);
 }
 
-const QUERY_TAG = compactAddLength(stringToU8a('phala-bridge/query/v1'));
-
 /** How many recent EVM results the executor remembers for batch signing. */
 const REMEMBERED_RESULTS = 16_384;
 
@@ -313,9 +312,7 @@ export class ContractExecutor {
     current?.fill(0);
     const sealedOutput = outcome.ok ? sealOutput(r.responseKey, queryId, outcome.sealed) : new Uint8Array(0);
     if (outcome.ok) outcome.sealed.fill(0);
-    const digest = blake2_256(
-      concatBytes(QUERY_TAG, fromHex(r.contractId), queryId, blake2_256(sealedOutput)),
-    );
+    const digest = queryAnswerDigest(fromHex(r.contractId), queryId, sealedOutput);
     return {
       status: outcome.ok ? 'ok' : 'contract-error',
       errorCode: outcome.ok ? null : outcome.error.code,

@@ -322,12 +322,7 @@ export class PhalaDestination implements Destination {
   }
 
   async isApprovedWorker(cluster: Hex, worker: { publicKey: Hex }): Promise<boolean> {
-    const info = await registry.getWorker(this.#p.client, worker.publicKey);
-    if (info?.status.kind !== 'approved' || info.cluster.toLowerCase() !== cluster.toLowerCase())
-      return false;
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    if (BigInt(info.status.expiresAt) <= now) return false;
-    return registry.isMeasurementAllowed(this.#p.client, info.status.measurement);
+    return registry.isWorkerApprovedFor(this.#p.client, { cluster, worker: worker.publicKey });
   }
 
   async status(request: RequestJob): Promise<RequestStatus> {
