@@ -1,7 +1,6 @@
-import { compactAddLength, stringToU8a } from '@polkadot/util';
 import { type Address, isAddress } from 'viem';
 import { z } from 'zod';
-import { type Hex, concatBytes, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
+import { type Hex, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
 import { BaseError, InvalidInputError } from '../../base/errors.js';
 import { EnvelopeOpenError } from '../../crypto/envelope.js';
 import { blake2_256 } from '../../crypto/hash.js';
