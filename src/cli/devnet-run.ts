@@ -17,6 +17,12 @@ function printEndpoints(d: Devnet): void {
     ['relayer admin', `${d.relayer.adminUrl}/jobs`],
     ['relayer metrics', `${d.relayer.metricsUrl}/metrics`],
     ...Object.values(d.contracts).map((c): [string, string] => [`contract ${c.name}`, c.contractId]),
+    ...(d.examples
+      ? ([
+          ['SealedBidAuction.sol', d.examples.sealedBidAuction],
+          ['PrivateCheck.sol', d.examples.privateCheck],
+        ] as [string, string][])
+      : []),
     ['config', d.configFile],
   ];
   out();

@@ -61,6 +61,39 @@ function readerOf(p: { publicClient?: PublicClient; rpcUrl?: string }): PublicCl
   return createPublicClient({ transport: http(p.rpcUrl) });
 }
 
+export type SealInputForEvmParameters = {
+  publicClient: PublicClient;
+  gateway: Address;
+  contractId: Hex;
+  /** Who calls the gateway: the EOA, or the consumer contract that calls it for its user. */
+  requester: Address;
+  input: Uint8Array | string;
+};
+
+/**
+ * Seals an input for a request made on an EVM chain, with the contract's key as the gateway knows
+ * it and a fresh response key. For a consumer contract (PrivateCheck, an auction...), the
+ * requester is the consumer's address: pass the result to its entry point.
+ */
+export async function sealInputForEvm(p: SealInputForEvmParameters) {
+  const info = await getContractInfo(p.publicClient, { gateway: p.gateway, contractId: p.contractId });
+  if (!info.registered)
+    throw new EvmRequestError(`Contract ${p.contractId} is not registered on gateway ${p.gateway}.`, {
+      details: 'its key is registered by the gatekeepers through the relayer once the contract is deployed',
+    });
+  const chainId = await getChainId(p.publicClient);
+  const responseKey = createResponseKey();
+  const sealedInput = sealInput({
+    contractPublicKey: info.publicKey,
+    contractId: p.contractId,
+    origin: { kind: 'evm', chainId, gateway: p.gateway },
+    requester: p.requester,
+    responseKey: responseKey.publicKey,
+    input: p.input,
+  });
+  return { sealedInput, responseKey, chainId };
+}
+
 /**
  * Sends a request to a confidential contract from an EVM account through the gateway: seals the
  * input to the contract's key (read from the gateway) for this account and origin, with a fresh
@@ -68,22 +101,14 @@ function readerOf(p: { publicClient?: PublicClient; rpcUrl?: string }): PublicCl
  */
 export async function requestFromEvm(p: RequestFromEvmParameters): Promise<RequestFromEvmReturnType> {
   const publicClient = readerOf(p);
-  const info = await getContractInfo(publicClient, { gateway: p.gateway, contractId: p.contractId });
-  if (!info.registered)
-    throw new EvmRequestError(`Contract ${p.contractId} is not registered on gateway ${p.gateway}.`, {
-      details: 'its key is registered by the gatekeepers through the relayer once the contract is deployed',
-    });
-  const chainId = await getChainId(publicClient);
   const requester = (
     isEthersSigner(p.sender) ? await p.sender.getAddress() : p.sender.account.address
   ) as Address;
-  const responseKey = createResponseKey();
-  const sealedInput = sealInput({
-    contractPublicKey: info.publicKey,
+  const { sealedInput, responseKey, chainId } = await sealInputForEvm({
+    publicClient,
+    gateway: p.gateway,
     contractId: p.contractId,
-    origin: { kind: 'evm', chainId, gateway: p.gateway },
     requester,
-    responseKey: responseKey.publicKey,
     input: p.input,
   });
   const request = {

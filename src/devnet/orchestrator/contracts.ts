@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 /**
  * The confidential contract every devnet deploys: it answers any origin, so the demo can send
  * the same request from Solidity, from a Phala-style extrinsic and over XCM. It greets the sender
@@ -17,3 +20,14 @@ export function query(input, ctx) {
   return { count: Number(ctx.state.get('count') ?? '0') };
 }
 `;
+
+/**
+ * The confidential halves of the Solidity examples, as users copy them: `examples/contracts/*.js`
+ * (read from the package, so the devnet runs exactly the files a user reads).
+ */
+export function exampleContract(name: 'private-check' | 'sealed-bid-auction'): string {
+  return readFileSync(
+    fileURLToPath(new URL(`../../../examples/contracts/${name}.js`, import.meta.url)),
+    'utf8',
+  );
+}

@@ -29,9 +29,9 @@ import { buildChainAdapters } from '../../relayer/chains/build.js';
 import { RelayerDaemon } from '../../relayer/daemon.js';
 import { type EvmNode, devAccounts, startEvmNode } from '../evm/node.js';
 import { devnetClients } from '../evm/clients.js';
-import { deployGateway } from '../evm/deploy.js';
+import { deployExamples, deployGateway } from '../evm/deploy.js';
 import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
-import { GREETER_CONTRACT } from './contracts.js';
+import { exampleContract, GREETER_CONTRACT } from './contracts.js';
 import { ensureRedis } from './redis.js';
 
 /**
@@ -47,8 +47,10 @@ export type StartDevnetParameters = {
   /** Hash-tagged key prefix in Redis; default a fresh one per start. */
   redisPrefix?: string;
   workers?: number;
-  /** More confidential contracts to deploy beside the greeter: name → JavaScript source. */
+  /** More confidential contracts to deploy beside the greeter and the examples: name → JavaScript source. */
   contracts?: Record<string, string>;
+  /** The example auction's bidding time from start (default one hour); `false`: no examples. */
+  examples?: { auctionBiddingSeconds?: number } | false;
   logger?: Logger;
   /** One line per step, for people watching. */
   onProgress?: (line: string) => void;
@@ -76,6 +78,8 @@ export type Devnet = {
   workers: { address: Hex; url: string }[];
   relayer: { metricsUrl: string; adminUrl: string; daemon: RelayerDaemon };
   contracts: { greeter: DeployedContract } & Record<string, DeployedContract>;
+  /** The Solidity examples, bound to the `private-check` and `sealed-bid-auction` contracts. */
+  examples: { privateCheck: Address; sealedBidAuction: Address; auctionBiddingEnds: bigint } | null;
   cluster: Hex;
   /** Clients for the demo and tests (closed by stop). */
   phala: PhalaClient;
@@ -200,30 +204,43 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress('waiting for the gatekeeper to approve the workers');
     await Promise.all(workers.map((w) => w.whenServing()));
 
-    const sources: Record<string, string> = { greeter: GREETER_CONTRACT, ...p.contracts };
+    const sources: Record<string, string> = {
+      greeter: GREETER_CONTRACT,
+      ...(p.examples === false
+        ? {}
+        : {
+            'private-check': exampleContract('private-check'),
+            'sealed-bid-auction': exampleContract('sealed-bid-auction'),
+          }),
+      ...p.contracts,
+    };
     const deployed: Record<string, DeployedContract> = {};
+    // Deployed one after another (one signer), then their keys awaited together.
     for (const [name, source] of Object.entries(sources)) {
       progress(`deploying the ${name} contract on the Phala-style chain`);
-      const contract = await deploy(phala, alice, name, source);
-      progress(`  ${name} ${contract.contractId}`);
-      progress('  waiting for its key: published on chain, handed to the workers, registered on the gateway');
-      contract.publicKey = await waitUntil(
-        `the ${name} key on chain`,
-        async () => (await registry.getContractKey(phala, contract.contractId))?.publicKey,
-      );
-      await Promise.all(workers.map((w) => w.whenHasContractKey(contract.contractId)));
-      await waitUntil(
-        `the ${name} contract on the gateway`,
-        async () =>
-          (
-            await getContractInfo(deployer.publicClient, {
-              gateway: gateway.address,
-              contractId: contract.contractId,
-            })
-          ).registered,
-      );
-      deployed[name] = contract;
+      deployed[name] = await deploy(phala, alice, name, source);
+      progress(`  ${name} ${deployed[name].contractId}`);
     }
+    progress('waiting for their keys: published on chain, handed to the workers, registered on the gateway');
+    await Promise.all(
+      Object.values(deployed).map(async (contract) => {
+        contract.publicKey = await waitUntil(
+          `the ${contract.name} key on chain`,
+          async () => (await registry.getContractKey(phala, contract.contractId))?.publicKey,
+        );
+        await Promise.all(workers.map((w) => w.whenHasContractKey(contract.contractId)));
+        await waitUntil(
+          `the ${contract.name} contract on the gateway`,
+          async () =>
+            (
+              await getContractInfo(deployer.publicClient, {
+                gateway: gateway.address,
+                contractId: contract.contractId,
+              })
+            ).registered,
+        );
+      }),
+    );
     const workerAddresses = workers.map((w) => w.address);
     await waitUntil('the workers on the sibling', async () => {
       const entries = await Promise.all(
@@ -233,6 +250,29 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       );
       return entries.every((e) => !(e as { isEmpty: boolean }).isEmpty);
     });
+
+    let examples: Devnet['examples'] = null;
+    if (p.examples !== false) {
+      progress('deploying the Solidity examples (SealedBidAuction, PrivateCheck) bound to their contracts');
+      const block = await deployer.publicClient.getBlock();
+      const auctionBiddingEnds = block.timestamp + BigInt(p.examples?.auctionBiddingSeconds ?? 3_600);
+      const deployedExamples = await deployExamples(deployer, {
+        gateway: gateway.address,
+        auction: {
+          contractId: deployed['sealed-bid-auction']!.contractId,
+          biddingEnds: auctionBiddingEnds,
+          answerWindow: 3_600n,
+          settleWindow: 3_600n,
+        },
+        privateCheck: { contractId: deployed['private-check']!.contractId, answerWindow: 3_600n },
+      });
+      examples = {
+        privateCheck: deployedExamples.privateCheck.address,
+        sealedBidAuction: deployedExamples.sealedBidAuction.address,
+        auctionBiddingEnds,
+      };
+      progress(`  SealedBidAuction ${examples.sealedBidAuction} · PrivateCheck ${examples.privateCheck}`);
+    }
 
     progress('devnet ready');
     return {
@@ -259,6 +299,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       workers: workers.map((w, i) => ({ address: workerAddresses[i]!, url: w.url ?? '' })),
       relayer: { metricsUrl: daemon.urls.metrics!, adminUrl: daemon.urls.admin!, daemon },
       contracts: { ...deployed, greeter: deployed.greeter! },
+      examples,
       cluster: CLUSTER,
       phala,
       sibling,
