@@ -64,14 +64,14 @@ export {
 } from './approvals/judge.js';
 
 // What gatekeepers put on chain (PhalaMq), for workers and relayers.
-export { DESTINATIONS, destinationOf } from './messages/destinations.js';
+export { DESTINATIONS, destinationOf } from '../protocol/mq-destinations.js';
 export {
   type KeyHandoverEntry,
   type KeyHandoverMessage,
   decodeKeyHandoverMessage,
   encodeKeyHandoverMessage,
   handoversFor,
-} from './messages/key-handover-message.js';
+} from '../protocol/key-handover-message.js';
 export {
   type EvmSignatureMessage,
   type GatewaySignature,

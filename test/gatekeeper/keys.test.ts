@@ -41,7 +41,7 @@ import {
   decodeKeyHandoverMessage,
   encodeKeyHandoverMessage,
   handoversFor,
-} from '../../src/gatekeeper/messages/key-handover-message.js';
+} from '../../src/protocol/key-handover-message.js';
 import {
   decodeMasterKeyHandoverMessage,
   encodeMasterKeyHandoverMessage,
