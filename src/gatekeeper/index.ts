@@ -84,15 +84,14 @@ export {
   type GatewayRef,
   type ReadyEvmMessage,
 } from './evm/collector.js';
+export { type EvmMessage, evmMessageDigest } from './evm/typed-data.js';
 export {
-  type EvmMessage,
   type GatekeeperSetUpdate,
   type WorkerRevocation,
-  evmMessageDigest,
   gatekeeperSetUpdateDigest,
-  sortAddresses,
   workerRevocationDigest,
-} from './evm/typed-data.js';
+} from '../crypto/proofs.js';
+export { sortAddresses } from '../evm/gateway/registry.js';
 
 export {
   GatekeeperError,
