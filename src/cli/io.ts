@@ -19,6 +19,16 @@ export function hexArgument(field: string, length?: number) {
   };
 }
 
+/** A commander argument parser for a whole number in [min, max]; a bad one is a usage error naming the flag. */
+export function integerArgument(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${flag} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
 export function choiceArgument<T extends string>(choices: readonly T[]) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value))

@@ -64,14 +64,14 @@ export {
 } from './approvals/judge.js';
 
 // What gatekeepers put on chain (PhalaMq), for workers and relayers.
-export { DESTINATIONS, destinationOf } from './messages/destinations.js';
+export { DESTINATIONS, destinationOf } from '../protocol/mq-destinations.js';
 export {
   type KeyHandoverEntry,
   type KeyHandoverMessage,
   decodeKeyHandoverMessage,
   encodeKeyHandoverMessage,
   handoversFor,
-} from './messages/key-handover-message.js';
+} from '../protocol/key-handover-message.js';
 export {
   type EvmSignatureMessage,
   type GatewaySignature,
@@ -84,15 +84,14 @@ export {
   type GatewayRef,
   type ReadyEvmMessage,
 } from './evm/collector.js';
+export { type EvmMessage, evmMessageDigest } from './evm/typed-data.js';
 export {
-  type EvmMessage,
   type GatekeeperSetUpdate,
   type WorkerRevocation,
-  evmMessageDigest,
   gatekeeperSetUpdateDigest,
-  sortAddresses,
   workerRevocationDigest,
-} from './evm/typed-data.js';
+} from '../crypto/proofs.js';
+export { sortAddresses } from '../evm/gateway/registry.js';
 
 export {
   GatekeeperError,

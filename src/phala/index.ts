@@ -28,6 +28,12 @@ export {
   finalizedBlockAt,
   followFinalizedBlocks,
 } from './follow.js';
+export {
+  type ChainProgress,
+  ProgressFileError,
+  readProgressFile,
+  writeProgressFile,
+} from './progress-file.js';
 export * from './ids.js';
 export * from './payloads.js';
 export { type Plain, plainOf } from './plain.js';

@@ -1,32 +1,5 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/schema.js';
-
-export type RedisConnection = Redis | Cluster;
-
-/**
- * One ioredis connection from the config: a URL, with TLS, Sentinel or Cluster nodes when set.
- * `maxRetriesPerRequest: null` is what BullMQ requires of its connections.
- */
-export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): RedisConnection {
-  const password = config.password?.reveal();
-  const base: RedisOptions = {
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    ...(password ? { password } : {}),
-    ...(config.tls ? { tls: {} } : {}),
-    ...overrides,
-  };
-  if (config.clusterNodes?.length) {
-    return new Cluster(config.clusterNodes, {
-      redisOptions: base,
-      dnsLookup: (address, callback) => callback(null, address),
-    });
-  }
-  if (config.sentinels?.length) {
-    return new Redis({ ...base, sentinels: config.sentinels, name: config.sentinelName! });
-  }
-  return new Redis(config.url, base);
-}
+// The connection itself is shared with the workers (src/infra/redis.ts).
+export { type RedisConnection, createRedis } from '../infra/redis.js';
 
 /** A key under the deployment's hash-tagged prefix. */
 export function redisKey(prefix: string, ...parts: string[]): string {

@@ -18,7 +18,7 @@ import {
 import { sibling } from '../../src/xcm/location.js';
 import { encodeLocation } from '../../src/xcm/encode.js';
 import { siblingAccount } from '../../src/xcm/location.js';
-import { PolkadotXcmEventSource } from '../../src/xcm/tracker/polkadot-source.js';
+import { PolkadotXcmEventSource } from '../../src/relayer/chains/xcm-source.js';
 import { MemoryXcmTrackerStore, XcmTracker, type TrackedXcm } from '../../src/xcm/index.js';
 import {
   type ApprovedWorker,

@@ -24,7 +24,7 @@ import {
   siblingAccount,
 } from '../../src/xcm/location.js';
 import { sovereignAccountOf } from '../../src/xcm/sovereign.js';
-import { PolkadotXcmEventSource } from '../../src/xcm/tracker/polkadot-source.js';
+import { PolkadotXcmEventSource } from '../../src/relayer/chains/xcm-source.js';
 import { type TestRelayDevnet, eventIn, nextEvent, startTestRelayDevnet } from './helpers.js';
 
 /**

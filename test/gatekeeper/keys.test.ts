@@ -25,7 +25,8 @@ import { computeGatekeeperMeasurement } from '../../src/gatekeeper/enclave/measu
 import { createGatekeeperPlatform } from '../../src/gatekeeper/enclave/platform.js';
 import { GatekeeperRefusalError, MasterKeyUnsealError } from '../../src/gatekeeper/errors.js';
 import { EvmSignatureCollector } from '../../src/gatekeeper/evm/collector.js';
-import { evmMessageDigest, sortAddresses } from '../../src/gatekeeper/evm/typed-data.js';
+import { sortAddresses } from '../../src/evm/gateway/registry.js';
+import { evmMessageDigest } from '../../src/gatekeeper/evm/typed-data.js';
 import {
   deriveContractPublicKey,
   deriveContractSecretKey,
@@ -41,7 +42,7 @@ import {
   decodeKeyHandoverMessage,
   encodeKeyHandoverMessage,
   handoversFor,
-} from '../../src/gatekeeper/messages/key-handover-message.js';
+} from '../../src/protocol/key-handover-message.js';
 import {
   decodeMasterKeyHandoverMessage,
   encodeMasterKeyHandoverMessage,

@@ -6,7 +6,7 @@ import { recoverTypedSigner } from '../../src/crypto/proofs.js';
 import { signSimQuote } from '../../src/crypto/sim-quote.js';
 import { reportDataFor } from '../../src/crypto/report-data.js';
 import { EvmSignatureCollector, type ReadyEvmMessage } from '../../src/gatekeeper/evm/collector.js';
-import { DESTINATIONS } from '../../src/gatekeeper/messages/destinations.js';
+import { DESTINATIONS } from '../../src/protocol/mq-destinations.js';
 import * as balances from '../../src/phala/actions/balances.js';
 import * as contracts from '../../src/phala/actions/contracts.js';
 import * as registry from '../../src/phala/actions/registry.js';

@@ -30,7 +30,7 @@ import { identityTransactionSigner } from './transaction-signer.js';
 import { openMasterKeys, sealMasterKeys } from '../keys/master-key-handover.js';
 import { MasterKeyRing } from '../keys/master-key-ring.js';
 import type { GatewaySignature } from '../messages/evm-signature-message.js';
-import { type KeyHandoverEntry, encodeKeyHandoverMessage } from '../messages/key-handover-message.js';
+import { type KeyHandoverEntry, encodeKeyHandoverMessage } from '../../protocol/key-handover-message.js';
 import { encodeMasterKeyHandoverMessage } from '../messages/master-key-handover-message.js';
 
 /**
@@ -443,7 +443,7 @@ export class GatekeeperEnclave {
 
   /**
    * Seals contract keys to a verified worker's X25519 key (src/crypto/key-handover.ts) and returns
-   * the key handover message for it (messages/key-handover-message.ts).
+   * the key handover message for it (src/protocol/key-handover-message.ts).
    */
   sealContractKeys(worker: Uint8Array, keys: readonly ContractKeyToHand[]): Uint8Array {
     const trusted = this.#trusted.get(toHex(worker));

@@ -22,10 +22,11 @@ import {
 } from '../chain/chain-view.js';
 import type { GatekeeperEnclave, WorkerVerdict } from '../enclave/enclave.js';
 import { GatekeeperError, GatekeeperRefusalError } from '../errors.js';
-import { type EvmMessage, sortAddresses } from '../evm/typed-data.js';
-import { DESTINATION_BYTES, destinationOf } from '../messages/destinations.js';
+import { sortAddresses } from '../../evm/gateway/registry.js';
+import type { EvmMessage } from '../evm/typed-data.js';
+import { DESTINATION_BYTES, destinationOf } from '../../protocol/mq-destinations.js';
 import { encodeEvmSignatureMessage } from '../messages/evm-signature-message.js';
-import { MAX_HANDOVERS_PER_MESSAGE, decodeKeyHandoverMessage } from '../messages/key-handover-message.js';
+import { MAX_HANDOVERS_PER_MESSAGE, decodeKeyHandoverMessage } from '../../protocol/key-handover-message.js';
 import { decodeMasterKeyHandoverMessage } from '../messages/master-key-handover-message.js';
 import { rotateMasterKey } from './rotate.js';
 import { readState, writeState } from './state-file.js';

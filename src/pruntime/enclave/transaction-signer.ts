@@ -11,11 +11,11 @@ import type { EnclaveIdentity } from './identity.js';
  * blake2_256(signing payload), as sp_core's ecdsa pair), so a worker registers and pays from
  * its own account without the key leaving the enclave.
  *
- * The same key signs results, state commits, queries and worker messages, each a signature over
- * blake2_256 of a payload that starts with a compact-length-prefixed "phala-bridge/…" tag. Bytes
- * shaped like that are refused here, so the untrusted host cannot pass such a payload off as a
- * transaction to get it signed; a transaction's signing payload starts with a pallet and call
- * index, never with such a tag.
+ * The same key signs results, state commits, queries and worker messages (in a gatekeeper:
+ * approvals), each a signature over blake2_256 of a payload that starts with a
+ * compact-length-prefixed "phala-bridge/…" tag. Bytes shaped like that are refused here, so the
+ * untrusted host cannot pass such a payload off as a transaction to get it signed; a
+ * transaction's signing payload starts with a pallet and call index, never with such a tag.
  */
 const PAYLOAD_TAG_PREFIX = utf8('phala-bridge/');
 
@@ -28,7 +28,15 @@ export class TransactionSigningRefusedError extends BaseError {
   }
 }
 
-export function identityTransactionSigner(identity: EnclaveIdentity, ss58Format = 42): IKeyringPair {
+/**
+ * `refused` makes the error a refusal throws (the gatekeeper enclave, which signs its chain
+ * transactions with this too, reports it as one of its own refusals).
+ */
+export function identityTransactionSigner(
+  identity: EnclaveIdentity,
+  ss58Format = 42,
+  refused: () => Error = () => new TransactionSigningRefusedError(),
+): IKeyringPair {
   const publicKey = identity.secp256k1PublicKey;
   const addressRaw = blake2_256(publicKey);
   return {
@@ -36,7 +44,7 @@ export function identityTransactionSigner(identity: EnclaveIdentity, ss58Format 
     addressRaw,
     publicKey,
     sign(data: Uint8Array, options?: { withType?: boolean }): Uint8Array {
-      if (looksLikePayload(data)) throw new TransactionSigningRefusedError();
+      if (looksLikePayload(data)) throw refused();
       const signature = identity.signSubstrateDigest(blake2_256(data));
       return options?.withType ? concatBytes(Uint8Array.of(2), signature) : signature;
     },

@@ -11,7 +11,7 @@ import {
   KEY_HANDOVER_DESTINATION_BYTES,
   type KeyHandoverEntry,
   decodeKeyHandoverMessage,
-} from './key-handover-message.js';
+} from '../../protocol/key-handover-message.js';
 import { writeProgress } from './state-file.js';
 
 /**

@@ -26,7 +26,7 @@ export {
   type KeyHandoverMessage,
   decodeKeyHandoverMessage,
   encodeKeyHandoverMessage,
-} from './key-handover-message.js';
+} from '../../protocol/key-handover-message.js';
 export {
   type RegistrationKind,
   type RegistrationStatus,

@@ -25,7 +25,7 @@ import {
   registrationStatusOf,
   shouldRegister,
 } from './registration.js';
-import { type RedisConnection, createRedis } from './redis.js';
+import { type RedisConnection, createRedis } from '../../infra/redis.js';
 import type { RequestCheckContext } from './request-check.js';
 import { RequestProcessor } from './request-processor.js';
 import { readProgress } from './state-file.js';

@@ -5,7 +5,7 @@ import { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
 import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../phala/client.js';
 import { signerFromUri } from '../../phala/signers.js';
 import { fromHex } from '../../base/bytes.js';
-import { PolkadotXcmEventSource } from '../../xcm/tracker/polkadot-source.js';
+import { PolkadotXcmEventSource } from './xcm-source.js';
 import { RedisXcmTrackerStore } from '../../xcm/tracker/redis-store.js';
 import { XcmTracker } from '../../xcm/tracker/tracker.js';
 import type { XcmTopology } from '../../xcm/tracker/topology.js';

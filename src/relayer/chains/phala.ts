@@ -16,7 +16,7 @@ import type { Signer } from '../../phala/submit.js';
 import { type PhalaEvent, parsePhalaEvent } from '../../phala/types.js';
 import * as contracts from '../../phala/actions/contracts.js';
 import * as registry from '../../phala/actions/registry.js';
-import { DESTINATIONS } from '../../gatekeeper/messages/destinations.js';
+import { DESTINATIONS } from '../../protocol/mq-destinations.js';
 import type { Origin } from '../../protocol/origin.js';
 import type { RequestJob } from '../../protocol/request-job.js';
 import { responseTopicOf } from '../../protocol/xcm-response.js';

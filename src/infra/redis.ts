@@ -1,13 +1,12 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../../config/schema.js';
+import type { RedisConfig } from '../config/schema.js';
 
 export type RedisConnection = Redis | Cluster;
 
 /**
- * One ioredis connection from the config's `redis` section (a URL, with TLS, Sentinel or Cluster
- * nodes when set), as BullMQ needs it (`maxRetriesPerRequest: null`). The relayer has the same
- * helper in src/relayer/redis.ts; a worker cannot import the relayer (dependency direction), and
- * the two must read the config the same way.
+ * One ioredis connection from the config's `redis` section: a URL, with TLS, Sentinel or Cluster
+ * nodes when set. `maxRetriesPerRequest: null` is what BullMQ requires of its connections. Workers
+ * and the relayer both connect through this, so they read the config the same way.
  */
 export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): RedisConnection {
   const password = config.password?.reveal();

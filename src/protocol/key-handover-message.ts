@@ -1,10 +1,12 @@
-import { concatBytes, equalBytes, utf8 } from '../../base/bytes.js';
-import { InvalidInputError } from '../../base/errors.js';
-import type { KeyHandoverKind } from '../../crypto/key-handover.js';
+import { concatBytes, equalBytes, utf8 } from '../base/bytes.js';
+import { InvalidInputError } from '../base/errors.js';
+import type { KeyHandoverKind } from '../crypto/key-handover.js';
+import { DESTINATIONS, DESTINATION_BYTES } from './mq-destinations.js';
 
 /**
- * Contract (or cluster) keys handed to one worker, as a PhalaMq payload to
- * DESTINATIONS.keyHandover (docs/gatekeeper.md#key-handover-messages):
+ * Contract (or cluster) keys handed to one worker, as a PhalaMq payload from a gatekeeper to
+ * DESTINATIONS.keyHandover (docs/gatekeeper.md#key-handover-messages,
+ * docs/pruntime-worker.md#keys). Gatekeepers encode it, workers decode it: one codec for both.
  *
  *   "PBKM" ‖ 0x01 ‖ worker secp256k1 (33) ‖ worker X25519 (32) ‖ u16be(count) ‖ count ×
  *     ( kind (1 contract, 2 cluster) ‖ id (32) ‖ u32be(epoch) ‖ public key (32)
@@ -16,6 +18,8 @@ import type { KeyHandoverKind } from '../../crypto/key-handover.js';
  * (PhalaRegistry.ContractKeyHistory); a worker passes it (or, better, the chain's) as
  * `expectedPublicKey` so a handover of any other key is refused.
  */
+export const KEY_HANDOVER_DESTINATION = DESTINATIONS.keyHandover;
+export const KEY_HANDOVER_DESTINATION_BYTES = DESTINATION_BYTES.keyHandover;
 export const KEY_HANDOVER_MESSAGE_MAGIC = utf8('PBKM');
 export const MAX_HANDOVERS_PER_MESSAGE = 128;
 const HEADER = 4 + 1 + 33 + 32 + 2;

@@ -1,4 +1,4 @@
-import { utf8 } from '../../base/bytes.js';
+import { utf8 } from '../base/bytes.js';
 
 /**
  * PhalaMq destinations the gatekeepers use (docs/gatekeeper.md#what-goes-on-chain). Every message
@@ -8,9 +8,9 @@ import { utf8 } from '../../base/bytes.js';
  * gatekeeper.
  */
 export const DESTINATIONS = {
-  /** Gatekeeper → worker: contract keys sealed to the worker's X25519 key (key-handover-message.ts). */
+  /** Gatekeeper → worker: contract keys sealed to the worker's X25519 key (src/protocol/key-handover-message.ts). */
   keyHandover: 'phala-bridge/gatekeeper/key-handover/v1',
-  /** Gatekeeper → relayer: EIP-712 signatures for EVM gateways (evm-signature-message.ts). */
+  /** Gatekeeper → relayer: EIP-712 signatures for EVM gateways (src/gatekeeper/messages/evm-signature-message.ts). */
   evmSignature: 'phala-bridge/gatekeeper/evm-signature/v1',
   /** Joining gatekeeper → gatekeepers: its attestation, asking for the master keys. */
   masterKeyRequest: 'phala-bridge/gatekeeper/master-key-request/v1',

@@ -5,16 +5,18 @@ import { errorMessage } from '../../base/errors.js';
 import type { DecodedEvent } from '../../phala/events.js';
 import { type FinalizedBlock, followFinalizedBlocks } from '../../phala/follow.js';
 import { type Plain, plainOf } from '../../phala/plain.js';
-import { decodeXcm } from '../decode.js';
-import { messageHash } from '../message-id.js';
-import { decodeXcmpPage } from '../xcmp.js';
-import type { XcmBlockHandler, XcmEventSource, XcmSubscription } from './event-source.js';
-import { type SubstrateEvent, trackerEventsFromSubstrate } from './substrate-events.js';
-import type { XcmTopology } from './topology.js';
-import type { XcmCursor, XcmTrackerBlock, XcmTrackerEvent } from './types.js';
+import { decodeXcm } from '../../xcm/decode.js';
+import { messageHash } from '../../xcm/message-id.js';
+import { decodeXcmpPage } from '../../xcm/xcmp.js';
+import type { XcmBlockHandler, XcmEventSource, XcmSubscription } from '../../xcm/tracker/event-source.js';
+import { type SubstrateEvent, trackerEventsFromSubstrate } from '../../xcm/tracker/substrate-events.js';
+import type { XcmTopology } from '../../xcm/tracker/topology.js';
+import type { XcmCursor, XcmTrackerBlock, XcmTrackerEvent } from '../../xcm/tracker/types.js';
 
 /**
- * The tracker's events from a live chain over @polkadot/api: finalized blocks in order, each
+ * The XCM tracker's event source (src/xcm/tracker/event-source.ts) for a live chain, built on the
+ * Phala client's finalized-block follower; it lives in the relayer, which joins chain clients, so
+ * src/xcm does not import src/phala. The tracker's events from a live chain over @polkadot/api: finalized blocks in order, each
  * block once, from the tracker's cursor (so blocks finalized while the tracker or its connection
  * was down are backfilled by number; @polkadot/api reconnects by itself). Per block:
  * - its runtime events, turned into tracker events by `trackerEventsFromSubstrate` (sent, processed
