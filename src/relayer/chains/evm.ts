@@ -507,9 +507,11 @@ function completeBatches(items: SubmitItem[]): SubmitItem[][] {
   const complete: SubmitItem[][] = [];
   for (const group of byRoot.values()) {
     const { count, root, signature } = group[0]!.result.batch!;
-    const ordered = new Array<SubmitItem | undefined>(count);
+    // Filled, not `new Array(count)`: array methods skip the holes of a sparse array, which would
+    // let a partial batch pass for a complete one.
+    const ordered = Array.from<SubmitItem | undefined>({ length: count });
     for (const item of group) ordered[item.result.batch!.index] ??= item;
-    if (ordered.some((item) => !item)) continue;
+    if (ordered.some((item) => item === undefined)) continue;
     const members = ordered as SubmitItem[];
     const leaves = members.map((m) =>
       fulfillmentLeaf(
