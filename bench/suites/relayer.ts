@@ -555,7 +555,8 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
   const devnet = await startDevnet({
     contracts: { echo: ECHO },
     workerBatch: batch,
-    logger: createLogger({ level: 'error' }),
+    logger: createLogger({ level: process.env.BENCH_VERBOSE ? 'warn' : 'error' }),
+    ...(process.env.BENCH_VERBOSE ? { onProgress: (line: string) => console.error(line) } : {}),
   });
   const stopped = { value: false };
   try {
@@ -634,7 +635,11 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
     );
     const sendSeconds = (performance.now() - sendStart) / 1000;
     const until = Date.now() + 600_000;
-    while ((minedAt.size < count || fulfilledAt.size < count) && Date.now() < until) await sleep(200);
+    while ((minedAt.size < count || fulfilledAt.size < count) && Date.now() < until) {
+      await sleep(200);
+      if (process.env.BENCH_VERBOSE)
+        console.error(`e2e: ${minedAt.size} mined, ${fulfilledAt.size} fulfilled of ${count}`);
+    }
     await sleep(1_000); // a late duplicate would show here
     stopped.value = true;
     await follower;

@@ -1,0 +1,27 @@
+import { startDevnet } from './src/devnet/orchestrator/devnet.js';
+import { devnetClients } from './src/devnet/evm/clients.js';
+import { sendRequest } from './src/evm/gateway/request.js';
+import { sealInput } from './src/sdk/seal.js';
+import { generateKeyPair } from './src/crypto/keys.js';
+import { toHex } from './src/base/bytes.js';
+import { createLogger } from './src/log/logger.js';
+import { isRequestPending } from './src/evm/gateway/read.js';
+import { parseEventLogs } from 'viem';
+import { phalaBridgeGatewayAbi } from './src/evm/artifacts/PhalaBridgeGateway.js';
+const ECHO = 'export function handle(input, ctx) { return { public: input, sealed: "" }; }';
+const d = await startDevnet({ contracts: { echo: ECHO }, logger: createLogger({ level: 'warn' }) });
+const evm = d.chains.evm;
+const c = devnetClients(evm, evm.accounts[2]!.privateKey);
+const echo = d.contracts.echo!;
+const origin = { kind: 'evm' as const, chainId: evm.chainId, gateway: evm.gateway };
+const rk = toHex(generateKeyPair('x25519').publicKey);
+const requester = c.walletClient.account.address.toLowerCase() as `0x${string}`;
+const hash = await sendRequest(c.walletClient, { gateway: evm.gateway, contractId: echo.contractId, sealedInput: sealInput({ contractPublicKey: echo.publicKey, contractId: echo.contractId, origin, requester, responseKey: rk, input: 'hi' }), responseKey: rk, callbackGasLimit: 0, deadline: BigInt(Math.floor(Date.now()/1000)+3600), gas: 400_000n });
+const r = await c.publicClient.waitForTransactionReceipt({ hash });
+console.log('status', r.status, r.gasUsed);
+const ev = parseEventLogs({ abi: phalaBridgeGatewayAbi, logs: r.logs });
+console.log(ev.map(e => e.eventName));
+const id = (ev[0] as any).args.requestId;
+for (let i = 0; i < 30; i++) { await new Promise(r => setTimeout(r, 1000)); const p = await isRequestPending(c.publicClient, { gateway: evm.gateway, requestId: id }); if (!p) { console.log('fulfilled after', i); break; } }
+const res = await fetch(`${d.relayer.adminUrl}/jobs?state=all`).then(r => r.text()); console.log(res.slice(0, 1500));
+await d.stop(); process.exit(0);
