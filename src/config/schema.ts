@@ -144,9 +144,9 @@ export const workerSchema = z.strictObject({
   batch: z
     .strictObject({
       maxSize: z.number().int().min(1).max(256).default(16),
-      maxDelayMs: z.number().int().min(0).max(10_000).default(20),
+      maxDelayMs: z.number().int().min(0).max(10_000).default(50),
     })
-    .default({ maxSize: 16, maxDelayMs: 20 }),
+    .default({ maxSize: 16, maxDelayMs: 50 }),
 });
 
 export const gatekeeperSchema = z.strictObject({
