@@ -634,7 +634,7 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
       }),
     );
     const sendSeconds = (performance.now() - sendStart) / 1000;
-    const until = Date.now() + 600_000;
+    const until = Date.now() + Number(process.env.BENCH_RELAYER_E2E_WAIT_MS ?? 300_000);
     while ((minedAt.size < count || fulfilledAt.size < count) && Date.now() < until) {
       await sleep(200);
       if (process.env.BENCH_VERBOSE)
