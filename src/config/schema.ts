@@ -135,6 +135,18 @@ export const workerSchema = z.strictObject({
   stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
   /** Times a job may be recovered from a dead worker before it fails. */
   maxStalledCount: z.number().int().min(1).max(100).default(3),
+  /**
+   * EVM results ready together for the same gateway are also signed as one FulfillmentBatch, which
+   * the relayer sends as one `fulfillBatch`. A result waits for other jobs still running at most
+   * `maxDelayMs`, and not at all when nothing else is running; `maxSize: 1` turns batching off.
+   * The size is also capped by the gateway chain's `batch.maxSize` when this config names it.
+   */
+  batch: z
+    .strictObject({
+      maxSize: z.number().int().min(1).max(256).default(16),
+      maxDelayMs: z.number().int().min(0).max(10_000).default(50),
+    })
+    .default({ maxSize: 16, maxDelayMs: 50 }),
 });
 
 export const gatekeeperSchema = z.strictObject({

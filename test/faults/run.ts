@@ -8,13 +8,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Hex, getAbiItem, parseEventLogs } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { isRequestPending } from '../../src/evm/gateway/read.js';
+import { requestQueueName } from '../../src/protocol/queue-names.js';
 import { type EvmRelayFixture, startEvmRelayFixture, waitFor } from '../helpers/evm-relay.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { type WorkerEvmRelayFixture, startWorkerEvmRelayFixture } from '../helpers/worker-evm-relay.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/phala-bridge.js');
 // A Redis database of its own, so that "Redis flushed" flushes only what this run wrote.
@@ -52,6 +55,97 @@ function spawnRelayer(
       }),
   };
 }
+
+type WorkerChild = {
+  child: ChildProcess;
+  url: string;
+  address: Hex;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+};
+
+/** A worker service as an operator runs it (`phala-bridge worker --config`); resolves once its API listens. */
+async function spawnWorker(f: WorkerEvmRelayFixture, name: string): Promise<WorkerChild> {
+  const file = f.writeWorkerConfig({
+    name,
+    concurrency: 2,
+    lockDurationMs: 2_000,
+    stalledIntervalMs: 1_000,
+    logLevel: 'info',
+  });
+  const child = spawn(process.execPath, [bin, 'worker', '--config', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  spawned.push({ name, relayer: { child, log, stop: async () => {} } });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker ${name} did not start in time`)), 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      for (const line of String(d).split('\n')) {
+        if (!line) continue;
+        log.push(line);
+        if (log.length > 200) log.shift();
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === 'worker http api listening' && entry.url) {
+            clearTimeout(timer);
+            resolve(entry.url);
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${name} exited with ${code}`));
+    });
+  });
+  const info = (await (await fetch(`${url}/info`)).json()) as {
+    worker: { secp256k1: Hex; x25519: Hex; address: Hex };
+  };
+  return {
+    child,
+    url,
+    address: info.worker.address,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Onboards a spawned worker (approval, key, gateway) and waits until it serves with the key. */
+async function onboardWorker(f: WorkerEvmRelayFixture, worker: WorkerChild): Promise<void> {
+  const info = async () =>
+    (await (await fetch(`${worker.url}/info`)).json()) as {
+      worker: { secp256k1: Hex; x25519: Hex; address: Hex };
+      serving: boolean;
+      keys: { id: string }[];
+    };
+  await f.onboard((await info()).worker);
+  await waitFor(
+    async () => {
+      const view = await info();
+      return view.serving && view.keys.some((k) => k.id === f.deployed.contractId.toLowerCase());
+    },
+    60_000,
+    'the worker serving with the contract key',
+  );
+}
+
+/** A stateless contract slow enough (a few hundred ms) that a worker is caught holding jobs. */
+const SLOW_ECHO = `
+export function handle(input, ctx) {
+  const text = ctx.utf8.decode(input);
+  let x = 0;
+  for (let i = 0; i < 1500000; i++) x = (x + i) % 7;
+  return { public: text.toUpperCase(), sealed: 'secret:' + text + x };
+}`;
+
+/** The fixture of the scenario running with real worker services (set by its `start`). */
+let workerFixture: WorkerEvmRelayFixture | undefined;
 
 type Outcome = {
   name: string;
@@ -116,7 +210,12 @@ async function stream(
   return ids;
 }
 
-type Scenario = { name: string; run: (f: EvmRelayFixture) => Promise<Hex[]> };
+type Scenario = {
+  name: string;
+  run: (f: EvmRelayFixture) => Promise<Hex[]>;
+  /** Its own fixture (default: the EVM fixture with the in-process test worker). */
+  start?: () => Promise<EvmRelayFixture>;
+};
 
 const scenarios: Scenario[] = [
   {
@@ -223,6 +322,47 @@ const scenarios: Scenario[] = [
   },
 ];
 
+scenarios.push({
+  name: 'worker killed mid-job',
+  start: async () => {
+    workerFixture = await startWorkerEvmRelayFixture('faults-worker', {
+      redisUrl: REDIS_URL,
+      code: SLOW_ECHO,
+    });
+    return workerFixture;
+  },
+  run: async () => {
+    const f = workerFixture!;
+    const relayer = spawnRelayer(f, 'wk');
+    const a = await spawnWorker(f, 'worker-a');
+    const b = await spawnWorker(f, 'worker-b');
+    try {
+      await Promise.all([onboardWorker(f, a), onboardWorker(f, b)]);
+      const ids = await stream(f, 12, 50);
+      // SIGKILL worker A while it holds jobs; B takes them over once A's locks expire.
+      const connection = f.redis.duplicate();
+      const requests = new Queue(requestQueueName(f.cluster), { connection, prefix: f.prefix });
+      const held = await waitFor(
+        async () => {
+          const active = await requests.getActive();
+          const mine = active.filter((j) => j.processedBy === a.address.toLowerCase());
+          return mine.length > 0 ? mine.length : null;
+        },
+        30_000,
+        'worker A holding jobs',
+      );
+      await a.stop('SIGKILL');
+      await requests.close();
+      connection.disconnect();
+      if (!held) throw new Error('worker A held no job when killed: the scenario tested nothing');
+      await allAnswered(f, ids);
+      return ids;
+    } finally {
+      await Promise.all([a.stop('SIGKILL'), b.stop(), relayer.stop()]);
+    }
+  },
+});
+
 async function main() {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   await redis.flushdb();
@@ -231,8 +371,8 @@ async function main() {
   const outcomes: Outcome[] = [];
   for (const scenario of scenarios) {
     if (only.length && !only.some((o) => scenario.name.includes(o))) continue;
-    const f = await startEvmRelayFixture({ redisUrl: REDIS_URL });
-    const worker = f.startTestWorker();
+    const f = scenario.start ? await scenario.start() : await startEvmRelayFixture({ redisUrl: REDIS_URL });
+    const worker = scenario.start ? undefined : f.startTestWorker();
     const started = Date.now();
     const fromBlock = await f.devnet.clients.publicClient.getBlockNumber();
     let ids: Hex[] = [];
@@ -255,7 +395,7 @@ async function main() {
     console.log(
       `${lost || duplicated || error ? 'FAIL' : 'ok  '} ${scenario.name}: ${ids.length} requests, ${lost} lost, ${duplicated} duplicated (${outcome.seconds} s)${error ? ` — ${error}` : ''}`,
     );
-    await worker.close();
+    await worker?.close();
     await f.close();
   }
   const total = outcomes.reduce((a, o) => ({ n: a.n + o.requests, l: a.l + o.lost, d: a.d + o.duplicated }), {

@@ -44,7 +44,16 @@ export function handle(input, ctx) {
 
 export type EvmRelayFixture = Awaited<ReturnType<typeof startEvmRelayFixture>>;
 
-export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) {
+export type EvmRelayFixtureOptions = {
+  redisUrl?: string;
+  /**
+   * A contract deployed elsewhere (on a Phala-style chain a worker service reads) to register on
+   * the gateway instead of a fresh random one; the fixture's in-process enclave gets its key.
+   */
+  contract?: { contractId: Hex; key: { publicKey: Uint8Array; secretKey: Uint8Array } };
+};
+
+export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {}) {
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const devnet: EvmDevnet = await startEvmDevnet({ node: {} });
   const engine = await ContractEngine.start({ threads: 1 });
@@ -57,8 +66,8 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
   });
   const enclave = await Enclave.open({ dataDir: path.join(dataDir, 'worker'), platform, engine });
   const cluster = toHex(new Uint8Array(32).fill(0x11));
-  const contractId = toHex(generateKeyPair('x25519').publicKey);
-  const contractKey = generateKeyPair('x25519');
+  const contractId = options.contract?.contractId ?? toHex(generateKeyPair('x25519').publicKey);
+  const contractKey = options.contract?.key ?? generateKeyPair('x25519');
   await enclave.receiveKeyHandover({
     envelope: sealKeyHandover(fromHex(enclave.publicIdentity.x25519), {
       kind: 'contract',
@@ -71,17 +80,21 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
   });
   const { epoch } = await getGatekeeperSet(devnet.clients.publicClient, { gateway: devnet.gateway });
   const gatekeeperKeys = devnet.gatekeepers.map((g) => g.secretKey);
-  await registerWorkerOnGateway(devnet.clients, {
-    gateway: devnet.gateway,
-    registration: {
-      worker: enclave.publicIdentity.address,
-      measurement: toHex(measurement),
-      cluster,
-      expiresAt: BigInt(Math.floor(Date.now() / 1000) + 86_400),
-      epoch,
-    },
-    gatekeeperKeys,
-  });
+  /** Registers a worker of the cluster on the gateway, signed by the gateway's gatekeepers. */
+  async function registerWorker(worker: Address, workerMeasurement: Hex = toHex(measurement)) {
+    await registerWorkerOnGateway(devnet.clients, {
+      gateway: devnet.gateway,
+      registration: {
+        worker,
+        measurement: workerMeasurement,
+        cluster,
+        expiresAt: BigInt(Math.floor(Date.now() / 1000) + 86_400),
+        epoch,
+      },
+      gatekeeperKeys,
+    });
+  }
+  await registerWorker(enclave.publicIdentity.address);
   await registerContractOnGateway(devnet.clients, {
     gateway: devnet.gateway,
     registration: { contractId, cluster, publicKey: toHex(contractKey.publicKey), epoch },
@@ -292,6 +305,7 @@ export async function startEvmRelayFixture(options: { redisUrl?: string } = {}) 
     rawConfig,
     config,
     relayerAccount,
+    registerWorker,
     startRelayer,
     request,
     startTestWorker,

@@ -47,6 +47,8 @@ export type StartDevnetParameters = {
   /** Hash-tagged key prefix in Redis; default a fresh one per start. */
   redisPrefix?: string;
   workers?: number;
+  /** The workers' result batching (`worker.batch`); default the config's default. */
+  workerBatch?: { maxSize: number; maxDelayMs: number };
   /** More confidential contracts to deploy beside the greeter and the examples: name → JavaScript source. */
   contracts?: Record<string, string>;
   /** The example auction's bidding time from start (default one hour); `false`: no examples. */
@@ -192,7 +194,8 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress(`starting ${workerCount} pRuntime workers (sim TEE)`);
     const workers: WorkerService[] = [];
     for (let i = 0; i < workerCount; i++) {
-      const workerConfig = parseConfig({ ...raw, worker: workerSection(dataDir, i) }, 'devnet', {});
+      const section = { ...workerSection(dataDir, i), ...(p.workerBatch ? { batch: p.workerBatch } : {}) };
+      const workerConfig = parseConfig({ ...raw, worker: section }, 'devnet', {});
       const worker = await startWorker({
         config: workerConfig,
         logger: logger.child({ role: `worker-${i}` }),

@@ -28,6 +28,7 @@ import {
 import { type RedisConnection, createRedis } from '../../infra/redis.js';
 import type { RequestCheckContext } from './request-check.js';
 import { RequestProcessor } from './request-processor.js';
+import { ResultBatcher } from './result-batcher.js';
 import { readProgress } from './state-file.js';
 
 /**
@@ -164,6 +165,9 @@ export class WorkerService {
   #bull: Worker | null = null;
   #results: Queue | null = null;
   #processor: RequestProcessor | null = null;
+  #batcher: ResultBatcher | null = null;
+  /** Jobs between taking a request and having its result (for the batcher: more may be coming). */
+  #executing = 0;
   #account: Signer | null = null;
   #funder: Signer | undefined;
   #genesis: Hex = '0x';
@@ -363,6 +367,22 @@ export class WorkerService {
       isServing: () => this.#serving && !this.#stopping,
     });
 
+    this.#batcher = new ResultBatcher({
+      maxSize: worker.batch.maxSize,
+      maxDelayMs: worker.batch.maxDelayMs,
+      maxSizeFor: (chainId, gateway) =>
+        evm.find((c) => c.chainId === chainId && c.gateway.toLowerCase() === gateway.toLowerCase())?.batch
+          .maxSize ?? Number.POSITIVE_INFINITY,
+      running: () => this.#executing,
+      sign: (request) => this.enclave.signBatch(request),
+      publish: (result) => this.#publish(result),
+      onSignError: (error, size) =>
+        this.#log.warn(
+          { err: errorMessage(error), size },
+          'could not sign a result batch; publishing one by one',
+        ),
+    });
+
     this.#redis = this.#p.redis ?? createRedis(config.redis);
     this.#redis.on('error', (error: Error) => this.#log.warn({ err: errorMessage(error) }, 'redis error'));
     this.#results = new Queue(RESULT_QUEUE, { connection: this.#redis, prefix: config.redis.prefix });
@@ -548,8 +568,8 @@ export class WorkerService {
   async #processJob(job: Job, token: string | undefined): Promise<{ result: string; status: string }> {
     const started = Date.now();
     try {
-      const result = await this.processor.run(job.data, job.id);
-      await this.#publish(result);
+      const result = await this.#run(job);
+      await this.#batcher!.add(result);
       if (result.status === 'ok') this.stats.served++;
       else this.stats.contractErrors++;
       this.#log.debug(
@@ -580,6 +600,21 @@ export class WorkerService {
       }
       this.stats.failed++;
       this.#log.warn({ jobId: job.id, err: errorMessage(error) }, 'request failed; it will be retried');
+      throw error;
+    }
+  }
+
+  /** Runs a job's request, counted as executing meanwhile (results wait for it to batch). */
+  async #run(job: Job): Promise<ResultJob> {
+    this.#executing++;
+    try {
+      const result = await this.processor.run(job.data, job.id);
+      this.#executing--;
+      return result;
+    } catch (error) {
+      this.#executing--;
+      // Nothing from this job will join a batch: results waiting on it may go now.
+      this.#batcher?.settle();
       throw error;
     }
   }

@@ -134,7 +134,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     return q;
   };
   const tmp = mkdtempSync(path.join(os.tmpdir(), `pb-${label}-`));
-  let codeHash: Hex | null = null;
+  const codeHashes = new Map<string, Hex>();
 
   type WorkerOptions = {
     cluster: Hex;
@@ -177,14 +177,13 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     return parseConfig(rawConfig(p), 'test config', {});
   }
 
-  /** Uploads the test contract (once) and instantiates it in `cluster` with a published key. */
-  async function deploy(cluster: Hex, epoch = 1): Promise<Deployed> {
+  /** Uploads `code` (once; default the test contract) and instantiates it in `cluster` with a published key. */
+  async function deploy(cluster: Hex, epoch = 1, code = TEST_CONTRACT): Promise<Deployed> {
+    let codeHash = codeHashes.get(code);
     if (!codeHash) {
-      const uploaded = await contracts.uploadCode(t.client, {
-        signer: t.alice,
-        code: toHex(utf8(TEST_CONTRACT)),
-      });
+      const uploaded = await contracts.uploadCode(t.client, { signer: t.alice, code: toHex(utf8(code)) });
       codeHash = uploaded.event.codeHash;
+      codeHashes.set(code, codeHash);
     }
     const { event } = await contracts.instantiate(t.client, {
       signer: t.alice,

@@ -1,0 +1,116 @@
+import { type Hex, fromHex, toHex } from '../../base/bytes.js';
+import { fulfillmentLeaf, fulfillmentOf } from '../../crypto/proofs.js';
+import type { ResultJob } from '../../protocol/result-job.js';
+import type { SignBatchRequest } from '../enclave/executor.js';
+
+/**
+ * Groups a worker's EVM results that are ready together for the same gateway and has the
+ * enclave sign them as one FulfillmentBatch (docs/PROTOCOL.md, `fulfillBatch`), so the relayer
+ * can send them in one transaction. Every result keeps its own signature: a batch the relayer
+ * cannot send whole still goes out one by one.
+ *
+ * A group is published when it reaches its size, when its first result has waited `maxDelayMs`,
+ * or as soon as no other job is still running in this worker (nothing more can join it soon), so
+ * a lone request is not held back.
+ */
+export type ResultBatcherParameters = {
+  maxSize: number;
+  maxDelayMs: number;
+  /** The cap for one gateway (its chain's relayer batch size, when the config names the chain). */
+  maxSizeFor?: (chainId: number, gateway: Hex) => number;
+  /** Jobs of this worker that are still executing (and may yet add a result). */
+  running: () => number;
+  sign: (request: SignBatchRequest) => { root: Hex; count: number; signature: Hex };
+  /** Puts one result on the results queue. */
+  publish: (result: ResultJob) => Promise<void>;
+  onSignError?: (error: unknown, size: number) => void;
+};
+
+type Waiting = { result: ResultJob; resolve: () => void; reject: (error: unknown) => void };
+type Group = {
+  target: SignBatchRequest['target'];
+  maxSize: number;
+  items: Waiting[];
+  timer?: NodeJS.Timeout;
+};
+
+export class ResultBatcher {
+  readonly #p: ResultBatcherParameters;
+  readonly #groups = new Map<string, Group>();
+
+  constructor(parameters: ResultBatcherParameters) {
+    this.#p = parameters;
+  }
+
+  /** Resolves once `result` is on the results queue (alone or as part of a batch). */
+  add(result: ResultJob): Promise<void> {
+    const origin = result.origin;
+    // Stateful results commit state first and go one by one on the relayer side anyway.
+    if (this.#p.maxSize < 2 || origin.kind !== 'evm' || result.proof.kind !== 'eip712' || result.stateCommit)
+      return this.#p.publish(result);
+    const maxSize = Math.min(
+      this.#p.maxSize,
+      this.#p.maxSizeFor?.(origin.chainId, origin.gateway) ?? Infinity,
+    );
+    if (maxSize < 2) return this.#p.publish(result);
+    const key = `${origin.chainId}:${origin.gateway.toLowerCase()}`;
+    return new Promise<void>((resolve, reject) => {
+      let group = this.#groups.get(key);
+      if (!group) {
+        group = {
+          target: { kind: 'evm', chainId: origin.chainId, verifyingContract: origin.gateway },
+          maxSize,
+          items: [],
+        };
+        this.#groups.set(key, group);
+      }
+      group.items.push({ result, resolve, reject });
+      if (group.items.length >= group.maxSize) this.#flush(key);
+      else if (this.#p.running() === 0) this.settle();
+      else group.timer ??= setTimeout(() => this.#flush(key), this.#p.maxDelayMs);
+    });
+  }
+
+  /** Called when a job stops executing: with nothing left running, every waiting group goes now. */
+  settle(): void {
+    if (this.#p.running() > 0) return;
+    for (const key of [...this.#groups.keys()]) this.#flush(key);
+  }
+
+  /** Publishes everything waiting (stop). */
+  flushAll(): void {
+    for (const key of [...this.#groups.keys()]) this.#flush(key);
+  }
+
+  #flush(key: string): void {
+    const group = this.#groups.get(key);
+    if (!group) return;
+    this.#groups.delete(key);
+    clearTimeout(group.timer);
+    const items = group.items;
+    if (items.length > 1) {
+      try {
+        const leaves = items.map(({ result: r }) =>
+          toHex(
+            fulfillmentLeaf(
+              fulfillmentOf(r.requestId, fromHex(r.publicOutput), fromHex(r.sealedOutput), r.stateRoot),
+            ),
+          ),
+        );
+        const signed = this.#p.sign({ target: group.target, leaves });
+        items.forEach((w, index) => {
+          w.result = {
+            ...w.result,
+            batch: { root: signed.root, index, count: signed.count, signature: signed.signature },
+          };
+        });
+      } catch (error) {
+        // Each result is still signed on its own: publish them unbatched.
+        this.#p.onSignError?.(error, items.length);
+      }
+    }
+    for (const w of items) {
+      this.#p.publish(w.result).then(w.resolve, (error: unknown) => w.reject(error));
+    }
+  }
+}
