@@ -191,3 +191,17 @@ export function recoverSubstrateFulfillmentSigner(
 ): Uint8Array | null {
   return recoverPublicKeySubstrate(blake2_256(substrateFulfillmentPayload(f)), signature);
 }
+
+const QUERY_ANSWER_TAG = compactAddLength(stringToU8a('phala-bridge/query/v1'));
+
+/**
+ * What a worker signs (Substrate-style) for a direct query's answer:
+ * blake2_256(SCALE("phala-bridge/query/v1", contractId, queryId, blake2_256(sealedOutput))).
+ */
+export function queryAnswerDigest(
+  contractId: Uint8Array,
+  queryId: Uint8Array,
+  sealedOutput: Uint8Array,
+): Uint8Array {
+  return blake2_256(concatBytes(QUERY_ANSWER_TAG, contractId, queryId, blake2_256(sealedOutput)));
+}

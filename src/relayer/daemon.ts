@@ -53,7 +53,8 @@ export type RelayerDaemonParameters = {
   recordTape?: string | undefined;
 };
 
-type Running = { stop: () => Promise<void> };
+/** A running part: `stop` lets in-flight work finish; `abort` drops it (it goes back as stalled). */
+type Running = { stop: () => Promise<void>; abort?: () => Promise<void> };
 
 /**
  * The relayer daemon: one of these per process, any number of processes per Redis. Watchers and
@@ -198,7 +199,7 @@ export class RelayerDaemon {
       try {
         if (!(await lease.tryAcquire())) return;
         running = await start(lease);
-        this.#running.push({ stop: async () => running?.stop() });
+        this.#running.push({ stop: async () => running?.stop(), abort: async () => running?.abort?.() });
         this.#p.logger.info({ lease: name, token: lease.token }, 'lease acquired');
       } catch (error) {
         this.#p.logger.warn({ lease: name, err: errorMessage(error) }, 'could not start leased role');
@@ -232,7 +233,7 @@ export class RelayerDaemon {
       settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
     });
     worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'result worker error'));
-    this.#running.push({ stop: () => worker.close() });
+    this.#running.push({ stop: () => worker.close(), abort: () => worker.close(true) });
   }
 
   async #startSubmitter(destination: ChainAdapters['destinations'][number], lease: Lease): Promise<Running> {
@@ -264,6 +265,7 @@ export class RelayerDaemon {
         await stage.drain();
         await worker.close();
       },
+      abort: () => worker.close(true),
     };
   }
 
@@ -415,8 +417,10 @@ export class RelayerDaemon {
     });
     const outcome = await Promise.race([graceful.then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
-    if (outcome === 'timeout')
+    if (outcome === 'timeout') {
       this.#p.logger.warn({ graceMs }, 'grace period over; unfinished jobs go back to the queue as stalled');
+      await Promise.allSettled(this.#running.map((r) => r.abort?.()));
+    }
     await Promise.allSettled([...this.#queueEvents.values()].map((e) => e.close()));
     await Promise.allSettled(this.#leases.map((l) => l.release()));
     await this.#adapters.close?.().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { runUntilSignal } from '../base/signals.js';
 import type { Config } from '../config/schema.js';
 import { type Logger, createLogger } from '../log/logger.js';
 import { buildChainAdapters } from './chains/build.js';
@@ -17,19 +18,9 @@ export async function runRelayer(
     adapters: (context) => buildChainAdapters(config, context),
   });
   await daemon.start();
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(130);
-      }
-      stopping = true;
-      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping');
-      void daemon.stop().finally(resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  await runUntilSignal(() => daemon.stop(), {
+    onStopping: (signal) => logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping'),
+    onSecondSignal: (signal) => logger.warn({ signal }, 'second signal: exiting now'),
   });
   logger.info('stopped');
 }

@@ -6,6 +6,7 @@ import { ContractEngine } from '../../pruntime/engine/engine.js';
 import { MAX_GAS } from '../../pruntime/engine/limits.js';
 import type { JsonValue, SandboxOutcome } from '../../pruntime/engine/sandbox.js';
 import { ContractState, STATE_MAGIC } from '../../pruntime/engine/state.js';
+import { addContractChainCommands } from '../contract-chain.js';
 
 /**
  * `phala-bridge contract run <file.js> [--input <hex>] [--state <file>] [--json]`: runs a contract
@@ -134,7 +135,10 @@ function printHuman(result: ReturnType<typeof report>): string {
 }
 
 export function registerContractCommand(program: Command): void {
-  const contract = program.command('contract').description('Confidential contracts: run locally');
+  const contract = program
+    .command('contract')
+    .description('Confidential contracts: run locally, deploy, verify, query, request');
+  addContractChainCommands(contract);
   contract
     .command('run')
     .description(

@@ -1,14 +1,42 @@
-import type { Command } from 'commander';
-import { BaseError } from '../../base/errors.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { runUntilSignal } from '../../base/signals.js';
 
+/**
+ * `phala-bridge devnet [--demo] [--exit] [--data-dir d] [--redis-url u] [--workers n]` (`npm start`):
+ * every chain, the gateway, a gatekeeper, workers and the relayer on this machine, with a line per
+ * step and every endpoint printed. `--demo` then sends one request from each origin and prints each
+ * journey. Ctrl-C stops everything; each start is fresh (new data directory and Redis prefix).
+ */
 export function registerDevnetCommand(program: Command): void {
   program
     .command('devnet')
     .description('Start every chain, a gatekeeper, two workers and the relayer on this machine')
     .option('--demo', 'then run one request from each origin and print its journey')
-    .action(() => {
-      throw new BaseError('devnet not built yet.', {
-        details: 'the embedded devnet lands with issue 9; until then see README.md for what works today',
-      });
-    });
+    .option('--exit', 'stop once started (and after the demo), instead of running until Ctrl-C')
+    .option(
+      '--data-dir <dir>',
+      'where chains, enclaves and the generated config live (default: a fresh temp dir)',
+    )
+    .option(
+      '--redis-url <url>',
+      'Redis to use (default redis://127.0.0.1:6379; started if installed and silent)',
+    )
+    .option('--workers <n>', 'pRuntime workers to start (default 2)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected 1 to 16');
+      return n;
+    })
+    .action(
+      async (opts: {
+        demo?: boolean;
+        exit?: boolean;
+        dataDir?: string;
+        redisUrl?: string;
+        workers?: number;
+      }) => {
+        const { runDevnetCommand } = await import('../devnet-run.js');
+        await runDevnetCommand(opts, runUntilSignal);
+        process.exit(0);
+      },
+    );
 }

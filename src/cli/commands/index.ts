@@ -5,6 +5,7 @@ import { registerContractCommand } from './contract.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEnvelopeCommand } from './envelope.js';
 import { registerGatekeeperCommand } from './gatekeeper.js';
+import { registerJobsCommand } from './jobs.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
 import { registerRelayDevnetCommand } from './relay-devnet.js';
@@ -25,5 +26,6 @@ export function registerCommands(program: Command): void {
   registerWorkerCommand(program);
   registerGatekeeperCommand(program);
   registerStartCommand(program);
+  registerJobsCommand(program);
   registerDevnetCommand(program);
 }

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { runUntilSignal } from '../../base/signals.js';
 
 /**
  * `phala-bridge node --chain phala --rpc-port <port> [--data-dir d] [--block-time ms]`: one
@@ -88,11 +89,6 @@ export function registerNodeCommand(program: Command): void {
           `${info.chain} dev node\n  ws:      ${info.wsUrl}\n  http:    ${info.httpUrl}\n  genesis: ${info.genesisHash}\n  best:    #${info.best}\n`,
         );
       }
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await node.stop();
+      await runUntilSignal(() => node.stop());
     });
 }

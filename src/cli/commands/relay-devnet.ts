@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { runUntilSignal } from '../../base/signals.js';
 
 /**
  * `phala-bridge relay-devnet [--data-dir d] [--relay-port p] [--phala-port p] [--sibling-port p]
@@ -72,10 +73,6 @@ export function registerRelayDevnetCommand(program: Command): void {
           process.stdout.write(`${label.padEnd(20)} ${c.wsUrl}  genesis ${c.genesisHash}\n`);
         }
       }
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
-      await devnet.stop();
+      await runUntilSignal(() => devnet.stop());
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BaseError } from '../../base/errors.js';
+import { runUntilSignal } from '../../base/signals.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -12,9 +12,10 @@ export function registerStartCommand(program: Command): void {
     .option('--record <tape>', 'append every request the relayer queues to this NDJSON tape (config: recordTape)')
     .action(async (opts: { config?: string; record?: string }) => {
       if (!opts.config) {
-        throw new BaseError('No configuration given.', {
-          details: 'pass --config <file>, or run `npm start` for the embedded devnet',
-        });
+        // No configuration: the embedded devnet, every role on this machine (as `npm start`).
+        const { runDevnetCommand } = await import('../devnet-run.js');
+        await runDevnetCommand({}, runUntilSignal);
+        process.exit(0);
       }
       const { loadConfig } = await import('../../config/load.js');
       const { runRelayer } = await import('../../relayer/run.js');

@@ -5,7 +5,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Logger } from 'pino';
 import type { Address, Hex } from 'viem';
 import { fromHex, toHex, utf8 } from '../../base/bytes.js';
-import { errorMessage } from '../../base/errors.js';
+import { pollUntil } from '../../base/poll.js';
 import { parseConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { blake2_256, keccak256 } from '../../crypto/hash.js';
@@ -97,24 +97,8 @@ const PLATFORM_CA_KEY = toHex(keccak256(utf8('phala-bridge/devnet/platform-ca'))
 const PLATFORM_SECRET = toHex(keccak256(utf8('phala-bridge/devnet/platform-secret')));
 const GATEKEEPER_PLATFORM_SECRET = toHex(keccak256(utf8('phala-bridge/devnet/gatekeeper-platform-secret')));
 
-async function waitUntil<T>(
-  label: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until)
-      throw new Error(`devnet: timed out waiting for ${label}${last ? ` (${errorMessage(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function waitUntil<T>(label: string, fn: () => Promise<T | null | undefined | false>): Promise<T> {
+  return pollUntil(fn, { label: `devnet: ${label}`, timeoutMs: 120_000 });
 }
 
 export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet> {
@@ -149,7 +133,6 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress(`  evm ${evm.rpcUrl} (chain ${evm.chainId})`);
 
     // The gatekeeper's identity is made inside its enclave; the gateway must know its address.
-    const gatekeeperDir = path.join(dataDir, 'gatekeeper');
     const baseRaw = rawConfig({ dataDir, redisUrl, redisPrefix, relay, evm, gateway: null, evmAccounts });
     const probe = await openGatekeeperEnclave(gatekeeperSetup(parseConfig(baseRaw, 'devnet', {})));
     const gatekeeperKey = toHex(probe.secp256k1PublicKey);

@@ -281,6 +281,22 @@ export async function getWorker(client: PhalaClient, worker: Bytes): Promise<Wor
   return value === null ? null : parseChainData(workerInfoSchema, value, 'PhalaRegistry.Workers');
 }
 
+/**
+ * Whether a worker may serve a cluster right now: approved for that cluster, unexpired, and its
+ * measurement still on the allowlist (a measurement can be withdrawn after approval).
+ */
+export async function isWorkerApprovedFor(
+  client: PhalaClient,
+  p: { cluster: Bytes; worker: Bytes; now?: Date },
+): Promise<boolean> {
+  const info = await getWorker(client, p.worker);
+  if (info?.status.kind !== 'approved') return false;
+  if (info.cluster.toLowerCase() !== hexOf(p.cluster, 'cluster', 32).toLowerCase()) return false;
+  const now = BigInt(Math.floor((p.now ?? new Date()).getTime() / 1000));
+  if (BigInt(info.status.expiresAt) <= now) return false;
+  return isMeasurementAllowed(client, info.status.measurement);
+}
+
 export async function listWorkers(client: PhalaClient): Promise<{ worker: Hex; info: WorkerInfo }[]> {
   const entries = await q(client).workers!.entries();
   return entries.map(([key, value]) => ({

@@ -1,7 +1,6 @@
-import { compactAddLength, stringToU8a } from '@polkadot/util';
 import { type Address, isAddress } from 'viem';
 import { z } from 'zod';
-import { type Hex, concatBytes, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
+import { type Hex, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
 import { BaseError, InvalidInputError } from '../../base/errors.js';
 import { EnvelopeOpenError } from '../../crypto/envelope.js';
 import { blake2_256 } from '../../crypto/hash.js';
@@ -10,6 +9,7 @@ import {
   fulfillmentDigest,
   fulfillmentLeaf,
   fulfillmentOf,
+  queryAnswerDigest,
   substrateFulfillmentPayload,
 } from '../../crypto/proofs.js';
 import { buildMerkleTree } from '../../crypto/merkle.js';
@@ -194,8 +194,6 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new InvalidInputError(`${what}.${issue.path.join('.')}`, issue.message);
 }
 
-const QUERY_TAG = compactAddLength(stringToU8a('phala-bridge/query/v1'));
-
 /** How many recent EVM results the executor remembers for batch signing. */
 const REMEMBERED_RESULTS = 16_384;
 
@@ -313,9 +311,7 @@ export class ContractExecutor {
     current?.fill(0);
     const sealedOutput = outcome.ok ? sealOutput(r.responseKey, queryId, outcome.sealed) : new Uint8Array(0);
     if (outcome.ok) outcome.sealed.fill(0);
-    const digest = blake2_256(
-      concatBytes(QUERY_TAG, fromHex(r.contractId), queryId, blake2_256(sealedOutput)),
-    );
+    const digest = queryAnswerDigest(fromHex(r.contractId), queryId, sealedOutput);
     return {
       status: outcome.ok ? 'ok' : 'contract-error',
       errorCode: outcome.ok ? null : outcome.error.code,

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/schema.js';
+import { runUntilSignal } from '../../base/signals.js';
 import { type Logger, createLogger } from '../../log/logger.js';
 import { startWorker } from './service.js';
 
@@ -12,18 +13,8 @@ export async function runWorker(
   logger: Logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'worker' }),
 ): Promise<void> {
   const worker = await startWorker({ config, logger });
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(130);
-      }
-      stopping = true;
-      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping');
-      void worker.stop().finally(resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  await runUntilSignal(() => worker.stop(), {
+    onStopping: (signal) => logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping'),
+    onSecondSignal: (signal) => logger.warn({ signal }, 'second signal: exiting now'),
   });
 }

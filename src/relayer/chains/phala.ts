@@ -71,7 +71,7 @@ export function locationBytes(api: ApiPromise, location: Plain): Uint8Array {
 /** The para id a location relative to the Phala-style chain points into (`../Parachain(n)/..`). */
 export function paraIdOf(location: Plain): number | null {
   const loc = location as { parents?: number; interior?: Record<string, unknown> } | null;
-  if (!loc || loc.parents !== 1 || !loc.interior) return null;
+  if (loc?.parents !== 1 || !loc.interior) return null;
   const [variant] = Object.keys(loc.interior);
   const junctions = loc.interior[variant!];
   const first = (Array.isArray(junctions) ? junctions[0] : junctions) as Record<string, unknown> | undefined;
@@ -230,7 +230,7 @@ export class PhalaOriginWatcher implements OriginWatcher {
         await this.#workerApproved(event);
         continue;
       }
-      if (!event || event.pallet !== 'PhalaContracts') continue;
+      if (event?.pallet !== 'PhalaContracts') continue;
       if (event.type === 'RequestSubmitted') {
         if (onlyPending && (await contracts.requestStatus(this.#p.client, event.requestId)) !== 'open')
           continue;
@@ -333,12 +333,7 @@ export class PhalaDestination implements Destination {
   }
 
   async isApprovedWorker(cluster: Hex, worker: { publicKey: Hex }): Promise<boolean> {
-    const info = await registry.getWorker(this.#p.client, worker.publicKey);
-    if (!info || info.status.kind !== 'approved' || info.cluster.toLowerCase() !== cluster.toLowerCase())
-      return false;
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    if (BigInt(info.status.expiresAt) <= now) return false;
-    return registry.isMeasurementAllowed(this.#p.client, info.status.measurement);
+    return registry.isWorkerApprovedFor(this.#p.client, { cluster, worker: worker.publicKey });
   }
 
   async status(request: RequestJob): Promise<RequestStatus> {

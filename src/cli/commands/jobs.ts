@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { BaseError } from '../../base/errors.js';
+import {
+  type AdminClientParameters,
+  dropJob,
+  formatJourney,
+  getJourney,
+  listJobs,
+  retryJob,
+  retryMatching,
+} from '../../relayer/admin-client.js';
+import { printJson } from '../io.js';
+
+type Common = { url?: string; json?: boolean };
+type Filter = { state?: string; origin?: string; contract?: string; limit?: string };
+
+function adminOf(opts: Common): AdminClientParameters {
+  const url = opts.url ?? process.env.PHALA_BRIDGE_ADMIN_URL;
+  if (!url)
+    throw new BaseError('Where is the relayer admin API?', {
+      details: 'pass --url http://host:port or set PHALA_BRIDGE_ADMIN_URL (the daemon logs it at start)',
+    });
+  // The token comes from the environment only, so it never lands in shell history.
+  return { url, token: process.env.PHALA_BRIDGE_ADMIN_TOKEN };
+}
+
+function filterOf(opts: Filter) {
+  const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0))
+    throw new BaseError('--limit: expected a positive integer.');
+  return {
+    ...(opts.state ? { state: opts.state } : {}),
+    ...(opts.origin ? { origin: opts.origin } : {}),
+    ...(opts.contract ? { contract: opts.contract } : {}),
+    ...(limit ? { limit } : {}),
+  };
+}
+
+export function registerJobsCommand(program: Command): void {
+  const jobs = program
+    .command('jobs')
+    .description("Inspect and steer the relayer's requests through its admin API")
+    .option(
+      '--url <url>',
+      'admin API address (default: $PHALA_BRIDGE_ADMIN_URL; token: $PHALA_BRIDGE_ADMIN_TOKEN)',
+    )
+    .option('--json', 'print JSON');
+  const common = (): Common => jobs.opts<Common>();
+
+  jobs
+    .command('list')
+    .description('Requests most recently moved first, by state, origin key or contract')
+    .option('--state <stage>', 'e.g. confirmed, dead, submitted')
+    .option('--origin <key>', 'e.g. evm-31337, phala, xcm-2000')
+    .option('--contract <id>', 'contract id')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .action(async (opts: Filter) => {
+      const list = await listJobs(adminOf(common()), filterOf(opts));
+      if (common().json) return printJson(list);
+      for (const j of list)
+        console.log(`${j.jobId}  ${j.state.padEnd(16)} ${new Date(j.updatedAt).toISOString()}`);
+    });
+
+  jobs
+    .command('show <jobId>')
+    .description("One request's journey: every stage with its time, chain and transaction")
+    .action(async (jobId: string) => {
+      const journey = await getJourney(adminOf(common()), jobId);
+      if (!journey) throw new BaseError(`No request ${jobId} is known to the relayer.`);
+      if (common().json) return printJson(journey);
+      console.log(formatJourney(journey).join('\n'));
+    });
+
+  jobs
+    .command('retry [jobId]')
+    .description('Send a dead request back to work, or every request matching --state/--origin/--contract')
+    .option('--state <stage>', 'match this state (default dead)')
+    .option('--origin <key>')
+    .option('--contract <id>')
+    .option('--limit <n>')
+    .action(async (jobId: string | undefined, opts: Filter) => {
+      const admin = adminOf(common());
+      const retried = jobId
+        ? (await retryJob(admin, jobId))
+          ? [jobId]
+          : []
+        : await retryMatching(admin, { state: 'dead', ...filterOf(opts) });
+      if (common().json) return printJson({ retried });
+      console.log(retried.length ? `retried ${retried.join(', ')}` : 'nothing to retry');
+    });
+
+  jobs
+    .command('drop <jobId>')
+    .description('Remove a request that is not being worked on (recorded as dropped)')
+    .action(async (jobId: string) => {
+      if (!(await dropJob(adminOf(common()), jobId)))
+        throw new BaseError(`No inactive job ${jobId} to drop.`);
+      if (common().json) return printJson({ dropped: jobId });
+      console.log(`dropped ${jobId}`);
+    });
+}

@@ -1,0 +1,66 @@
+import { errorMessage } from '../base/errors.js';
+import type { runUntilSignal } from '../base/signals.js';
+import { type Devnet, startDevnet } from '../devnet/orchestrator/devnet.js';
+import { formatDemoOutcome, runDemo } from './demo.js';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+function printEndpoints(d: Devnet): void {
+  const rows: [string, string][] = [
+    ['relay chain', d.chains.relay.wsUrl],
+    [`phala-style (para ${d.chains.phala.paraId})`, d.chains.phala.wsUrl],
+    [`sibling (para ${d.chains.sibling.paraId})`, d.chains.sibling.wsUrl],
+    [`evm (chain ${d.chains.evm.chainId})`, `${d.chains.evm.rpcUrl} · ${d.chains.evm.wsUrl}`],
+    ['gateway', d.chains.evm.gateway],
+    ['gatekeeper', d.gatekeeper.address],
+    ...d.workers.map((w, i): [string, string] => [`worker ${i}`, `${w.url} (${w.address})`]),
+    ['relayer admin', `${d.relayer.adminUrl}/jobs`],
+    ['relayer metrics', `${d.relayer.metricsUrl}/metrics`],
+    ...Object.values(d.contracts).map((c): [string, string] => [`contract ${c.name}`, c.contractId]),
+    ['config', d.configFile],
+  ];
+  out();
+  for (const [k, v] of rows) out(`  ${k.padEnd(24)} ${v}`);
+  out();
+}
+
+/** The `devnet` command: start, print, optionally demo, then run until a signal (or exit). */
+export async function runDevnetCommand(
+  opts: { demo?: boolean; exit?: boolean; dataDir?: string; redisUrl?: string; workers?: number },
+  untilSignal: typeof runUntilSignal,
+): Promise<void> {
+  const started = Date.now();
+  const devnet = await startDevnet({
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+    ...(opts.workers ? { workers: opts.workers } : {}),
+    onProgress: (line) => out(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`),
+  });
+  printEndpoints(devnet);
+  let failed = false;
+  if (opts.demo) {
+    out('demo: one request to the greeter from each origin');
+    try {
+      for (const outcome of await runDemo(devnet)) {
+        out();
+        for (const line of formatDemoOutcome(outcome)) out(line);
+      }
+      out();
+      out('demo: all three flows completed');
+    } catch (error) {
+      failed = true;
+      process.stderr.write(`demo failed: ${errorMessage(error)}\n`);
+    }
+  }
+  if (opts.exit || failed) {
+    await devnet.stop();
+    if (failed) process.exitCode = 1;
+    return;
+  }
+  out('running; Ctrl-C stops everything');
+  await untilSignal(async () => {
+    out('stopping…');
+    await devnet.stop();
+    out('stopped');
+  });
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { BaseError } from '../base/errors.js';
+import { journeyEntrySchema, journeyStages } from './journey.js';
+
+/**
+ * Client of the relayer's admin HTTP API (`admin-routes.ts`): what `phala-bridge jobs` and the
+ * devnet demo use. Replies are validated: the daemon may be another version.
+ */
+export class AdminApiError extends BaseError {
+  override name = 'AdminApiError';
+}
+
+const summarySchema = z.object({
+  jobId: z.string(),
+  state: z.enum(journeyStages),
+  origin: z.string(),
+  contractId: z.string(),
+  updatedAt: z.number(),
+});
+export type JobSummary = z.infer<typeof summarySchema>;
+
+const journeySchema = summarySchema.extend({
+  journey: z.array(journeyEntrySchema),
+  queues: z.array(
+    z.object({
+      queue: z.string(),
+      state: z.string(),
+      attempts: z.number(),
+      failedReason: z.string().optional(),
+    }),
+  ),
+});
+export type JobJourney = z.infer<typeof journeySchema>;
+
+export type AdminClientParameters = { url: string; token?: string | undefined };
+
+async function call<T>(
+  p: AdminClientParameters,
+  method: string,
+  path: string,
+  schema: z.ZodType<T>,
+  body?: unknown,
+): Promise<T | null> {
+  let response: Response;
+  try {
+    response = await fetch(new URL(path, p.url), {
+      method,
+      headers: {
+        ...(p.token ? { authorization: `Bearer ${p.token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new AdminApiError(`The relayer admin API at ${p.url} does not answer.`, { cause: error });
+  }
+  if (response.status === 404) return null;
+  const json: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const reason = (json as { error?: unknown } | null)?.error;
+    throw new AdminApiError(`${method} ${path} failed with HTTP ${response.status}.`, {
+      details: typeof reason === 'string' ? reason : undefined,
+    });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new AdminApiError(`${method} ${path}: unexpected reply.`, { details: parsed.error.message });
+  return parsed.data;
+}
+
+export function listJobs(
+  p: AdminClientParameters,
+  filter: { state?: string; origin?: string; contract?: string; limit?: number } = {},
+): Promise<JobSummary[]> {
+  const query = new URLSearchParams(
+    Object.entries(filter).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])),
+  );
+  return call(p, 'GET', `/jobs?${query}`, z.array(summarySchema)).then((r) => r ?? []);
+}
+
+export function getJourney(p: AdminClientParameters, jobId: string): Promise<JobJourney | null> {
+  return call(p, 'GET', `/jobs/${encodeURIComponent(jobId)}`, journeySchema);
+}
+
+export async function retryJob(p: AdminClientParameters, jobId: string): Promise<boolean> {
+  try {
+    return (await call(p, 'POST', `/jobs/${encodeURIComponent(jobId)}/retry`, z.unknown())) !== null;
+  } catch (error) {
+    if (error instanceof AdminApiError && error.shortMessage.includes('HTTP 409')) return false;
+    throw error;
+  }
+}
+
+export function retryMatching(
+  p: AdminClientParameters,
+  matcher: { state?: string; origin?: string; contract?: string; limit?: number },
+): Promise<string[]> {
+  return call(p, 'POST', '/retry', z.object({ retried: z.array(z.string()) }), matcher).then(
+    (r) => r?.retried ?? [],
+  );
+}
+
+export async function dropJob(p: AdminClientParameters, jobId: string): Promise<boolean> {
+  return (await call(p, 'DELETE', `/jobs/${encodeURIComponent(jobId)}`, z.unknown())) !== null;
+}
+
+/** A journey as lines of text: one per stage, with the time since the first and its transaction. */
+export function formatJourney(journey: JobJourney): string[] {
+  const start = journey.journey[0]?.at ?? journey.updatedAt;
+  const lines = [`${journey.jobId}  ${journey.state}  (contract ${journey.contractId})`];
+  for (const e of journey.journey) {
+    const parts = [
+      e.chain,
+      e.blockNumber === undefined ? undefined : `#${e.blockNumber}`,
+      e.txHash ? `tx ${e.txHash}` : undefined,
+      e.worker ? `worker ${e.worker}` : undefined,
+      e.detail,
+    ].filter(Boolean);
+    const offset = `+${((e.at - start) / 1000).toFixed(2)}s`.padStart(9);
+    lines.push(`  ${offset}  ${e.stage.padEnd(16)} ${parts.join(' ')}`.trimEnd());
+  }
+  return lines;
+}

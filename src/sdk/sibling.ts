@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { Hex } from '../base/bytes.js';
+import { BaseError } from '../base/errors.js';
+import { pollUntil } from '../base/poll.js';
+import { queryPlain } from '../phala/actions/common.js';
+import * as contracts from '../phala/actions/contracts.js';
+import { type PhalaClient, submit } from '../phala/client.js';
+import type { Signer } from '../phala/submit.js';
+import { hexSchema as hex } from '../protocol/schemas.js';
+import { encodeInner } from '../xcm/encode.js';
+import { siblingAccount } from '../xcm/location.js';
+import { getContractTarget } from './phala.js';
+import { createResponseKey, sealInput } from './seal.js';
+
+export class SiblingRequestError extends BaseError {
+  override name = 'SiblingRequestError';
+}
+
+export type RequestFromSiblingParameters = {
+  signer: Signer;
+  contractId: Hex;
+  input: Uint8Array | string;
+  /** Most the execution on the Phala-style chain may cost, in its tokens (default 10^12). */
+  fee?: bigint;
+  /** Phala-style blocks until the request may no longer be fulfilled (default 600). */
+  deadlineBlocks?: number;
+};
+
+export type RequestFromSiblingReturnType = {
+  /** The request's XCM topic on the sibling: the key of its result there. */
+  query: Hex;
+  txHash: Hex;
+  /** The requester as the Phala-style chain sees it: `../Parachain(id)/AccountId32(..)`, SCALE V4. */
+  requester: Hex;
+  responseSecretKey: Hex;
+};
+
+/**
+ * Sends a request from an account on a sibling parachain over XCM (`confidentialClient.request`).
+ * The contract's key, cluster and the deadline's block come from the Phala-style chain; the input
+ * is sealed for the requester's location as the Phala-style chain will record it.
+ */
+export async function requestFromSibling(
+  clients: { sibling: PhalaClient; phala: PhalaClient },
+  p: RequestFromSiblingParameters,
+): Promise<RequestFromSiblingReturnType> {
+  const { sibling, phala } = clients;
+  const target = await getContractTarget(phala, p.contractId);
+  const paraId = Number((await sibling.api.query.parachainInfo!.parachainId!()).toString());
+  const account = sibling.api.createType('AccountId', p.signer.address).toHex() as Hex;
+  const requester = encodeInner('location', 4, siblingAccount(paraId, account));
+  const responseKey = createResponseKey();
+  const sealedInput = sealInput({
+    contractPublicKey: target.publicKey,
+    contractId: p.contractId,
+    origin: { kind: 'xcm', paraId, location: requester },
+    requester,
+    responseKey: responseKey.publicKey,
+    input: p.input,
+  });
+  const tx = sibling.api.tx.confidentialClient?.request;
+  if (!tx) throw new SiblingRequestError('The sibling chain has no confidentialClient.request call.');
+  const result = await submit(
+    sibling,
+    tx(
+      p.contractId,
+      target.cluster,
+      sealedInput,
+      responseKey.publicKey,
+      await contracts.deadlineIn(phala, p.deadlineBlocks ?? 600),
+      p.fee ?? 10n ** 12n,
+    ),
+    p.signer,
+  );
+  const sent = result.events.find((e) => e.section === 'confidentialClient' && e.name === 'RequestSent');
+  const query = sent?.fields.query;
+  if (typeof query !== 'string')
+    throw new SiblingRequestError(`No confidentialClient.RequestSent event in ${result.txHash}.`);
+  return { query: query as Hex, txHash: result.txHash, requester, responseSecretKey: responseKey.secretKey };
+}
+
+const siblingResultSchema = z.object({
+  requestId: hex,
+  publicOutput: hex,
+  sealedOutput: hex,
+  stateRoot: hex,
+  worker: hex,
+  receivedAt: z.coerce.number(),
+});
+export type SiblingResult = z.infer<typeof siblingResultSchema>;
+
+/** Waits until the sibling's confidentialClient holds the checked result of a request. */
+export function waitForSiblingResult(
+  sibling: PhalaClient,
+  p: { query: Hex; timeoutMs?: number },
+): Promise<SiblingResult> {
+  return pollUntil(
+    async () => {
+      const query = sibling.api.query.confidentialClient?.results;
+      if (!query)
+        throw new SiblingRequestError('The sibling chain has no confidentialClient.results storage.');
+      const value = await queryPlain(query as never, p.query);
+      return value === null ? null : siblingResultSchema.parse(value);
+    },
+    { label: `the result of XCM request ${p.query} on the sibling`, timeoutMs: p.timeoutMs ?? 180_000 },
+  );
+}
