@@ -1,5 +1,6 @@
 import type { ApiPromise } from '@polkadot/api';
 import { type Address, type Hex, type Log, decodeAbiParameters, encodeAbiParameters } from 'viem';
+import { fromHex } from '../../base/bytes.js';
 import { BaseError } from '../../base/errors.js';
 import { type DecodedEvent, decodeEventRecords } from '../../phala/events.js';
 import { type PhalaEvent, parsePhalaEvent } from '../../phala/types.js';
@@ -59,7 +60,7 @@ export function substrateEventOf(api: ApiPromise, entry: TapeEntry): DecodedEven
   try {
     const record = api.createType('EventRecord', {
       phase: { ApplyExtrinsic: 0 },
-      event: api.createType('Event', entry.data),
+      event: api.createType('Event', fromHex(entry.data)),
       topics: [],
     });
     const [decoded] = decodeEventRecords(api, [record]);
