@@ -35,12 +35,22 @@ try {
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
     outputs.push((await fulfilmentEntry(devnet, { kind: 'evm', requestId: sent.requestId }))!);
   }
-  for (const [who, name] of [['Dave', 'phala-dave'], ['Eve', 'phala-eve']] as const) {
-    const sent = await requestFromPhala(devnet.phala, { signer: await devSigner(who), contractId: greeter, input: name });
+  for (const [who, name] of [
+    ['Dave', 'phala-dave'],
+    ['Eve', 'phala-eve'],
+  ] as const) {
+    const sent = await requestFromPhala(devnet.phala, {
+      signer: await devSigner(who),
+      contractId: greeter,
+      input: name,
+    });
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
     outputs.push((await fulfilmentEntry(devnet, { kind: 'phala', requestId: sent.requestId }))!);
   }
-  for (const [who, name] of [['Dave', 'xcm-dave'], ['Ferdie', 'xcm-ferdie']] as const) {
+  for (const [who, name] of [
+    ['Dave', 'xcm-dave'],
+    ['Ferdie', 'xcm-ferdie'],
+  ] as const) {
     const sent = await requestFromSibling(
       { sibling: devnet.sibling, phala: devnet.phala },
       { signer: await devSigner(who), contractId: greeter, input: name },
@@ -59,9 +69,15 @@ for (const [flow, kind] of Object.entries(flows)) {
     for (const e of entries) writer.write(e);
     await writer.close();
   };
-  await write(`${flow}.ndjson`, recorded.filter((e) => e.kind === kind));
+  await write(
+    `${flow}.ndjson`,
+    recorded.filter((e) => e.kind === kind),
+  );
   const outKind = flow === 'evm' ? 'evm.log' : flow === 'phala' ? 'substrate.event' : 'xcm.message';
-  await write(`${flow}.golden.ndjson`, outputs.filter((e) => e.kind === outKind));
+  await write(
+    `${flow}.golden.ndjson`,
+    outputs.filter((e) => e.kind === outKind),
+  );
   console.log(`${flow}: ${recorded.filter((e) => e.kind === kind).length} requests`);
 }
 rmSync(dir, { recursive: true, force: true });

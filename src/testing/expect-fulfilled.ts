@@ -115,7 +115,9 @@ async function journeyText(devnet: Devnet, ref: RequestRef): Promise<string> {
     let jobIds: string[];
     if (ref.kind === 'xcm') {
       // The sibling knows the query id, the relayer the Phala request id: show its XCM requests.
-      const list = (await (await fetch(`${base}/jobs?origin=xcm-${devnet.chains.sibling.paraId}`)).json()) as {
+      const list = (await (
+        await fetch(`${base}/jobs?origin=xcm-${devnet.chains.sibling.paraId}`)
+      ).json()) as {
         jobId: string;
       }[];
       jobIds = list.map((j) => j.jobId);

@@ -55,20 +55,30 @@ export async function fulfilmentEntry(devnet: Devnet, ref: RequestRef): Promise<
   if (ref.kind === 'phala') {
     const result = await contracts.getResult(devnet.phala, ref.requestId);
     if (!result) return null;
-    return eventEntry(devnet.phala, 'phala', 'substrate.event', result.fulfilledAt, (e) =>
-      e.section === 'phalaContracts' &&
-      e.name === 'RequestFulfilled' &&
-      String(e.fields.requestId).toLowerCase() === ref.requestId.toLowerCase(),
+    return eventEntry(
+      devnet.phala,
+      'phala',
+      'substrate.event',
+      result.fulfilledAt,
+      (e) =>
+        e.section === 'phalaContracts' &&
+        e.name === 'RequestFulfilled' &&
+        String(e.fields.requestId).toLowerCase() === ref.requestId.toLowerCase(),
     );
   }
   const results = devnet.sibling.api.query.confidentialClient?.results;
   if (!results) throw new Error('the sibling chain has no confidentialClient.results storage');
   const value = (await queryPlain(results as never, ref.query)) as { receivedAt?: unknown } | null;
   if (!value) return null;
-  return eventEntry(devnet.sibling, 'sibling', 'xcm.message', Number(value.receivedAt), (e) =>
-    e.section === 'confidentialClient' &&
-    e.name === 'ResultReceived' &&
-    String(e.fields.query).toLowerCase() === ref.query.toLowerCase(),
+  return eventEntry(
+    devnet.sibling,
+    'sibling',
+    'xcm.message',
+    Number(value.receivedAt),
+    (e) =>
+      e.section === 'confidentialClient' &&
+      e.name === 'ResultReceived' &&
+      String(e.fields.query).toLowerCase() === ref.query.toLowerCase(),
   );
 }
 
@@ -84,7 +94,9 @@ async function eventEntry(
   const event = events.find(match);
   if (!event?.raw) return null;
   const at = await client.api.at(hash);
-  const now = Number(((await at.query.timestamp?.now?.()) as { toString(): string } | undefined)?.toString() ?? 0);
+  const now = Number(
+    ((await at.query.timestamp?.now?.()) as { toString(): string } | undefined)?.toString() ?? 0,
+  );
   return {
     v: 1,
     kind,
@@ -127,7 +139,8 @@ export function outcomeOf(entry: TapeEntry, apis: { phala: PhalaClient; sibling:
   if (entry.kind === 'evm.log') {
     const log = evmLogOf(entry);
     const decoded = decodeEventLog({ abi: phalaBridgeGatewayAbi, data: log.data, topics: log.topics });
-    if (decoded.eventName !== 'RequestFulfilled') throw new Error(`not a RequestFulfilled log: ${decoded.eventName}`);
+    if (decoded.eventName !== 'RequestFulfilled')
+      throw new Error(`not a RequestFulfilled log: ${decoded.eventName}`);
     const { requestId, result } = decoded.args as { requestId: Hex; result: number };
     let publicOutput: Hex = '0x';
     let sealedOutput: Hex = '0x';
@@ -171,7 +184,9 @@ export function compareOutcomes(actual: Outcome[], golden: Outcome[]): string[] 
     const a = actual[i];
     const g = golden[i];
     if (!a || !g) {
-      differences.push(`entry ${i + 1}: ${a ? 'not in the golden tape' : 'missing'} (${JSON.stringify(a ?? g)})`);
+      differences.push(
+        `entry ${i + 1}: ${a ? 'not in the golden tape' : 'missing'} (${JSON.stringify(a ?? g)})`,
+      );
       continue;
     }
     for (const key of ['kind', 'chain', 'requestId', 'result', 'publicOutput'] as const) {

@@ -14,7 +14,13 @@ import { devSigner } from '../phala/signers.js';
 import type { Signer } from '../phala/submit.js';
 import { type TapeEntry, TapeWriter, readTape } from '../protocol/tape.js';
 import { evmLogOf, phalaEventOf } from '../relayer/tape/entries.js';
-import { type Outcome, type RequestRef, compareOutcomes, outcomeOf, waitForFulfilmentEntry } from './outcomes.js';
+import {
+  type Outcome,
+  type RequestRef,
+  compareOutcomes,
+  outcomeOf,
+  waitForFulfilmentEntry,
+} from './outcomes.js';
 import { startDevnet } from './devnet.js';
 
 /**
@@ -105,7 +111,10 @@ async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
   if (entry.kind === 'evm.log') return resendEvm(devnet, entry);
   const event = phalaEventOf(devnet.phala.api, entry);
   if (event.pallet !== 'PhalaContracts' || event.type !== 'RequestSubmitted')
-    throw new ReplayError(`Entry at ${entry.chain} block ${entry.block} is not a request.`, `${event.pallet}.${event.type}`);
+    throw new ReplayError(
+      `Entry at ${entry.chain} block ${entry.block} is not a request.`,
+      `${event.pallet}.${event.type}`,
+    );
   const contract = await contracts.getContract(devnet.phala, event.contractId);
   if (!contract)
     throw new ReplayError(

@@ -9,7 +9,10 @@ export function registerStartCommand(program: Command): void {
       '-c, --config <file>',
       'configuration file (YAML or JSON); without one, use the embedded devnet (npm start)',
     )
-    .option('--record <tape>', 'append every request the relayer queues to this NDJSON tape (config: recordTape)')
+    .option(
+      '--record <tape>',
+      'append every request the relayer queues to this NDJSON tape (config: recordTape)',
+    )
     .action(async (opts: { config?: string; record?: string }) => {
       if (!opts.config) {
         // No configuration: the embedded devnet, every role on this machine (as `npm start`).

@@ -50,6 +50,9 @@ export class TapeRecorder {
   #fail(error: unknown): void {
     if (this.#broken) return;
     this.#broken = true;
-    this.#logger.error({ file: this.file, err: errorMessage(error) }, 'tape recording failed; recording stopped');
+    this.#logger.error(
+      { file: this.file, err: errorMessage(error) },
+      'tape recording failed; recording stopped',
+    );
   }
 }
