@@ -14,7 +14,9 @@ export type GatekeeperRefusalReason =
   /** A handed-over master key whose public key differs from the chain's. */
   | 'master-key-mismatch'
   /** Bytes that look like a gatekeeper payload, offered to the transaction signer. */
-  | 'not-a-transaction';
+  | 'not-a-transaction'
+  /** A development-only operation (a given master key) on a real TEE. */
+  | 'not-development';
 
 /** The gatekeeper enclave refused an operation; nothing was signed or sealed. */
 export class GatekeeperRefusalError extends BaseError {

@@ -25,6 +25,8 @@ export type DecodedEvent = {
   /** Named fields as plain values (positional fields are `0`, `1`, ...). */
   fields: Record<string, Plain>;
   topics: Hex[];
+  /** The event's SCALE bytes (pallet index, variant, fields): decodable again with the same metadata. */
+  raw?: Hex;
 };
 
 export function phaseOf(record: EventRecord): EventPhase {
@@ -53,6 +55,7 @@ export function decodeEventRecords(
       name: event.method,
       fields,
       topics: record.topics.map((t) => u8aToHex(t)),
+      raw: u8aToHex(event.toU8a()),
     };
   });
 }

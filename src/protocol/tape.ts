@@ -17,6 +17,11 @@ export const tapeEntrySchema = z.strictObject({
   tx: hexSchema.nullable(),
   index: z.number().int().min(0),
   data: hexSchema,
+  /**
+   * Output tapes only, on `evm.log` fulfilment entries: the calldata of the transaction that
+   * carried the fulfilment (the gateway logs only hashes; the outputs are in the call).
+   */
+  call: hexSchema.optional(),
   observedAt: z.number().int().min(0),
 });
 export type TapeEntry = z.infer<typeof tapeEntrySchema>;
@@ -53,11 +58,16 @@ export function readTape(file: string): TapeEntry[] {
   return out;
 }
 
+/** What a watcher saw, besides the request job it made of it: enough for a tape entry. */
+export type TapeObservation = { kind: TapeEntry['kind']; data: `0x${string}`; index: number };
+
 /** Appends entries to a tape file, one JSON object per line, in the order given. */
 export class TapeWriter {
   readonly #stream: WriteStream;
-  constructor(file: string, options: { append?: boolean } = {}) {
+  /** `onError`: told about a failed open or write (without it, such an error is thrown by the stream). */
+  constructor(file: string, options: { append?: boolean; onError?: (error: Error) => void } = {}) {
     this.#stream = createWriteStream(file, { flags: options.append ? 'a' : 'w' });
+    if (options.onError) this.#stream.on('error', options.onError);
   }
   write(entry: TapeEntry): void {
     this.#stream.write(`${JSON.stringify(tapeEntrySchema.parse(entry))}\n`);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../base/errors.js';
 import type { Config } from '../config/schema.js';
 import { type RequestJob, requestJobSchema } from '../protocol/request-job.js';
+import type { TapeObservation } from '../protocol/tape.js';
 import { requestJobId } from '../protocol/origin.js';
 import { requestQueueName } from '../protocol/queue-names.js';
 import { scheduleBackoffStrategy } from '../protocol/retry.js';
@@ -18,6 +19,7 @@ import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
 import { AcceptResultStage } from './stages/accept-result.js';
+import { TapeRecorder } from './tape/recorder.js';
 import { ObserveStage } from './stages/observe.js';
 import { SubmitStage } from './stages/submit.js';
 
@@ -45,8 +47,10 @@ export type RelayerDaemonParameters = {
   logger: Logger;
   /** Builds the chain adapters once the daemon's Redis connection and metrics exist. */
   adapters: (context: AdapterContext) => Promise<ChainAdapters> | ChainAdapters;
-  /** Called for every newly queued request (the tape recorder). */
-  onRequest?: ((job: RequestJob) => void) | undefined;
+  /** Called for every newly queued request, with the raw message it was made from. */
+  onRequest?: ((job: RequestJob, observation?: TapeObservation) => void) | undefined;
+  /** Appends every queued request to this tape (docs/PROTOCOL.md §8); default `config.recordTape`. */
+  recordTape?: string | undefined;
 };
 
 /** A running part: `stop` lets in-flight work finish; `abort` drops it (it goes back as stalled). */
@@ -69,6 +73,7 @@ export class RelayerDaemon {
   readonly #prefix: string;
   readonly #mirror: CheckpointFile | undefined;
   readonly #observe: ObserveStage;
+  readonly #recorder: TapeRecorder | undefined;
   readonly #running: Running[] = [];
   readonly #leases: Lease[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
@@ -90,15 +95,20 @@ export class RelayerDaemon {
     this.#mirror = config.checkpointFile ? new CheckpointFile(config.checkpointFile) : undefined;
     this.pending = new PendingIndex(this.redis, this.#prefix, this.#mirror);
     this.confirmed = new RecentlyConfirmed(this.redis, this.#prefix);
+    const tape = parameters.recordTape ?? config.recordTape;
+    this.#recorder = tape
+      ? new TapeRecorder(tape, parameters.logger.child({ component: 'tape-recorder' }))
+      : undefined;
     this.#observe = new ObserveStage({
       queues: this.queues,
       journeys: this.journeys,
       pending: this.pending,
       metrics: this.metrics,
       logger: parameters.logger.child({ stage: 'observe' }),
-      onRequest: (job) => {
+      onRequest: (job, observation) => {
         this.#followCluster(job.cluster);
-        parameters.onRequest?.(job);
+        this.#recorder?.record(job, observation);
+        parameters.onRequest?.(job, observation);
       },
       reconsider: (job, existing) => this.#reconsider(job, existing),
       confirmed: this.confirmed,
@@ -414,6 +424,7 @@ export class RelayerDaemon {
     await Promise.allSettled([...this.#queueEvents.values()].map((e) => e.close()));
     await Promise.allSettled(this.#leases.map((l) => l.release()));
     await this.#adapters.close?.().catch(() => undefined);
+    await this.#recorder?.close();
     await this.queues.close().catch(() => undefined);
     this.redis.disconnect();
   }

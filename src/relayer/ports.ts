@@ -1,5 +1,6 @@
 import type { Origin } from '../protocol/origin.js';
 import type { RequestJob } from '../protocol/request-job.js';
+import type { TapeObservation } from '../protocol/tape.js';
 import type { ResultJob } from '../protocol/result-job.js';
 
 /**
@@ -9,7 +10,8 @@ import type { ResultJob } from '../protocol/result-job.js';
 
 /** What a watcher reports. Each call may repeat (restarts, reorgs, two relayers): all are idempotent. */
 export interface WatchSink {
-  request(job: RequestJob): Promise<void>;
+  /** `observation`: the raw log or event the job was made from (for the tape recorder). */
+  request(job: RequestJob, observation?: TapeObservation): Promise<void>;
   cancelled(
     origin: Origin,
     requestId: `0x${string}`,

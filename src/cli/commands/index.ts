@@ -9,6 +9,7 @@ import { registerJobsCommand } from './jobs.js';
 import { registerKeysCommand } from './keys.js';
 import { registerNodeCommand } from './node.js';
 import { registerRelayDevnetCommand } from './relay-devnet.js';
+import { registerReplayCommand } from './replay.js';
 import { registerStartCommand } from './start.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerXcmCommand } from './xcm.js';
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerStartCommand(program);
   registerJobsCommand(program);
   registerDevnetCommand(program);
+  registerReplayCommand(program);
 }

@@ -9,7 +9,11 @@ export function registerStartCommand(program: Command): void {
       '-c, --config <file>',
       'configuration file (YAML or JSON); without one, use the embedded devnet (npm start)',
     )
-    .action(async (opts: { config?: string }) => {
+    .option(
+      '--record <tape>',
+      'append every request the relayer queues to this NDJSON tape (config: recordTape)',
+    )
+    .action(async (opts: { config?: string; record?: string }) => {
       if (!opts.config) {
         // No configuration: the embedded devnet, every role on this machine (as `npm start`).
         const { runDevnetCommand } = await import('../devnet-run.js');
@@ -18,7 +22,8 @@ export function registerStartCommand(program: Command): void {
       }
       const { loadConfig } = await import('../../config/load.js');
       const { runRelayer } = await import('../../relayer/run.js');
-      await runRelayer(loadConfig(opts.config));
+      const config = loadConfig(opts.config);
+      await runRelayer(opts.record ? { ...config, recordTape: opts.record } : config);
       // Everything is stopped and flushed; do not wait for stray sockets to let the process go.
       process.exit(0);
     });

@@ -53,6 +53,14 @@ export type StartDevnetParameters = {
   contracts?: Record<string, string>;
   /** The example auction's bidding time from start (default one hour); `false`: no examples. */
   examples?: { auctionBiddingSeconds?: number } | false;
+  /**
+   * Makes the devnet's master key and contract ids the same on every start with this seed, so
+   * sealed inputs recorded on one run open on the next (replay tapes). Development only: anyone
+   * who knows the seed can derive every contract key.
+   */
+  seed?: string;
+  /** The relayer appends every request it queues to this tape (docs/PROTOCOL.md §8). */
+  recordTape?: string;
   logger?: Logger;
   /** One line per step, for people watching. */
   onProgress?: (line: string) => void;
@@ -137,6 +145,8 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     const gatekeeperAddress = ethereumAddress(probe.secp256k1PublicKey);
     const gatekeeperX25519 = probe.publicIdentity.x25519;
     const gatekeeperAccount = probe.accountId;
+    if (p.seed !== undefined && probe.latestEpoch() === null)
+      await probe.importDevelopmentMasterKey(keccak256(utf8(`phala-bridge/devnet/master-key/${p.seed}`)));
     await probe.close();
 
     progress('deploying PhalaBridgeGateway');
@@ -178,6 +188,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       config,
       logger: logger.child({ role: 'relayer' }),
       adapters: (context) => buildChainAdapters(config, context),
+      recordTape: p.recordTape,
     });
     await daemon.start();
     stops.push(() => daemon.stop(5_000));
@@ -221,7 +232,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     // Deployed one after another (one signer), then their keys awaited together.
     for (const [name, source] of Object.entries(sources)) {
       progress(`deploying the ${name} contract on the Phala-style chain`);
-      deployed[name] = await deploy(phala, alice, name, source);
+      deployed[name] = await deploy(phala, alice, name, source, p.seed);
       progress(`  ${name} ${deployed[name].contractId}`);
     }
     progress('waiting for their keys: published on chain, handed to the workers, registered on the gateway');
@@ -319,12 +330,14 @@ async function deploy(
   signer: Awaited<ReturnType<typeof devSigner>>,
   name: string,
   code: string,
+  seed: string | undefined,
 ): Promise<DeployedContract> {
   const codeBytes = toHex(utf8(code));
   const codeHash = toHex(blake2_256(utf8(code)));
   if (!(await contracts.getCode(phala, codeHash)))
     await contracts.uploadCode(phala, { signer, code: codeBytes });
-  const salt = toHex(utf8(`${name}/${Date.now()}`));
+  // Seeded: the same id on every start (a fresh chain); otherwise a new one each time.
+  const salt = toHex(utf8(`${name}/${seed ?? Date.now()}`));
   const instantiated = await contracts.instantiate(phala, { signer, codeHash, cluster: CLUSTER, salt });
   return {
     name,

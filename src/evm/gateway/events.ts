@@ -47,6 +47,8 @@ export type GatewayLogEvent = GatewayEvent & {
   blockHash: Hex;
   transactionHash: Hex;
   logIndex: number;
+  /** The log as the node gave it (for the relayer's replay tapes, docs/PROTOCOL.md §8). */
+  log?: { topics: Hex[]; data: Hex };
 };
 
 function eventKey(e: GatewayEvent, transactionHash: Hex): string {
@@ -185,5 +187,6 @@ export function decodeGatewayLog(log: Log, chainId: number): GatewayLogEvent | n
     blockHash,
     transactionHash,
     logIndex,
+    log: { topics: [...log.topics] as Hex[], data: log.data },
   };
 }

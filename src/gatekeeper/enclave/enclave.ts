@@ -243,6 +243,27 @@ export class GatekeeperEnclave {
     );
   }
 
+  /**
+   * Development only (simulated TEE): takes a given first master key instead of making one, so a
+   * devnet started with the same seed has the same contract keys on every start and recorded
+   * sealed inputs still open (replay tapes, docs/PROTOCOL.md §8). Refused on real TEEs and once a
+   * key is held. The gatekeeper publishes it as a made-but-unpublished key on start.
+   */
+  async importDevelopmentMasterKey(masterKey: Uint8Array): Promise<void> {
+    if (this.tee !== 'sim')
+      throw new GatekeeperRefusalError('not-development', 'a given master key is for the simulated TEE only');
+    if (this.#ring.latest() !== null)
+      throw new GatekeeperRefusalError('epoch-out-of-order', 'a master key is held already');
+    const entry = new Uint8Array(9 + 4 + masterKey.length);
+    entry.set(utf8('PBMR'), 0);
+    entry[4] = 1;
+    entry[8] = 1; // one entry, epoch 0
+    entry.set(masterKey, 13);
+    this.#ring.merge(MasterKeyRing.decode(entry));
+    entry.fill(0);
+    await this.#persist();
+  }
+
   /** Drops an epoch that was never published because another gatekeeper's key won it. */
   async forgetEpoch(epoch: number): Promise<void> {
     this.#ring.forget(epoch);

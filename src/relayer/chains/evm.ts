@@ -32,6 +32,7 @@ import {
   recoverTypedSigner,
 } from '../../crypto/proofs.js';
 import type { Origin } from '../../protocol/origin.js';
+import { encodeEvmLog } from '../tape/entries.js';
 import type { RequestJob } from '../../protocol/request-job.js';
 import type { RedisCheckpointStore } from '../checkpoints.js';
 import type { RelayerMetrics } from '../metrics.js';
@@ -140,6 +141,39 @@ export class EvmOriginWatcher implements OriginWatcher {
     });
   }
 
+  /** A RequestSent event as a job, or null (with the reason given to the sink) when it cannot be one. */
+  async jobOf(
+    event: Extract<GatewayLogEvent, { kind: 'RequestSent' }>,
+    sink: Pick<WatchSink, 'rejected'>,
+  ): Promise<RequestJob | null> {
+    const cluster = await this.#clusters.of(event.contractId);
+    if (!cluster) {
+      sink.rejected(this.chain, `request ${event.requestId} names unregistered contract ${event.contractId}`);
+      return null;
+    }
+    return {
+      v: 1,
+      origin: this.#origin,
+      requestId: event.requestId,
+      contractId: event.contractId,
+      cluster,
+      requester: event.requester.toLowerCase() as Hex,
+      nonce: event.nonce.toString(),
+      sealedInput: event.sealedInput,
+      responseKey: event.responseKey,
+      deadline: Number(event.deadline),
+      callbackGasLimit: event.callbackGasLimit,
+      observed: {
+        chain: this.chain,
+        blockNumber: Number(event.blockNumber),
+        blockHash: event.blockHash,
+        txHash: event.transactionHash,
+        logIndex: event.logIndex,
+        at: Date.now(),
+      },
+    };
+  }
+
   async #handle(
     event: GatewayLogEvent,
     sink: WatchSink,
@@ -156,36 +190,16 @@ export class EvmOriginWatcher implements OriginWatcher {
           }))
         )
           return;
-        const cluster = await this.#clusters.of(event.contractId);
-        if (!cluster) {
-          sink.rejected(
-            this.chain,
-            `request ${event.requestId} names unregistered contract ${event.contractId}`,
-          );
-          return;
-        }
-        const job: RequestJob = {
-          v: 1,
-          origin: this.#origin,
-          requestId: event.requestId,
-          contractId: event.contractId,
-          cluster,
-          requester: event.requester.toLowerCase() as Hex,
-          nonce: event.nonce.toString(),
-          sealedInput: event.sealedInput,
-          responseKey: event.responseKey,
-          deadline: Number(event.deadline),
-          callbackGasLimit: event.callbackGasLimit,
-          observed: {
-            chain: this.chain,
-            blockNumber: Number(event.blockNumber),
-            blockHash: event.blockHash,
-            txHash: event.transactionHash,
-            logIndex: event.logIndex,
-            at: Date.now(),
+        const job = await this.jobOf(event, sink);
+        if (!job) return;
+        await sink.request(
+          job,
+          event.log && {
+            kind: 'evm.log',
+            data: encodeEvmLog({ address: event.gateway, ...event.log }),
+            index: event.logIndex,
           },
-        };
-        await sink.request(job);
+        );
         if (counter) counter.n++;
         return;
       }

@@ -107,7 +107,11 @@ export class PhalaOriginWatcher implements OriginWatcher {
   }
 
   /** A request as a job, or null (with the reason given to the sink) when it cannot be one. */
-  async #jobOf(e: RequestSubmitted, block: FinalizedBlock, sink: WatchSink): Promise<RequestJob | null> {
+  async jobOf(
+    e: RequestSubmitted,
+    block: Pick<FinalizedBlock, 'number' | 'hash'>,
+    sink: Pick<WatchSink, 'rejected'>,
+  ): Promise<RequestJob | null> {
     const cluster = await this.#cluster(e.contractId);
     if (!cluster) {
       sink.rejected(this.chain, `request ${e.requestId} names unknown contract ${e.contractId}`);
@@ -230,9 +234,16 @@ export class PhalaOriginWatcher implements OriginWatcher {
       if (event.type === 'RequestSubmitted') {
         if (onlyPending && (await contracts.requestStatus(this.#p.client, event.requestId)) !== 'open')
           continue;
-        const job = await this.#jobOf(event, block, sink);
+        const job = await this.jobOf(event, block, sink);
         if (job) {
-          await sink.request(job);
+          await sink.request(
+            job,
+            raw.raw && {
+              kind: job.origin.kind === 'xcm' ? 'xcm.message' : 'substrate.event',
+              data: raw.raw,
+              index: raw.index,
+            },
+          );
           reported++;
         }
       } else if (event.type === 'RequestFulfilled' || event.type === 'RequestCancelled') {

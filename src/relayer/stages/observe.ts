@@ -4,6 +4,7 @@ import { errorMessage } from '../../base/errors.js';
 import { type Origin, originKey, requestJobId } from '../../protocol/origin.js';
 import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
 import type { JourneyStore } from '../journey.js';
+import type { TapeObservation } from '../../protocol/tape.js';
 import type { RelayerMetrics } from '../metrics.js';
 import type { WatchSink } from '../ports.js';
 import type { PendingIndex, RecentlyConfirmed } from '../pending.js';
@@ -15,8 +16,8 @@ export type ObserveStageParameters = {
   pending: PendingIndex;
   metrics: RelayerMetrics;
   logger: Logger;
-  /** Called for each request, for the optional tape recorder. */
-  onRequest?: ((job: RequestJob) => void) | undefined;
+  /** Called once for each newly queued request, with its raw message (the tape recorder). */
+  onRequest?: ((job: RequestJob, observation?: TapeObservation) => void) | undefined;
   /**
    * A request seen again whose job already finished: after a reorg (or a restart that rescans)
    * its answer may have been undone on chain. Given the job, this checks the chain and, if the
@@ -40,7 +41,7 @@ export class ObserveStage implements WatchSink {
     this.#p = parameters;
   }
 
-  async request(input: RequestJob): Promise<void> {
+  async request(input: RequestJob, observation?: TapeObservation): Promise<void> {
     const parsed = requestJobSchema.safeParse(input);
     if (!parsed.success) {
       this.rejected(
@@ -83,7 +84,7 @@ export class ObserveStage implements WatchSink {
       { origin, contractId: job.contractId },
     );
     await this.#p.journeys.record(jobId, { stage: 'queued', detail: queue.name });
-    this.#p.onRequest?.(job);
+    this.#p.onRequest?.(job, observation);
     this.#p.logger.info(
       { jobId, chain: job.observed.chain, block: job.observed.blockNumber },
       'request queued',

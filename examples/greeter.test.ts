@@ -1,0 +1,42 @@
+// A copyable test of a confidential contract with phala-bridge/testing (docs/testing.md).
+// It runs under vitest as is; under node:test, import { before, after, test } from 'node:test'
+// and node:assert instead — the helpers only throw.
+import { requestFromEvm, requestFromPhala } from 'phala-bridge/sdk';
+import { type Devnet, expectFulfilled, startDevnet } from 'phala-bridge/testing';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { devnetClients } from '../src/devnet/evm/clients.js';
+import { devSigner } from '../src/phala/signers.js';
+
+let devnet: Devnet;
+beforeAll(async () => {
+  devnet = await startDevnet(); // the whole system, ~15 s; share it across the file's tests
+}, 120_000);
+afterAll(() => devnet?.stop());
+
+test('the greeter answers an EVM account', async () => {
+  const account = devnet.chains.evm.accounts[3]!;
+  const { walletClient, publicClient } = devnetClients(devnet.chains.evm, account.privateKey);
+  const sent = await requestFromEvm({
+    sender: walletClient,
+    publicClient,
+    gateway: devnet.chains.evm.gateway,
+    contractId: devnet.contracts.greeter.contractId,
+    input: 'ada',
+  });
+  const result = await expectFulfilled(devnet, sent, {
+    publicOutput: 'hello, ada!',
+    responseSecretKey: sent.responseSecretKey,
+  });
+  const sealed = JSON.parse(new TextDecoder().decode(result.sealed));
+  expect(sealed.origin).toBe('evm');
+}, 120_000);
+
+test('the greeter answers a Phala-style account', async () => {
+  const sent = await requestFromPhala(devnet.phala, {
+    signer: await devSigner('Eve'),
+    contractId: devnet.contracts.greeter.contractId,
+    input: 'grace',
+  });
+  const result = await expectFulfilled(devnet, sent, { responseSecretKey: sent.responseSecretKey });
+  expect(result.publicText).toBe('hello, grace!');
+}, 120_000);

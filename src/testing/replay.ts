@@ -1,0 +1,215 @@
+import { u8aToHex } from '@polkadot/util';
+import type { Hex } from 'viem';
+import { waitForTransactionReceipt } from 'viem/actions';
+import { BaseError } from '../base/errors.js';
+import type { Devnet } from '../devnet/orchestrator/devnet.js';
+import { devnetClients } from '../devnet/evm/clients.js';
+import { DEV_ACCOUNT_NAMES } from '../devnet/substrate/chains/dev-accounts.js';
+import { decodeGatewayLog } from '../evm/gateway/events.js';
+import { sendRequest } from '../evm/gateway/request.js';
+import * as contracts from '../phala/actions/contracts.js';
+import { submit } from '../phala/client.js';
+import type { Plain } from '../phala/plain.js';
+import { devSigner } from '../phala/signers.js';
+import type { Signer } from '../phala/submit.js';
+import { type TapeEntry, TapeWriter, readTape } from '../protocol/tape.js';
+import { evmLogOf, phalaEventOf } from '../relayer/tape/entries.js';
+import {
+  type Outcome,
+  type RequestRef,
+  compareOutcomes,
+  outcomeOf,
+  waitForFulfilmentEntry,
+} from './outcomes.js';
+import { startDevnet } from './devnet.js';
+
+/**
+ * Replays a recorded tape against a devnet (docs/PROTOCOL.md §8): each recorded request is sent
+ * again, in order, from the same sender (a devnet account) with the same sealed input and response
+ * key; each is awaited until fulfilled on its origin chain before the next is sent, so a stateful
+ * contract sees the same sequence. What landed is written as an output tape and, given a golden
+ * one, compared with it.
+ */
+
+export class ReplayError extends BaseError {
+  override name = 'ReplayError';
+  constructor(message: string, details?: string) {
+    super(message, { ...(details ? { details } : {}), docsPath: '/docs/testing.md#replay' });
+  }
+}
+
+export type ReplayOptions = {
+  /** The devnet to replay against; default a fresh one (seeded with `seed`), stopped at the end. */
+  devnet?: Devnet;
+  /** The seed of the devnet started here (it must be the recording devnet's seed). */
+  seed?: string;
+  /** Extra contracts for the devnet started here (the recording devnet's, in the same order). */
+  contracts?: Record<string, string>;
+  /** Writes what landed as an output tape here. */
+  out?: string;
+  /** A golden output tape (file or entries): the result lists every difference. */
+  compare?: string | TapeEntry[];
+  /** How long to wait for each request's fulfilment (default 120 s). */
+  timeoutMs?: number;
+  onProgress?: (line: string) => void;
+};
+
+export type ReplayedRequest = { entry: TapeEntry; ref: RequestRef; output: TapeEntry };
+
+export type ReplayResult = {
+  requests: ReplayedRequest[];
+  outputs: TapeEntry[];
+  outcomes: Outcome[];
+  /** Differences from the golden tape (empty without `compare`, or when they agree). */
+  differences: string[];
+};
+
+export async function replay(tape: string | TapeEntry[], options: ReplayOptions = {}): Promise<ReplayResult> {
+  const entries = typeof tape === 'string' ? readTape(tape) : tape;
+  const progress = options.onProgress ?? (() => {});
+  const devnet =
+    options.devnet ??
+    (await startDevnet({
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(options.contracts ? { contracts: options.contracts } : {}),
+      onProgress: progress,
+    }));
+  const writer = options.out ? new TapeWriter(options.out) : undefined;
+  try {
+    const requests: ReplayedRequest[] = [];
+    for (const [i, entry] of entries.entries()) {
+      const ref = await resend(devnet, entry);
+      const output = await waitForFulfilmentEntry(devnet, ref, options.timeoutMs);
+      writer?.write(output);
+      requests.push({ entry, ref, output });
+      progress(`${i + 1}/${entries.length} ${entry.kind} → ${refText(ref)} fulfilled`);
+    }
+    const apis = { phala: devnet.phala, sibling: devnet.sibling };
+    const outputs = requests.map((r) => r.output);
+    const outcomes = outputs.map((o) => outcomeOf(o, apis));
+    let differences: string[] = [];
+    if (options.compare !== undefined) {
+      const golden = typeof options.compare === 'string' ? readTape(options.compare) : options.compare;
+      differences = compareOutcomes(
+        outcomes,
+        golden.map((g) => outcomeOf(g, apis)),
+      );
+    }
+    return { requests, outputs, outcomes, differences };
+  } finally {
+    await writer?.close();
+    if (!options.devnet) await devnet.stop();
+  }
+}
+
+function refText(ref: RequestRef): string {
+  return ref.kind === 'xcm' ? `xcm query ${ref.query}` : `${ref.kind} ${ref.requestId}`;
+}
+
+/** Sends the recorded request again from the same sender; returns how to find its fulfilment. */
+async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
+  if (entry.kind === 'evm.log') return resendEvm(devnet, entry);
+  const event = phalaEventOf(devnet.phala.api, entry);
+  if (event.pallet !== 'PhalaContracts' || event.type !== 'RequestSubmitted')
+    throw new ReplayError(
+      `Entry at ${entry.chain} block ${entry.block} is not a request.`,
+      `${event.pallet}.${event.type}`,
+    );
+  const contract = await contracts.getContract(devnet.phala, event.contractId);
+  if (!contract)
+    throw new ReplayError(
+      `Contract ${event.contractId} is not on this devnet.`,
+      'replay against a devnet started with the recording devnet’s seed and contracts',
+    );
+  const head = (await devnet.phala.api.rpc.chain.getHeader()).number.toNumber();
+  const deadline = head + Math.max(event.deadline - entry.block, 20);
+  if (event.origin.kind === 'signed') {
+    const signer = await devSignerOf(event.origin.account, 42);
+    const sent = await contracts.request(devnet.phala, {
+      signer,
+      contractId: event.contractId,
+      sealedInput: event.sealedInput,
+      responseKey: event.responseKey,
+      deadline,
+    });
+    return { kind: 'phala', requestId: sent.event.requestId as Hex };
+  }
+  if (event.origin.kind !== 'xcm')
+    throw new ReplayError(`Request ${event.requestId} has an origin replay does not know.`);
+  const account = accountIdIn(event.origin.location);
+  if (!account) throw new ReplayError(`Request ${event.requestId} comes from a location without an account.`);
+  const signer = await devSignerOf(account, 42);
+  const tx = devnet.sibling.api.tx.confidentialClient?.request;
+  if (!tx) throw new ReplayError('The sibling chain has no confidentialClient.request call.');
+  const result = await submit(
+    devnet.sibling,
+    tx(event.contractId, contract.cluster, event.sealedInput, event.responseKey, deadline, 10n ** 12n),
+    signer,
+  );
+  const sent = result.events.find((e) => e.section === 'confidentialClient' && e.name === 'RequestSent');
+  if (typeof sent?.fields.query !== 'string')
+    throw new ReplayError(`No confidentialClient.RequestSent event in ${result.txHash}.`);
+  return { kind: 'xcm', query: sent.fields.query as Hex };
+}
+
+async function resendEvm(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
+  const event = decodeGatewayLog(evmLogOf(entry), devnet.chains.evm.chainId);
+  if (event?.kind !== 'RequestSent')
+    throw new ReplayError(`Entry at ${entry.chain} block ${entry.block} is not a RequestSent log.`);
+  const account = devnet.chains.evm.accounts.find(
+    (a) => a.address.toLowerCase() === event.requester.toLowerCase(),
+  );
+  if (!account)
+    throw new ReplayError(
+      `The tape's EVM sender ${event.requester} is not a devnet account.`,
+      'replay re-sends requests of externally owned devnet accounts only',
+    );
+  const { walletClient, publicClient } = devnetClients(devnet.chains.evm, account.privateKey);
+  // The deadline keeps the time the request had left when it was recorded.
+  const left = Number(event.deadline) - Math.floor(entry.observedAt / 1000);
+  const hash = await sendRequest(walletClient, {
+    gateway: devnet.chains.evm.gateway,
+    contractId: event.contractId,
+    sealedInput: event.sealedInput,
+    responseKey: event.responseKey,
+    callbackGasLimit: event.callbackGasLimit,
+    deadline: BigInt(Math.floor(Date.now() / 1000) + Math.max(left, 60)),
+  });
+  const receipt = await waitForTransactionReceipt(publicClient, { hash });
+  for (const log of receipt.logs) {
+    const sent = decodeGatewayLog(log, devnet.chains.evm.chainId);
+    if (sent?.kind === 'RequestSent')
+      return { kind: 'evm', requestId: sent.requestId, fromBlock: receipt.blockNumber };
+  }
+  throw new ReplayError(`The replayed request ${hash} has no RequestSent event (status ${receipt.status}).`);
+}
+
+async function devSignerOf(account: Hex, ss58: number): Promise<Signer> {
+  for (const name of DEV_ACCOUNT_NAMES) {
+    const signer = await devSigner(name, ss58);
+    if (u8aToHex(signer.publicKey).toLowerCase() === account.toLowerCase()) return signer;
+  }
+  throw new ReplayError(
+    `The tape's sender ${account} is not a devnet account.`,
+    `replay signs as ${DEV_ACCOUNT_NAMES.join(', ')}`,
+  );
+}
+
+/** The 32-byte account id in an XCM location (its AccountId32 junction). */
+function accountIdIn(location: Plain): Hex | null {
+  if (Array.isArray(location)) {
+    for (const item of location) {
+      const found = accountIdIn(item as Plain);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (location && typeof location === 'object') {
+    for (const [key, value] of Object.entries(location)) {
+      if (key === 'id' && typeof value === 'string' && /^0x[0-9a-fA-F]{64}$/.test(value)) return value as Hex;
+      const found = accountIdIn(value as Plain);
+      if (found) return found;
+    }
+  }
+  return null;
+}
