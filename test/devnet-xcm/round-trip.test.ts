@@ -216,7 +216,9 @@ describe('relay devnet: XCM round trip sibling → Phala → sibling', () => {
     expect(rec.processed?.error).toContain('ConfidentialClient.WorkerNotApproved');
     expect((await t.sibling.api.query.confidentialClient!.results!(query)).isEmpty).toBe(true);
     // The request itself was processed fine.
-    expect((await tracker.get(query))?.status).toBe('processed');
+    expect((await tracker.waitForFinal(query, { timeoutMs: 20_000, pollIntervalMs: 100 })).status).toBe(
+      'processed',
+    );
   });
 
   it('keeps following after the connection to a chain drops, backfilling the blocks it missed', async () => {

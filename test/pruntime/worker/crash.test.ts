@@ -165,7 +165,8 @@ describe('worker process', () => {
       const finished = await f.waitFor(
         async () => {
           const current = await queue.getJob(jobId);
-          return (await current?.getState()) === 'completed' ? current : null;
+          // Read again once completed: the job read before may predate its return value.
+          return (await current?.getState()) === 'completed' ? queue.getJob(jobId) : null;
         },
         40_000,
         'the job to complete elsewhere',
