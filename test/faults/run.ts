@@ -252,8 +252,8 @@ const scenarios: Scenario[] = [
       await waitFor(async () => (await count(f, first, 0n)).lost <= 4, 60_000, 'half answered').catch(
         () => undefined,
       );
-      await f.redis.flushdb();
-      if ((await f.redis.dbsize()) > 0) throw new Error('Redis still holds keys after FLUSHDB');
+      // The relayer keeps writing (leases, checkpoints), so only the flush itself is checked.
+      if ((await f.redis.flushdb()) !== 'OK') throw new Error('FLUSHDB refused');
       const second = await stream(f, 8, 100);
       const ids = [...first, ...second];
       await allAnswered(f, ids);
@@ -395,6 +395,9 @@ async function main() {
     console.log(
       `${lost || duplicated || error ? 'FAIL' : 'ok  '} ${scenario.name}: ${ids.length} requests, ${lost} lost, ${duplicated} duplicated (${outcome.seconds} s)${error ? ` — ${error}` : ''}`,
     );
+    // A scenario that failed part-way may leave its child processes running: none outlives it.
+    for (const { relayer } of spawned.splice(0))
+      if (relayer.child.exitCode === null && relayer.child.signalCode === null) relayer.child.kill('SIGKILL');
     await worker?.close();
     await f.close();
   }
