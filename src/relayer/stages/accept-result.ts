@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { originKey } from '../../protocol/origin.js';
 import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
 import { type ResultJob, resultJobSchema } from '../../protocol/result-job.js';
+import { ApprovalCache } from '../approval-cache.js';
 import type { JourneyStore } from '../journey.js';
 import type { RelayerMetrics } from '../metrics.js';
 import type { Destination } from '../ports.js';
@@ -26,6 +27,7 @@ export type AcceptResultStageParameters = {
  */
 export class AcceptResultStage {
   readonly #p: AcceptResultStageParameters;
+  readonly #approvals = new ApprovalCache();
 
   constructor(parameters: AcceptResultStageParameters) {
     this.#p = parameters;
@@ -55,7 +57,11 @@ export class AcceptResultStage {
         `no destination chain is configured for origin ${originKey(request.data.origin)}`,
       );
     }
-    if (!(await destination.isApprovedWorker(result.cluster, result.worker))) {
+    const approvalKey = `${destination.chain}:${result.cluster}:${result.worker.address}:${result.worker.publicKey}`;
+    const approved = await this.#approvals.isApproved(approvalKey, () =>
+      destination.isApprovedWorker(result.cluster, result.worker),
+    );
+    if (!approved) {
       return this.#reject(
         result,
         request.data,
