@@ -37,6 +37,8 @@ export type SubmitStageParameters = {
 export class SubmitStage {
   readonly #p: SubmitStageParameters;
   readonly #batcher: Batcher<SubmitItem, ItemOutcome>;
+  readonly #firstSeen = new Map<string, number>();
+  #draining = false;
 
   constructor(parameters: SubmitStageParameters) {
     this.#p = parameters;
@@ -123,7 +125,41 @@ export class SubmitStage {
     );
   }
 
+  /**
+   * Results of a worker-signed batch travel together: one of them in a group without the rest is
+   * put back to wait for them (up to BATCH_HOLD_MS from when it first came), so that the batch
+   * goes as one `fulfillBatch` instead of one transaction per result.
+   */
   async #flush(items: SubmitItem[]): Promise<ItemOutcome[]> {
+    const now = Date.now();
+    const present = new Map<string, number>();
+    for (const item of items) {
+      const key = workerBatchKey(item);
+      if (key) present.set(key, (present.get(key) ?? 0) + 1);
+    }
+    const ready: SubmitItem[] = [];
+    const held = new Set<SubmitItem>();
+    for (const item of items) {
+      const key = workerBatchKey(item);
+      const id = requestJobId(item.request.origin, item.request.requestId);
+      const first = this.#firstSeen.get(id) ?? now;
+      const incomplete = key !== null && present.get(key)! < item.result.batch!.count;
+      if (incomplete && !this.#draining && now - first < BATCH_HOLD_MS) {
+        this.#firstSeen.set(id, first);
+        held.add(item);
+      } else {
+        this.#firstSeen.delete(id);
+        ready.push(item);
+      }
+    }
+    const sent = ready.length ? await this.#send(ready) : [];
+    const byItem = new Map(ready.map((item, i) => [item, sent[i]!] as const));
+    return Promise.all(
+      items.map((item) => (held.has(item) ? this.#batcher.add(item) : Promise.resolve(byItem.get(item)!))),
+    );
+  }
+
+  async #send(items: SubmitItem[]): Promise<ItemOutcome[]> {
     const outcomes: (ItemOutcome | undefined)[] = new Array(items.length);
     const statuses = await Promise.all(
       items.map((item) => this.#p.destination.status(item.request).catch(() => 'unknown' as const)),
@@ -175,6 +211,17 @@ export class SubmitStage {
   }
 
   async drain(): Promise<void> {
+    this.#draining = true;
     await this.#batcher.drain();
   }
+}
+
+/** How long a result waits for the rest of its worker's batch before it goes alone. */
+const BATCH_HOLD_MS = 2_000;
+
+/** The worker batch a result belongs to (root and signer), or null when it is not in one. */
+function workerBatchKey(item: SubmitItem): string | null {
+  const batch = item.result.batch;
+  if (!batch || batch.count < 2) return null;
+  return `${batch.root}:${item.result.worker.address.toLowerCase()}`;
 }
