@@ -14,10 +14,9 @@ import { getChainId, waitForTransactionReceipt } from 'viem/actions';
 import { BaseError } from '../base/errors.js';
 import { pollUntil } from '../base/poll.js';
 import { decodeGatewayLog } from '../evm/gateway/events.js';
-import { getFulfillmentOutputs } from '../evm/gateway/outputs.js';
+import { type GetFulfillmentOutputsReturnType, getFulfillmentOutputs } from '../evm/gateway/outputs.js';
 import { getContractInfo } from '../evm/gateway/read.js';
 import { encodeRequest, sendRequest } from '../evm/gateway/request.js';
-import type { FulfillResult } from '../evm/types.js';
 import { createResponseKey, sealInput } from './seal.js';
 
 /** Who sends an EVM request: a viem wallet client with an account, or an ethers v6 signer. */
@@ -149,15 +148,8 @@ export type WaitForEvmResultParameters = {
   timeoutMs?: number;
 };
 
-export type EvmResult = {
-  result: FulfillResult;
-  worker: Address;
-  publicOutput: Hex;
-  sealedOutput: Hex;
-  stateRoot: Hex;
-  transactionHash: Hex;
-  blockNumber: bigint;
-};
+/** What the gateway delivered for a request, read back from the fulfilling transaction. */
+export type EvmResult = NonNullable<GetFulfillmentOutputsReturnType>;
 
 /** Waits until the gateway reports the request fulfilled and returns what was delivered. */
 export function waitForEvmResult(p: WaitForEvmResultParameters): Promise<EvmResult> {
