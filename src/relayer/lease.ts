@@ -18,6 +18,13 @@ if not current then redis.call('INCR', KEYS[2]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return tonumber(redis.call('GET', KEYS[2]))`;
 
+// Renewal only extends the holder's own key: a key that vanished (expired, flushed, failed over)
+// is lost, never silently taken again under a new token, which would keep others out for a TTL.
+const RENEW = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return tonumber(redis.call('GET', KEYS[2]))`;
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -75,7 +82,7 @@ export class Lease {
   async #renew(): Promise<void> {
     try {
       const token = (await this.#redis.eval(
-        ACQUIRE,
+        RENEW,
         2,
         this.#key,
         this.#fenceKey,
