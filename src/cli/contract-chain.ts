@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Hex } from '../base/bytes.js';
 import { BaseError } from '../base/errors.js';
-import { printJson } from './io.js';
+import { printJson, wsUrlArgument } from './io.js';
 
 /**
  * `contract deploy|verify|query|request`: the SDK on the command line, against a running chain
@@ -19,11 +19,6 @@ function hex32(field: string) {
       throw new InvalidArgumentError(`${field}: expected 32 bytes of 0x-hex`);
     return value as Hex;
   };
-}
-
-function wsUrl(value: string): string {
-  if (!/^wss?:\/\/./.test(value)) throw new InvalidArgumentError('expected a ws:// or wss:// URL');
-  return value;
 }
 
 async function signerOf(opts: ChainOptions) {
@@ -58,7 +53,7 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 export function addContractChainCommands(contract: Command): void {
   const chain = (c: Command, signs: boolean) => {
-    c.requiredOption('--ws-url <url>', 'the Phala-style chain', wsUrl).option('--json', 'print JSON');
+    c.requiredOption('--ws-url <url>', 'the Phala-style chain', wsUrlArgument).option('--json', 'print JSON');
     if (signs)
       c.option('--dev <name>', 'sign as a devnet account (Alice, Bob, ...) instead of $PHALA_BRIDGE_SURI');
     return c;

@@ -40,3 +40,9 @@ export function choiceArgument<T extends string>(choices: readonly T[]) {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
 }
+
+/** A commander argument parser for a WebSocket endpoint (`ws://` or `wss://`). */
+export function wsUrlArgument(value: string): string {
+  if (!/^wss?:\/\/./.test(value)) throw new InvalidArgumentError('expected a ws:// or wss:// URL');
+  return value;
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../../config/schema.js';
-import { printJson } from '../io.js';
+import { printJson, wsUrlArgument } from '../io.js';
 
 /**
  * `phala-bridge gatekeeper`: runs a gatekeeper (docs/gatekeeper.md#cli).
@@ -17,11 +17,6 @@ import { printJson } from '../io.js';
  */
 
 type CommonOptions = { config: string; wsUrl?: string; dataDir?: string; json?: boolean };
-
-function wsUrl(value: string): string {
-  if (!/^wss?:\/\/./.test(value)) throw new InvalidArgumentError('expected a ws:// or wss:// URL');
-  return value;
-}
 
 /** Reads the config file, applies the flags, then validates everything with the one schema. */
 async function configFrom(options: CommonOptions): Promise<Config> {
@@ -57,7 +52,7 @@ function addCommon(command: Command, withChain: boolean): Command {
   command
     .requiredOption('-c, --config <file>', 'configuration file (YAML or JSON) with a gatekeeper section')
     .option('--data-dir <dir>', 'override gatekeeper.dataDir');
-  if (withChain) command.option('--ws-url <url>', "override the phala chain's wsUrl", wsUrl);
+  if (withChain) command.option('--ws-url <url>', "override the phala chain's wsUrl", wsUrlArgument);
   return command;
 }
 
