@@ -107,8 +107,10 @@ export function adminRoutes(queues: RelayerQueues, journeys: JourneyStore): Rout
           await job.remove();
           removed++;
         }
-        if (removed > 0)
+        if (removed > 0) {
           await journeys.record(params.jobId!, { stage: 'dead', detail: 'dropped by operator' });
+          await journeys.release(params.jobId!);
+        }
         return removed > 0
           ? { json: { dropped: params.jobId, jobs: removed } }
           : { status: 404, json: { error: 'no inactive job to drop' } };

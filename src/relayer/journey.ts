@@ -86,7 +86,11 @@ export class JourneyStore {
     pipeline.rpush(this.#entries(jobId), JSON.stringify(full));
     pipeline.hset(this.#meta(jobId), { state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) });
     pipeline.zadd(this.#index, full.at, jobId);
-    if (terminalStages.has(full.stage)) {
+    if (full.stage === 'observed') {
+      // A journey that ended (a dropped job) and starts again is kept until its next end.
+      pipeline.persist(this.#entries(jobId));
+      pipeline.persist(this.#meta(jobId));
+    } else if (terminalStages.has(full.stage)) {
       pipeline.expire(this.#entries(jobId), this.#retainSeconds);
       pipeline.expire(this.#meta(jobId), this.#retainSeconds);
     }
@@ -96,6 +100,14 @@ export class JourneyStore {
   /** True for the first caller only: decides which of several relayers records a request's start. */
   async claim(jobId: string): Promise<boolean> {
     return (await this.#redis.hsetnx(this.#meta(jobId), 'claimed', '1')) === 1;
+  }
+
+  /**
+   * Undoes `claim` when an operator drops the job: if the request is queued again (a watcher's
+   * rescan, `replay --queue`), that start is recorded and counted too.
+   */
+  async release(jobId: string): Promise<void> {
+    await this.#redis.hdel(this.#meta(jobId), 'claimed');
   }
 
   async entries(jobId: string): Promise<JourneyEntry[]> {
