@@ -4,8 +4,17 @@
 //   input  bid:    abi.encode(uint8 1, uint256 amount)    settle: abi.encode(uint8 2)
 //   public bid:    abi.encode(uint8 1, bool accepted)
 //          settle: abi.encode(uint8 2, bytes32 winningBid, uint256 price)
-// Inputs are sealed for the auction contract as requester, so only requests made through it
-// (its bid() and settle()) can be opened here: nobody can settle early through the gateway.
+//
+// Deployment settings, written into this file before it is deployed so that they are part of the
+// code hash (the contract id pins them; nobody can change them afterwards). Origins are compared
+// with ctx.origin exactly, hex in lower case, e.g.
+//   { "kind": "evm", "chainId": 31337, "gateway": "0x…", "requester": "0x…" }
+//   auctioneer: the only origin that may settle (bidding ends when it does). Unset: no settlement.
+//   bidders: "any", or the origins that may bid. An escrowing consumer such as
+//            SealedBidAuction.sol must be the only bidder: a bid placed around it holds no
+//            deposit, and could win only to leave nothing sold.
+const SETTINGS = { auctioneer: null, bidders: 'any' };
+
 const KIND_BID = 1;
 const KIND_SETTLE = 2;
 const ZERO = `0x${'00'.repeat(32)}`;
@@ -15,6 +24,16 @@ function kindOf(input, ctx) {
   return Number(ctx.abi.decode('uint8', input.slice(0, 32))[0]);
 }
 
+function sameOrigin(a, ctx) {
+  // ctx.json.encode gives bytes: compare their hex.
+  const canonical = (v) => ctx.hex.encode(ctx.json.encode(v));
+  return a !== null && canonical(a) === canonical(ctx.origin);
+}
+
+function mayBid(ctx) {
+  return SETTINGS.bidders === 'any' || SETTINGS.bidders.some((o) => sameOrigin(o, ctx));
+}
+
 export function handle(input, ctx) {
   const bids = ctx.json.decode(ctx.state.get('bids') ?? '[]');
   const settled = ctx.state.get('settled');
@@ -22,18 +41,21 @@ export function handle(input, ctx) {
 
   if (kind === KIND_BID) {
     const amount = input.length === 64 ? ctx.abi.decode('uint8, uint256', input)[1] : 0n;
-    const accepted = !settled && amount > 0n;
+    const allowed = mayBid(ctx);
+    const accepted = allowed && !settled && amount > 0n;
     if (accepted) {
       bids.push({ id: ctx.requestId, amount: amount.toString() });
       ctx.state.set('bids', ctx.json.encode(bids));
     }
+    const reason = accepted ? null : !allowed ? 'not a bidder' : settled ? 'settled' : 'no amount';
     return {
       public: ctx.abi.encode('uint8, bool', [KIND_BID, accepted]),
-      sealed: ctx.json.encode({ accepted, amount: amount.toString(), bidsSoFar: bids.length }),
+      sealed: ctx.json.encode({ accepted, amount: amount.toString(), bidsSoFar: bids.length, reason }),
     };
   }
 
   if (kind === KIND_SETTLE) {
+    if (!sameOrigin(SETTINGS.auctioneer, ctx)) throw new Error('only the auctioneer may settle');
     // Settling twice gives the same answer.
     const result = settled ? ctx.json.decode(settled) : settle(bids);
     if (!settled) ctx.state.set('settled', ctx.json.encode(result));

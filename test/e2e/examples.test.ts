@@ -14,7 +14,8 @@ import { pollUntil } from '../../src/base/poll.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { privateCheckAbi } from '../../src/evm/artifacts/PrivateCheck.js';
 import { sealedBidAuctionAbi } from '../../src/evm/artifacts/SealedBidAuction.js';
-import { openOutput, sealInputForEvm } from '../../src/sdk/index.js';
+import { openOutput, requestFromEvm, sealInputForEvm } from '../../src/sdk/index.js';
+import { expectFulfilled } from '../../src/testing/index.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -165,6 +166,19 @@ describe('Solidity examples with their confidential contracts (sim TEE)', () => 
       all.length === bidders.length ? all : null,
     );
     expect(answered.map((a) => a.accepted)).toEqual([true, true, true]);
+
+    // A bid placed around the escrow, straight through the gateway, carries no deposit: the
+    // confidential contract takes bids from the Solidity auction only.
+    const bidder = wallet(9);
+    const around = await requestFromEvm({
+      sender: bidder,
+      publicClient,
+      gateway: devnet.chains.evm.gateway,
+      contractId: devnet.contracts['sealed-bid-auction']!.contractId,
+      input: new Uint8Array(Buffer.from(abi('uint8, uint256', [1, 10_000n]).slice(2), 'hex')),
+    });
+    const refused = await expectFulfilled(devnet, around);
+    expect(refused.publicOutput).toBe(abi('uint8, bool', [1, false]));
 
     // Bidding closes on the chain's clock.
     await pollUntil(

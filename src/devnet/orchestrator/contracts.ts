@@ -31,3 +31,35 @@ export function exampleContract(name: 'private-check' | 'sealed-bid-auction'): s
     'utf8',
   );
 }
+
+/** An origin as `ctx.origin` shows it to a contract (request-check.ts `contractOrigin`). */
+export type ContractOrigin =
+  | { kind: 'evm'; chainId: number; gateway: string; requester: string }
+  | { kind: 'phala'; genesisHash: string; requester: string }
+  | { kind: 'xcm'; paraId: number; location: string; requester: string };
+
+export type AuctionSettings = {
+  /** The only origin that may settle. */
+  auctioneer: ContractOrigin;
+  /** Who may bid: `'any'`, or these origins only (the escrowing Solidity contract, for one). */
+  bidders: 'any' | ContractOrigin[];
+};
+
+const AUCTION_SETTINGS_LINE = /^const SETTINGS = .*;$/m;
+
+/**
+ * The sealed-bid auction's source with its deployment settings written in (they become part of
+ * the code hash, so the contract id pins them). Hex is written in lower case, as ctx.origin has it.
+ */
+export function auctionContract(settings: AuctionSettings): string {
+  const source = exampleContract('sealed-bid-auction');
+  if (!AUCTION_SETTINGS_LINE.test(source))
+    throw new Error('examples/contracts/sealed-bid-auction.js has no `const SETTINGS = …;` line');
+  const lower = (o: ContractOrigin) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? v.toLowerCase() : v]));
+  const written = {
+    auctioneer: lower(settings.auctioneer),
+    bidders: settings.bidders === 'any' ? 'any' : settings.bidders.map(lower),
+  };
+  return source.replace(AUCTION_SETTINGS_LINE, `const SETTINGS = ${JSON.stringify(written)};`);
+}

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Logger } from 'pino';
-import type { Address, Hex } from 'viem';
+import { type Address, type Hex, getContractAddress } from 'viem';
+import { getTransactionCount } from 'viem/actions';
 import { fromHex, toHex, utf8 } from '../../base/bytes.js';
 import { pollUntil } from '../../base/poll.js';
 import { parseConfig } from '../../config/load.js';
@@ -29,9 +30,9 @@ import { buildChainAdapters } from '../../relayer/chains/build.js';
 import { RelayerDaemon } from '../../relayer/daemon.js';
 import { type EvmNode, devAccounts, startEvmNode } from '../evm/node.js';
 import { devnetClients } from '../evm/clients.js';
-import { deployExamples, deployGateway } from '../evm/deploy.js';
+import { DevnetDeployError, deployExamples, deployGateway } from '../evm/deploy.js';
 import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
-import { exampleContract, GREETER_CONTRACT } from './contracts.js';
+import { auctionContract, exampleContract, GREETER_CONTRACT } from './contracts.js';
 import { ensureRedis } from './redis.js';
 
 /**
@@ -218,13 +219,28 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress('waiting for the gatekeeper to approve the workers');
     await Promise.all(workers.map((w) => w.whenServing()));
 
+    // The auction contract names SealedBidAuction.sol as its only bidder and auctioneer, so the
+    // Solidity contract's address is needed before it is deployed: it is the deployer's next
+    // contract (nothing else sends from that account), checked once it exists.
+    const auctionAddress = getContractAddress({
+      from: deployer.walletClient.account.address,
+      nonce: BigInt(
+        await getTransactionCount(deployer.publicClient, { address: deployer.walletClient.account.address }),
+      ),
+    });
+    const auctionOrigin = {
+      kind: 'evm',
+      chainId: evm.chainId,
+      gateway: gateway.address,
+      requester: auctionAddress,
+    } as const;
     const sources: Record<string, string> = {
       greeter: GREETER_CONTRACT,
       ...(p.examples === false
         ? {}
         : {
             'private-check': exampleContract('private-check'),
-            'sealed-bid-auction': exampleContract('sealed-bid-auction'),
+            'sealed-bid-auction': auctionContract({ auctioneer: auctionOrigin, bidders: [auctionOrigin] }),
           }),
       ...p.contracts,
     };
@@ -280,6 +296,10 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
         },
         privateCheck: { contractId: deployed['private-check']!.contractId, answerWindow: 3_600n },
       });
+      if (deployedExamples.sealedBidAuction.address.toLowerCase() !== auctionAddress.toLowerCase())
+        throw new DevnetDeployError('SealedBidAuction is not where its confidential contract expects it.', {
+          details: `deployed at ${deployedExamples.sealedBidAuction.address}, expected ${auctionAddress}`,
+        });
       examples = {
         privateCheck: deployedExamples.privateCheck.address,
         sealedBidAuction: deployedExamples.sealedBidAuction.address,
