@@ -1,29 +1,103 @@
 /**
  * Records the tapes under test/tapes/ from a real devnet run (seeded, so they replay on a fresh
- * one): greeter requests from an EVM account, from Phala-style accounts and from sibling accounts
- * over XCM, each awaited before the next. The relayer's recording is split by flow; the outputs
- * as they landed are the golden tapes. Run: node --import tsx scripts/record-tapes.ts
+ * one), each request awaited before the next:
+ *   evm, phala, xcm: greeter requests from EVM accounts, Phala-style accounts and sibling accounts;
+ *   auction: a sealed-bid auction (open-auction.js, written here) fed by EVM and XCM bidders in
+ *            turn, with an early settle by someone who is not the auctioneer, then the settlement.
+ * The relayer's recording is split by flow; the outputs as they landed are the golden tapes.
+ * Run: node --import tsx scripts/record-tapes.ts [out-dir]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type Hex, decodeAbiParameters, encodeAbiParameters, getContractAddress } from 'viem';
 import { devnetClients } from '../src/devnet/evm/clients.js';
+import { devAccounts } from '../src/devnet/evm/node.js';
+import { auctionContract } from '../src/devnet/orchestrator/contracts.js';
+import { decodeGatewayLog } from '../src/evm/gateway/events.js';
 import { devSigner } from '../src/phala/signers.js';
 import { type TapeEntry, TapeWriter, readTape } from '../src/protocol/tape.js';
+import { evmLogOf, phalaEventOf } from '../src/relayer/tape/entries.js';
 import { requestFromEvm } from '../src/sdk/evm.js';
 import { requestFromPhala } from '../src/sdk/phala.js';
 import { requestFromSibling } from '../src/sdk/sibling.js';
-import { expectFulfilled, startDevnet } from '../src/testing/index.js';
-import { fulfilmentEntry } from '../src/testing/outcomes.js';
+import { type Devnet, expectFulfilled, startDevnet } from '../src/testing/index.js';
+import { type RequestRef, fulfilmentEntry } from '../src/testing/outcomes.js';
 
 const out = path.resolve(process.argv[2] ?? 'test/tapes');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'record-tapes-'));
 const recording = path.join(dir, 'recorded.ndjson');
-const devnet = await startDevnet({ recordTape: recording, onProgress: (l) => console.log(l) });
-const outputs: TapeEntry[] = [];
+
+// The auctioneer is EVM account 2 through the devnet's gateway: the gateway is account 0's first
+// contract on every fresh devnet, so the auction's code (and contract id) is the same each time.
+const accounts = devAccounts();
+const gateway = getContractAddress({ from: accounts[0]!.address, nonce: 0n });
+const auctioneer = accounts[2]!;
+// The file replays deploy, as it is written here (a header changes the code hash too).
+const auctionFile = `// Written by scripts/record-tapes.ts: examples/contracts/sealed-bid-auction.js with its settings
+// (any bidder; EVM account 2 of the devnet settles). Replaying auction.ndjson needs it deployed.
+${auctionContract({
+  auctioneer: { kind: 'evm', chainId: 31337, gateway, requester: auctioneer.address },
+  bidders: 'any',
+})}`;
+writeFileSync(path.join(out, 'open-auction.js'), auctionFile);
+
+const abiBytes = (types: string[], values: unknown[]) =>
+  new Uint8Array(
+    Buffer.from(
+      encodeAbiParameters(
+        types.map((type) => ({ type })),
+        values as never,
+      ).slice(2),
+      'hex',
+    ),
+  );
+const BID = (amount: bigint) => abiBytes(['uint8', 'uint256'], [1, amount]);
+const SETTLE = abiBytes(['uint8'], [2]);
+
+const devnet = await startDevnet({
+  recordTape: recording,
+  contracts: { 'open-auction': auctionFile },
+  onProgress: (l) => console.log(l),
+});
+const outputs = new Map<string, TapeEntry[]>();
+const landed = async (flow: string, ref: RequestRef) => {
+  const list = outputs.get(flow) ?? [];
+  list.push((await fulfilmentEntry(devnet, ref))!);
+  outputs.set(flow, list);
+};
+let recorded: TapeEntry[];
 try {
-  const greeter = devnet.contracts.greeter.contractId;
-  const evm = devnetClients(devnet.chains.evm, devnet.chains.evm.accounts[2]!.privateKey);
+  if (devnet.chains.evm.gateway.toLowerCase() !== gateway.toLowerCase())
+    throw new Error(`the gateway is at ${devnet.chains.evm.gateway}, not ${gateway}`);
+  await greeterFlows(devnet, landed);
+  await auctionFlow(devnet, landed);
+  recorded = readTape(recording);
+  const flowOf = flowClassifier(devnet);
+  const write = async (file: string, entries: TapeEntry[]) => {
+    const writer = new TapeWriter(path.join(out, file));
+    for (const e of entries) writer.write(e);
+    await writer.close();
+  };
+  for (const [flow, golden] of outputs) {
+    const inputs = recorded.filter((e) => flowOf(e) === flow);
+    if (inputs.length !== golden.length)
+      throw new Error(`${flow}: ${inputs.length} requests recorded, ${golden.length} landed`);
+    await write(`${flow}.ndjson`, inputs);
+    await write(`${flow}.golden.ndjson`, golden);
+    console.log(`${flow}: ${inputs.length} requests`);
+  }
+} finally {
+  await devnet.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);
+
+type Landed = (flow: string, ref: RequestRef) => Promise<void>;
+
+async function greeterFlows(devnet: Devnet, landed: Landed) {
+  const greeter = devnet.contracts.greeter!.contractId;
+  const evm = devnetClients(devnet.chains.evm, auctioneer.privateKey);
   for (const name of ['evm-ada', 'evm-grace']) {
     const sent = await requestFromEvm({
       sender: evm.walletClient,
@@ -33,7 +107,7 @@ try {
       input: name,
     });
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
-    outputs.push((await fulfilmentEntry(devnet, { kind: 'evm', requestId: sent.requestId }))!);
+    await landed('evm', { kind: 'evm', requestId: sent.requestId });
   }
   for (const [who, name] of [
     ['Dave', 'phala-dave'],
@@ -45,7 +119,7 @@ try {
       input: name,
     });
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
-    outputs.push((await fulfilmentEntry(devnet, { kind: 'phala', requestId: sent.requestId }))!);
+    await landed('phala', { kind: 'phala', requestId: sent.requestId });
   }
   for (const [who, name] of [
     ['Dave', 'xcm-dave'],
@@ -56,29 +130,62 @@ try {
       { signer: await devSigner(who), contractId: greeter, input: name },
     );
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!`, timeoutMs: 180_000 });
-    outputs.push((await fulfilmentEntry(devnet, { kind: 'xcm', query: sent.query }))!);
+    await landed('xcm', { kind: 'xcm', query: sent.query });
   }
-} finally {
-  await devnet.stop();
 }
-const recorded = readTape(recording);
-const flows = { evm: 'evm.log', phala: 'substrate.event', xcm: 'xcm.message' } as const;
-for (const [flow, kind] of Object.entries(flows)) {
-  const write = async (file: string, entries: TapeEntry[]) => {
-    const writer = new TapeWriter(path.join(out, file));
-    for (const e of entries) writer.write(e);
-    await writer.close();
+
+/** Bids from EVM accounts and sibling accounts in turn; the state carries across origins. */
+async function auctionFlow(devnet: Devnet, landed: Landed) {
+  const contractId = devnet.contracts['open-auction']!.contractId;
+  const fromEvm = async (index: number, input: Uint8Array) => {
+    const { walletClient, publicClient } = devnetClients(
+      devnet.chains.evm,
+      devnet.chains.evm.accounts[index]!.privateKey,
+    );
+    const sent = await requestFromEvm({
+      sender: walletClient,
+      publicClient,
+      gateway: devnet.chains.evm.gateway,
+      contractId,
+      input,
+    });
+    const done = await expectFulfilled(devnet, sent);
+    await landed('auction', { kind: 'evm', requestId: sent.requestId });
+    return done;
   };
-  await write(
-    `${flow}.ndjson`,
-    recorded.filter((e) => e.kind === kind),
+  const fromSibling = async (who: 'Dave' | 'Ferdie', input: Uint8Array) => {
+    const sent = await requestFromSibling(
+      { sibling: devnet.sibling, phala: devnet.phala },
+      { signer: await devSigner(who), contractId, input },
+    );
+    const done = await expectFulfilled(devnet, sent, { timeoutMs: 180_000 });
+    await landed('auction', { kind: 'xcm', query: sent.query });
+    return done;
+  };
+  await fromEvm(3, BID(500n));
+  const dave = await fromSibling('Dave', BID(700n));
+  const early = await fromEvm(4, SETTLE);
+  if (!/^[A-Za-z]+$/.test(early.publicText)) throw new Error(`an early settle answered ${early.publicText}`);
+  await fromEvm(5, BID(650n));
+  await fromSibling('Ferdie', BID(0n));
+  const settled = await fromEvm(2, SETTLE);
+  const [, winner, price] = decodeAbiParameters(
+    [{ type: 'uint8' }, { type: 'bytes32' }, { type: 'uint256' }],
+    settled.publicOutput,
   );
-  const outKind = flow === 'evm' ? 'evm.log' : flow === 'phala' ? 'substrate.event' : 'xcm.message';
-  await write(
-    `${flow}.golden.ndjson`,
-    outputs.filter((e) => e.kind === outKind),
-  );
-  console.log(`${flow}: ${recorded.filter((e) => e.kind === kind).length} requests`);
+  if (winner !== dave.requestId || price !== 650n)
+    throw new Error(`settled for ${winner} at ${price}: expected Dave's bid ${dave.requestId} at 650`);
 }
-rmSync(dir, { recursive: true, force: true });
-process.exit(0);
+
+/** Which flow a recorded request belongs to: the auction's contract, or the greeter by origin. */
+function flowClassifier(devnet: Devnet) {
+  const auction = devnet.contracts['open-auction']!.contractId.toLowerCase();
+  return (entry: TapeEntry): string => {
+    const contractId: Hex =
+      entry.kind === 'evm.log'
+        ? (decodeGatewayLog(evmLogOf(entry), devnet.chains.evm.chainId) as { contractId: Hex }).contractId
+        : (phalaEventOf(devnet.phala.api, entry) as { contractId: Hex }).contractId;
+    if (contractId.toLowerCase() === auction) return 'auction';
+    return entry.kind === 'evm.log' ? 'evm' : entry.kind === 'substrate.event' ? 'phala' : 'xcm';
+  };
+}

@@ -1,18 +1,22 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { decodeAbiParameters } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTape } from '../../src/protocol/tape.js';
 import { type Devnet, replay, startDevnet } from '../../src/testing/index.js';
 
 // One fresh seeded devnet replays the tapes recorded by scripts/record-tapes.ts, in the order they
-// were recorded (Phala-style and XCM requests share the Phala chain's request nonces).
+// were recorded (Phala-style and XCM requests share the Phala chain's request nonces). It deploys
+// the recording devnet's contracts: the greeter and examples, and the auction the tape bids in.
 const tapes = path.join(import.meta.dirname, '..', 'tapes');
 let devnet: Devnet;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'replay-tapes-'));
 
 beforeAll(async () => {
-  devnet = await startDevnet();
+  devnet = await startDevnet({
+    contracts: { 'open-auction': readFileSync(path.join(tapes, 'open-auction.js'), 'utf8') },
+  });
 }, 120_000);
 afterAll(async () => {
   await devnet?.stop();
@@ -36,6 +40,36 @@ describe('recorded tapes replay against a fresh devnet', () => {
         expect(new TextDecoder().decode(Buffer.from(o.publicOutput.slice(2), 'hex'))).toMatch(/^hello, /);
     }, 240_000);
   }
+
+  it('auction: EVM and XCM bids in one sealed state, an early settle refused, the same winner and price', async () => {
+    const result = await replay(path.join(tapes, 'auction.ndjson'), {
+      devnet,
+      compare: path.join(tapes, 'auction.golden.ndjson'),
+    });
+    expect(result.differences).toEqual([]);
+    // In recorded order: EVM bid, XCM bid, EVM settle by a bidder, EVM bid, XCM zero bid, settle.
+    expect(result.outcomes.map((o) => o.kind)).toEqual([
+      'evm.log',
+      'xcm.message',
+      'evm.log',
+      'evm.log',
+      'xcm.message',
+      'evm.log',
+    ]);
+    const abi = (types: string[], o: { publicOutput: `0x${string}` }) =>
+      decodeAbiParameters(
+        types.map((type) => ({ type })),
+        o.publicOutput,
+      );
+    const bid = (i: number) => abi(['uint8', 'bool'], result.outcomes[i]!)[1];
+    expect([bid(0), bid(1), bid(3), bid(4)]).toEqual([true, true, true, false]);
+    // Only the auctioneer settles: the bidder's settle is a contract error, named in the clear.
+    expect(Buffer.from(result.outcomes[2]!.publicOutput.slice(2), 'hex').toString()).toMatch(/^[A-Za-z]+$/);
+    // The sibling's bid of 700 wins at the second price, 650 (an EVM bid).
+    const [, winner, price] = abi(['uint8', 'bytes32', 'uint256'], result.outcomes[5]!);
+    expect(winner).toBe(result.outcomes[1]!.requestId);
+    expect(price).toBe(650n);
+  }, 600_000);
 
   it('a golden tape that differs is reported entry by entry', async () => {
     const result = await replay(path.join(tapes, 'evm.ndjson'), {
