@@ -3,7 +3,9 @@
  * one), each request awaited before the next:
  *   evm, phala, xcm: greeter requests from EVM accounts, Phala-style accounts and sibling accounts;
  *   auction: a sealed-bid auction (open-auction.js, written here) fed by EVM and XCM bidders in
- *            turn, with an early settle by someone who is not the auctioneer, then the settlement.
+ *            turn, with an early settle by someone who is not the auctioneer, then the settlement;
+ *   consumer: requests made by the Solidity examples (PrivateCheck checks, SealedBidAuction bids)
+ *            for EVM accounts: replay sends the accounts' transactions to those contracts again.
  * The relayer's recording is split by flow; the outputs as they landed are the golden tapes.
  * Run: node --import tsx scripts/record-tapes.ts [out-dir]
  */
@@ -18,7 +20,9 @@ import { decodeGatewayLog } from '../src/evm/gateway/events.js';
 import { devSigner } from '../src/phala/signers.js';
 import { type TapeEntry, TapeWriter, readTape } from '../src/protocol/tape.js';
 import { evmLogOf, phalaEventOf } from '../src/relayer/tape/entries.js';
-import { requestFromEvm } from '../src/sdk/evm.js';
+import { privateCheckAbi } from '../src/evm/artifacts/PrivateCheck.js';
+import { sealedBidAuctionAbi } from '../src/evm/artifacts/SealedBidAuction.js';
+import { requestFromEvm, sealInputForEvm } from '../src/sdk/evm.js';
 import { requestFromPhala } from '../src/sdk/phala.js';
 import { requestFromSibling } from '../src/sdk/sibling.js';
 import { type Devnet, expectFulfilled, startDevnet } from '../src/testing/index.js';
@@ -72,6 +76,7 @@ try {
     throw new Error(`the gateway is at ${devnet.chains.evm.gateway}, not ${gateway}`);
   await greeterFlows(devnet, landed);
   await auctionFlow(devnet, landed);
+  await consumerFlow(devnet, landed);
   recorded = readTape(recording);
   const flowOf = flowClassifier(devnet);
   const write = async (file: string, entries: TapeEntry[]) => {
@@ -177,6 +182,63 @@ async function auctionFlow(devnet: Devnet, landed: Landed) {
     throw new Error(`settled for ${winner} at ${price}: expected Dave's bid ${dave.requestId} at 650`);
 }
 
+/** Requests made by consumer contracts: the tape keeps each account's transaction to them. */
+async function consumerFlow(devnet: Devnet, landed: Landed) {
+  const { privateCheck, sealedBidAuction } = devnet.examples!;
+  const send = async (
+    index: number,
+    consumer: { address: `0x${string}`; contract: string; call: (sealed: Hex, key: Hex) => Promise<Hex> },
+    input: Uint8Array | string,
+  ) => {
+    const { publicClient } = devnetClients(devnet.chains.evm, devnet.chains.evm.accounts[index]!.privateKey);
+    const sealed = await sealInputForEvm({
+      publicClient,
+      gateway: devnet.chains.evm.gateway,
+      contractId: devnet.contracts[consumer.contract]!.contractId,
+      requester: consumer.address,
+      input,
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({
+      hash: await consumer.call(sealed.sealedInput, sealed.responseKey.publicKey),
+    });
+    const sent = receipt.logs
+      .map((log) => decodeGatewayLog(log, devnet.chains.evm.chainId))
+      .find((e) => e?.kind === 'RequestSent') as { requestId: Hex } | undefined;
+    if (!sent) throw new Error(`no request from ${consumer.address} in ${receipt.transactionHash}`);
+    await expectFulfilled(devnet, { kind: 'evm', requestId: sent.requestId });
+    await landed('consumer', { kind: 'evm', requestId: sent.requestId });
+  };
+  const wallet = (index: number) =>
+    devnetClients(devnet.chains.evm, devnet.chains.evm.accounts[index]!.privateKey).walletClient;
+  const check = (index: number) => ({
+    address: privateCheck,
+    contract: 'private-check',
+    call: (sealed: Hex, key: Hex) =>
+      wallet(index).writeContract({
+        address: privateCheck,
+        abi: privateCheckAbi,
+        functionName: 'check',
+        args: [sealed, key],
+      }),
+  });
+  const bid = (index: number) => ({
+    address: sealedBidAuction,
+    contract: 'sealed-bid-auction',
+    call: (sealed: Hex, key: Hex) =>
+      wallet(index).writeContract({
+        address: sealedBidAuction,
+        abi: sealedBidAuctionAbi,
+        functionName: 'bid',
+        args: [sealed, key],
+        value: 1_000n,
+      }),
+  });
+  await send(6, check(6), JSON.stringify({ score: 700 }));
+  await send(7, bid(7), BID(300n));
+  await send(8, check(8), JSON.stringify({ score: 600 }));
+  await send(9, bid(9), BID(200n));
+}
+
 /** Which flow a recorded request belongs to: the auction's contract, or the greeter by origin. */
 function flowClassifier(devnet: Devnet) {
   const auction = devnet.contracts['open-auction']!.contractId.toLowerCase();
@@ -186,6 +248,8 @@ function flowClassifier(devnet: Devnet) {
         ? (decodeGatewayLog(evmLogOf(entry), devnet.chains.evm.chainId) as { contractId: Hex }).contractId
         : (phalaEventOf(devnet.phala.api, entry) as { contractId: Hex }).contractId;
     if (contractId.toLowerCase() === auction) return 'auction';
+    const to = entry.transaction?.to?.toLowerCase();
+    if (entry.kind === 'evm.log' && to && to !== devnet.chains.evm.gateway.toLowerCase()) return 'consumer';
     return entry.kind === 'evm.log' ? 'evm' : entry.kind === 'substrate.event' ? 'phala' : 'xcm';
   };
 }

@@ -1,7 +1,7 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { z } from 'zod';
 import { BaseError } from '../base/errors.js';
-import { hexSchema } from './schemas.js';
+import { addressSchema, hexSchema, uintStringSchema } from './schemas.js';
 
 /**
  * Replay tapes (docs/PROTOCOL.md §8): NDJSON, one observed cross-chain message per line. The
@@ -18,10 +18,15 @@ export const tapeEntrySchema = z.strictObject({
   index: z.number().int().min(0),
   data: hexSchema,
   /**
-   * Output tapes only, on `evm.log` fulfilment entries: the calldata of the transaction that
-   * carried the fulfilment (the gateway logs only hashes; the outputs are in the call).
+   * On `evm.log` entries, the calldata of the transaction that carried the log: on output
+   * entries the fulfilment (the gateway logs only hashes; the outputs are in the call), on input
+   * entries the request (which replay sends again when a consumer contract made it).
    */
   call: hexSchema.optional(),
+  /** Input `evm.log` entries: who sent that transaction, to what, with what value (wei). */
+  transaction: z
+    .strictObject({ from: addressSchema, to: addressSchema.nullable(), value: uintStringSchema })
+    .optional(),
   observedAt: z.number().int().min(0),
 });
 export type TapeEntry = z.infer<typeof tapeEntrySchema>;

@@ -19,7 +19,7 @@ import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
 import { AcceptResultStage } from './stages/accept-result.js';
-import { TapeRecorder } from './tape/recorder.js';
+import { TapeRecorder, type TransactionLookup } from './tape/recorder.js';
 import { ObserveStage } from './stages/observe.js';
 import { SubmitStage } from './stages/submit.js';
 
@@ -30,6 +30,8 @@ export type ChainAdapters = {
   phalaGenesisHash?: `0x${string}` | undefined;
   /** Extra readiness checks (each chain's RPC, approved workers per cluster). */
   readiness?: { name: string; check: () => Promise<{ ok: boolean; detail?: string }> }[];
+  /** The transaction behind an EVM request log, for tapes (replay re-sends consumer contracts' requests). */
+  transactionOf?: TransactionLookup;
   close?: () => Promise<void>;
 };
 
@@ -97,7 +99,9 @@ export class RelayerDaemon {
     this.confirmed = new RecentlyConfirmed(this.redis, this.#prefix);
     const tape = parameters.recordTape ?? config.recordTape;
     this.#recorder = tape
-      ? new TapeRecorder(tape, parameters.logger.child({ component: 'tape-recorder' }))
+      ? new TapeRecorder(tape, parameters.logger.child({ component: 'tape-recorder' }), {
+          transactionOf: async (chain, hash) => (await this.#adapters.transactionOf?.(chain, hash)) ?? null,
+        })
       : undefined;
     this.#observe = new ObserveStage({
       queues: this.queues,

@@ -1,7 +1,7 @@
 import { u8aToHex } from '@polkadot/util';
 import type { Hex } from 'viem';
 import { waitForTransactionReceipt } from 'viem/actions';
-import { BaseError } from '../base/errors.js';
+import { BaseError, errorMessage } from '../base/errors.js';
 import type { Devnet } from '../devnet/orchestrator/devnet.js';
 import { devnetClients } from '../devnet/evm/clients.js';
 import { DEV_ACCOUNT_NAMES } from '../devnet/substrate/chains/dev-accounts.js';
@@ -156,32 +156,66 @@ async function resendEvm(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> 
   const event = decodeGatewayLog(evmLogOf(entry), devnet.chains.evm.chainId);
   if (event?.kind !== 'RequestSent')
     throw new ReplayError(`Entry at ${entry.chain} block ${entry.block} is not a RequestSent log.`);
-  const account = devnet.chains.evm.accounts.find(
-    (a) => a.address.toLowerCase() === event.requester.toLowerCase(),
-  );
-  if (!account)
-    throw new ReplayError(
-      `The tape's EVM sender ${event.requester} is not a devnet account.`,
-      'replay re-sends requests of externally owned devnet accounts only',
-    );
-  const { walletClient, publicClient } = devnetClients(devnet.chains.evm, account.privateKey);
-  // The deadline keeps the time the request had left when it was recorded.
-  const left = Number(event.deadline) - Math.floor(entry.observedAt / 1000);
-  const hash = await sendRequest(walletClient, {
-    gateway: devnet.chains.evm.gateway,
-    contractId: event.contractId,
-    sealedInput: event.sealedInput,
-    responseKey: event.responseKey,
-    callbackGasLimit: event.callbackGasLimit,
-    deadline: BigInt(Math.floor(Date.now() / 1000) + Math.max(left, 60)),
-  });
+  const gateway = devnet.chains.evm.gateway.toLowerCase();
+  const direct = !entry.transaction || entry.transaction.to?.toLowerCase() === gateway;
+  const sender = devnetAccount(devnet, direct ? event.requester : entry.transaction!.from);
+  const { walletClient, publicClient } = devnetClients(devnet.chains.evm, sender.privateKey);
+  let hash: Hex;
+  if (direct) {
+    // The deadline keeps the time the request had left when it was recorded.
+    const left = Number(event.deadline) - Math.floor(entry.observedAt / 1000);
+    hash = await sendRequest(walletClient, {
+      gateway: devnet.chains.evm.gateway,
+      contractId: event.contractId,
+      sealedInput: event.sealedInput,
+      responseKey: event.responseKey,
+      callbackGasLimit: event.callbackGasLimit,
+      deadline: BigInt(Math.floor(Date.now() / 1000) + Math.max(left, 60)),
+    });
+  } else {
+    // A consumer contract made the request: the account's transaction to it is sent again, as it
+    // was (the contract seals nothing itself; the sealed input is in the calldata).
+    const { to, value } = entry.transaction!;
+    if (!to || !entry.call)
+      throw new ReplayError(
+        `Request ${event.requestId} was recorded without its transaction's target or calldata.`,
+      );
+    hash = await walletClient
+      .sendTransaction({ to, data: entry.call, value: BigInt(value) })
+      .catch((error: unknown) => {
+        throw new ReplayError(
+          `The consumer contract ${to} refused the replayed request of ${event.requester}.`,
+          `is its state (time windows, earlier calls) as when recorded? ${errorMessage(error)}`,
+        );
+      });
+  }
   const receipt = await waitForTransactionReceipt(publicClient, { hash });
   for (const log of receipt.logs) {
     const sent = decodeGatewayLog(log, devnet.chains.evm.chainId);
-    if (sent?.kind === 'RequestSent')
+    if (
+      sent?.kind === 'RequestSent' &&
+      sent.requester.toLowerCase() === event.requester.toLowerCase() &&
+      sent.contractId.toLowerCase() === event.contractId.toLowerCase()
+    )
       return { kind: 'evm', requestId: sent.requestId, fromBlock: receipt.blockNumber };
   }
-  throw new ReplayError(`The replayed request ${hash} has no RequestSent event (status ${receipt.status}).`);
+  throw new ReplayError(
+    `The replayed request of ${event.requester} made no RequestSent event (transaction ${hash}, status ${receipt.status}).`,
+    direct
+      ? undefined
+      : 'the consumer contract refused it: is its state (time windows, earlier calls) as when recorded?',
+  );
+}
+
+/** The devnet account behind an address of the tape. */
+function devnetAccount(devnet: Devnet, address: string): { privateKey: Hex } {
+  const account = devnet.chains.evm.accounts.find((a) => a.address.toLowerCase() === address.toLowerCase());
+  if (!account)
+    throw new ReplayError(
+      `The tape's EVM sender ${address} is not a devnet account.`,
+      'replay sends requests again from the devnet accounts that sent them: directly to the gateway, or through a consumer contract when the tape holds the transaction',
+    );
+  return account;
 }
 
 async function devSignerOf(account: Hex, ss58: number): Promise<Signer> {

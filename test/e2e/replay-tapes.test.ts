@@ -71,6 +71,30 @@ describe('recorded tapes replay against a fresh devnet', () => {
     expect(price).toBe(650n);
   }, 600_000);
 
+  it('consumer: requests made by the Solidity examples are sent again through them, from the same accounts', async () => {
+    const entries = readTape(path.join(tapes, 'consumer.ndjson'));
+    // The tape holds each account's transaction to the consumer contract, not to the gateway.
+    for (const e of entries) {
+      expect(e.transaction?.to?.toLowerCase()).not.toBe(devnet.chains.evm.gateway.toLowerCase());
+      expect(e.call).toMatch(/^0x[0-9a-f]+$/);
+    }
+    const result = await replay(entries, { devnet, compare: path.join(tapes, 'consumer.golden.ndjson') });
+    expect(result.differences).toEqual([]);
+    const publicOf = (i: number, types: string[]) =>
+      decodeAbiParameters(
+        types.map((type) => ({ type })),
+        result.outcomes[i]!.publicOutput,
+      );
+    // PrivateCheck 700 passes, 600 does not; both auction bids are accepted.
+    expect([publicOf(0, ['bool'])[0], publicOf(2, ['bool'])[0]]).toEqual([true, false]);
+    expect([publicOf(1, ['uint8', 'bool'])[1], publicOf(3, ['uint8', 'bool'])[1]]).toEqual([true, true]);
+    // Recorded as check, bid, check, bid: each account's transaction to its consumer contract.
+    const { privateCheck, sealedBidAuction } = devnet.examples!;
+    expect(entries.map((e) => e.transaction!.to!.toLowerCase())).toEqual(
+      [privateCheck, sealedBidAuction, privateCheck, sealedBidAuction].map((a) => a.toLowerCase()),
+    );
+  }, 300_000);
+
   it('a golden tape that differs is reported entry by entry', async () => {
     const result = await replay(path.join(tapes, 'evm.ndjson'), {
       devnet,

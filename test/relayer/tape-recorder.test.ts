@@ -68,4 +68,33 @@ describe('tape recorder', () => {
     expect(() => recorder.record(job, { kind: 'evm.log', data: '0x', index: 0 })).not.toThrow();
     await expect(recorder.close()).resolves.toBeUndefined();
   });
+
+  it('keeps the transaction behind each EVM request, in recorded order, and records on when a lookup fails', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'tape-')), 't.ndjson');
+    const consumer = '0xe7f1725e7734ce288f8367e1bb143e90bb3f0512';
+    const delays = [40, 0, 0];
+    let n = 0;
+    const recorder = new TapeRecorder(file, pino({ level: 'silent' }), {
+      append: false,
+      transactionOf: async (chain, hash) => {
+        const i = n++;
+        await new Promise((r) => setTimeout(r, delays[i]));
+        if (i === 2) throw new Error('rpc down');
+        return {
+          call: `0x0${i}`,
+          transaction: { from: job.requester as `0x${string}`, to: consumer, value: String(i) },
+        };
+      },
+    });
+    for (const index of [0, 1, 2])
+      recorder.record(job, { kind: 'evm.log', data: encodeEvmLog(log as never), index });
+    await recorder.close();
+    const entries = readTape(file);
+    // The first lookup answers last; the tape still follows the order of the requests.
+    expect(entries.map((e) => e.index)).toEqual([0, 1, 2]);
+    expect(entries[0]).toMatchObject({ call: '0x00', transaction: { to: consumer, value: '0' } });
+    expect(entries[1]).toMatchObject({ call: '0x01', transaction: { value: '1' } });
+    expect(entries[2]!.transaction).toBeUndefined();
+    expect(entries[2]!.call).toBeUndefined();
+  });
 });

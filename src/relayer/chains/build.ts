@@ -40,6 +40,8 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
   const stateCommitter = new StateCommitter(phala, phalaSigner);
 
   const evmDestinations: EvmDestination[] = [];
+  const evmWatchers = new Map<string, EvmOriginWatcher>();
+  adapters.transactionOf = async (chain, hash) => (await evmWatchers.get(chain)?.transactionOf(hash)) ?? null;
   for (const chain of config.chains) {
     if (chain.kind !== 'evm') continue;
     const common = {
@@ -52,6 +54,7 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
     };
     const watcher = new EvmOriginWatcher(common);
     adapters.watchers.push(watcher);
+    evmWatchers.set(chain.name, watcher);
     if (chain.signer) {
       const destination = new EvmDestination({ ...common, stateCommitter });
       adapters.destinations.push(destination);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type Address, type Client, type Hex, createPublicClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { getBlock, getTransactionReceipt } from 'viem/actions';
+import { getBlock, getTransaction, getTransactionReceipt } from 'viem/actions';
 import { MemoryCheckpointStore } from '../../base/checkpoint.js';
 import { fromHex, toHex } from '../../base/bytes.js';
 import { errorMessage } from '../../base/errors.js';
@@ -33,6 +33,7 @@ import {
 } from '../../crypto/proofs.js';
 import type { Origin } from '../../protocol/origin.js';
 import { encodeEvmLog } from '../tape/entries.js';
+import type { RecordedTransaction } from '../tape/recorder.js';
 import type { RequestJob } from '../../protocol/request-job.js';
 import type { RedisCheckpointStore } from '../checkpoints.js';
 import type { RelayerMetrics } from '../metrics.js';
@@ -100,6 +101,15 @@ export class EvmOriginWatcher implements OriginWatcher {
     this.#client = parameters.client ?? evmClient(parameters.config);
     this.#origin = evmOrigin(parameters.config);
     this.#clusters = new ContractClusters(this.#client, this.#origin.gateway);
+  }
+
+  /** The transaction behind a request log, for the tape (replay sends it again). */
+  async transactionOf(hash: Hex): Promise<RecordedTransaction> {
+    const tx = await getTransaction(this.#client, { hash });
+    return {
+      call: tx.input,
+      transaction: { from: tx.from, to: tx.to ?? null, value: tx.value.toString() },
+    };
   }
 
   #newWatcher(
