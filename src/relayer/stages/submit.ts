@@ -132,6 +132,10 @@ export class SubmitStage {
    */
   async #flush(items: SubmitItem[]): Promise<ItemOutcome[]> {
     const now = Date.now();
+    // A held item whose job went away (its process stopped while it waited) never comes back to
+    // be sent: forget it once it is well past any hold.
+    for (const [id, first] of this.#firstSeen)
+      if (now - first > 10 * BATCH_HOLD_MS) this.#firstSeen.delete(id);
     const present = new Map<string, number>();
     for (const item of items) {
       const key = workerBatchKey(item);
