@@ -182,6 +182,20 @@ describe('key derivation (PROTOCOL §3)', () => {
     expect(ring.epochs()).toEqual([2]);
     expect(() => ring.masterPublicKey(0)).toThrow(InvalidInputError);
   });
+
+  it('a given master key (seeded devnets) is held as generated ones are, and checked', () => {
+    const given = new Uint8Array(32).fill(5);
+    const ring = new MasterKeyRing();
+    ring.insert(0, given);
+    given.fill(0); // the ring keeps its own copy
+    expect(toHex(ring.masterPublicKey(0))).toBe(toHex(deriveMasterPublicKey(new Uint8Array(32).fill(5), 0)));
+    expect(toHex(MasterKeyRing.decode(ring.encode()).masterPublicKey(0))).toBe(
+      toHex(ring.masterPublicKey(0)),
+    );
+    expect(() => ring.insert(0, new Uint8Array(32))).toThrow(InvalidInputError);
+    expect(() => ring.insert(1, new Uint8Array(31))).toThrow(/32 bytes/);
+    expect(() => ring.insert(-1, new Uint8Array(32))).toThrow(InvalidInputError);
+  });
 });
 
 describe('master key handover between gatekeepers', () => {

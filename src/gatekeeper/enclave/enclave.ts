@@ -254,13 +254,7 @@ export class GatekeeperEnclave {
       throw new GatekeeperRefusalError('not-development', 'a given master key is for the simulated TEE only');
     if (this.#ring.latest() !== null)
       throw new GatekeeperRefusalError('epoch-out-of-order', 'a master key is held already');
-    const entry = new Uint8Array(9 + 4 + masterKey.length);
-    entry.set(utf8('PBMR'), 0);
-    entry[4] = 1;
-    entry[8] = 1; // one entry, epoch 0
-    entry.set(masterKey, 13);
-    this.#ring.merge(MasterKeyRing.decode(entry));
-    entry.fill(0);
+    this.#ring.insert(0, masterKey);
     await this.#persist();
   }
 

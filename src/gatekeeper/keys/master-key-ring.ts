@@ -46,6 +46,15 @@ export class MasterKeyRing {
     this.#keys.set(epoch, randomBytes(MASTER_KEY_LENGTH));
   }
 
+  /** Holds a given master key for `epoch` (a seeded development devnet's; never in production). */
+  insert(epoch: number, masterKey: Uint8Array): void {
+    checkEpoch(epoch);
+    if (masterKey.length !== MASTER_KEY_LENGTH)
+      throw new InvalidInputError('masterKey', `${MASTER_KEY_LENGTH} bytes (got ${masterKey.length})`);
+    if (this.#keys.has(epoch)) throw new InvalidInputError('epoch', `an epoch not held yet (${epoch} is)`);
+    this.#keys.set(epoch, new Uint8Array(masterKey));
+  }
+
   /** Adds every epoch of `other` this ring lacks; returns the epochs added. */
   merge(other: MasterKeyRing): number[] {
     const added: number[] = [];
