@@ -12,7 +12,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Hex, decodeAbiParameters, encodeAbiParameters, getContractAddress } from 'viem';
+import {
+  type Hex,
+  decodeAbiParameters,
+  encodeAbiParameters,
+  encodeFunctionData,
+  getContractAddress,
+} from 'viem';
 import { devnetClients } from '../src/devnet/evm/clients.js';
 import { devAccounts } from '../src/devnet/evm/node.js';
 import { auctionContract } from '../src/devnet/orchestrator/contracts.js';
@@ -185,12 +191,26 @@ async function auctionFlow(devnet: Devnet, landed: Landed) {
 /** Requests made by consumer contracts: the tape keeps each account's transaction to them. */
 async function consumerFlow(devnet: Devnet, landed: Landed) {
   const { privateCheck, sealedBidAuction } = devnet.examples!;
-  const send = async (
-    index: number,
-    consumer: { address: `0x${string}`; contract: string; call: (sealed: Hex, key: Hex) => Promise<Hex> },
-    input: Uint8Array | string,
-  ) => {
-    const { publicClient } = devnetClients(devnet.chains.evm, devnet.chains.evm.accounts[index]!.privateKey);
+  const consumers = {
+    check: {
+      address: privateCheck,
+      contract: 'private-check',
+      value: 0n,
+      data: (args: [Hex, Hex]) => encodeFunctionData({ abi: privateCheckAbi, functionName: 'check', args }),
+    },
+    bid: {
+      address: sealedBidAuction,
+      contract: 'sealed-bid-auction',
+      value: 1_000n,
+      data: (args: [Hex, Hex]) => encodeFunctionData({ abi: sealedBidAuctionAbi, functionName: 'bid', args }),
+    },
+  } as const;
+  const send = async (index: number, functionName: keyof typeof consumers, input: Uint8Array | string) => {
+    const consumer = consumers[functionName];
+    const { publicClient, walletClient } = devnetClients(
+      devnet.chains.evm,
+      devnet.chains.evm.accounts[index]!.privateKey,
+    );
     const sealed = await sealInputForEvm({
       publicClient,
       gateway: devnet.chains.evm.gateway,
@@ -198,9 +218,12 @@ async function consumerFlow(devnet: Devnet, landed: Landed) {
       requester: consumer.address,
       input,
     });
-    const receipt = await publicClient.waitForTransactionReceipt({
-      hash: await consumer.call(sealed.sealedInput, sealed.responseKey.publicKey),
+    const hash = await walletClient.sendTransaction({
+      to: consumer.address,
+      data: consumer.data([sealed.sealedInput, sealed.responseKey.publicKey]),
+      value: consumer.value,
     });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
     const sent = receipt.logs
       .map((log) => decodeGatewayLog(log, devnet.chains.evm.chainId))
       .find((e) => e?.kind === 'RequestSent') as { requestId: Hex } | undefined;
@@ -208,35 +231,10 @@ async function consumerFlow(devnet: Devnet, landed: Landed) {
     await expectFulfilled(devnet, { kind: 'evm', requestId: sent.requestId });
     await landed('consumer', { kind: 'evm', requestId: sent.requestId });
   };
-  const wallet = (index: number) =>
-    devnetClients(devnet.chains.evm, devnet.chains.evm.accounts[index]!.privateKey).walletClient;
-  const check = (index: number) => ({
-    address: privateCheck,
-    contract: 'private-check',
-    call: (sealed: Hex, key: Hex) =>
-      wallet(index).writeContract({
-        address: privateCheck,
-        abi: privateCheckAbi,
-        functionName: 'check',
-        args: [sealed, key],
-      }),
-  });
-  const bid = (index: number) => ({
-    address: sealedBidAuction,
-    contract: 'sealed-bid-auction',
-    call: (sealed: Hex, key: Hex) =>
-      wallet(index).writeContract({
-        address: sealedBidAuction,
-        abi: sealedBidAuctionAbi,
-        functionName: 'bid',
-        args: [sealed, key],
-        value: 1_000n,
-      }),
-  });
-  await send(6, check(6), JSON.stringify({ score: 700 }));
-  await send(7, bid(7), BID(300n));
-  await send(8, check(8), JSON.stringify({ score: 600 }));
-  await send(9, bid(9), BID(200n));
+  await send(6, 'check', JSON.stringify({ score: 700 }));
+  await send(7, 'bid', BID(300n));
+  await send(8, 'check', JSON.stringify({ score: 600 }));
+  await send(9, 'bid', BID(200n));
 }
 
 /** Which flow a recorded request belongs to: the auction's contract, or the greeter by origin. */
