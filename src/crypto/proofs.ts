@@ -4,6 +4,8 @@ import { type Hex, concatBytes, fromHex, toHex } from '../base/bytes.js';
 import { InvalidInputError } from '../base/errors.js';
 import { blake2_256, keccak256 } from './hash.js';
 import {
+  isEthereumSignatureBy,
+  isSubstrateSignatureBy,
   recoverAddressEthereum,
   recoverPublicKeySubstrate,
   signDigestEthereum,
@@ -139,6 +141,18 @@ export function recoverTypedSigner(digest: Hex, signature: Hex): Address | null 
   return recoverAddressEthereum(fromHex(digest, 'digest', 32), fromHex(signature, 'signature'));
 }
 
+/**
+ * Whether `publicKey` made this EIP-712 signature (as `recoverTypedSigner` would say), checked the
+ * fast way for keys seen over and over (the relayer's workers). False for malformed input.
+ */
+export function isTypedSignatureBy(digest: Hex, signature: Hex, publicKey: Uint8Array): boolean {
+  try {
+    return isEthereumSignatureBy(fromHex(digest, 'digest', 32), fromHex(signature, 'signature'), publicKey);
+  } catch {
+    return false;
+  }
+}
+
 /** The batch leaf: keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot)). */
 export function fulfillmentLeaf(f: Fulfillment): Uint8Array {
   return keccak256(
@@ -190,6 +204,15 @@ export function recoverSubstrateFulfillmentSigner(
   signature: Uint8Array,
 ): Uint8Array | null {
   return recoverPublicKeySubstrate(blake2_256(substrateFulfillmentPayload(f)), signature);
+}
+
+/** Whether `publicKey` signed this fulfillment (as recovery would say), the fast way. */
+export function isSubstrateFulfillmentSignedBy(
+  f: SubstrateFulfillment,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  return isSubstrateSignatureBy(blake2_256(substrateFulfillmentPayload(f)), signature, publicKey);
 }
 
 const QUERY_ANSWER_TAG = compactAddLength(stringToU8a('phala-bridge/query/v1'));

@@ -1,10 +1,10 @@
-import { fromHex, toHex } from '../base/bytes.js';
+import { fromHex } from '../base/bytes.js';
 import { ethereumAddress } from '../crypto/keys.js';
 import {
   fulfillmentDigest,
   fulfillmentOf,
-  recoverSubstrateFulfillmentSigner,
-  recoverTypedSigner,
+  isSubstrateFulfillmentSignedBy,
+  isTypedSignatureBy,
 } from '../crypto/proofs.js';
 import type { RequestJob } from '../protocol/request-job.js';
 import type { ResultJob } from '../protocol/result-job.js';
@@ -32,7 +32,7 @@ export function checkResult(
   let workerPublicKey: Uint8Array;
   try {
     workerPublicKey = fromHex(result.worker.publicKey, 'worker.publicKey', 33);
-    if (ethereumAddress(workerPublicKey).toLowerCase() !== result.worker.address.toLowerCase()) {
+    if (workerAddress(result.worker.publicKey, workerPublicKey) !== result.worker.address.toLowerCase()) {
       return { ok: false, reason: 'worker address does not match its public key' };
     }
   } catch {
@@ -46,8 +46,7 @@ export function checkResult(
       { chainId: request.origin.chainId, verifyingContract: request.origin.gateway },
       fulfillmentOf(request.requestId, publicOutput, sealedOutput, result.stateRoot),
     );
-    const signer = recoverTypedSigner(digest, result.proof.signature);
-    if (!signer || signer.toLowerCase() !== result.worker.address.toLowerCase())
+    if (!isTypedSignatureBy(digest, result.proof.signature, workerPublicKey))
       return { ok: false, reason: 'proof is not signed by the named worker' };
     return { ok: true };
   }
@@ -56,7 +55,7 @@ export function checkResult(
   const genesis = request.origin.kind === 'phala' ? request.origin.genesisHash : phalaGenesisHash;
   if (!genesis)
     return { ok: false, reason: 'no Phala-style chain is configured to check this proof against' };
-  const signer = recoverSubstrateFulfillmentSigner(
+  const signed = isSubstrateFulfillmentSignedBy(
     {
       genesisHash: fromHex(genesis),
       requestId: fromHex(request.requestId),
@@ -65,8 +64,24 @@ export function checkResult(
       stateRoot: fromHex(result.stateRoot),
     },
     fromHex(result.proof.signature),
+    workerPublicKey,
   );
-  if (!signer || toHex(signer) !== toHex(workerPublicKey))
-    return { ok: false, reason: 'proof is not signed by the named worker' };
+  if (!signed) return { ok: false, reason: 'proof is not signed by the named worker' };
   return { ok: true };
+}
+
+// A worker's address, kept per key: the same few workers answer every result, and deriving it
+// decompresses the key each time.
+const WORKER_ADDRESSES = 256;
+const workerAddresses = new Map<string, string>();
+function workerAddress(id: string, publicKey: Uint8Array): string {
+  const key = id.toLowerCase();
+  let address = workerAddresses.get(key);
+  if (address === undefined) {
+    address = ethereumAddress(publicKey).toLowerCase();
+    if (workerAddresses.size >= WORKER_ADDRESSES)
+      workerAddresses.delete(workerAddresses.keys().next().value!);
+    workerAddresses.set(key, address);
+  }
+  return address;
 }

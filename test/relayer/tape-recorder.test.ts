@@ -76,7 +76,7 @@ describe('tape recorder', () => {
     let n = 0;
     const recorder = new TapeRecorder(file, pino({ level: 'silent' }), {
       append: false,
-      transactionOf: async (chain, hash) => {
+      transactionOf: async () => {
         const i = n++;
         await new Promise((r) => setTimeout(r, delays[i]));
         if (i === 2) throw new Error('rpc down');

@@ -29,7 +29,7 @@ import {
   fulfillmentBatchDigest,
   fulfillmentLeaf,
   fulfillmentOf,
-  recoverTypedSigner,
+  isTypedSignatureBy,
 } from '../../crypto/proofs.js';
 import type { Origin } from '../../protocol/origin.js';
 import { encodeEvmLog } from '../tape/entries.js';
@@ -549,11 +549,13 @@ function completeBatches(items: SubmitItem[]): SubmitItem[][] {
     );
     if (toHex(buildMerkleTree(leaves).root) !== root.toLowerCase()) continue;
     const origin = members[0]!.request.origin as Extract<Origin, { kind: 'evm' }>;
-    const signer = recoverTypedSigner(
+    // The worker's key was matched to its address when its results were accepted.
+    const signed = isTypedSignatureBy(
       fulfillmentBatchDigest({ chainId: origin.chainId, verifyingContract: origin.gateway }, root, count),
       signature,
+      fromHex(members[0]!.result.worker.publicKey),
     );
-    if (signer?.toLowerCase() !== members[0]!.result.worker.address.toLowerCase()) continue;
+    if (!signed) continue;
     complete.push(members);
   }
   return complete;
