@@ -82,19 +82,20 @@ export class JourneyStore {
     meta?: { origin: string; contractId: string },
   ): Promise<void> {
     const full: JourneyEntry = { ...entry, at: entry.at ?? Date.now() };
-    const pipeline = this.#redis.multi();
-    pipeline.rpush(this.#entries(jobId), JSON.stringify(full));
-    pipeline.hset(this.#meta(jobId), { state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) });
-    pipeline.zadd(this.#index, full.at, jobId);
-    if (full.stage === 'observed') {
-      // A journey that ended (a dropped job) and starts again is kept until its next end.
-      pipeline.persist(this.#entries(jobId));
-      pipeline.persist(this.#meta(jobId));
-    } else if (terminalStages.has(full.stage)) {
-      pipeline.expire(this.#entries(jobId), this.#retainSeconds);
-      pipeline.expire(this.#meta(jobId), this.#retainSeconds);
-    }
-    await pipeline.exec();
+    // A journey that ended (a dropped job) and starts again is kept until its next end.
+    const life = full.stage === 'observed' ? 'start' : terminalStages.has(full.stage) ? 'end' : '';
+    const fields = { state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) };
+    await recordCommand(this.#redis).journeyRecord(
+      this.#entries(jobId),
+      this.#meta(jobId),
+      this.#index,
+      JSON.stringify(full),
+      String(full.at),
+      jobId,
+      life,
+      String(this.#retainSeconds),
+      ...Object.entries(fields).flat(),
+    );
   }
 
   /** True for the first caller only: decides which of several relayers records a request's start. */
@@ -153,4 +154,36 @@ export class JourneyStore {
     }
     return out;
   }
+}
+
+/**
+ * One record as one script: a MULTI of five to seven commands cost the relayer more than anything
+ * but signature checks (each request is recorded five or six times).
+ * KEYS: entries, meta, index. ARGV: entry JSON, at, job id, life ('start' | 'end' | ''),
+ * retain seconds, then the meta hash's field/value pairs.
+ */
+const RECORD = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+if ARGV[4] == 'start' then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+elseif ARGV[4] == 'end' then
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+return 1
+`;
+
+type WithRecord = { journeyRecord(...args: string[]): Promise<unknown> };
+const defined = new WeakSet<RedisConnection>();
+
+/** The connection with the record script defined on it (sent once, then run by its hash). */
+function recordCommand(redis: RedisConnection): WithRecord {
+  if (!defined.has(redis)) {
+    redis.defineCommand('journeyRecord', { numberOfKeys: 3, lua: RECORD });
+    defined.add(redis);
+  }
+  return redis as unknown as WithRecord;
 }

@@ -115,6 +115,19 @@ describe('journeys', () => {
     ).toEqual(['evm-1-0xaa']);
     await journeys.record('evm-1-0xaa', { stage: 'confirmed' });
     expect(await redis.ttl(`${prefix}:journey:evm-1-0xaa`)).toBeGreaterThan(0);
+    expect(await redis.ttl(`${prefix}:journey-meta:evm-1-0xaa`)).toBeGreaterThan(0);
+    expect(await journeys.summary('evm-1-0xaa')).toMatchObject({ state: 'confirmed', origin: 'evm-1' });
+    // Observed again (a dropped job queued anew): kept until it ends again.
+    await journeys.record('evm-1-0xaa', { stage: 'observed' });
+    expect(await redis.ttl(`${prefix}:journey:evm-1-0xaa`)).toBe(-1);
+    expect(await redis.ttl(`${prefix}:journey-meta:evm-1-0xaa`)).toBe(-1);
+    expect((await journeys.entries('evm-1-0xaa')).map((e) => e.stage)).toEqual([
+      'observed',
+      'queued',
+      'submitted',
+      'confirmed',
+      'observed',
+    ]);
   });
 });
 
