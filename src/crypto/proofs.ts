@@ -1,5 +1,5 @@
 import { compactAddLength, stringToU8a } from '@polkadot/util';
-import { type Address, hashTypedData } from 'viem';
+import { type Address, domainSeparator, hashStruct } from 'viem';
 import { type Hex, concatBytes, fromHex, toHex } from '../base/bytes.js';
 import { InvalidInputError } from '../base/errors.js';
 import { blake2_256, keccak256 } from './hash.js';
@@ -65,6 +65,31 @@ function domain(d: GatewayDomain) {
   };
 }
 
+// A relayer hashes every result's EIP-712 message for the same one or two gateways: their domain
+// separators are kept instead of being hashed again each time (viem's hashTypedData does).
+const separators = new Map<string, Uint8Array>();
+function domainSeparatorOf(d: GatewayDomain): Uint8Array {
+  const key = `${d.chainId}:${d.verifyingContract.toLowerCase()}`;
+  let separator = separators.get(key);
+  if (!separator) {
+    separator = fromHex(domainSeparator({ domain: domain(d) }));
+    if (separators.size >= 64) separators.delete(separators.keys().next().value!);
+    separators.set(key, separator);
+  }
+  return separator;
+}
+
+type PrimaryType = Exclude<keyof typeof eip712Types, 'EIP712Domain'>;
+
+/** keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message)): what hashTypedData gives. */
+function typedDigest(d: GatewayDomain, primaryType: PrimaryType, message: Record<string, unknown>): Hex {
+  // The exported digests type each message; hashStruct's own typing wants one primary type.
+  const struct = fromHex(
+    hashStruct({ data: message, primaryType, types: eip712Types } as Parameters<typeof hashStruct>[0]),
+  );
+  return toHex(keccak256(concatBytes(Uint8Array.of(0x19, 0x01), domainSeparatorOf(d), struct)));
+}
+
 export type Fulfillment = { requestId: Hex; publicOutputHash: Hex; sealedOutputHash: Hex; stateRoot: Hex };
 export type WorkerRegistration = {
   worker: Address;
@@ -94,42 +119,27 @@ export function fulfillmentOf(
 }
 
 export function fulfillmentDigest(d: GatewayDomain, message: Fulfillment): Hex {
-  return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'Fulfillment', message });
+  return typedDigest(d, 'Fulfillment', message);
 }
 
 export function fulfillmentBatchDigest(d: GatewayDomain, root: Hex, count: number): Hex {
-  return hashTypedData({
-    domain: domain(d),
-    types: eip712Types,
-    primaryType: 'FulfillmentBatch',
-    message: { root, count },
-  });
+  return typedDigest(d, 'FulfillmentBatch', { root, count });
 }
 
 export function workerRegistrationDigest(d: GatewayDomain, message: WorkerRegistration): Hex {
-  return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'WorkerRegistration', message });
+  return typedDigest(d, 'WorkerRegistration', message);
 }
 
 export function contractRegistrationDigest(d: GatewayDomain, message: ContractRegistration): Hex {
-  return hashTypedData({
-    domain: domain(d),
-    types: eip712Types,
-    primaryType: 'ContractRegistration',
-    message,
-  });
+  return typedDigest(d, 'ContractRegistration', message);
 }
 
 export function workerRevocationDigest(d: GatewayDomain, message: WorkerRevocation): Hex {
-  return hashTypedData({ domain: domain(d), types: eip712Types, primaryType: 'WorkerRevocation', message });
+  return typedDigest(d, 'WorkerRevocation', message);
 }
 
 export function gatekeeperSetUpdateDigest(d: GatewayDomain, message: GatekeeperSetUpdate): Hex {
-  return hashTypedData({
-    domain: domain(d),
-    types: eip712Types,
-    primaryType: 'GatekeeperSetUpdate',
-    message,
-  });
+  return typedDigest(d, 'GatekeeperSetUpdate', message);
 }
 
 /** Signs an EIP-712 digest; returns the 65-byte r ‖ s ‖ v signature as hex. */

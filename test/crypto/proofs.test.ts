@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
+import { hashTypedData } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/base/bytes.js';
@@ -7,8 +8,12 @@ import { keccak256 } from '../../src/crypto/hash.js';
 import { ethereumAddress, generateKeyPair, keyPairFromSecret } from '../../src/crypto/keys.js';
 import { buildMerkleTree, merkleProof, verifyMerkleProof } from '../../src/crypto/merkle.js';
 import {
+  contractRegistrationDigest,
   eip712Types,
+  fulfillmentBatchDigest,
   fulfillmentDigest,
+  gatekeeperSetUpdateDigest,
+  workerRevocationDigest,
   fulfillmentOf,
   recoverSubstrateFulfillmentSigner,
   recoverTypedSigner,
@@ -56,6 +61,43 @@ describe('EIP-712 proofs agree with viem', () => {
         fulfillment,
       ),
     ).not.toBe(digest);
+  });
+
+  it('every digest is viem hashTypedData, domain by domain (separators are kept per gateway)', () => {
+    const address = account.address;
+    const h = (n: number) => toHex(new Uint8Array(32).fill(n));
+    const cases = [
+      ['Fulfillment', fulfillmentDigest, fulfillment],
+      [
+        'FulfillmentBatch',
+        (d: typeof domain, m: { root: `0x${string}`; count: number }) =>
+          fulfillmentBatchDigest(d, m.root, m.count),
+        { root: h(1), count: 7 },
+      ],
+      [
+        'WorkerRegistration',
+        workerRegistrationDigest,
+        { worker: address, measurement: h(2), cluster: h(3), expiresAt: 9n, epoch: 1n },
+      ],
+      [
+        'ContractRegistration',
+        contractRegistrationDigest,
+        { contractId: h(4), cluster: h(3), publicKey: h(5), epoch: 2n },
+      ],
+      ['WorkerRevocation', workerRevocationDigest, { worker: address, revokeUpTo: 3n, epoch: 4n }],
+      ['GatekeeperSetUpdate', gatekeeperSetUpdateDigest, { gatekeepers: [address], threshold: 1, epoch: 5n }],
+    ] as const;
+    for (const d of [domain, { ...domain, chainId: 1 }, domain]) {
+      for (const [primaryType, digest, message] of cases) {
+        const theirs = hashTypedData({
+          domain: { name: 'PhalaBridgeGateway', version: '1', ...d },
+          types: eip712Types,
+          primaryType,
+          message: message as never,
+        });
+        expect((digest as (d: unknown, m: unknown) => string)(d, message)).toBe(theirs);
+      }
+    }
   });
 
   it('WorkerRegistration matches viem', async () => {
