@@ -21,6 +21,7 @@ import { type RequestJob, requestJobSchema } from '../../src/protocol/request-jo
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
+import { getJourney } from '../../src/relayer/admin-client.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
 import type { Destination, ItemOutcome, OriginWatcher, WatchSink } from '../../src/relayer/ports.js';
 import { submitQueueName } from '../../src/relayer/queues.js';
@@ -549,7 +550,31 @@ type E2eOutcome = {
   transactions: number;
   meanBatch: number;
   sendSeconds: number;
+  /** Median milliseconds between journey stages, from the relayer's admin API. */
+  stages: Record<string, number>;
 };
+
+/** Where a request's time goes: median gaps between consecutive stages of the journeys. */
+const STAGE_GAPS = [
+  ['observed', 'dispatched', 'queued→worker'],
+  ['dispatched', 'result', 'worker'],
+  ['result', 'submitted', 'result→tx sent'],
+  ['submitted', 'confirmed', 'tx→confirmed'],
+] as const;
+async function stageBreakdown(adminUrl: string, jobIds: string[]): Promise<Record<string, number>> {
+  const gaps = new Map<string, number[]>(STAGE_GAPS.map(([, , name]) => [name, []]));
+  for (const jobId of jobIds) {
+    const journey = await getJourney({ url: adminUrl }, jobId).catch(() => null);
+    if (!journey) continue;
+    const at = (stage: string) => journey.journey.find((e) => e.stage === stage)?.at;
+    for (const [from, to, name] of STAGE_GAPS) {
+      const a = at(from);
+      const b = at(to);
+      if (a !== undefined && b !== undefined) gaps.get(name)!.push(b - a);
+    }
+  }
+  return Object.fromEntries([...gaps].map(([name, values]) => [name, Math.round(percentile(values, 50))]));
+}
 
 async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: number }): Promise<E2eOutcome> {
   const devnet = await startDevnet({
@@ -666,6 +691,10 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
       transactions: fulfillTxs.size,
       meanBatch: fulfillTxs.size ? fulfilledAt.size / fulfillTxs.size : 0,
       sendSeconds,
+      stages: await stageBreakdown(
+        devnet.relayer.adminUrl,
+        [...minedAt.keys()].map((id) => requestJobId(origin, id)),
+      ),
     };
   } finally {
     stopped.value = true;
@@ -702,6 +731,8 @@ async function e2eBench(rows: Record<string, string | number>[], figures: Record
     figures[`gasPerRequest${key}`] = Math.round(o.gasPerRequest);
     figures[`e2eRequestsPerTx${key}`] = round(o.meanBatch, 2);
     figures[`e2eSendSeconds${key}`] = round(o.sendSeconds);
+    figures[`e2eStageMedianMs${key}`] = o.stages;
+    console.error(`  ${r.label}: median ms per stage ${JSON.stringify(o.stages)}`);
     if (r.label === 'batched') {
       figures.e2eRequestsPerSecond = round(o.perSecond);
       figures.e2eP50Ms = Math.round(o.p50Ms);
