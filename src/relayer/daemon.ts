@@ -256,7 +256,9 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.submit(destination.chain).name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
-      concurrency: Math.max(2 * destination.batch.maxSize, 4),
+      // Each job waits in process until its transaction is mined: the concurrency is how many
+      // results can be on their way at once, a few batches' worth while earlier ones confirm.
+      concurrency: Math.max(8 * destination.batch.maxSize, 64),
       settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {

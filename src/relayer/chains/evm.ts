@@ -287,6 +287,8 @@ export class EvmDestination implements Destination {
       keyPrefix: parameters.keyPrefix,
       fees: { maxFeePerGasCap: BigInt(Math.round(config.maxFeePerGasGwei * 1e9)) },
       confirmations,
+      // Receipts are looked for as often as the chain is watched, at least every second.
+      pollIntervalMs: Math.min(config.pollIntervalMs, 1_000),
       stuckAfterMs: config.replaceAfterMs,
       onEvent: (event) => {
         if (event.kind === 'replaced')
