@@ -1,11 +1,14 @@
 // A copyable test of a confidential contract with phala-bridge/testing (docs/testing.md).
-// It runs under vitest as is; under node:test, import { before, after, test } from 'node:test'
-// and node:assert instead — the helpers only throw.
+// It runs under vitest as is; greeter.node-test.ts is the same test under node:test.
 import { requestFromEvm, requestFromPhala } from 'phala-bridge/sdk';
-import { type Devnet, expectFulfilled, startDevnet } from 'phala-bridge/testing';
+import {
+  type Devnet,
+  evmAccount,
+  expectFulfilled,
+  startDevnet,
+  substrateAccount,
+} from 'phala-bridge/testing';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { devnetClients } from '../src/devnet/evm/clients.js';
-import { devSigner } from '../src/phala/signers.js';
 
 let devnet: Devnet;
 beforeAll(async () => {
@@ -14,8 +17,7 @@ beforeAll(async () => {
 afterAll(() => devnet?.stop());
 
 test('the greeter answers an EVM account', async () => {
-  const account = devnet.chains.evm.accounts[3]!;
-  const { walletClient, publicClient } = devnetClients(devnet.chains.evm, account.privateKey);
+  const { walletClient, publicClient } = evmAccount(devnet, 3);
   const sent = await requestFromEvm({
     sender: walletClient,
     publicClient,
@@ -33,7 +35,7 @@ test('the greeter answers an EVM account', async () => {
 
 test('the greeter answers a Phala-style account', async () => {
   const sent = await requestFromPhala(devnet.phala, {
-    signer: await devSigner('Eve'),
+    signer: await substrateAccount('Eve'),
     contractId: devnet.contracts.greeter.contractId,
     input: 'grace',
   });

@@ -3,6 +3,7 @@
  * whole system, send requests with `phala-bridge/sdk`, wait for their answers, replay tapes.
  * See docs/testing.md.
  */
+export { evmAccount, substrateAccount } from './accounts.js';
 export { DEFAULT_TEST_SEED, startDevnet } from './devnet.js';
 export type { DeployedContract, Devnet, StartDevnetParameters } from './devnet.js';
 export {
