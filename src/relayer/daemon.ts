@@ -79,7 +79,7 @@ export class RelayerDaemon {
   readonly #running: Running[] = [];
   readonly #leases: Lease[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #queueEvents = new Map<string, QueueEvents>();
+  readonly #queueEvents = new Map<string, { events: QueueEvents; connection: RedisConnection }>();
   readonly #instance = randomBytes(8).toString('hex');
   #stopping = false;
   #urls: { metrics?: string; admin?: string } = {};
@@ -279,8 +279,10 @@ export class RelayerDaemon {
   #followCluster(cluster: `0x${string}`): void {
     const name = requestQueueName(cluster);
     if (this.#queueEvents.has(name)) return;
-    const events = new QueueEvents(name, { connection: this.redis.duplicate(), prefix: this.#prefix });
-    this.#queueEvents.set(name, events);
+    // BullMQ leaves a connection it was handed open on close: it is closed here after the events.
+    const connection = this.redis.duplicate();
+    const events = new QueueEvents(name, { connection, prefix: this.#prefix });
+    this.#queueEvents.set(name, { events, connection });
     events.on(
       'active',
       ({ jobId }) => void this.journeys.record(jobId, { stage: 'dispatched' }).catch(() => undefined),
@@ -427,7 +429,12 @@ export class RelayerDaemon {
       this.#p.logger.warn({ graceMs }, 'grace period over; unfinished jobs go back to the queue as stalled');
       await Promise.allSettled(this.#running.map((r) => r.abort?.()));
     }
-    await Promise.allSettled([...this.#queueEvents.values()].map((e) => e.close()));
+    await Promise.allSettled(
+      [...this.#queueEvents.values()].map(async ({ events, connection }) => {
+        await events.close();
+        connection.disconnect();
+      }),
+    );
     await Promise.allSettled(this.#leases.map((l) => l.release()));
     await this.#adapters.close?.().catch(() => undefined);
     await this.#recorder?.close();
