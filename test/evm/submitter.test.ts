@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { type Hex, parseGwei } from 'viem';
+import { type Hex, createPublicClient, http, parseGwei } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
@@ -72,6 +72,26 @@ describe('EvmSubmitter', () => {
     expect(tx.type).toBe('eip1559');
     expect(tx.maxFeePerGas).toBeLessThanOrEqual(parseGwei('100'));
     expect(await s.nonces.peek()).toBe(before + 1);
+  });
+
+  it('shares one fee quote among the transactions sent within feeQuoteMs (0: a quote each)', async () => {
+    const quotes = { n: 0 };
+    const client = createPublicClient({
+      transport: http(f.dev.node.rpcUrl, {
+        onFetchRequest: async (request) => {
+          const body = (await request.clone().json()) as { method?: string } | { method?: string }[];
+          for (const b of [body].flat()) if (b.method === 'eth_maxPriorityFeePerGas') quotes.n++;
+        },
+      }),
+    });
+    const to = f.dev.node.accounts[9]!.address;
+    const shared = submitter(f.dev, 5, { client });
+    await Promise.all(Array.from({ length: 4 }, () => shared.submit(transfer(to))));
+    expect(quotes.n).toBe(1);
+    quotes.n = 0;
+    const each = submitter(f.dev, 5, { client, feeQuoteMs: 0 });
+    await Promise.all(Array.from({ length: 4 }, () => each.submit(transfer(to))));
+    expect(quotes.n).toBe(4);
   });
 
   it('recovers when an outside transaction takes its nonce: no "nonce too low" loop, no gap', async () => {
