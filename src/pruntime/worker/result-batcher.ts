@@ -10,12 +10,15 @@ import type { SignBatchRequest } from '../enclave/executor.js';
  * cannot send whole still goes out one by one.
  *
  * A group is published when it reaches its size, when its first result has waited `maxDelayMs`,
- * or as soon as no other job is still running in this worker (nothing more can join it soon), so
- * a lone request is not held back.
+ * or `lingerMs` after no other job is running in this worker any more: a lone request is not held
+ * back, and the next request of a stream that arrives a few milliseconds apart still joins (without
+ * the linger, such a stream went out one result per transaction).
  */
 export type ResultBatcherParameters = {
   maxSize: number;
   maxDelayMs: number;
+  /** How long a group waits for more once nothing is running (default 20 ms, at most maxDelayMs). */
+  lingerMs?: number;
   /** The cap for one gateway (its chain's relayer batch size, when the config names the chain). */
   maxSizeFor?: (chainId: number, gateway: Hex) => number;
   /** Jobs of this worker that are still executing (and may yet add a result). */
@@ -32,6 +35,8 @@ type Group = {
   maxSize: number;
   items: Waiting[];
   timer?: NodeJS.Timeout;
+  /** When `timer` fires (ms since the epoch). */
+  due?: number;
 };
 
 export class ResultBatcher {
@@ -66,15 +71,27 @@ export class ResultBatcher {
       }
       group.items.push({ result, resolve, reject });
       if (group.items.length >= group.maxSize) this.#flush(key);
-      else if (this.#p.running() === 0) this.settle();
-      else group.timer ??= setTimeout(() => this.#flush(key), this.#p.maxDelayMs);
+      else this.#schedule(key, group, this.#p.running() === 0 ? this.#linger : this.#p.maxDelayMs);
     });
   }
 
-  /** Called when a job stops executing: with nothing left running, every waiting group goes now. */
+  /** Called when a job stops executing: with nothing left running, every group goes after the linger. */
   settle(): void {
     if (this.#p.running() > 0) return;
-    for (const key of [...this.#groups.keys()]) this.#flush(key);
+    for (const [key, group] of [...this.#groups]) this.#schedule(key, group, this.#linger);
+  }
+
+  get #linger(): number {
+    return Math.min(this.#p.lingerMs ?? 20, this.#p.maxDelayMs);
+  }
+
+  /** Flushes the group in `ms` unless it is due sooner already. */
+  #schedule(key: string, group: Group, ms: number): void {
+    const due = Date.now() + ms;
+    if (group.timer && group.due !== undefined && group.due <= due) return;
+    clearTimeout(group.timer);
+    group.due = due;
+    group.timer = setTimeout(() => this.#flush(key), ms);
   }
 
   /** Publishes everything waiting (stop). */
