@@ -1,6 +1,7 @@
 import { compactAddLength, stringToU8a } from '@polkadot/util';
 import { type Address, domainSeparator, hashStruct } from 'viem';
 import { type Hex, concatBytes, fromHex, toHex } from '../base/bytes.js';
+import { BoundedCache } from '../base/bounded-cache.js';
 import { InvalidInputError } from '../base/errors.js';
 import { blake2_256, keccak256 } from './hash.js';
 import {
@@ -67,16 +68,11 @@ function domain(d: GatewayDomain) {
 
 // A relayer hashes every result's EIP-712 message for the same one or two gateways: their domain
 // separators are kept instead of being hashed again each time (viem's hashTypedData does).
-const separators = new Map<string, Uint8Array>();
+const separators = new BoundedCache<string, Uint8Array>(64);
 function domainSeparatorOf(d: GatewayDomain): Uint8Array {
-  const key = `${d.chainId}:${d.verifyingContract.toLowerCase()}`;
-  let separator = separators.get(key);
-  if (!separator) {
-    separator = fromHex(domainSeparator({ domain: domain(d) }));
-    if (separators.size >= 64) separators.delete(separators.keys().next().value!);
-    separators.set(key, separator);
-  }
-  return separator;
+  return separators.get(`${d.chainId}:${d.verifyingContract.toLowerCase()}`, () =>
+    fromHex(domainSeparator({ domain: domain(d) })),
+  );
 }
 
 type PrimaryType = Exclude<keyof typeof eip712Types, 'EIP712Domain'>;

@@ -1,5 +1,6 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Hex } from '../base/bytes.js';
+import { BoundedCache } from '../base/bounded-cache.js';
 import { InvalidInputError } from '../base/errors.js';
 import { ethereumAddress } from './keys.js';
 
@@ -88,20 +89,13 @@ export function isSubstrateSignatureBy(
 
 const Point = secp256k1.Point;
 const Fn = Point.Fn;
-const KEY_TABLES = 256;
-const keyTables = new Map<string, InstanceType<typeof Point>>();
+const keyTables = new BoundedCache<string, InstanceType<typeof Point>>(256);
 
 /** A signer's point with its multiplication table, kept for the few keys seen over and over. */
 function keyPoint(publicKey: Uint8Array): InstanceType<typeof Point> {
-  const id = Buffer.from(publicKey).toString('hex');
-  let point = keyTables.get(id);
-  if (!point) {
-    point = Point.fromBytes(publicKey);
-    point.precompute(8, false);
-    if (keyTables.size >= KEY_TABLES) keyTables.delete(keyTables.keys().next().value!);
-    keyTables.set(id, point);
-  }
-  return point;
+  return keyTables.get(Buffer.from(publicKey).toString('hex'), () =>
+    Point.fromBytes(publicKey).precompute(8, false),
+  );
 }
 
 /**

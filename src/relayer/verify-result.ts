@@ -1,3 +1,4 @@
+import { BoundedCache } from '../base/bounded-cache.js';
 import { fromHex } from '../base/bytes.js';
 import { ethereumAddress } from '../crypto/keys.js';
 import {
@@ -72,16 +73,7 @@ export function checkResult(
 
 // A worker's address, kept per key: the same few workers answer every result, and deriving it
 // decompresses the key each time.
-const WORKER_ADDRESSES = 256;
-const workerAddresses = new Map<string, string>();
+const workerAddresses = new BoundedCache<string, string>(256);
 function workerAddress(id: string, publicKey: Uint8Array): string {
-  const key = id.toLowerCase();
-  let address = workerAddresses.get(key);
-  if (address === undefined) {
-    address = ethereumAddress(publicKey).toLowerCase();
-    if (workerAddresses.size >= WORKER_ADDRESSES)
-      workerAddresses.delete(workerAddresses.keys().next().value!);
-    workerAddresses.set(key, address);
-  }
-  return address;
+  return workerAddresses.get(id.toLowerCase(), () => ethereumAddress(publicKey).toLowerCase());
 }

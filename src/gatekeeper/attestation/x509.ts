@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject, verify as nodeVerify, X509Certificate } from 'node:crypto';
+import { BoundedCache } from '../../base/bounded-cache.js';
 import {
   bitStringBytes,
   booleanValue,
@@ -140,19 +141,12 @@ export function parseCertificate(der: Uint8Array): Certificate {
  * cost; a parse is a pure function of the bytes, so it is cached (bounded, oldest out first).
  * Validity and revocation are still judged on every verification.
  */
-const certificateCache = new Map<string, Certificate>();
-const CERTIFICATE_CACHE_SIZE = 512;
+const certificateCache = new BoundedCache<string, Certificate>(512);
 
 export function parseCertificateCached(der: Uint8Array): Certificate {
-  const key = Buffer.from(der).toString('base64');
-  const hit = certificateCache.get(key);
-  if (hit) return hit;
-  const cert = parseCertificate(new Uint8Array(der));
-  if (certificateCache.size >= CERTIFICATE_CACHE_SIZE) {
-    certificateCache.delete(certificateCache.keys().next().value as string);
-  }
-  certificateCache.set(key, cert);
-  return cert;
+  return certificateCache.get(Buffer.from(der).toString('base64'), () =>
+    parseCertificate(new Uint8Array(der)),
+  );
 }
 
 const signatureChecks = new WeakMap<Certificate, WeakMap<Certificate, boolean>>();
