@@ -58,25 +58,48 @@ export async function requestFromSibling(
     responseKey: responseKey.publicKey,
     input: p.input,
   });
+  const sent = await sendSiblingRequest(sibling, {
+    signer: p.signer,
+    contractId: p.contractId,
+    cluster: target.cluster,
+    sealedInput,
+    responseKey: responseKey.publicKey,
+    deadline: await contracts.deadlineIn(phala, p.deadlineBlocks ?? 600),
+    ...(p.fee === undefined ? {} : { fee: p.fee }),
+  });
+  return { ...sent, requester, responseSecretKey: responseKey.secretKey };
+}
+
+export type SendSiblingRequestParameters = {
+  signer: Signer;
+  contractId: Hex;
+  cluster: Hex;
+  /** Sealed for the requester's location as the Phala-style chain records it. */
+  sealedInput: Hex;
+  responseKey: Hex;
+  /** The Phala-style block after which the request may no longer be fulfilled. */
+  deadline: number;
+  /** Most the execution on the Phala-style chain may cost, in its tokens (default 10^12). */
+  fee?: bigint;
+};
+
+/** Submits `confidentialClient.request` with an input already sealed; returns its XCM topic. */
+export async function sendSiblingRequest(
+  sibling: PhalaClient,
+  p: SendSiblingRequestParameters,
+): Promise<{ query: Hex; txHash: Hex }> {
   const tx = sibling.api.tx.confidentialClient?.request;
   if (!tx) throw new SiblingRequestError('The sibling chain has no confidentialClient.request call.');
   const result = await submit(
     sibling,
-    tx(
-      p.contractId,
-      target.cluster,
-      sealedInput,
-      responseKey.publicKey,
-      await contracts.deadlineIn(phala, p.deadlineBlocks ?? 600),
-      p.fee ?? 10n ** 12n,
-    ),
+    tx(p.contractId, p.cluster, p.sealedInput, p.responseKey, p.deadline, p.fee ?? 10n ** 12n),
     p.signer,
   );
   const sent = result.events.find((e) => e.section === 'confidentialClient' && e.name === 'RequestSent');
   const query = sent?.fields.query;
   if (typeof query !== 'string')
     throw new SiblingRequestError(`No confidentialClient.RequestSent event in ${result.txHash}.`);
-  return { query: query as Hex, txHash: result.txHash, requester, responseSecretKey: responseKey.secretKey };
+  return { query: query as Hex, txHash: result.txHash };
 }
 
 const siblingResultSchema = z.object({
@@ -89,19 +112,21 @@ const siblingResultSchema = z.object({
 });
 export type SiblingResult = z.infer<typeof siblingResultSchema>;
 
+/** The checked result of a request held by the sibling's confidentialClient, or null while none. */
+export async function getSiblingResult(sibling: PhalaClient, query: Hex): Promise<SiblingResult | null> {
+  const results = sibling.api.query.confidentialClient?.results;
+  if (!results) throw new SiblingRequestError('The sibling chain has no confidentialClient.results storage.');
+  const value = await queryPlain(results as never, query);
+  return value === null ? null : siblingResultSchema.parse(value);
+}
+
 /** Waits until the sibling's confidentialClient holds the checked result of a request. */
 export function waitForSiblingResult(
   sibling: PhalaClient,
   p: { query: Hex; timeoutMs?: number },
 ): Promise<SiblingResult> {
-  return pollUntil(
-    async () => {
-      const query = sibling.api.query.confidentialClient?.results;
-      if (!query)
-        throw new SiblingRequestError('The sibling chain has no confidentialClient.results storage.');
-      const value = await queryPlain(query as never, p.query);
-      return value === null ? null : siblingResultSchema.parse(value);
-    },
-    { label: `the result of XCM request ${p.query} on the sibling`, timeoutMs: p.timeoutMs ?? 180_000 },
-  );
+  return pollUntil(() => getSiblingResult(sibling, p.query), {
+    label: `the result of XCM request ${p.query} on the sibling`,
+    timeoutMs: p.timeoutMs ?? 180_000,
+  });
 }

@@ -8,9 +8,9 @@ import { fulfillResultName } from '../evm/types.js';
 import * as contracts from '../phala/actions/contracts.js';
 import type { PhalaClient } from '../phala/client.js';
 import { eventsAt } from '../phala/events.js';
-import { queryPlain } from '../phala/actions/common.js';
 import type { TapeEntry } from '../protocol/tape.js';
 import { encodeEvmLog, evmLogOf, substrateEventOf } from '../relayer/tape/entries.js';
+import { getSiblingResult } from '../sdk/sibling.js';
 
 /**
  * The output side of replay tapes (docs/PROTOCOL.md §8): a request's fulfilment as it landed on
@@ -66,15 +66,13 @@ export async function fulfilmentEntry(devnet: Devnet, ref: RequestRef): Promise<
         String(e.fields.requestId).toLowerCase() === ref.requestId.toLowerCase(),
     );
   }
-  const results = devnet.sibling.api.query.confidentialClient?.results;
-  if (!results) throw new Error('the sibling chain has no confidentialClient.results storage');
-  const value = (await queryPlain(results as never, ref.query)) as { receivedAt?: unknown } | null;
+  const value = await getSiblingResult(devnet.sibling, ref.query);
   if (!value) return null;
   return eventEntry(
     devnet.sibling,
     'sibling',
     'xcm.message',
-    Number(value.receivedAt),
+    value.receivedAt,
     (e) =>
       e.section === 'confidentialClient' &&
       e.name === 'ResultReceived' &&

@@ -8,12 +8,12 @@ import { DEV_ACCOUNT_NAMES } from '../devnet/substrate/chains/dev-accounts.js';
 import { decodeGatewayLog } from '../evm/gateway/events.js';
 import { sendRequest } from '../evm/gateway/request.js';
 import * as contracts from '../phala/actions/contracts.js';
-import { submit } from '../phala/client.js';
 import type { Plain } from '../phala/plain.js';
 import { devSigner } from '../phala/signers.js';
 import type { Signer } from '../phala/submit.js';
 import { type TapeEntry, TapeWriter, readTape } from '../protocol/tape.js';
 import { evmLogOf, phalaEventOf } from '../relayer/tape/entries.js';
+import { sendSiblingRequest } from '../sdk/sibling.js';
 import {
   type Outcome,
   type RequestRef,
@@ -138,18 +138,15 @@ async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
     throw new ReplayError(`Request ${event.requestId} has an origin replay does not know.`);
   const account = accountIdIn(event.origin.location);
   if (!account) throw new ReplayError(`Request ${event.requestId} comes from a location without an account.`);
-  const signer = await devSignerOf(account, 42);
-  const tx = devnet.sibling.api.tx.confidentialClient?.request;
-  if (!tx) throw new ReplayError('The sibling chain has no confidentialClient.request call.');
-  const result = await submit(
-    devnet.sibling,
-    tx(event.contractId, contract.cluster, event.sealedInput, event.responseKey, deadline, 10n ** 12n),
-    signer,
-  );
-  const sent = result.events.find((e) => e.section === 'confidentialClient' && e.name === 'RequestSent');
-  if (typeof sent?.fields.query !== 'string')
-    throw new ReplayError(`No confidentialClient.RequestSent event in ${result.txHash}.`);
-  return { kind: 'xcm', query: sent.fields.query as Hex };
+  const sent = await sendSiblingRequest(devnet.sibling, {
+    signer: await devSignerOf(account, 42),
+    contractId: event.contractId,
+    cluster: contract.cluster,
+    sealedInput: event.sealedInput,
+    responseKey: event.responseKey,
+    deadline,
+  });
+  return { kind: 'xcm', query: sent.query };
 }
 
 async function resendEvm(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
