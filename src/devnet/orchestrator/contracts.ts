@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ContractOrigin } from '../../pruntime/worker/request-check.js';
+
+export type { ContractOrigin };
 
 /**
  * The confidential contract every devnet deploys: it answers any origin, so the demo can send
@@ -31,12 +34,6 @@ export function exampleContract(name: 'private-check' | 'sealed-bid-auction'): s
     'utf8',
   );
 }
-
-/** An origin as `ctx.origin` shows it to a contract (request-check.ts `contractOrigin`). */
-export type ContractOrigin =
-  | { kind: 'evm'; chainId: number; gateway: string; requester: string }
-  | { kind: 'phala'; genesisHash: string; requester: string }
-  | { kind: 'xcm'; paraId: number; location: string; requester: string };
 
 export type AuctionSettings = {
   /** The only origin that may settle. */

@@ -5,7 +5,6 @@ import { requestIdOf } from '../../phala/ids.js';
 import { requestJobId } from '../../protocol/origin.js';
 import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
 import type { ProofTarget } from '../enclave/executor.js';
-import type { JsonValue } from '../engine/sandbox.js';
 import { RequestRejectedError } from './errors.js';
 
 /**
@@ -125,11 +124,17 @@ export function signingTarget(request: RequestJob, context: RequestCheckContext)
   return { kind: 'substrate', genesisHash: context.phalaGenesisHash };
 }
 
+/** An origin as `ctx.origin` shows it to a contract (hex in lower case). */
+export type ContractOrigin =
+  | { kind: 'evm'; chainId: number; gateway: string; requester: string }
+  | { kind: 'phala'; genesisHash: string; requester: string }
+  | { kind: 'xcm'; paraId: number; location: string; requester: string };
+
 /**
  * `ctx.origin` as the contract sees it: the origin and the requester, in one canonical (lower
  * case) form, so that every worker hands the contract the same bytes.
  */
-export function contractOrigin(request: RequestJob): JsonValue {
+export function contractOrigin(request: RequestJob): ContractOrigin {
   const requester = request.requester.toLowerCase();
   const origin = request.origin;
   switch (origin.kind) {
