@@ -138,7 +138,8 @@ export const workerSchema = z.strictObject({
   /**
    * EVM results ready together for the same gateway are also signed as one FulfillmentBatch, which
    * the relayer sends as one `fulfillBatch`. A result waits for other jobs still running at most
-   * `maxDelayMs`, and not at all when nothing else is running; `maxSize: 1` turns batching off.
+   * `maxDelayMs`, and 20 ms (at most `maxDelayMs`) once nothing else is running; `maxSize: 1`
+   * turns batching off.
    * The size is also capped by the gateway chain's `batch.maxSize` when this config names it.
    */
   batch: z
