@@ -21,6 +21,7 @@ import { type RequestJob, requestJobSchema } from '../../src/protocol/request-jo
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
+import { resultJobOf } from '../../src/pruntime/worker/request-processor.js';
 import { getJourney } from '../../src/relayer/admin-client.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
 import type { Destination, ItemOutcome, OriginWatcher, WatchSink } from '../../src/relayer/ports.js';
@@ -178,22 +179,13 @@ async function pipelineWorld(dataDir: string) {
       state: null,
       target,
     });
-    return {
-      v: 1,
-      jobId: requestJobId(request.origin, request.requestId),
-      origin: request.origin,
-      requestId: request.requestId,
-      contractId: request.contractId,
-      cluster: request.cluster,
-      worker: { address: identity.address, publicKey: identity.secp256k1 },
-      status: executed.status,
-      publicOutput: toHex(executed.publicOutput),
-      sealedOutput: toHex(executed.sealedOutput),
-      stateRoot: executed.stateRoot,
-      proof: executed.proof,
-      gasUsed: executed.gasUsed,
-      producedAt: Date.now(),
-    };
+    return resultJobOf(
+      request,
+      requestJobId(request.origin, request.requestId),
+      executed,
+      identity,
+      Date.now(),
+    );
   }
 
   async function presign(n: number): Promise<Presigned[]> {

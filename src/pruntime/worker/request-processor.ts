@@ -1,4 +1,4 @@
-import { fromHex, toHex } from '../../base/bytes.js';
+import { type Hex, fromHex, toHex } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
 import { originKey, requestJobId } from '../../protocol/origin.js';
 import type { RequestJob } from '../../protocol/request-job.js';
@@ -52,7 +52,7 @@ export class RequestProcessor {
       throw new RequestDeferredError('not-serving', 'this worker is not approved at the moment');
     const id = jobId ?? requestJobId(request.origin, request.requestId);
     const executed = await this.#execute(request);
-    return this.#result(request, id, executed);
+    return resultJobOf(request, id, executed, this.#p.enclave.publicIdentity, this.#now());
   }
 
   async #execute(request: RequestJob): Promise<ExecuteResult> {
@@ -121,36 +121,42 @@ export class RequestProcessor {
     // retried with backoff (bounded by the deadline) rather than judged.
     throw error;
   }
+}
 
-  #result(request: RequestJob, jobId: string, executed: ExecuteResult): ResultJob {
-    const identity = this.#p.enclave.publicIdentity;
-    const commit = executed.stateCommit;
-    return {
-      v: 1,
-      jobId,
-      origin: request.origin,
-      requestId: request.requestId,
-      contractId: request.contractId,
-      cluster: request.cluster,
-      worker: { address: identity.address, publicKey: identity.secp256k1 },
-      status: executed.status,
-      publicOutput: toHex(executed.publicOutput),
-      sealedOutput: toHex(executed.sealedOutput),
-      stateRoot: executed.stateRoot,
-      proof: executed.proof,
-      ...(commit
-        ? {
-            stateCommit: {
-              contractId: commit.contractId,
-              expectedVersion: commit.expectedVersion.toString(),
-              sealedState: toHex(commit.sealedState),
-              stateRoot: commit.stateRoot,
-              signature: commit.signature,
-            },
-          }
-        : {}),
-      gasUsed: executed.gasUsed,
-      producedAt: this.#now(),
-    };
-  }
+/** The result job of an executed request, signed by the worker whose identity is given. */
+export function resultJobOf(
+  request: RequestJob,
+  jobId: string,
+  executed: ExecuteResult,
+  identity: { address: Hex; secp256k1: Hex },
+  producedAt: number,
+): ResultJob {
+  const commit = executed.stateCommit;
+  return {
+    v: 1,
+    jobId,
+    origin: request.origin,
+    requestId: request.requestId,
+    contractId: request.contractId,
+    cluster: request.cluster,
+    worker: { address: identity.address, publicKey: identity.secp256k1 },
+    status: executed.status,
+    publicOutput: toHex(executed.publicOutput),
+    sealedOutput: toHex(executed.sealedOutput),
+    stateRoot: executed.stateRoot,
+    proof: executed.proof,
+    ...(commit
+      ? {
+          stateCommit: {
+            contractId: commit.contractId,
+            expectedVersion: commit.expectedVersion.toString(),
+            sealedState: toHex(commit.sealedState),
+            stateRoot: commit.stateRoot,
+            signature: commit.signature,
+          },
+        }
+      : {}),
+    gasUsed: executed.gasUsed,
+    producedAt,
+  };
 }
