@@ -402,6 +402,32 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     const warm = await world.presign(20);
     const main = await world.presign(PIPELINE_REQUESTS);
     const presigned = new Map([...warm, ...main].map((p) => [p.result.jobId, p.result]));
+    const mainJobs = main.map((p) => p.job);
+    /** One daemon with `count` workers: optionally warmed up, then `jobs` fed in `mode` and timed. */
+    const measure = (
+      count: number,
+      results: Map<string, ResultJob> | null,
+      jobs: RequestJob[],
+      mode: Mode,
+      warmUp: boolean,
+    ) =>
+      withDaemon(async (observe, prefix) => {
+        const workers = await startWorkers(redis, prefix, world, count, results);
+        try {
+          if (warmUp)
+            await timePipeline(
+              redis,
+              prefix,
+              observe,
+              warm.map((p) => p.job),
+              { width: FEEDERS },
+            );
+          const timed = await timePipeline(redis, prefix, observe, jobs, mode);
+          return { ...timed, executeMs: workers.executeMs };
+        } finally {
+          await workers.close();
+        }
+      });
     const raw = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { width: FEEDERS });
     prefixes.push(`{${base}-raw}`);
     rows.push({
@@ -413,27 +439,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     figures.rawBullmqPerSecond = Math.round(raw.rate);
     let peak4 = 0;
     for (const count of [1, 2, 4]) {
-      const { seconds, latency } = await withDaemon(async (observe, prefix) => {
-        const workers = await startWorkers(redis, prefix, world, count, presigned);
-        try {
-          await timePipeline(
-            redis,
-            prefix,
-            observe,
-            warm.map((p) => p.job),
-            { width: FEEDERS },
-          );
-          return await timePipeline(
-            redis,
-            prefix,
-            observe,
-            main.map((p) => p.job),
-            { width: FEEDERS },
-          );
-        } finally {
-          await workers.close();
-        }
-      });
+      const { seconds, latency } = await measure(count, presigned, mainJobs, { width: FEEDERS }, true);
       const rate = PIPELINE_REQUESTS / seconds;
       const values = [...latency.values()];
       rows.push({
@@ -451,29 +457,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
 
     // Latency at half the peak rate (4 workers): what the relayer and the queues add.
     const half = Math.max(1, Math.round(peak4 / 2));
-    const halfLatency = await withDaemon(async (observe, prefix) => {
-      const workers = await startWorkers(redis, prefix, world, 4, presigned);
-      try {
-        await timePipeline(
-          redis,
-          prefix,
-          observe,
-          warm.map((p) => p.job),
-          { width: FEEDERS },
-        );
-        return (
-          await timePipeline(
-            redis,
-            prefix,
-            observe,
-            main.map((p) => p.job),
-            { perSecond: half },
-          )
-        ).latency;
-      } finally {
-        await workers.close();
-      }
-    });
+    const halfLatency = (await measure(4, presigned, mainJobs, { perSecond: half }, true)).latency;
     const rawHalf = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { perSecond: half });
     const added = [...halfLatency.values()];
     rows.push({
@@ -496,15 +480,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     // For scale: the same pipeline with the workers running each request in the enclave.
     const n = Math.min(PIPELINE_REQUESTS, 300);
     const fresh = world.requests(n);
-    const enclaveRun = await withDaemon(async (observe, prefix) => {
-      const workers = await startWorkers(redis, prefix, world, 4, null);
-      try {
-        const timed = await timePipeline(redis, prefix, observe, fresh, { width: FEEDERS });
-        return { ...timed, executeMs: workers.executeMs };
-      } finally {
-        await workers.close();
-      }
-    });
+    const enclaveRun = await measure(4, null, fresh, { width: FEEDERS }, false);
     const enclaveRate = n / enclaveRun.seconds;
     const values = [...enclaveRun.latency.values()];
     rows.push({
