@@ -63,10 +63,13 @@ export async function runDevnetCommand(
     if (failed) process.exitCode = 1;
     return;
   }
-  out('running; Ctrl-C stops everything');
-  await untilSignal(async () => {
+  // The handlers are in place before the line says so: a Ctrl-C right after it stops cleanly
+  // instead of killing the process with everything still running.
+  const stopped = untilSignal(async () => {
     out('stopping…');
     await devnet.stop();
     out('stopped');
   });
+  out('running; Ctrl-C stops everything');
+  await stopped;
 }

@@ -67,12 +67,14 @@ export function registerNodeCommand(program: Command): void {
         genesisHash: node.chain.genesis.hashHex,
         best: node.chain.best.number,
       };
+      // Handlers first: a Ctrl-C as soon as the endpoints show stops cleanly.
+      const stopped = runUntilSignal(() => node.stop());
       if (options.json) process.stdout.write(`${JSON.stringify(info)}\n`);
       else {
         process.stdout.write(
           `${info.chain} dev node\n  ws:      ${info.wsUrl}\n  http:    ${info.httpUrl}\n  genesis: ${info.genesisHash}\n  best:    #${info.best}\n`,
         );
       }
-      await runUntilSignal(() => node.stop());
+      await stopped;
     });
 }

@@ -49,6 +49,8 @@ export function registerRelayDevnetCommand(program: Command): void {
       httpUrl: c.httpUrl,
       genesisHash: c.genesisHash,
     }));
+    // Handlers first: a Ctrl-C as soon as the endpoints show stops cleanly.
+    const stopped = runUntilSignal(() => devnet.stop());
     if (options.json) process.stdout.write(`${JSON.stringify({ chains })}\n`);
     else {
       for (const c of chains) {
@@ -56,6 +58,6 @@ export function registerRelayDevnetCommand(program: Command): void {
         process.stdout.write(`${label.padEnd(20)} ${c.wsUrl}  genesis ${c.genesisHash}\n`);
       }
     }
-    await runUntilSignal(() => devnet.stop());
+    await stopped;
   });
 }
