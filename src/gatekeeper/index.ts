@@ -86,6 +86,15 @@ export {
 } from './evm/collector.js';
 export { type EvmMessage, evmMessageDigest } from './evm/typed-data.js';
 export {
+  WORKER_REVOCATION_DESTINATION,
+  WORKER_REVOCATION_DESTINATION_BYTES,
+  type WorkerRevocationMessage,
+  decodeWorkerRevocationMessage,
+  encodeWorkerRevocationMessage,
+  workerRevocationSigner,
+} from './messages/worker-revocation-message.js';
+export { type ReadyWorkerRevocation, WorkerRevocationCollector } from './sibling/revocation-collector.js';
+export {
   type GatekeeperSetUpdate,
   type WorkerRevocation,
   gatekeeperSetUpdateDigest,

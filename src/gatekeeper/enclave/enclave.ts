@@ -188,6 +188,11 @@ export class GatekeeperEnclave {
     return blake2_256(this.#identity.secp256k1PublicKey);
   }
 
+  /** How long an approval lasts (every gatekeeper is configured alike). */
+  get registrationTtlSeconds(): number {
+    return this.#ttl;
+  }
+
   /** A quote whose report data binds this gatekeeper's keys (PROTOCOL §5). */
   quote(): Promise<Uint8Array> {
     return this.#platform.quote(this.#identity.reportData());

@@ -28,6 +28,10 @@ import { DESTINATION_BYTES, destinationOf } from '../../protocol/mq-destinations
 import { encodeEvmSignatureMessage } from '../messages/evm-signature-message.js';
 import { MAX_HANDOVERS_PER_MESSAGE, decodeKeyHandoverMessage } from '../../protocol/key-handover-message.js';
 import { decodeMasterKeyHandoverMessage } from '../messages/master-key-handover-message.js';
+import {
+  WORKER_REVOCATION_DESTINATION_BYTES,
+  encodeWorkerRevocationMessage,
+} from '../messages/worker-revocation-message.js';
 import { rotateMasterKey } from './rotate.js';
 import { readState, writeState } from './state-file.js';
 
@@ -41,8 +45,9 @@ import { readState, writeState } from './state-file.js';
  *   publishes the next epoch, and each gatekeeper then publishes the new contract keys;
  * - workers: verifies each registration and approves or rejects it by signed extrinsic; for an
  *   approved worker signs the EVM `WorkerRegistration` and hands it its cluster's contract keys;
- *   revokes (on the chain and, signed, for EVM gateways) when its measurement leaves the allowlist
- *   or its approval expires;
+ *   revokes it on the chain when its measurement leaves the allowlist or its approval expires, and
+ *   on every `WorkerRevoked` (whoever revoked: governance, a gatekeeper, expiry) signs the
+ *   revocation for every EVM gateway and for sibling parachains;
  * - contracts: publishes each new contract's public key, signs its EVM `ContractRegistration`,
  *   hands the key to the cluster's approved workers.
  *
@@ -92,6 +97,8 @@ type ApprovedWorker = {
 
 type DeferredEvent = PhalaEventOf<'WorkerApproved'> | PhalaEventOf<'ContractKeyPublished'>;
 const MAX_DEFERRED = 10_000;
+/** Revocations remembered (signed, or sent to the chain and awaiting their event); oldest go first. */
+const MAX_REVOCATIONS = 10_000;
 
 const PERMANENT_ERRORS = [
   DispatchFailedError,
@@ -130,6 +137,10 @@ export class Gatekeeper {
   readonly #seenMasterHandovers = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #deferred: DeferredEvent[] = [];
+  /** Approvals this gatekeeper is revoking on chain, kept until their `WorkerRevoked` (for revokeUpTo). */
+  readonly #revoking = new Map<Hex, ApprovedWorker>();
+  /** `worker:registeredAt` of revocations already signed for other chains (a replayed event signs nothing). */
+  readonly #revocationsSigned = new Set<string>();
   #lastKeyRequest = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #follower: Follower | null = null;
@@ -353,9 +364,10 @@ export class Gatekeeper {
       case 'WorkerApproved':
         return this.#onApproved(event);
       case 'WorkerRejected':
-      case 'WorkerRevoked':
         this.#forgetWorker(event.worker);
         return;
+      case 'WorkerRevoked':
+        return this.#onRevoked(event, block);
       case 'MeasurementRemoved':
         for (const [worker, w] of [...this.#approved]) {
           if (w.measurement === event.measurement)
@@ -663,16 +675,14 @@ export class Gatekeeper {
     }
   }
 
-  /** Revokes on the Phala-style chain (one gatekeeper suffices) and for every EVM gateway (each signs). */
+  /**
+   * Revokes on the Phala-style chain (one gatekeeper suffices). The other chains follow from the
+   * chain's `WorkerRevoked` (#onRevoked), as for a revocation by governance.
+   */
   async #revoke(worker: Hex, w: ApprovedWorker, reason: string): Promise<void> {
     this.#approved.delete(worker);
+    remember(this.#revoking, worker, w);
     if (!this.isGatekeeper) return;
-    const epoch = this.enclave.latestEpoch();
-    if (epoch !== null)
-      await this.#pushEvm({
-        kind: 'WorkerRevocation',
-        message: { worker: ethereumAddress(fromHex(worker)), revokeUpTo: w.expiresAt, epoch: BigInt(epoch) },
-      });
     this.enclave.forgetWorker(fromHex(worker));
     this.#schedule(worker, 'revocation', async () => {
       const info = await registry.getWorker(this.client, worker);
@@ -686,6 +696,73 @@ export class Gatekeeper {
       await registry.revokeWorker(this.client, { signer: this.#signer, worker, reason, signature });
       this.#log.warn({ worker, reason }, 'revoked worker');
     });
+  }
+
+  /**
+   * Any `WorkerRevoked` (governance `forceRevokeWorker`, a gatekeeper's `revokeWorker` for expiry
+   * or a removed measurement): forgets the worker and signs its revocation for every EVM gateway
+   * (`revokeUpTo` = the approval's expiry, so the old registration can never be replayed there, while
+   * a later registration, expiring later, still can be accepted) and for sibling parachains (the
+   * genesis-bound `workerRevocationPayload` their confidentialClient checks), both as PhalaMq
+   * messages the relayer carries. Never revokes on this chain again: the event is that revocation.
+   */
+  async #onRevoked(event: PhalaEventOf<'WorkerRevoked'>, block: FinalizedBlock): Promise<void> {
+    const known = this.#approved.get(event.worker) ?? this.#revoking.get(event.worker);
+    this.#forgetWorker(event.worker);
+    this.#revoking.delete(event.worker);
+    if (!this.isGatekeeper) return;
+    const info = await registry.getWorker(this.client, event.worker);
+    let approval: { cluster: Hex; registeredAt: number; expiresAt: bigint };
+    if (known) approval = known;
+    else if (info?.status.kind === 'revoked') {
+      // Revoked before this gatekeeper (re)started: the approval's expiry is gone from the chain;
+      // registration time + TTL bounds it from above (the same bound every gatekeeper computes).
+      const hash = (await this.client.api.rpc.chain.getBlockHash(info.registeredAt)).toHex() as Hex;
+      const registeredTime = await chainTime(this.client, hash);
+      approval = {
+        cluster: info.cluster,
+        registeredAt: info.registeredAt,
+        expiresAt: BigInt(registeredTime + this.enclave.registrationTtlSeconds),
+      };
+    } else {
+      this.#log.info({ worker: event.worker, block: block.number }, 'revoked registration already replaced');
+      return;
+    }
+    const signed = `${event.worker}:${approval.registeredAt}`;
+    if (this.#revocationsSigned.has(signed)) return;
+    if (this.#revocationsSigned.size >= MAX_REVOCATIONS)
+      this.#revocationsSigned.delete(this.#revocationsSigned.values().next().value!);
+    this.#revocationsSigned.add(signed);
+    const epoch = this.enclave.latestEpoch();
+    if (epoch !== null)
+      await this.#pushEvm({
+        kind: 'WorkerRevocation',
+        message: {
+          worker: ethereumAddress(fromHex(event.worker)),
+          revokeUpTo: approval.expiresAt,
+          epoch: BigInt(epoch),
+        },
+      });
+    const signature = this.enclave.signWorkerRevocation({
+      genesisHash: this.#genesis,
+      worker: fromHex(event.worker),
+      registeredAt: approval.registeredAt,
+      reason: event.reason,
+    });
+    await this.#push(
+      WORKER_REVOCATION_DESTINATION_BYTES,
+      encodeWorkerRevocationMessage({
+        worker: event.worker,
+        cluster: approval.cluster,
+        registeredAt: approval.registeredAt,
+        reason: event.reason,
+        signature: toHex(signature),
+      }),
+    );
+    this.#log.warn(
+      { worker: event.worker, reason: event.reason, revokeUpTo: String(approval.expiresAt) },
+      'signed the revocation for the EVM gateways and sibling parachains',
+    );
   }
 
   // ---------------------------------------------------------------- contracts and keys
@@ -849,20 +926,21 @@ export class Gatekeeper {
   }
 
   /** Pushes a PhalaMq message from this gatekeeper with the next sequence the chain expects. */
-  async #push(destination: keyof typeof DESTINATION_BYTES, payload: Uint8Array): Promise<void> {
+  async #push(to: keyof typeof DESTINATION_BYTES | Uint8Array, payload: Uint8Array): Promise<void> {
+    const destination = typeof to === 'string' ? DESTINATION_BYTES[to] : to;
     const sender = { kind: 'gatekeeper' as const, key: fromHex(this.#me) };
     for (let attempt = 0; ; attempt++) {
       const sequence = await mq.nextSequence(this.client, sender);
       const signature = this.enclave.signMqMessage({
         genesisHash: this.#genesis,
-        destination: DESTINATION_BYTES[destination],
+        destination,
         sequence,
         payload,
       });
       try {
         await mq.pushMessage(this.client, {
           signer: this.#signer,
-          message: { sender, destination: DESTINATION_BYTES[destination], sequence, payload, signature },
+          message: { sender, destination, sequence, payload, signature },
         });
         return;
       } catch (error) {
@@ -933,4 +1011,10 @@ export class Gatekeeper {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/** Sets `key` in a map kept to MAX_REVOCATIONS entries (the oldest goes first). */
+function remember<V>(map: Map<Hex, V>, key: Hex, value: V): void {
+  if (!map.has(key) && map.size >= MAX_REVOCATIONS) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
