@@ -172,9 +172,14 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
 
     /// @notice Delivers many results with one worker signature over EIP-712
     /// `FulfillmentBatch(root, count)`, where `root` is the sorted-pair keccak Merkle root (an odd
-    /// node moves up unchanged) of the items' leaves in order. The gateway rebuilds the root from
-    /// the items, so no per-item proofs are needed. An item that cannot be applied is skipped with
-    /// its own result code and a `FulfillmentSkipped` event; the others land.
+    /// node moves up unchanged) of the items' leaves in order, and item `i`'s leaf is
+    /// `keccak256(abi.encode(i, keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash,
+    /// stateRoot))))`. The index in the leaf makes the order the worker's: item `i` must carry
+    /// `index == i`, else the whole batch reverts with `MalformedBatch(i)` before any callback; a
+    /// relayer that reorders signed items changes the leaves, so the signature no longer matches.
+    /// The gateway rebuilds the root from the items, so no per-item proofs are needed. Callbacks
+    /// run in item order. An item that cannot be applied is skipped with its own result code and a
+    /// `FulfillmentSkipped` event; the others land.
     /// @dev Reverts only for a malformed batch or signature, or too little gas for a callback.
     function fulfillBatch(FulfillmentItem[] calldata items, bytes calldata signature)
         external
@@ -228,8 +233,8 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
             let size := calldatasize()
             let head := calldataload(add(items.offset, shl(5, i)))
             let p := add(items.offset, head)
-            // An item's head is 8 words: the RequestRef (5), two offsets, stateRoot.
-            bad := or(gt(head, size), gt(add(p, 0x100), size))
+            // An item's head is 9 words: the RequestRef (5), two offsets, stateRoot, index.
+            bad := or(gt(head, size), gt(add(p, 0x120), size))
             let pubRel := calldataload(add(p, 0xa0))
             let sealedRel := calldataload(add(p, 0xc0))
             bad := or(bad, or(gt(pubRel, size), gt(sealedRel, size)))
@@ -308,13 +313,19 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         }
     }
 
-    /// @dev The sorted-pair Merkle root of the items' leaves, built in place in memory.
+    /// @dev The sorted-pair Merkle root of the items' leaves, built in place in memory. Item `i`
+    /// must carry index `i` (checked here, before anything is delivered).
     function _batchRoot(FulfillmentItem[] calldata items) internal pure returns (bytes32) {
         uint256 n = items.length;
         bytes32[] memory layer = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             (RequestRef calldata ref, bytes calldata pub, bytes calldata sealedOut, bytes32 stateRoot) = _item(items, i);
-            layer[i] = _leaf(ref.requestId, _hashCalldata(pub), _hashCalldata(sealedOut), stateRoot);
+            uint256 index;
+            assembly ("memory-safe") {
+                index := calldataload(add(ref, 0x100))
+            }
+            if (index != i) revert MalformedBatch(i);
+            layer[i] = _leaf(i, ref.requestId, _hashCalldata(pub), _hashCalldata(sealedOut), stateRoot);
         }
         while (n > 1) {
             uint256 next;
@@ -350,8 +361,11 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         return _hashTypedDataV4(structHash);
     }
 
-    /// @dev keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot)).
-    function _leaf(bytes32 requestId, bytes32 publicHash, bytes32 sealedHash, bytes32 stateRoot)
+    /// @dev Item `index`'s leaf: `keccak256(abi.encode(index, itemHash))` with `itemHash =
+    /// keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot))`. Two hashes,
+    /// not one over all five words, so that a worker can name the results it signs by their item
+    /// hash (the same as before the index) and place them itself.
+    function _leaf(uint256 index, bytes32 requestId, bytes32 publicHash, bytes32 sealedHash, bytes32 stateRoot)
         internal
         pure
         returns (bytes32 leaf)
@@ -362,7 +376,9 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
             mstore(add(m, 0x20), publicHash)
             mstore(add(m, 0x40), sealedHash)
             mstore(add(m, 0x60), stateRoot)
-            leaf := keccak256(m, 0x80)
+            mstore(0x20, keccak256(m, 0x80))
+            mstore(0x00, index)
+            leaf := keccak256(0x00, 0x40)
         }
     }
 

@@ -17,13 +17,15 @@ interface IPhalaBridgeGateway {
         uint64 deadline;
     }
 
-    /// @notice One result in a batch. Its Merkle leaf is
-    /// `keccak256(abi.encode(requestId, keccak256(publicOutput), keccak256(sealedOutput), stateRoot))`.
+    /// @notice One result in a batch, at position `index` (which must equal its place in the
+    /// array: the order is the worker's). Its Merkle leaf is `keccak256(abi.encode(index,
+    /// keccak256(abi.encode(requestId, keccak256(publicOutput), keccak256(sealedOutput), stateRoot))))`.
     struct FulfillmentItem {
         RequestRef request;
         bytes publicOutput;
         bytes sealedOutput;
         bytes32 stateRoot;
+        uint32 index;
     }
 
     /// @notice EIP-712 `WorkerRegistration`, signed by at least `threshold` gatekeepers.
@@ -113,6 +115,7 @@ interface IPhalaBridgeGateway {
     error WorkerNotAuthorized(address signer, bytes32 cluster);
     error InsufficientGasForCallback(uint256 gasLeft, uint32 callbackGasLimit);
     error EmptyBatch();
+    /// @notice Item `index` of a batch is out of its signed place or its encoding leaves the calldata.
     error MalformedBatch(uint256 index);
     error TooFewSignatures(uint256 given, uint256 threshold);
     error SignersNotAscending(uint256 index);

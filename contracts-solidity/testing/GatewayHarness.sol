@@ -20,12 +20,14 @@ contract GatewayHarness is PhalaBridgeGateway {
         return MerkleProof.verifyCalldata(proof, root, leafHash);
     }
 
-    function leaf(bytes32 requestId, bytes32 publicOutputHash, bytes32 sealedOutputHash, bytes32 stateRoot)
-        external
-        pure
-        returns (bytes32)
-    {
-        return _leaf(requestId, publicOutputHash, sealedOutputHash, stateRoot);
+    function leaf(
+        uint256 index,
+        bytes32 requestId,
+        bytes32 publicOutputHash,
+        bytes32 sealedOutputHash,
+        bytes32 stateRoot
+    ) external pure returns (bytes32) {
+        return _leaf(index, requestId, publicOutputHash, sealedOutputHash, stateRoot);
     }
 
     function commitment(bytes32 contractId, address requester, uint32 callbackGasLimit, uint64 deadline)

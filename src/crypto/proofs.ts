@@ -4,6 +4,7 @@ import { type Hex, concatBytes, fromHex, toHex } from '../base/bytes.js';
 import { BoundedCache } from '../base/bounded-cache.js';
 import { InvalidInputError } from '../base/errors.js';
 import { blake2_256, keccak256 } from './hash.js';
+import { buildMerkleTree } from './merkle.js';
 import {
   isEthereumSignatureBy,
   isSubstrateSignatureBy,
@@ -159,7 +160,11 @@ export function isTypedSignatureBy(digest: Hex, signature: Hex, publicKey: Uint8
   }
 }
 
-/** The batch leaf: keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot)). */
+/**
+ * A result's item hash: keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash,
+ * stateRoot)). What names a result to the enclave's batch signer; the batch leaf adds its place
+ * (`batchLeaf`).
+ */
 export function fulfillmentLeaf(f: Fulfillment): Uint8Array {
   return keccak256(
     concatBytes(
@@ -171,7 +176,33 @@ export function fulfillmentLeaf(f: Fulfillment): Uint8Array {
   );
 }
 
-const SUBSTRATE_FULFILL_TAG = stringToU8a('phala-bridge/fulfill/v1');
+/**
+ * Item `index`'s batch leaf: keccak256(abi.encode(uint256 index, itemHash)). The index makes the
+ * order of a batch the worker's: a relayer that reorders the items changes every moved leaf.
+ */
+export function batchLeaf(index: number, itemHash: Uint8Array): Uint8Array {
+  if (!Number.isInteger(index) || index < 0 || index > 0xffffffff)
+    throw new InvalidInputError('index', 'a batch index (uint32)');
+  if (itemHash.length !== 32) throw new InvalidInputError('itemHash', '32 bytes');
+  const word = new Uint8Array(32);
+  new DataView(word.buffer).setUint32(28, index);
+  return keccak256(concatBytes(word, itemHash));
+}
+
+/** The `FulfillmentBatch` root of item hashes in batch order (PROTOCOL §4), as the gateway rebuilds it. */
+export function fulfillmentBatchRoot(itemHashes: readonly Uint8Array[]): Uint8Array {
+  return buildMerkleTree(itemHashes.map((h, i) => batchLeaf(i, h))).root;
+}
+
+const SUBSTRATE_FULFILL_TAG = compactAddLength(stringToU8a('phala-bridge/fulfill/v1'));
+const SUBSTRATE_FULFILL_STATE_TAG = compactAddLength(stringToU8a('phala-bridge/fulfill/v2'));
+
+/**
+ * The new contract state a Substrate result brings with it (PROTOCOL §4): the version it extends
+ * and blake2_256 of the sealed state. A result that carries one is signed under the v2 tag, so its
+ * signature is good only together with that very state: the answer cannot land without it.
+ */
+export type FulfillmentStateCommit = { expectedVersion: bigint; stateHash: Uint8Array };
 
 export type SubstrateFulfillment = {
   genesisHash: Uint8Array;
@@ -179,9 +210,15 @@ export type SubstrateFulfillment = {
   publicOutput: Uint8Array;
   sealedOutput: Uint8Array;
   stateRoot: Uint8Array;
+  /** Absent or null: a result that changes no state (v1 payload). */
+  stateCommit?: FulfillmentStateCommit | null | undefined;
 };
 
-/** SCALE("phala-bridge/fulfill/v1", genesisHash, requestId, publicOutput, sealedOutput, stateRoot). */
+/**
+ * SCALE("phala-bridge/fulfill/v1", genesisHash, requestId, publicOutput, sealedOutput, stateRoot),
+ * or, with a state commit, SCALE("phala-bridge/fulfill/v2", the same fields, expectedVersion u64,
+ * blake2_256(state) [u8;32]).
+ */
 export function substrateFulfillmentPayload(f: SubstrateFulfillment): Uint8Array {
   for (const [field, value] of [
     ['genesisHash', f.genesisHash],
@@ -190,14 +227,21 @@ export function substrateFulfillmentPayload(f: SubstrateFulfillment): Uint8Array
   ] as const) {
     if (value.length !== 32) throw new InvalidInputError(field, '32 bytes');
   }
-  return concatBytes(
-    compactAddLength(SUBSTRATE_FULFILL_TAG),
+  const fields = [
     f.genesisHash,
     f.requestId,
     compactAddLength(f.publicOutput),
     compactAddLength(f.sealedOutput),
     f.stateRoot,
-  );
+  ];
+  const commit = f.stateCommit;
+  if (!commit) return concatBytes(SUBSTRATE_FULFILL_TAG, ...fields);
+  if (commit.stateHash.length !== 32) throw new InvalidInputError('stateCommit.stateHash', '32 bytes');
+  if (commit.expectedVersion < 0n || commit.expectedVersion >= 1n << 64n)
+    throw new InvalidInputError('stateCommit.expectedVersion', 'a u64');
+  const version = new Uint8Array(8);
+  new DataView(version.buffer).setBigUint64(0, commit.expectedVersion, true);
+  return concatBytes(SUBSTRATE_FULFILL_STATE_TAG, ...fields, version, commit.stateHash);
 }
 
 export function signSubstrateFulfillment(f: SubstrateFulfillment, secretKey: Uint8Array): Uint8Array {

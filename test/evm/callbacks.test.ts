@@ -149,7 +149,7 @@ describe('fulfillBatch', () => {
       address: f.dev.gateway,
       abi: phalaBridgeGatewayAbi,
       functionName: 'fulfillBatch',
-      args: [items.map((i) => ({ ...i, request: { ...i.request } })), signature],
+      args: [items.map((i, index) => ({ ...i, request: { ...i.request }, index })), signature],
     });
     const receipt = await f.send(f.dev.gateway, data, 5_000_000n);
     return { receipt, simulated: simulated.result.map((c) => fulfillResultName(c)) };
@@ -238,7 +238,7 @@ describe('fulfillBatch', () => {
       address: f.dev.gateway,
       abi: phalaBridgeGatewayAbi,
       functionName: 'fulfillBatch',
-      args: [tampered, signature],
+      args: [tampered.map((item, index) => ({ ...item, index })), signature],
     });
     expect(result.result.map((c) => fulfillResultName(c))).toEqual([
       'WorkerNotAuthorized',
@@ -250,7 +250,7 @@ describe('fulfillBatch', () => {
       address: f.dev.gateway,
       abi: phalaBridgeGatewayAbi,
       functionName: 'fulfillBatch',
-      args: [[a], signature],
+      args: [[{ ...a, index: 0 }], signature],
     });
     expect(subset.result.map((c) => fulfillResultName(c))).toEqual(['WorkerNotAuthorized']);
   });

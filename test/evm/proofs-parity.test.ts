@@ -4,6 +4,7 @@ import { fromHex } from '../../src/base/bytes.js';
 import { buildMerkleTree, merkleProof } from '../../src/crypto/merkle.js';
 import {
   contractRegistrationDigest,
+  batchLeaf,
   fulfillmentBatchDigest,
   fulfillmentDigest,
   fulfillmentLeaf,
@@ -131,23 +132,32 @@ describe('EIP-712 digests', () => {
 });
 
 describe('batch leaves and Merkle root', () => {
-  it('leaf = keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot))', async () => {
+  it('leaf i = keccak256(abi.encode(i, keccak256(abi.encode(requestId, publicOutputHash, sealedOutputHash, stateRoot))))', async () => {
     const m = {
       requestId: rand32(),
       publicOutputHash: rand32(),
       sealedOutputHash: rand32(),
       stateRoot: rand32(),
     };
-    expect(await read('leaf', [m.requestId, m.publicOutputHash, m.sealedOutputHash, m.stateRoot])).toBe(
-      toHex(fulfillmentLeaf(m)),
-    );
+    for (const i of [0, 1, 7, 0xffffffff]) {
+      expect(
+        await read('leaf', [BigInt(i), m.requestId, m.publicOutputHash, m.sealedOutputHash, m.stateRoot]),
+      ).toBe(toHex(batchLeaf(i, fulfillmentLeaf(m))));
+    }
+    expect(toHex(batchLeaf(0, fulfillmentLeaf(m)))).not.toBe(toHex(batchLeaf(1, fulfillmentLeaf(m))));
+  });
+
+  it('a reordered batch has another root', () => {
+    const items = Array.from({ length: 4 }, item);
+    const reordered = [items[1]!, items[0]!, items[2]!, items[3]!];
+    expect(buildFulfillmentBatch(reordered).root).not.toBe(buildFulfillmentBatch(items).root);
   });
 
   it('the gateway rebuilds the same root as src/crypto/merkle.ts for every batch size', async () => {
     for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 16, 33]) {
       const items = Array.from({ length: n }, item);
       const { root } = buildFulfillmentBatch(items);
-      expect(await read('batchRoot', [items]), `n = ${n}`).toBe(root);
+      expect(await read('batchRoot', [items.map((it, index) => ({ ...it, index }))]), `n = ${n}`).toBe(root);
     }
   });
 

@@ -1,7 +1,7 @@
 import { type Hex, encodeFunctionData, keccak256 } from 'viem';
 import { fromHex, toHex } from '../../base/bytes.js';
+import { batchLeaf, fulfillmentLeaf } from '../../crypto/proofs.js';
 import { buildMerkleTree } from '../../crypto/merkle.js';
-import { fulfillmentLeaf } from '../../crypto/proofs.js';
 import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
 import type { FulfillmentInput, RequestRef } from '../types.js';
 
@@ -15,12 +15,14 @@ function refArg(r: RequestRef) {
   };
 }
 
-function itemArg(f: FulfillmentInput) {
+/** Item `index` of a batch: the gateway refuses the batch unless each item carries its place. */
+function itemArg(f: FulfillmentInput, index: number) {
   return {
     request: refArg(f.request),
     publicOutput: f.publicOutput,
     sealedOutput: f.sealedOutput,
     stateRoot: f.stateRoot,
+    index,
   };
 }
 
@@ -37,12 +39,13 @@ export function fulfillmentMessage(f: FulfillmentInput) {
 export type BuildFulfillmentBatchReturnType = { root: Hex; count: number; leaves: Hex[] };
 
 /**
- * The batch a worker signs (EIP-712 `FulfillmentBatch(root, count)`): leaves
- * `keccak256(abi.encode(requestId, keccak256(publicOutput), keccak256(sealedOutput), stateRoot))`
- * in item order, sorted-pair Merkle root (src/crypto/merkle.ts), exactly as the gateway rebuilds it.
+ * The batch a worker signs (EIP-712 `FulfillmentBatch(root, count)`): item `i`'s leaf is
+ * `keccak256(abi.encode(i, keccak256(abi.encode(requestId, keccak256(publicOutput),
+ * keccak256(sealedOutput), stateRoot))))`, sorted-pair Merkle root (src/crypto/merkle.ts) of the
+ * leaves in item order, exactly as the gateway rebuilds it. The items must be submitted in this order.
  */
 export function buildFulfillmentBatch(items: readonly FulfillmentInput[]): BuildFulfillmentBatchReturnType {
-  const leaves = items.map((f) => fulfillmentLeaf(fulfillmentMessage(f)));
+  const leaves = items.map((f, i) => batchLeaf(i, fulfillmentLeaf(fulfillmentMessage(f))));
   const tree = buildMerkleTree(leaves);
   return { root: toHex(tree.root), count: items.length, leaves: leaves.map(toHex) };
 }
@@ -62,13 +65,13 @@ export function encodeFulfill(p: EncodeFulfillParameters): Hex {
 
 export type EncodeFulfillBatchParameters = { items: readonly FulfillmentInput[]; signature: Hex };
 
-/** Calldata of `fulfillBatch(items, signature)`. */
+/** Calldata of `fulfillBatch(items, signature)`, items in the order they were signed. */
 export function encodeFulfillBatch(p: EncodeFulfillBatchParameters): Hex {
   fromHex(p.signature, 'signature', 65);
   return encodeFunctionData({
     abi: phalaBridgeGatewayAbi,
     functionName: 'fulfillBatch',
-    args: [p.items.map(itemArg), p.signature],
+    args: [p.items.map((item, i) => itemArg(item, i)), p.signature],
   });
 }
 

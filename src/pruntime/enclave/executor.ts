@@ -6,13 +6,13 @@ import { EnvelopeOpenError } from '../../crypto/envelope.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import {
   fulfillmentBatchDigest,
+  fulfillmentBatchRoot,
   fulfillmentDigest,
   fulfillmentLeaf,
   fulfillmentOf,
   queryAnswerDigest,
   substrateFulfillmentPayload,
 } from '../../crypto/proofs.js';
-import { buildMerkleTree } from '../../crypto/merkle.js';
 import { stateCommitPayload } from '../../crypto/state-commit.js';
 import { stateCommitPayload as chainStateCommitPayload } from '../../phala/payloads.js';
 import type { ContractEngine } from '../engine/engine.js';
@@ -71,7 +71,13 @@ export type StateCommitProposal = {
   newVersion: bigint;
   sealedState: Uint8Array;
   stateRoot: Hex;
-  /** Substrate-style signature by the worker's key (see ExecuteRequest.stateCommitGenesisHash). */
+  /** The requests whose results made this state (this one). */
+  requestIds: Hex[];
+  /**
+   * Substrate-style signature by the worker's key. For a Substrate target it is the result's own
+   * proof (fulfil v2, which covers the state: PROTOCOL §4); otherwise the commit-state v2 payload
+   * naming `requestIds` (see ExecuteRequest.stateCommitGenesisHash).
+   */
   signature: Hex;
 };
 
@@ -199,7 +205,11 @@ const REMEMBERED_RESULTS = 16_384;
 
 export type SignBatchRequest = {
   target: Extract<ProofTarget, { kind: 'evm' }>;
-  /** Batch leaves (crypto/proofs.ts fulfillmentLeaf), in batch order; each must be a result this enclave produced. */
+  /**
+   * Item hashes (crypto/proofs.ts fulfillmentLeaf) in batch order; each must be a result this
+   * enclave produced. The enclave places them (the leaf carries the index), so the order signed
+   * is the order given here.
+   */
   leaves: Hex[];
 };
 
@@ -247,23 +257,30 @@ export class ContractExecutor {
         const newVersion = expectedVersion + 1n;
         const sealedState = key.sealState(outcome.state, newVersion);
         const contractId = fromHex(r.contractId);
-        const payload = r.stateCommitGenesisHash
-          ? chainStateCommitPayload({
-              genesisHash: fromHex(r.stateCommitGenesisHash),
-              contractId,
-              expectedVersion,
-              state: sealedState,
-              stateRoot,
-            })
-          : stateCommitPayload({ contractId, expectedVersion, stateRoot, sealedState });
-        const signature = this.identity.signSubstrateDigest(blake2_256(payload));
+        // Phala-style and XCM results carry their state in `fulfill`, covered by the result's own
+        // signature (set below); other origins get a commit naming this request (commit-state v2).
+        let signature: Hex = '0x';
+        if (r.target.kind !== 'substrate') {
+          const payload = r.stateCommitGenesisHash
+            ? chainStateCommitPayload({
+                genesisHash: fromHex(r.stateCommitGenesisHash),
+                contractId,
+                expectedVersion,
+                state: sealedState,
+                stateRoot,
+                requestIds: [requestId],
+              })
+            : stateCommitPayload({ contractId, expectedVersion, stateRoot, sealedState });
+          signature = toHex(this.identity.signSubstrateDigest(blake2_256(payload)));
+        }
         stateCommit = {
           contractId: r.contractId,
           expectedVersion,
           newVersion,
           sealedState,
           stateRoot: toHex(stateRoot),
-          signature: toHex(signature),
+          requestIds: [r.requestId],
+          signature,
         };
       }
       outcome.sealed.fill(0);
@@ -275,7 +292,8 @@ export class ContractExecutor {
       stateRoot = key.stateRoot(current ?? EMPTY_STATE);
     }
     current?.fill(0);
-    const proof = this.#sign(r.target, requestId, publicOutput, sealedOutput, stateRoot);
+    const proof = this.#sign(r.target, requestId, publicOutput, sealedOutput, stateRoot, stateCommit);
+    if (stateCommit && proof.kind === 'substrate') stateCommit.signature = proof.signature;
     return {
       status,
       errorCode,
@@ -372,7 +390,7 @@ export class ContractExecutor {
         );
       }
     }
-    const root = toHex(buildMerkleTree(request.leaves.map((l) => fromHex(l, 'leaf', 32))).root);
+    const root = toHex(fulfillmentBatchRoot(request.leaves.map((l) => fromHex(l, 'leaf', 32))));
     const digest = fulfillmentBatchDigest(
       { chainId: request.target.chainId, verifyingContract: request.target.verifyingContract },
       root,
@@ -392,6 +410,7 @@ export class ContractExecutor {
     publicOutput: Uint8Array,
     sealedOutput: Uint8Array,
     stateRoot: Uint8Array,
+    stateCommit: StateCommitProposal | null,
   ): ExecuteResult['proof'] {
     if (target.kind === 'evm') {
       const fulfillment = fulfillmentOf(toHex(requestId), publicOutput, sealedOutput, toHex(stateRoot));
@@ -411,6 +430,10 @@ export class ContractExecutor {
       publicOutput,
       sealedOutput,
       stateRoot,
+      stateCommit: stateCommit && {
+        expectedVersion: stateCommit.expectedVersion,
+        stateHash: blake2_256(stateCommit.sealedState),
+      },
     });
     const signature = this.identity.signSubstrateDigest(blake2_256(payload));
     return { kind: 'substrate', signature: toHex(signature) };

@@ -21,12 +21,12 @@ import {
 } from '../../evm/submitter/submit-registration.js';
 import { encodeRevokeWorker, encodeUpdateGatekeepers } from '../../evm/gateway/registry.js';
 import type { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
-import { StateCommitter } from './state-commit.js';
+import type { StateCommitter } from './state-commit.js';
 import { EvmSubmitter } from '../../evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../evm/types.js';
-import { buildMerkleTree } from '../../crypto/merkle.js';
 import {
   fulfillmentBatchDigest,
+  fulfillmentBatchRoot,
   fulfillmentLeaf,
   fulfillmentOf,
   isTypedSignatureBy,
@@ -257,7 +257,7 @@ export class EvmOriginWatcher implements OriginWatcher {
 }
 
 export type EvmDestinationParameters = EvmChainParameters & {
-  /** Commits a stateful contract's new state on the Phala-style chain before the EVM fulfill. */
+  /** Unused: the worker commits an EVM-origin result's state before releasing it (state-commit.ts). */
   stateCommitter?: StateCommitter | undefined;
 };
 
@@ -450,13 +450,8 @@ export class EvmDestination implements Destination {
   ): Promise<ItemOutcome> {
     const { result } = item;
     const fulfillment = fulfillmentInputOf(item);
-    if (result.stateCommit) {
-      const committed = await (this.#p.stateCommitter ?? new StateCommitter(undefined, undefined)).commit(
-        result,
-      );
-      if (committed.kind === 'stale') return { kind: 'rerun', reason: committed.reason };
-      if (committed.kind === 'failed') return { kind: 'rejected', reason: committed.reason, retryable: true };
-    }
+    // A stateful result's state is committed by the worker itself, final before it released the
+    // result (src/pruntime/worker/state-commit-gate.ts): the relayer commits nothing here.
     try {
       const outcome = await submitFulfillment(this.#submitter, this.#client, {
         gateway: this.#origin.gateway,
@@ -549,7 +544,7 @@ function completeBatches(items: SubmitItem[]): SubmitItem[][] {
         ),
       ),
     );
-    if (toHex(buildMerkleTree(leaves).root) !== root.toLowerCase()) continue;
+    if (toHex(fulfillmentBatchRoot(leaves)) !== root.toLowerCase()) continue;
     const origin = members[0]!.request.origin as Extract<Origin, { kind: 'evm' }>;
     // The worker's key was matched to its address when its results were accepted.
     const signed = isTypedSignatureBy(
