@@ -1,4 +1,4 @@
-import { compactAddLength, stringToU8a } from '@polkadot/util';
+import { compactAddLength, compactToU8a, stringToU8a } from '@polkadot/util';
 import { concatBytes } from '../base/bytes.js';
 import { InvalidInputError } from '../base/errors.js';
 import { blake2_256 } from '../crypto/hash.js';
@@ -17,7 +17,7 @@ export const PAYLOAD_TAGS = {
   revokeWorker: 'phala-bridge/revoke-worker/v1',
   masterKey: 'phala-bridge/master-key/v1',
   contractKey: 'phala-bridge/contract-key/v1',
-  commitState: 'phala-bridge/commit-state/v1',
+  commitState: 'phala-bridge/commit-state/v2',
   mqMessage: 'phala-bridge/mq/v1',
 } as const;
 
@@ -128,6 +128,12 @@ export function contractKeyPayload(c: ContractKeyPublication): Uint8Array {
   );
 }
 
+/**
+ * A state commit for requests the Phala-style chain cannot see (EVM origins): the requests it
+ * answers are named and signed with it, so a commit is tied to the results that made it. (v2:
+ * v1 named none, and could be submitted apart from any request.) Requests that live in
+ * `PhalaContracts.Requests` bring their state with their fulfilment instead (PROTOCOL §4).
+ */
 export type StateCommit = {
   genesisHash: Uint8Array;
   contractId: Uint8Array;
@@ -135,8 +141,14 @@ export type StateCommit = {
   /** The sealed state itself; the payload holds its blake2_256. */
   state: Uint8Array;
   stateRoot: Uint8Array;
+  /** The request ids (32 bytes each) whose results made this state, in the order they ran. */
+  requestIds: readonly Uint8Array[];
 };
 
+/**
+ * SCALE("phala-bridge/commit-state/v2", genesisHash, contractId, expectedVersion u64,
+ * blake2_256(state), stateRoot, requestIds Vec<[u8;32]>).
+ */
 export function stateCommitPayload(s: StateCommit): Uint8Array {
   return concatBytes(
     tag('commitState'),
@@ -145,6 +157,8 @@ export function stateCommitPayload(s: StateCommit): Uint8Array {
     u64(s.expectedVersion, 'expectedVersion'),
     blake2_256(s.state),
     fixed(s.stateRoot, 32, 'stateRoot'),
+    compactToU8a(s.requestIds.length),
+    ...s.requestIds.map((id, i) => fixed(id, 32, `requestIds[${i}]`)),
   );
 }
 

@@ -24,13 +24,21 @@ export const resultJobSchema = z.strictObject({
     z.strictObject({ kind: z.literal('eip712'), signature: hexSchema }),
     z.strictObject({ kind: z.literal('substrate'), signature: hexSchema }),
   ]),
-  /** New sealed contract state to commit on the Phala-style chain before fulfilling. */
+  /**
+   * The new sealed contract state the result made (docs/PROTOCOL.md §4). Phala-style and XCM
+   * origins: it goes in the same `fulfill` as the result, and `signature` is the proof's own (the
+   * fulfil v2 signature covers the state). EVM origins: the worker itself commits it on the
+   * Phala-style chain (`commitState`, naming `requestIds`) before it releases the result, so the
+   * relayer only delivers; `signature` is over the commit-state v2 payload.
+   */
   stateCommit: z
     .strictObject({
       contractId: hex32Schema,
       expectedVersion: uintStringSchema,
       sealedState: hexSchema,
       stateRoot: hex32Schema,
+      /** The requests whose results made this state (absent: this result's request alone). */
+      requestIds: z.array(hex32Schema).min(1).max(64).optional(),
       signature: hexSchema,
     })
     .optional(),

@@ -1,6 +1,7 @@
 import type { Codec } from '@polkadot/types/types';
 import { u8aToHex } from '@polkadot/util';
 import type { Hex } from '../../base/bytes.js';
+import { blake2_256 } from '../../crypto/hash.js';
 import { signSubstrateFulfillment } from '../../crypto/proofs.js';
 import type { PhalaClient } from '../client.js';
 import { signPayload, stateCommitPayload } from '../payloads.js';
@@ -71,7 +72,16 @@ export async function deadlineIn(client: PhalaClient, blocks: number): Promise<n
   return header.number.toNumber() + blocks;
 }
 
-/** The worker's signature of a result (PROTOCOL §4, Substrate form), bound to this chain's genesis. */
+/**
+ * The new state a result brings along in `fulfill`: the version it extends and the sealed state
+ * (PhalaContracts `NewState`).
+ */
+export type NewState = { expectedVersion: bigint; state: Bytes };
+
+/**
+ * The worker's signature of a result (PROTOCOL §4, Substrate form), bound to this chain's genesis;
+ * with `stateCommit`, the v2 form that also covers the new state, as `fulfill` then checks it.
+ */
 export function signFulfillment(
   client: PhalaClient,
   p: {
@@ -80,6 +90,7 @@ export function signFulfillment(
     publicOutput: Bytes;
     sealedOutput: Bytes;
     stateRoot: Bytes;
+    stateCommit?: NewState | null | undefined;
   },
 ): Hex {
   return u8aToHex(
@@ -90,13 +101,23 @@ export function signFulfillment(
         publicOutput: bytesOf(p.publicOutput, 'publicOutput'),
         sealedOutput: bytesOf(p.sealedOutput, 'sealedOutput'),
         stateRoot: bytesOf(p.stateRoot, 'stateRoot'),
+        stateCommit: p.stateCommit
+          ? {
+              expectedVersion: p.stateCommit.expectedVersion,
+              stateHash: blake2_256(bytesOf(p.stateCommit.state, 'stateCommit.state')),
+            }
+          : null,
       },
       p.workerSecretKey,
     ),
   ) as Hex;
 }
 
-/** Submits a worker-signed result (any account may submit; the relayer does). */
+/**
+ * Submits a worker-signed result (any account may submit; the relayer does). A result that
+ * changed the contract's state brings it as `stateCommit` (signed with it: `signFulfillment`);
+ * both land in one dispatch or neither does (PhalaContracts.StaleState when the state moved on).
+ */
 export function fulfill(
   client: PhalaClient,
   p: {
@@ -105,6 +126,7 @@ export function fulfill(
     publicOutput: Bytes;
     sealedOutput: Bytes;
     stateRoot: Bytes;
+    stateCommit?: NewState | null | undefined;
     signature: Bytes;
   } & ActionOptions,
 ) {
@@ -113,12 +135,18 @@ export function fulfill(
     hexOf(p.publicOutput, 'publicOutput'),
     hexOf(p.sealedOutput, 'sealedOutput'),
     hexOf(p.stateRoot, 'stateRoot', 32),
+    p.stateCommit
+      ? {
+          expectedVersion: p.stateCommit.expectedVersion,
+          state: hexOf(p.stateCommit.state, 'stateCommit.state'),
+        }
+      : null,
     hexOf(p.signature, 'signature', 65),
   );
   return submitFor(client, call, p.signer, 'RequestFulfilled', p);
 }
 
-/** A worker's signature of a state commit (`stateCommitPayload`). */
+/** A worker's signature of a state commit for requests of other chains (`stateCommitPayload`, v2). */
 export function signStateCommit(
   client: PhalaClient,
   p: {
@@ -127,6 +155,7 @@ export function signStateCommit(
     expectedVersion: bigint;
     state: Bytes;
     stateRoot: Bytes;
+    requestIds: readonly Bytes[];
   },
 ): Hex {
   const payload = stateCommitPayload({
@@ -135,11 +164,16 @@ export function signStateCommit(
     expectedVersion: p.expectedVersion,
     state: bytesOf(p.state, 'state'),
     stateRoot: bytesOf(p.stateRoot, 'stateRoot'),
+    requestIds: p.requestIds.map((id, i) => bytesOf(id, `requestIds[${i}]`)),
   });
   return u8aToHex(signPayload(payload, p.workerSecretKey)) as Hex;
 }
 
-/** Commits new encrypted state on top of `expectedVersion`; fails with PhalaContracts.StaleState if it moved. */
+/**
+ * Commits new encrypted state on top of `expectedVersion` for the named requests, which this chain
+ * does not hold (EVM origins); fails with PhalaContracts.StaleState if the state moved, and with
+ * RequestNeedsFulfillment for a request pending here (its state goes with `fulfill`).
+ */
 export function commitState(
   client: PhalaClient,
   p: {
@@ -148,6 +182,7 @@ export function commitState(
     expectedVersion: bigint;
     state: Bytes;
     stateRoot: Bytes;
+    requestIds: readonly Bytes[];
     signature: Bytes;
   } & ActionOptions,
 ) {
@@ -156,6 +191,7 @@ export function commitState(
     p.expectedVersion,
     hexOf(p.state, 'state'),
     hexOf(p.stateRoot, 'stateRoot', 32),
+    p.requestIds.map((id, i) => hexOf(id, `requestIds[${i}]`, 32)),
     hexOf(p.signature, 'signature', 65),
   );
   return submitFor(client, call, p.signer, 'StateCommitted', p);
@@ -188,6 +224,18 @@ export async function getContractState(
   contractId: Bytes,
 ): Promise<ContractState | null> {
   const value = await queryPlain(q(client).contractStates!, hexOf(contractId, 'contractId', 32));
+  return value === null ? null : parseChainData(contractStateSchema, value, 'PhalaContracts.ContractStates');
+}
+
+/** A contract's committed state as of one block (e.g. the finalized head). */
+export async function getContractStateAt(
+  client: PhalaClient,
+  contractId: Bytes,
+  blockHash: Bytes,
+): Promise<ContractState | null> {
+  const at = await client.api.at(hexOf(blockHash, 'blockHash', 32));
+  const query = (at.query.phalaContracts as unknown as Record<string, Query>).contractStates!;
+  const value = await queryPlain(query, hexOf(contractId, 'contractId', 32));
   return value === null ? null : parseChainData(contractStateSchema, value, 'PhalaContracts.ContractStates');
 }
 

@@ -32,13 +32,14 @@ import type {
   WatchSink,
 } from '../ports.js';
 import type { SignedWorkerApproval } from './sibling.js';
-import type { StateCommitter } from './state-commit.js';
+import { type StateCommitter, newStateOf } from './state-commit.js';
 
 /**
  * The relayer's view of the Phala-style chain: a watcher of finalized blocks turning requests
- * (from its own users and from XCM origins) into jobs, and a destination that commits a result's
- * new state and fulfills it there. For an XCM origin the chain itself sends the answer back as a
- * message; the destination follows that message until the origin has processed it.
+ * (from its own users and from XCM origins) into jobs, and a destination that fulfills results
+ * there, each with the new state it made in the same extrinsic. For an XCM origin the chain
+ * itself sends the answer back as a message; the destination follows that message until the
+ * origin has processed it.
  */
 export type PhalaChainParameters = {
   config: PhalaChainConfig;
@@ -306,7 +307,8 @@ export class PhalaOriginWatcher implements OriginWatcher {
 
 export type PhalaDestinationParameters = PhalaChainParameters & {
   signer: Signer;
-  stateCommitter: StateCommitter;
+  /** Unused: a result's state goes in its own `fulfill` (state-commit.ts). */
+  stateCommitter?: StateCommitter | undefined;
   /** Follows the responses sent to XCM origins (absent: XCM requests end when fulfilled on this chain). */
   tracker?: XcmTracker | undefined;
   onXcmSent?: ((jobId: string, messageId: Hex) => Promise<void>) | undefined;
@@ -358,9 +360,8 @@ export class PhalaDestination implements Destination {
     onSent: (txHash: string, items: SubmitItem[]) => Promise<void>,
   ): Promise<ItemOutcome> {
     const { request, result } = item;
-    const committed = await this.#p.stateCommitter.commit(result);
-    if (committed.kind === 'stale') return { kind: 'rerun', reason: committed.reason };
-    if (committed.kind === 'failed') return { kind: 'rejected', reason: committed.reason, retryable: true };
+    // The result and the state it made land together or not at all (the worker's signature covers both).
+    const stateCommit = newStateOf(result);
     let fulfilled: Awaited<ReturnType<typeof contracts.fulfill>>;
     try {
       fulfilled = await contracts.fulfill(this.#p.client, {
@@ -369,6 +370,7 @@ export class PhalaDestination implements Destination {
         publicOutput: result.publicOutput,
         sealedOutput: result.sealedOutput,
         stateRoot: result.stateRoot,
+        stateCommit,
         signature: result.proof.signature,
         waitFor: 'finalized',
       });
@@ -376,7 +378,7 @@ export class PhalaDestination implements Destination {
       if (error instanceof DispatchFailedError) {
         if (error.error === 'AlreadyFulfilled') return this.#afterFulfilled(item, null);
         if (error.error === 'RequestNotFound') return { kind: 'cancelled' };
-        if (error.error === 'StateRootMismatch')
+        if (error.error === 'StateRootMismatch' || error.error === 'StaleState')
           return { kind: 'rerun', reason: 'the contract state moved on before this result landed' };
         const transient = error.error === 'WorkerNotApproved' || error.error === 'WorkerExpired';
         return { kind: 'rejected', reason: `${error.pallet}.${error.error}`, retryable: transient };

@@ -57,6 +57,16 @@ export const Fulfillment = t.struct(`${CRATE}::Fulfillment`, {
   fulfilledAt: BlockNumber,
 });
 export type FulfillmentValue = Infer<typeof Fulfillment>;
+/**
+ * The new state a result brings with it, in `fulfill`: the version it extends and the sealed
+ * state. Covered by the worker's fulfil signature (PROTOCOL §4, v2), so it lands with that result
+ * or not at all.
+ */
+export const NewState = t.struct(`${CRATE}::NewState`, {
+  expectedVersion: t.u64,
+  state: t.bytes,
+});
+export type NewStateValue = Infer<typeof NewState>;
 
 /** A request origin variant beyond `Signed`: how it is encoded, recognised and answered. */
 export type RequestOriginExtension = {
@@ -81,6 +91,11 @@ export type RequestOriginExtension = {
       fulfillment: FulfillmentValue;
       /** The worker's signature (PROTOCOL.md §4), so the origin can check the proof itself. */
       signature: Uint8Array;
+      /**
+       * The state the result committed with it, when it did: the signature is then the v2 form
+       * over (expectedVersion, blake2_256(state)) too, which the origin needs to check it.
+       */
+      stateCommit: { expectedVersion: bigint; stateHash: Uint8Array } | null;
     },
   ): void;
 };
@@ -121,6 +136,10 @@ export const contractsErrors = defineErrors(PHALA_CONTRACTS, CRATE, {
   StaleState: 'The expected state version is not the current one.',
   StateTooLarge: 'The state is larger than MaxStateSize.',
   NotRequester: 'Only the requester may cancel.',
+  RequestNeedsFulfillment:
+    'A state commit names a request that is pending on this chain: its state must come with its fulfilment.',
+  NoRequestIds: 'A state commit must name the requests whose results made it.',
+  TooManyRequestIds: 'A state commit names more than MaxCommitRequests requests.',
   DeadlineNotReached: 'The request can be cancelled only after its deadline.',
 });
 
@@ -131,6 +150,7 @@ export const LIMITS = {
   maxStateSize: 1024 * 1024,
   maxSaltLength: 64,
   maxRequestTtl: 100_000,
+  maxCommitRequests: 64,
 };
 
 export type ContractsConfig = {
@@ -225,7 +245,14 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
       },
     },
     StateCommitted: {
-      fields: { contractId: H256, version: t.u64, stateRoot: H256, worker: WorkerPublicKey },
+      fields: {
+        contractId: H256,
+        version: t.u64,
+        stateRoot: H256,
+        worker: WorkerPublicKey,
+        /** The requests whose results made this state. */
+        requestIds: t.vec(H256),
+      },
     },
     RequestCancelled: { fields: { requestId: H256, contractId: H256 } },
   });
@@ -251,6 +278,37 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
     const check = Registry.checkWorker(ctx, key, cluster);
     if (!check.ok) throw contractsErrors.fail(check.error);
     return check.worker;
+  };
+  /** Sets version expected + 1 if the contract is still at `expected` (optimistic concurrency). */
+  const applyState = (
+    ctx: CallContext,
+    p: {
+      contractId: Uint8Array;
+      expectedVersion: bigint;
+      state: Uint8Array;
+      stateRoot: Uint8Array;
+      worker: Uint8Array;
+      requestIds: Uint8Array[];
+    },
+  ) => {
+    contractsErrors.ensure(p.state.length <= LIMITS.maxStateSize, 'StateTooLarge');
+    const current = S.ContractStates.get(ctx, p.contractId);
+    contractsErrors.ensure((current?.version ?? 0n) === p.expectedVersion, 'StaleState');
+    const version = p.expectedVersion + 1n;
+    S.ContractStates.set(ctx, p.contractId, {
+      version,
+      state: p.state,
+      stateRoot: p.stateRoot,
+      committedBy: p.worker,
+      committedAt: ctx.block.number,
+    });
+    events.emit(ctx, 'StateCommitted', {
+      contractId: p.contractId,
+      version,
+      stateRoot: p.stateRoot,
+      worker: p.worker,
+      requestIds: p.requestIds,
+    });
   };
 
   return definePallet({
@@ -366,17 +424,23 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           publicOutput: t.bytes,
           sealedOutput: t.bytes,
           stateRoot: H256,
+          stateCommit: t.option(NewState),
           signature: EcdsaSignature,
         },
-        weight: (a) =>
-          weight(
-            80_000_000n + BigInt(a.publicOutput.length + a.sealedOutput.length) * 1_000n,
-            10_000n + BigInt(a.publicOutput.length + a.sealedOutput.length),
-          ),
+        weight: (a) => {
+          const size = BigInt(
+            a.publicOutput.length + a.sealedOutput.length + (a.stateCommit?.state.length ?? 0),
+          );
+          return weight(80_000_000n + size * 1_000n, 10_000n + size);
+        },
         docs: [
           "Records a result signed by an approved, unexpired worker of the contract's cluster: the",
           'signature is over blake2_256(SCALE("phala-bridge/fulfill/v1", genesis_hash, request_id,',
           'public_output, sealed_output, state_root)). Anyone may submit it.',
+          'A result that changed the state brings it here (`state_commit`), signed with it under',
+          '"phala-bridge/fulfill/v2" (the same fields, then expected_version and blake2_256(state)):',
+          'the state becomes version expected_version + 1 in the same dispatch, or nothing happens',
+          '(StaleState when the contract moved on).',
         ],
         handler(ctx, a) {
           if (ctx.origin.kind !== 'signed' && ctx.origin.kind !== 'root') throw DispatchFailure.badOrigin();
@@ -390,6 +454,11 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
             a.publicOutput.length <= LIMITS.maxOutputSize && a.sealedOutput.length <= LIMITS.maxOutputSize,
             'OutputTooLarge',
           );
+          const stateCommit = a.stateCommit
+            ? { expectedVersion: a.stateCommit.expectedVersion, stateHash: blake2_256(a.stateCommit.state) }
+            : null;
+          // With a state commit the signature must be the v2 form over it: a v1 signature (or one
+          // over another state) recovers some other key, which is not an approved worker.
           const signer = recoverSubstrateFulfillmentSigner(
             {
               genesisHash: ctx.block.genesisHash,
@@ -397,6 +466,7 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
               publicOutput: a.publicOutput,
               sealedOutput: a.sealedOutput,
               stateRoot: a.stateRoot,
+              stateCommit,
             },
             a.signature,
           );
@@ -404,11 +474,23 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           const contract = S.Contracts.get(ctx, request.contractId);
           if (!contract) throw contractsErrors.fail('ContractNotFound');
           checkWorker(ctx, signer, contract.cluster);
-          const state = S.ContractStates.get(ctx, request.contractId);
-          contractsErrors.ensure(
-            !state || Buffer.compare(state.stateRoot, a.stateRoot) === 0,
-            'StateRootMismatch',
-          );
+          if (a.stateCommit) {
+            applyState(ctx, {
+              contractId: request.contractId,
+              expectedVersion: a.stateCommit.expectedVersion,
+              state: a.stateCommit.state,
+              stateRoot: a.stateRoot,
+              worker: signer,
+              requestIds: [a.requestId],
+            });
+          } else {
+            // A result that changed nothing was computed on the committed state, whose root it names.
+            const state = S.ContractStates.get(ctx, request.contractId);
+            contractsErrors.ensure(
+              !state || Buffer.compare(state.stateRoot, a.stateRoot) === 0,
+              'StateRootMismatch',
+            );
+          }
           const fulfillment: FulfillmentValue = {
             publicOutput: a.publicOutput,
             sealedOutput: a.sealedOutput,
@@ -428,7 +510,13 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           });
           origins
             .find((o) => o.name === request.origin.tag)
-            ?.onFulfilled?.(ctx, { requestId: a.requestId, request, fulfillment, signature: a.signature });
+            ?.onFulfilled?.(ctx, {
+              requestId: a.requestId,
+              request,
+              fulfillment,
+              signature: a.signature,
+              stateCommit,
+            });
         },
       }),
       commitState: call({
@@ -438,18 +526,30 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           expectedVersion: t.u64,
           state: t.bytes,
           stateRoot: H256,
+          requestIds: t.vec(H256),
           signature: EcdsaSignature,
         },
         weight: (a) =>
-          weight(60_000_000n + BigInt(a.state.length) * 1_000n, 10_000n + BigInt(a.state.length)),
+          weight(
+            60_000_000n + BigInt(a.state.length) * 1_000n + BigInt(a.requestIds.length) * 5_000_000n,
+            10_000n + BigInt(a.state.length + 32 * a.requestIds.length),
+          ),
         docs: [
-          "Commits a contract's new encrypted state as version expected_version + 1, signed by a worker",
-          'of its cluster (`stateCommitPayload`). A stale expected version is rejected (StaleState):',
-          'the worker re-runs on the current state.',
+          "Commits a contract's new encrypted state as version expected_version + 1 for requests this",
+          'chain does not hold (EVM origins), naming them, signed by an approved worker of its cluster',
+          '(`stateCommitPayload`, v2). A stale expected version is rejected (StaleState): the worker',
+          're-runs on the current state. A request pending here brings its state with its fulfilment',
+          '(RequestNeedsFulfillment); one fulfilled here already is AlreadyFulfilled.',
         ],
         handler(ctx, a) {
           if (ctx.origin.kind !== 'signed' && ctx.origin.kind !== 'root') throw DispatchFailure.badOrigin();
           contractsErrors.ensure(a.state.length <= LIMITS.maxStateSize, 'StateTooLarge');
+          contractsErrors.ensure(a.requestIds.length > 0, 'NoRequestIds');
+          contractsErrors.ensure(a.requestIds.length <= LIMITS.maxCommitRequests, 'TooManyRequestIds');
+          for (const id of a.requestIds) {
+            contractsErrors.ensure(!Requests.contains(ctx, id), 'RequestNeedsFulfillment');
+            contractsErrors.ensure(!S.Results.contains(ctx, id), 'AlreadyFulfilled');
+          }
           const contract = S.Contracts.get(ctx, a.contractId);
           if (!contract) throw contractsErrors.fail('ContractNotFound');
           const signer = recoverPayloadSigner(
@@ -459,26 +559,19 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
               expectedVersion: a.expectedVersion,
               state: a.state,
               stateRoot: a.stateRoot,
+              requestIds: a.requestIds,
             }),
             a.signature,
           );
           if (!signer) throw contractsErrors.fail('InvalidWorkerSignature');
           checkWorker(ctx, signer, contract.cluster);
-          const current = S.ContractStates.get(ctx, a.contractId);
-          contractsErrors.ensure((current?.version ?? 0n) === a.expectedVersion, 'StaleState');
-          const version = a.expectedVersion + 1n;
-          S.ContractStates.set(ctx, a.contractId, {
-            version,
+          applyState(ctx, {
+            contractId: a.contractId,
+            expectedVersion: a.expectedVersion,
             state: a.state,
             stateRoot: a.stateRoot,
-            committedBy: signer,
-            committedAt: ctx.block.number,
-          });
-          events.emit(ctx, 'StateCommitted', {
-            contractId: a.contractId,
-            version,
-            stateRoot: a.stateRoot,
             worker: signer,
+            requestIds: a.requestIds,
           });
         },
       }),
@@ -507,6 +600,7 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
       MaxStateSize: { type: t.u32, value: LIMITS.maxStateSize },
       MaxSaltLength: { type: t.u32, value: LIMITS.maxSaltLength },
       MaxRequestTtl: { type: BlockNumber, value: LIMITS.maxRequestTtl },
+      MaxCommitRequests: { type: t.u32, value: LIMITS.maxCommitRequests },
     },
   });
 }
