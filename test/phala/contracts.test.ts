@@ -317,6 +317,8 @@ describe('fulfill', () => {
 describe('state', () => {
   it('commits encrypted state with optimistic versions; results must match the committed root', async () => {
     const root1 = randomHash();
+    // Commits for requests of other chains (EVM), named in the signed payload (test/phala/state-binding.test.ts has the rest).
+    const requestIds = [randomHash()];
     const commit = (expectedVersion: bigint, state: Hex, stateRoot: Hex, by = worker) =>
       contracts.commitState(t.client, {
         signer: t.charlie,
@@ -324,12 +326,14 @@ describe('state', () => {
         expectedVersion,
         state,
         stateRoot,
+        requestIds,
         signature: contracts.signStateCommit(t.client, {
           workerSecretKey: by.identity.signing.secretKey,
           contractId,
           expectedVersion,
           state,
           stateRoot,
+          requestIds,
         }),
       });
     const first = await commit(0n, '0x5eed', root1);
@@ -375,6 +379,7 @@ describe('state', () => {
         expectedVersion: 0n,
         state: '0x01',
         stateRoot: root1,
+        requestIds,
         signature: `0x${'00'.repeat(65)}`,
       }),
     ).rejects.toMatchObject({ error: 'ContractNotFound' });
