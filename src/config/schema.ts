@@ -115,8 +115,39 @@ export const queuesSchema = z.strictObject({
   resultTimeoutMs: z.number().int().min(100).default(60_000),
 });
 
+/**
+ * What a worker trusts, pinned in its own configuration (docs/ARCHITECTURE.md#trust-model): the
+ * Phala-style chain's genesis and the GRANDPA authority set its light client starts from, and for
+ * each EVM chain it answers, its own RPC endpoints and how many of them must agree on a header.
+ * Nothing the relayer, Redis or a single RPC node says can change what a worker acts on.
+ */
+export const workerTrustSchema = z.strictObject({
+  phala: z.strictObject({
+    genesisHash: hex32,
+    /** Ed25519 GRANDPA authorities of set `setId` with their weights. */
+    authorities: z
+      .array(z.strictObject({ id: hex32, weight: z.number().int().positive().default(1) }))
+      .min(1),
+    setId: z.number().int().min(0).default(0),
+  }),
+  evm: z
+    .array(
+      z.strictObject({
+        chainId: z.number().int().positive(),
+        /** RPC endpoints of the worker's own choosing, ideally of different operators. */
+        endpoints: z.array(httpUrl).min(1),
+        /** How many endpoints must report the same block hash (k of n). */
+        quorum: z.number().int().min(1),
+        /** Blocks behind the endpoints' head a header must be to count. */
+        depth: z.number().int().min(0).max(1_000).default(2),
+      }),
+    )
+    .default([]),
+});
+
 export const workerSchema = z.strictObject({
   cluster: hex32,
+  trust: workerTrustSchema,
   concurrency: z.number().int().min(1).max(256).default(4),
   dataDir: z.string().min(1),
   http: z.strictObject({ host, port: port.default(8100) }).default({ host: '127.0.0.1', port: 8100 }),
@@ -219,6 +250,14 @@ export const configSchema = z
     recordTape: z.string().optional(),
   })
   .superRefine((config, ctx) => {
+    config.worker?.trust.evm.forEach((chain, i) => {
+      if (chain.quorum > chain.endpoints.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['worker', 'trust', 'evm', i, 'quorum'],
+          message: `quorum ${chain.quorum} is more than the ${chain.endpoints.length} endpoints given`,
+        });
+    });
     const names = new Set<string>();
     config.chains.forEach((chain, i) => {
       if (names.has(chain.name))
@@ -258,6 +297,14 @@ export const configSchema = z
         message: 'production mode refuses the sim attestation provider',
       });
     }
+    config.worker?.trust.evm.forEach((chain, i) => {
+      if (chain.quorum < 2 || chain.endpoints.length < 2)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['worker', 'trust', 'evm', i, 'quorum'],
+          message: 'production mode needs at least 2 agreeing endpoints (quorum ≥ 2); one endpoint is for development only',
+        });
+    });
     if (config.worker?.attestation.provider === 'sim' && !config.gatekeeper?.allowSimInProduction) {
       ctx.addIssue({
         code: 'custom',
@@ -273,6 +320,7 @@ export type PhalaChainConfig = z.infer<typeof phalaChainSchema>;
 export type ParachainConfig = z.infer<typeof parachainSchema>;
 export type RedisConfig = z.infer<typeof redisSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
+export type WorkerTrustConfig = z.infer<typeof workerTrustSchema>;
 export type GatekeeperConfig = z.infer<typeof gatekeeperSchema>;
 
 export function forEachSecret(

@@ -14,6 +14,8 @@ import { startHttpServer } from './http-server.js';
 import { JourneyStore } from './journey.js';
 import { Lease } from './lease.js';
 import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
+import { createSecurityRefusalCounter, recordSecurityRefusal } from '../log/security-refusal.js';
+import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { PendingIndex, RecentlyConfirmed } from './pending.js';
 import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
@@ -65,6 +67,7 @@ type Running = { stop: () => Promise<void>; abort?: () => Promise<void> };
  */
 export class RelayerDaemon {
   readonly metrics: RelayerMetrics = createRelayerMetrics();
+  readonly #securityRefusals = createSecurityRefusalCounter(this.metrics.registry);
   readonly redis: RedisConnection;
   readonly queues: RelayerQueues;
   readonly journeys: JourneyStore;
@@ -292,7 +295,19 @@ export class RelayerDaemon {
         const job = await this.queues.queue(name).getJob(jobId);
         if (!job || !(await job.isFailed())) return;
         const parsed = requestJobSchema.safeParse(job.data);
-        await this.journeys.record(jobId, { stage: 'dead', detail: `worker: ${failedReason}`.slice(0, 500) });
+        const refusal = jobRefusalSchema.safeParse(job.progress);
+        if (refusal.success && refusal.data.refusal.security) {
+          const { reason, detail } = refusal.data.refusal;
+          recordSecurityRefusal(this.#p.logger, this.#securityRefusals, {
+            role: 'worker',
+            reason,
+            jobId,
+            requestId: parsed.success ? parsed.data.requestId : undefined,
+            detail,
+          });
+          await this.journeys.record(jobId, { stage: 'refused', detail: `${reason}: ${detail}`.slice(0, 500) });
+        } else
+          await this.journeys.record(jobId, { stage: 'dead', detail: `worker: ${failedReason}`.slice(0, 500) });
         if (parsed.success) {
           await this.pending.remove(
             parsed.data.observed.chain,

@@ -21,6 +21,8 @@ export const journeyStages = [
   'xcm-processed',
   'retry',
   'cancelled',
+  /** A worker refused the job because its origin chain does not hold it as the job says. */
+  'refused',
   'dead',
 ] as const;
 export type JourneyStage = (typeof journeyStages)[number];
@@ -30,6 +32,7 @@ export const terminalStages: ReadonlySet<JourneyStage> = new Set([
   'already-fulfilled',
   'xcm-processed',
   'cancelled',
+  'refused',
   'dead',
 ]);
 

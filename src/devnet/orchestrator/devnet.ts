@@ -206,7 +206,10 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress(`starting ${workerCount} pRuntime workers (sim TEE)`);
     const workers: WorkerService[] = [];
     for (let i = 0; i < workerCount; i++) {
-      const section = { ...workerSection(dataDir, i), ...(p.workerBatch ? { batch: p.workerBatch } : {}) };
+      const section = {
+        ...workerSection(dataDir, i, workerTrust(relay, evm)),
+        ...(p.workerBatch ? { batch: p.workerBatch } : {}),
+      };
       const workerConfig = parseConfig({ ...raw, worker: section }, 'devnet', {});
       const worker = await startWorker({
         config: workerConfig,
@@ -368,9 +371,26 @@ async function deploy(
   };
 }
 
-function workerSection(dataDir: string, index: number) {
+/**
+ * What a devnet worker pins: the Phala-style chain's genesis and GRANDPA set as its node made
+ * them, and the one EVM node as its only endpoint (quorum 1: development mode only).
+ */
+export function workerTrust(relay: RelayDevnet, evm: EvmNode) {
+  const grandpa = relay.phala.node.grandpa;
+  return {
+    phala: {
+      genesisHash: grandpa.genesisHash,
+      setId: grandpa.setId,
+      authorities: grandpa.authorities.map(([id, weight]) => ({ id, weight })),
+    },
+    evm: [{ chainId: evm.chainId, endpoints: [evm.rpcUrl], quorum: 1, depth: 0 }],
+  };
+}
+
+function workerSection(dataDir: string, index: number, trust: ReturnType<typeof workerTrust>) {
   return {
     cluster: CLUSTER,
+    trust,
     concurrency: 4,
     dataDir: path.join(dataDir, `worker-${index}`),
     http: { host: '127.0.0.1', port: 0 },

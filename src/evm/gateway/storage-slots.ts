@@ -1,4 +1,5 @@
-import { type Hex, encodeAbiParameters, keccak256 } from 'viem';
+import type { Hex } from 'viem';
+import { mappingSlot } from '../proofs/state-reader.js';
 
 /**
  * Where PhalaBridgeGateway keeps what a worker proves with `eth_getProof`
@@ -10,11 +11,6 @@ import { type Hex, encodeAbiParameters, keccak256 } from 'viem';
  */
 export const COMMITMENTS_SLOT = 2n;
 export const CONTRACTS_SLOT = 3n;
-
-/** The slot of `mapping[key]` for a mapping declared at `slot`: keccak256(key ‖ slot). */
-export function mappingSlot(key: Hex, slot: bigint): Hex {
-  return keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], [key, slot]));
-}
 
 export const GATEWAY_SLOTS = {
   /** `_commitments[requestId]`: the pending request's commitment, zero when none. */

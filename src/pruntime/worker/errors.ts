@@ -24,7 +24,19 @@ export type RejectionReason =
   | 'unsupported-origin'
   | 'deadline-passed'
   | 'code-unreadable'
-  | 'input-unreadable';
+  | 'input-unreadable'
+  // Security refusals: the job does not match its origin chain as the worker verified it
+  // (src/pruntime/worker/request-on-chain.ts). Counted apart, as they mean someone forged a job.
+  | 'RequestNotOnChain'
+  | 'RequestFieldMismatch'
+  | 'RequestNotPending';
+
+/** The rejections that mean a forged or replayed job rather than a bad or late request. */
+export const SECURITY_REFUSALS: ReadonlySet<RejectionReason> = new Set([
+  'RequestNotOnChain',
+  'RequestFieldMismatch',
+  'RequestNotPending',
+]);
 
 export class RequestRejectedError extends BaseError {
   override name = 'RequestRejectedError';
@@ -40,7 +52,7 @@ export class RequestRejectedError extends BaseError {
  * is not approved at the moment, or it lacks the contract's key (or the key epoch the input was
  * sealed to). The job goes back to the queue without counting an attempt.
  */
-export type DeferralReason = 'not-serving' | 'no-contract-key' | 'missing-key-epoch';
+export type DeferralReason = 'not-serving' | 'no-contract-key' | 'missing-key-epoch' | 'origin-not-final';
 
 export class RequestDeferredError extends BaseError {
   override name = 'RequestDeferredError';

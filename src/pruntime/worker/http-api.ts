@@ -9,6 +9,7 @@ import { type QueryBody, QueryError, type QueryResponse, queryBodySchema } from 
  *
  *   GET  /info     public keys, measurement, quote, cluster, registration and approval status, keys held
  *   GET  /healthz  200 when the worker's connections (chain, Redis) are up, 503 otherwise
+ *   GET  /metrics  Prometheus text: security refusals by reason (docs/operations.md#alerts)
  *   POST /query    a direct confidential query, sealed end to end (direct-query.ts)
  *
  * Every body is size-capped and validated; errors are `{ error, detail }` with a status that
@@ -18,6 +19,7 @@ export type HttpApiHandlers = {
   info(): unknown;
   health(): { ok: boolean } & Record<string, unknown>;
   query(body: QueryBody): Promise<QueryResponse>;
+  metrics(): Promise<{ contentType: string; text: string }>;
 };
 
 export type HttpApiParameters = {
@@ -52,6 +54,10 @@ export async function startHttpApi(p: HttpApiParameters): Promise<HttpApi> {
   const route = async (request: IncomingMessage): Promise<{ status: number; body: unknown }> => {
     const path = new URL(request.url ?? '/', 'http://worker').pathname;
     const method = request.method ?? 'GET';
+    if (path === '/metrics') {
+      if (method !== 'GET') throw new HttpError(405, 'method-not-allowed', `${method} ${path}`);
+      return { status: 200, body: new PlainText(await p.handlers.metrics()) };
+    }
     if (path === '/info' || path === '/healthz') {
       if (method !== 'GET' && method !== 'HEAD')
         throw new HttpError(405, 'method-not-allowed', `${method} ${path}`);
@@ -124,11 +130,19 @@ export async function startHttpApi(p: HttpApiParameters): Promise<HttpApi> {
   };
 }
 
+/** A body sent as it is (Prometheus' text format), not as JSON. */
+class PlainText {
+  constructor(readonly value: { contentType: string; text: string }) {}
+}
+
 function send(response: ServerResponse, status: number, body: unknown, headOnly = false): void {
   if (response.headersSent) return;
-  const text = `${JSON.stringify(body, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
+  const plain = body instanceof PlainText ? body.value : null;
+  const text = plain
+    ? plain.text
+    : `${JSON.stringify(body, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
   response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': plain ? plain.contentType : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
   });

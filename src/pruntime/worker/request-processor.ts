@@ -6,6 +6,7 @@ import type { ResultJob } from '../../protocol/result-job.js';
 import type { Enclave } from '../enclave/enclave.js';
 import { EnclaveRefusalError, type ExecuteResult } from '../enclave/executor.js';
 import type { ChainReader } from './chain-reader.js';
+import type { RequestOnChain } from './request-on-chain.js';
 import { RequestDeferredError, RequestRejectedError, WorkerError } from './errors.js';
 import {
   type RequestCheckContext,
@@ -17,14 +18,17 @@ import {
 
 /**
  * Turns one queued request into a signed result payload (docs/pruntime-worker.md#serving):
- * validate and check it (request-check.ts), read the contract's code and current sealed state
- * from the chain, run it in the enclave with the signing target of its origin, and shape the
- * answer as a `resultJobSchema` payload. Throws RequestRejectedError (refused for good, nothing
+ * validate and check it (request-check.ts), find it on its origin chain through the worker's own
+ * verified view, with the contract and its committed state (request-on-chain.ts), read the code
+ * (checked against the proven code hash), run it in the enclave with the signing target of its
+ * origin, and shape the answer as a `resultJobSchema` payload. Throws RequestRejectedError (refused for good, nothing
  * signed), RequestDeferredError (another worker, or this one later) or anything else (retry).
  */
 export type RequestProcessorParameters = {
   enclave: Enclave;
   chain: ChainReader;
+  /** The worker's verified view of every origin chain: nothing runs that it has not found there. */
+  onChain: RequestOnChain;
   check: RequestCheckContext;
   /** Whether the worker may serve right now (approved, unexpired, measurement allowed). */
   isServing(): boolean;
@@ -57,11 +61,8 @@ export class RequestProcessor {
 
   async #execute(request: RequestJob): Promise<ExecuteResult> {
     const { enclave, chain, check } = this.#p;
-    const contract = await chain.contract(request.contractId);
-    // The contract may be on a gateway before the Phala-style chain shows it (or the node lags):
-    // retried with backoff until the deadline.
-    if (!contract)
-      throw new WorkerError('The contract is not on the chain.', { details: request.contractId });
+    const verified = await this.#p.onChain.verify(request);
+    const contract = verified.contract;
     if (contract.cluster.toLowerCase() !== check.cluster.toLowerCase())
       throw new RequestRejectedError(
         'wrong-cluster',
@@ -69,9 +70,10 @@ export class RequestProcessor {
       );
     if (!enclave.hasContractKey(request.contractId))
       throw new RequestDeferredError('no-contract-key', `no key for contract ${request.contractId}`);
-    const [code, state] = await Promise.all([chain.code(contract.codeHash), chain.state(request.contractId)]);
+    const code = await chain.code(contract.codeHash);
     if (code === null)
       throw new WorkerError('The contract code is not on the chain.', { details: contract.codeHash });
+    const state = verified.state ? { version: verified.state.version, sealed: verified.state.state } : null;
     try {
       return await enclave.execute({
         contractId: request.contractId,

@@ -16,7 +16,12 @@ import { ContractEngine } from '../engine/engine.js';
 import { ChainReader } from './chain-reader.js';
 import { ChainWatch } from './chain-watch.js';
 import { type QueryBody, type QueryResponse, runDirectQuery } from './direct-query.js';
-import { RequestDeferredError, RequestRejectedError, WorkerError } from './errors.js';
+import { RequestDeferredError, RequestRejectedError, SECURITY_REFUSALS, WorkerError } from './errors.js';
+import { Registry } from 'prom-client';
+import { createSecurityRefusalCounter, recordSecurityRefusal } from '../../log/security-refusal.js';
+import type { JobRefusal } from '../../protocol/job-refusal.js';
+import { RequestOnChain } from './request-on-chain.js';
+import { type VerifiedViews, startVerifiedViews } from './verified-views.js';
 import { type HttpApi, startHttpApi } from './http-api.js';
 import {
   type RegistrationStatus,
@@ -92,6 +97,12 @@ export type WorkerInfoView = {
   recentRejections: RejectionRecord[];
 };
 
+/** The request id a queued payload names, for logs (the payload may be anything). */
+function requestIdOf(data: unknown): string | undefined {
+  const id = (data as { requestId?: unknown } | null)?.requestId;
+  return typeof id === 'string' && /^0x[0-9a-fA-F]{64}$/.test(id) ? id : undefined;
+}
+
 /** BullMQ options of a result job: as the relayer's stage jobs (src/relayer/queues.ts). */
 const KEEP_FINISHED = { age: 7 * 24 * 3600, count: 200_000 } as const;
 const RESULT_JOB_OPTIONS = {
@@ -160,6 +171,10 @@ export class WorkerService {
   #client: PhalaClient | null = null;
   #redis: RedisConnection | null = null;
   #chain: ChainReader | null = null;
+  #views: VerifiedViews | null = null;
+  /** The worker's own metrics (`GET /metrics`): security refusals by reason. */
+  readonly metrics = new Registry();
+  readonly #securityRefusals = createSecurityRefusalCounter(this.metrics);
   #watch: ChainWatch | null = null;
   #http: HttpApi | null = null;
   #bull: Worker | null = null;
@@ -343,7 +358,12 @@ export class WorkerService {
     );
 
     this.#client = this.#p.client ?? (await createPhalaClient({ url: this.#chainConfig.wsUrl }));
-    this.#genesis = toHex(this.#client.genesisHash);
+    // The chain is the one pinned in the worker's own configuration, whatever the node says.
+    this.#genesis = worker.trust.phala.genesisHash.toLowerCase() as Hex;
+    if (toHex(this.#client.genesisHash).toLowerCase() !== this.#genesis)
+      throw new WorkerError('The Phala-style node serves another chain than the pinned one.', {
+        details: `worker.trust.phala.genesisHash is ${this.#genesis}, the node's genesis ${toHex(this.#client.genesisHash)}`,
+      });
     const progress = await readProgress(worker.dataDir);
     if (progress && progress.genesisHash !== this.#genesis)
       throw new WorkerError('The data directory belongs to another chain.', {
@@ -360,9 +380,15 @@ export class WorkerService {
       xcmOriginIndex: this.#chain.xcmOriginIndex(),
       evmGateways: evm.length ? evm.map((c) => ({ chainId: c.chainId, gateway: c.gateway as Hex })) : null,
     };
+    this.#views = await startVerifiedViews({ trust: worker.trust, wsUrl: this.#chainConfig.wsUrl, logger: this.#log });
     this.#processor = new RequestProcessor({
       enclave: this.#enclave,
       chain: this.#chain,
+      onChain: new RequestOnChain({
+        phala: this.#views.phala,
+        evm: this.#views.evm,
+        xcmOriginIndex: this.#check.xcmOriginIndex,
+      }),
       check: this.#check,
       isServing: () => this.#serving && !this.#stopping,
     });
@@ -433,7 +459,12 @@ export class WorkerService {
         host: http.host,
         port: http.port,
         logger: this.#log,
-        handlers: { info: () => this.info(), health: () => this.health(), query: (body) => this.query(body) },
+        handlers: {
+          info: () => this.info(),
+          health: () => this.health(),
+          query: (body) => this.query(body),
+          metrics: async () => ({ contentType: this.metrics.contentType, text: await this.metrics.metrics() }),
+        },
       });
       this.#log.info({ url: this.#http.url }, 'worker http api listening');
     }
@@ -586,10 +617,25 @@ export class WorkerService {
           detail: error.shortMessage,
           at: Date.now(),
         });
-        this.#log.warn(
-          { jobId: job.id, reason: error.reason, detail: error.shortMessage },
-          'request rejected',
-        );
+        const security = SECURITY_REFUSALS.has(error.reason);
+        if (security)
+          recordSecurityRefusal(this.#log, this.#securityRefusals, {
+            role: 'worker',
+            reason: error.reason,
+            jobId: job.id,
+            requestId: requestIdOf(job.data),
+            detail: error.shortMessage,
+          });
+        else
+          this.#log.warn(
+            { jobId: job.id, reason: error.reason, detail: error.shortMessage },
+            'request rejected',
+          );
+        // Left on the job for the relayer's journey (src/protocol/job-refusal.ts).
+        const refusal: JobRefusal = {
+          refusal: { reason: error.reason, detail: error.shortMessage.slice(0, 1_000), security },
+        };
+        await job.updateProgress(refusal).catch(() => undefined);
         throw new UnrecoverableError(error.shortMessage);
       }
       if (error instanceof RequestDeferredError) {
@@ -696,6 +742,7 @@ export class WorkerService {
       await this.#bullRun;
     } else await this.#bull?.close().catch(() => {});
     await this.#watch?.stop().catch(() => {});
+    await this.#views?.close().catch(() => {});
     await this.#statusQueue.catch(() => {});
     await this.#results?.close().catch(() => {});
     if (!this.#p.redis && this.#redis) await this.#redis.quit().catch(() => this.#redis?.disconnect());
