@@ -2,6 +2,9 @@ import type { ApiPromise } from '@polkadot/api';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/schema.js';
 import { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
+import { WorkerRevocationCollector } from '../../gatekeeper/sibling/revocation-collector.js';
+import { ethereumAddress } from '../../crypto/keys.js';
+import { processRevocations } from '../approval-cache.js';
 import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../phala/client.js';
 import { signerFromUri } from '../../phala/signers.js';
 import { fromHex } from '../../base/bytes.js';
@@ -86,9 +89,26 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
       },
     };
     const carriers = await siblingCarriers(config, context, closers);
+    const revocations = new WorkerRevocationCollector(phala.genesisHash);
     const watcher = new PhalaOriginWatcher({
       ...common,
       xcmTracker: tracker,
+      // Revoked workers' results are refused by this process from the revocation's finality on.
+      onWorkerVerdict: (worker, verdict, reason) => {
+        const address = ethereumAddress(fromHex(worker));
+        if (verdict === 'revoked') processRevocations.revoke(address, reason);
+        else processRevocations.reinstate(address);
+      },
+      ...(carriers.length
+        ? {
+            onWorkerRevocationSignatures: async (senderKey: `0x${string}`, payload: `0x${string}`) => {
+              const added = revocations.add(fromHex(senderKey), fromHex(payload));
+              if (typeof added !== 'string')
+                logger.warn({ reason: added.rejected }, 'ignored a gatekeeper worker revocation');
+              for (const carrier of carriers) await carrier.carryRevocations(revocations);
+            },
+          }
+        : {}),
       ...(carriers.length
         ? {
             onWorkerApproved: async (approval: SignedWorkerApproval) =>

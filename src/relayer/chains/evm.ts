@@ -313,7 +313,12 @@ export class EvmDestination implements Destination {
     const gateway = { chainId: BigInt(this.#origin.chainId), gateway: this.#origin.gateway };
     const set = await getGatekeeperSet(this.#client, { gateway: this.#origin.gateway });
     let carried = 0;
-    for (const ready of collector.ready(gateway, set.threshold, set.members)) {
+    // Revocations first: a revoked worker must stop being authorised before anything else lands.
+    const readyItems = collector.ready(gateway, set.threshold, set.members);
+    readyItems.sort(
+      (a, b) => Number(b.item.kind === 'WorkerRevocation') - Number(a.item.kind === 'WorkerRevocation'),
+    );
+    for (const ready of readyItems) {
       if (this.#carried.has(ready.digest)) continue;
       try {
         const item = ready.item;
@@ -334,6 +339,10 @@ export class EvmDestination implements Destination {
             to: this.#origin.gateway,
             data: encodeRevokeWorker({ revocation: item.message, signatures: ready.signatures }),
           });
+          this.#p.logger.warn(
+            { chain: this.chain, worker: item.message.worker, revokeUpTo: String(item.message.revokeUpTo) },
+            'carried a worker revocation to the gateway',
+          );
         } else {
           await this.#submitter.submit({
             to: this.#origin.gateway,

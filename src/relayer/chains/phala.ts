@@ -31,6 +31,7 @@ import type {
   SubmitItem,
   WatchSink,
 } from '../ports.js';
+import { WORKER_REVOCATION_DESTINATION_BYTES } from '../../gatekeeper/messages/worker-revocation-message.js';
 import type { SignedWorkerApproval } from './sibling.js';
 import { type StateCommitter, newStateOf } from './state-commit.js';
 
@@ -53,9 +54,14 @@ export type PhalaChainParameters = {
   onWorkerApproved?: ((approval: SignedWorkerApproval) => Promise<void>) | undefined;
   /** Gatekeeper messages with EIP-712 signatures for EVM gateways (the relayer carries them there). */
   onEvmSignatures?: ((senderKey: Hex, payload: Hex) => Promise<void>) | undefined;
+  /** Gatekeeper-signed worker revocations for sibling parachains (PhalaMq worker-revocation/v1). */
+  onWorkerRevocationSignatures?: ((senderKey: Hex, payload: Hex) => Promise<void>) | undefined;
+  /** A worker approved or revoked on this chain (finalized), for the result checks' revocation marks. */
+  onWorkerVerdict?: ((worker: Hex, verdict: 'approved' | 'revoked', reason: string) => void) | undefined;
 };
 
 const EVM_SIGNATURE_DESTINATION = toHex(utf8(DESTINATIONS.evmSignature));
+const WORKER_REVOCATION_DESTINATION_HEX = toHex(WORKER_REVOCATION_DESTINATION_BYTES);
 
 type RequestSubmitted = Extract<PhalaEvent, { pallet: 'PhalaContracts'; type: 'RequestSubmitted' }>;
 
@@ -227,7 +233,21 @@ export class PhalaOriginWatcher implements OriginWatcher {
         await this.#p.onEvmSignatures?.(event.sender.key, event.payload);
         continue;
       }
+      if (
+        event?.pallet === 'PhalaMq' &&
+        event.sender.kind === 'gatekeeper' &&
+        event.destination.toLowerCase() === WORKER_REVOCATION_DESTINATION_HEX &&
+        !onlyPending
+      ) {
+        await this.#p.onWorkerRevocationSignatures?.(event.sender.key, event.payload);
+        continue;
+      }
+      if (event?.pallet === 'PhalaRegistry' && event.type === 'WorkerRevoked' && !onlyPending) {
+        this.#p.onWorkerVerdict?.(event.worker, 'revoked', event.reason);
+        continue;
+      }
       if (event?.pallet === 'PhalaRegistry' && event.type === 'WorkerApproved' && !onlyPending) {
+        this.#p.onWorkerVerdict?.(event.worker, 'approved', '');
         await this.#workerApproved(event);
         continue;
       }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../../base/errors.js';
+import type { WorkerRevocationCollector } from '../../gatekeeper/sibling/revocation-collector.js';
 import type { PhalaClient } from '../../phala/client.js';
 import { submit } from '../../phala/client.js';
 import type { Signer } from '../../phala/submit.js';
@@ -16,9 +17,11 @@ export type SignedWorkerApproval = {
 };
 
 /**
- * Carries worker approvals to a sibling parachain's confidentialClient pallet. The sibling
- * checks the gatekeepers' signatures itself (the same ones the Phala registry accepted), so the
- * relayer only copies them across; it cannot approve anyone.
+ * Carries worker approvals and revocations to a sibling parachain's confidentialClient pallet.
+ * The sibling checks the gatekeepers' signatures itself (for approvals the same ones the Phala
+ * registry accepted; for revocations the ones the gatekeepers publish on every `WorkerRevoked`,
+ * PhalaMq worker-revocation/v1), so the relayer only copies them across; it cannot approve or
+ * revoke anyone.
  */
 export class SiblingApprovalCarrier {
   readonly chain: string;
@@ -65,5 +68,60 @@ export class SiblingApprovalCarrier {
       );
       return false;
     }
+  }
+
+  /**
+   * Submits every pooled revocation that reached the sibling's threshold and whose worker the
+   * sibling still lists; a revocation the sibling no longer needs is dropped from the pool.
+   * Returns how many were carried.
+   */
+  async carryRevocations(collector: WorkerRevocationCollector): Promise<number> {
+    const pallet = this.#client.api.query.confidentialClient;
+    const tx = this.#client.api.tx.confidentialClient?.revokeWorker;
+    if (!pallet?.approvalThreshold || !pallet.workers || !pallet.gatekeepers || !tx) {
+      this.#logger.warn(
+        { chain: this.chain },
+        'sibling has no confidentialClient.revokeWorker; revocations not carried',
+      );
+      return 0;
+    }
+    if (collector.size === 0) return 0;
+    const threshold = Number((await pallet.approvalThreshold()).toString());
+    const gatekeepers = (await pallet.gatekeepers.keys()).map((k) => k.args[0]!.toHex() as `0x${string}`);
+    let carried = 0;
+    for (const revocation of collector.ready(threshold, gatekeepers)) {
+      const listed = (await pallet.workers(revocation.cluster, revocation.worker)) as unknown as {
+        isEmpty: boolean;
+      };
+      if (listed.isEmpty) {
+        collector.forget(revocation.id);
+        continue;
+      }
+      try {
+        await submit(
+          this.#client,
+          tx(
+            revocation.worker,
+            revocation.cluster,
+            `0x${Buffer.from(revocation.reason, 'utf8').toString('hex')}`,
+            revocation.signatures,
+          ),
+          this.#signer,
+          { waitFor: 'inBlock' },
+        );
+        collector.forget(revocation.id);
+        carried++;
+        this.#logger.warn(
+          { chain: this.chain, worker: revocation.worker, reason: revocation.reason },
+          'carried a worker revocation',
+        );
+      } catch (error) {
+        this.#logger.warn(
+          { chain: this.chain, worker: revocation.worker, err: errorMessage(error) },
+          'could not carry a worker revocation',
+        );
+      }
+    }
+    return carried;
   }
 }

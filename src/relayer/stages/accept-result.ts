@@ -5,7 +5,7 @@ import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js
 import { type ResultJob, resultJobSchema } from '../../protocol/result-job.js';
 import { ApprovalCache } from '../approval-cache.js';
 import type { JourneyStore } from '../journey.js';
-import type { RelayerMetrics } from '../metrics.js';
+import { type RelayerMetrics, type SecurityRefusalReason, countSecurityRefusal } from '../metrics.js';
 import type { Destination } from '../ports.js';
 import type { RelayerQueues } from '../queues.js';
 import { checkResult } from '../verify-result.js';
@@ -49,6 +49,9 @@ export class AcceptResultStage {
       this.#p.metrics.errors.inc({ kind: 'result-for-unknown-request' });
       throw new UnrecoverableError(`no queued request ${result.jobId} for this result`);
     }
+    // A worker revoked on the Phala-style chain is refused before anything else (issue 13 item 4).
+    const revoked = this.#approvals.revoked(result.worker);
+    if (revoked) return this.#reject(result, request.data, requestJob!, revoked.detail, revoked.reason);
     const check = checkResult(request.data, result, this.#p.phalaGenesisHash);
     if (!check.ok) return this.#reject(result, request.data, requestJob!, check.reason);
     const destination = this.#p.destinations.find((d) => d.accepts(request.data.origin));
@@ -58,16 +61,12 @@ export class AcceptResultStage {
       );
     }
     const approvalKey = `${destination.chain}:${result.cluster}:${result.worker.address}:${result.worker.publicKey}`;
-    const approved = await this.#approvals.isApproved(approvalKey, () =>
+    const verdict = await this.#approvals.verdict(result.worker, approvalKey, () =>
       destination.isApprovedWorker(result.cluster, result.worker),
     );
-    if (!approved) {
-      return this.#reject(
-        result,
-        request.data,
-        requestJob!,
-        'signer is not an approved, unexpired worker of the cluster',
-      );
+    if (!verdict.approved) {
+      const security = verdict.reason === 'WorkerRevoked' ? verdict.reason : undefined;
+      return this.#reject(result, request.data, requestJob!, verdict.detail, security);
     }
     const submitQueue = this.#p.queues.submit(destination.chain);
     // A finished submit job under this id is an earlier answer (a rerun after the contract state
@@ -88,11 +87,24 @@ export class AcceptResultStage {
     return destination.chain;
   };
 
-  async #reject(result: ResultJob, request: RequestJob, requestJob: Job, reason: string): Promise<never> {
+  async #reject(
+    result: ResultJob,
+    request: RequestJob,
+    requestJob: Job,
+    reason: string,
+    security?: SecurityRefusalReason,
+  ): Promise<never> {
     this.#p.metrics.errors.inc({ kind: 'rejected-result' });
+    if (security) countSecurityRefusal(this.#p.metrics, security);
     this.#p.logger.warn(
-      { jobId: result.jobId, worker: result.worker.address, reason },
-      'rejected a worker result',
+      {
+        jobId: result.jobId,
+        requestId: result.requestId,
+        worker: result.worker.address,
+        reason: security ?? reason,
+        detail: reason,
+      },
+      security ? 'refused a worker result (security)' : 'rejected a worker result',
     );
     await this.#p.journeys.record(result.jobId, {
       stage: 'result-rejected',

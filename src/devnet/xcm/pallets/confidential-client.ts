@@ -50,7 +50,9 @@ import { XcmSendError, sendXcm } from '../send.js';
  *   approval carrying the gatekeepers' signatures over the same genesis-bound payload
  *   (`workerApprovalPayload`) they signed for the Phala chain's registry, so the relayer can copy
  *   approvals here unchanged and cannot forge one. Revocations work the same way
- *   (`workerRevocationPayload`); root can also revoke.
+ *   (`workerRevocationPayload`, signed by the gatekeepers on every `WorkerRevoked` of the Phala
+ *   chain); root can also revoke. A revoked registration stays revoked: its old approval cannot be
+ *   submitted again (`RevokedUpTo`), only a later registration's.
  */
 
 export const CONFIDENTIAL_CLIENT = 'ConfidentialClient';
@@ -123,6 +125,12 @@ export const confidentialClientStorage = {
     value: ApprovedWorker,
     docs: [' Approved workers by cluster.'],
   }),
+  RevokedUpTo: storageMap({
+    hasher: 'Blake2_128Concat',
+    key: WorkerKey,
+    value: BlockNumber,
+    docs: [' The latest revoked registration (its Phala block) per worker: approvals up to it are refused.'],
+  }),
   Requests: storageMap({
     hasher: 'Identity',
     key: H256,
@@ -172,6 +180,7 @@ export const confidentialClientErrors = defineErrors(CONFIDENTIAL_CLIENT, CRATE,
   DuplicateSignature: 'Two signatures are by the same gatekeeper.',
   NotEnoughSignatures: 'Fewer gatekeeper signatures than the threshold.',
   ApprovalExpired: 'The approval is already expired.',
+  ApprovalRevoked: 'This registration of the worker was revoked; only a later one can be approved.',
   WorkerNotFound: 'No such approved worker.',
   InputTooLarge: 'The sealed input is too large.',
   FeeTooLow: 'The fee must be above zero.',
@@ -359,6 +368,8 @@ export function confidentialClientPallet(chain: XcmChain, config: ConfidentialCl
             a.signatures,
           );
           errors.ensure(a.expiresAt > now(ctx) / 1000n, 'ApprovalExpired');
+          const revokedUpTo = S.RevokedUpTo.get(ctx, a.worker);
+          errors.ensure(revokedUpTo === null || a.registeredAt > revokedUpTo, 'ApprovalRevoked');
           S.Workers.set(ctx, a.cluster, a.worker, {
             x25519: a.x25519,
             measurement: a.measurement,
@@ -397,6 +408,7 @@ export function confidentialClientPallet(chain: XcmChain, config: ConfidentialCl
             a.signatures,
           );
           S.Workers.remove(ctx, a.cluster, a.worker);
+          S.RevokedUpTo.set(ctx, a.worker, worker.registeredAt);
           events.emit(ctx, 'WorkerRevoked', { worker: a.worker, cluster: a.cluster, reason: a.reason });
         },
       }),
@@ -407,8 +419,10 @@ export function confidentialClientPallet(chain: XcmChain, config: ConfidentialCl
         docs: ['Revokes a worker (root).'],
         handler(ctx, a) {
           ensureRoot(ctx);
-          errors.ensure(S.Workers.contains(ctx, a.cluster, a.worker), 'WorkerNotFound');
+          const worker = S.Workers.get(ctx, a.cluster, a.worker);
+          if (!worker) throw errors.fail('WorkerNotFound');
           S.Workers.remove(ctx, a.cluster, a.worker);
+          S.RevokedUpTo.set(ctx, a.worker, worker.registeredAt);
           events.emit(ctx, 'WorkerRevoked', { worker: a.worker, cluster: a.cluster, reason: a.reason });
         },
       }),
