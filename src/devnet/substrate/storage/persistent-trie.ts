@@ -191,4 +191,38 @@ export class PersistentTrie {
     if (!this.root) return hash(Uint8Array.of(EMPTY_TRIE));
     return hash(encode(this.root, this.version));
   }
+
+  /**
+   * Looks `key` up the way sp-trie's recorder sees it: `record` gets every node a verifier must
+   * be given to repeat the walk — the root, each node referenced by hash on the path (encodings
+   * under 32 bytes are inlined in their parent, so they come with it), and with LayoutV1 a value
+   * of 33 bytes or more, which the leaf or branch holds by hash. The walk stops where the key's
+   * absence shows. Returns the value, or null.
+   */
+  lookupRecording(key: Uint8Array, record: (node: Uint8Array) => void): Uint8Array | null {
+    // An empty trie is its root hash alone: sp-trie answers without fetching a node.
+    let node = this.root;
+    const nibbles = toNibbles(key);
+    let at = 0;
+    let isRoot = true;
+    while (node) {
+      const encoded = encode(node, this.version);
+      if (isRoot || encoded.length >= 32) record(encoded);
+      isRoot = false;
+      const c = commonPrefix(node.partial, nibbles, at);
+      if (c !== node.partial.length) return null;
+      at += c;
+      let value: Uint8Array | null;
+      if (node.kind === 'leaf') value = at === nibbles.length ? node.value : null;
+      else if (at === nibbles.length) value = node.value;
+      else {
+        node = node.children[nibbles[at]!] ?? null;
+        at++;
+        continue;
+      }
+      if (value && encodeValue(value, this.version).hashed) record(value);
+      return value;
+    }
+    return null;
+  }
 }

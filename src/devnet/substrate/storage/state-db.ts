@@ -27,8 +27,18 @@ export class StateDb {
   #trie: PersistentTrie;
   /** The trie `rootWith` computed for changes about to be committed. */
   #pending: { changes: StateChanges; trie: PersistentTrie } | null = null;
+  /**
+   * The tries of the most recent blocks, for read proofs (they share every unchanged subtree, so
+   * one more costs the paths its block changed). Older blocks' tries are rebuilt from their state.
+   */
+  readonly #recentTries = new Map<number, PersistentTrie>();
+  readonly #rebuiltTries = new Map<number, PersistentTrie>();
 
-  constructor(readonly trieVersion: TrieVersion) {
+  constructor(
+    readonly trieVersion: TrieVersion,
+    /** How many recent blocks keep their trie (read proofs there cost only the walk). */
+    readonly trieHistory = 256,
+  ) {
     this.#trie = PersistentTrie.empty(trieVersion);
   }
 
@@ -58,6 +68,24 @@ export class StateDb {
       this.#pending?.changes === changes ? this.#pending.trie : this.#trie.update(trieChanges(changes));
     this.#pending = null;
     this.#headBlock = block;
+    this.#recentTries.set(block, this.#trie);
+    this.#recentTries.delete(block - this.trieHistory);
+  }
+
+  /** The state trie at `block` (throws StateDiscardedError for pruned state). */
+  trieAt(block = this.#headBlock): PersistentTrie {
+    if (block < 0 || block > this.#headBlock) throw new RangeError(`state: no block ${block}`);
+    if (block < this.#prunedBefore && block !== this.#headBlock) throw new StateDiscardedError(block);
+    const kept = this.#recentTries.get(block) ?? this.#rebuiltTries.get(block);
+    if (kept) return kept;
+    // Linear in the state, so the last few rebuilt are kept for the next proof at the same block.
+    const entries: [Uint8Array, Uint8Array][] = [];
+    for (const key of this.keys('0x', Number.POSITIVE_INFINITY, undefined, block))
+      entries.push([hexBytes(key), this.get(key, block)!]);
+    const trie = PersistentTrie.empty(this.trieVersion).update(entries);
+    if (this.#rebuiltTries.size >= 4) this.#rebuiltTries.delete(this.#rebuiltTries.keys().next().value!);
+    this.#rebuiltTries.set(block, trie);
+    return trie;
   }
 
   get(key: string, block = this.#headBlock): Uint8Array | null {
@@ -133,6 +161,7 @@ export class StateDb {
       this.#unsortedNew = this.#unsortedNew.filter((k) => !removed.has(k));
     }
     this.#prunedBefore = before;
+    for (const block of this.#rebuiltTries.keys()) if (block < before) this.#rebuiltTries.delete(block);
   }
 
   reader(block = this.#headBlock): StorageReader {
