@@ -14,6 +14,12 @@ export {
   type StoredBlock,
   SubmitError,
 } from './chain/chain.js';
+export {
+  GRANDPA_AUTHORITIES_KEY,
+  GRANDPA_ENGINE_ID,
+  GrandpaConfigError,
+  type GrandpaSetInfo,
+} from './chain/grandpa.js';
 export { type ComposeChainParameters, composeChain } from './chains/compose.js';
 export { DEV_ACCOUNT_NAMES, devAccounts } from './chains/dev-accounts.js';
 export { DEV_ENDOWMENT, PHALA_PARA_ID, type PhalaChainOptions, phalaChainSpec } from './chains/phala.js';

@@ -1,5 +1,6 @@
 import { BaseError } from '../../base/errors.js';
 import { type BlockProduction, type ChainLogger, type ChainSpec, DevChain } from './chain/chain.js';
+import type { GrandpaSetInfo } from './chain/grandpa.js';
 import { type PhalaChainOptions, phalaChainSpec } from './chains/phala.js';
 import { type RpcServer, type RpcServerOptions, startRpcServer } from './rpc/server.js';
 
@@ -31,6 +32,8 @@ export type StartDevNodeParameters = {
   finalityDelayMs?: number;
   /** Keep the state of this many recent blocks (default: all). */
   stateHistory?: number;
+  /** GRANDPA authorities as ed25519 secret URIs (default `['//Alice']`); see DevChainOptions. */
+  grandpaAuthorities?: readonly string[];
   logger?: ChainLogger;
   rpc?: Omit<RpcServerOptions, 'port' | 'host' | 'logger'>;
 };
@@ -41,6 +44,8 @@ export type DevNode = {
   readonly wsUrl: string;
   readonly httpUrl: string;
   readonly port: number;
+  /** What a light client pins: genesis hash, GRANDPA set id and [authority, weight] list. */
+  readonly grandpa: GrandpaSetInfo;
   stop(): Promise<void>;
 };
 
@@ -62,6 +67,7 @@ export async function startDevNode(parameters: StartDevNodeParameters): Promise<
     finalityLag: parameters.finalityLag ?? 0,
     finalityDelayMs: parameters.finalityDelayMs,
     stateHistory: parameters.stateHistory,
+    grandpaAuthorities: parameters.grandpaAuthorities,
     dataDir: parameters.dataDir,
     logger: parameters.logger,
   });
@@ -85,6 +91,7 @@ export async function startDevNode(parameters: StartDevNodeParameters): Promise<
     wsUrl: server.wsUrl,
     httpUrl: server.httpUrl,
     port: server.port,
+    grandpa: chain.grandpa,
     async stop() {
       await server.close();
       await chain.stop();

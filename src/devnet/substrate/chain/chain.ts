@@ -19,8 +19,15 @@ import type { Runtime } from '../runtime/runtime.js';
 import { type DigestItemValue, DigestItem, Header, type HeaderValue } from '../runtime/types.js';
 import { t } from '../scale/ty.js';
 import { StorageOverlay } from '../storage/overlay.js';
+import { readProof } from '../storage/read-proof.js';
 import { type StateChanges, StateDb, type StorageReader } from '../storage/state-db.js';
 import { orderedTrieRoot } from '../storage/trie.js';
+import {
+  GRANDPA_AUTHORITIES_KEY,
+  type GrandpaSetInfo,
+  GrandpaVoters,
+  encodeFinalityProof,
+} from './grandpa.js';
 import { ChainLog, DataDirError } from './persistence.js';
 import { PoolError, type TxStatus, type TxStatusDetail, type TxWatcher, TransactionPool } from './pool.js';
 
@@ -84,6 +91,12 @@ export type DevChainOptions = {
   finalityDelayMs?: number;
   /** Keep the state of this many recent blocks (default: all); older state reads fail as discarded. */
   stateHistory?: number;
+  /**
+   * The GRANDPA authorities (ed25519 secret URIs, weight 1 each; default `['//Alice']`). They sign
+   * a justification for every finalized block; the set never changes (set id 0). Part of the
+   * genesis state (`:grandpa_authorities`), so a data dir is bound to its list.
+   */
+  grandpaAuthorities?: readonly string[];
   dataDir?: string;
   clock?: () => number;
   logger?: ChainLogger;
@@ -121,6 +134,9 @@ export class DevChain {
   readonly runtime: Runtime;
   readonly pool = new TransactionPool();
   readonly #db: StateDb;
+  readonly #voters: GrandpaVoters;
+  /** Encoded GRANDPA justifications of finalized blocks, by number (made again on demand after a restart). */
+  readonly #justifications = new Map<number, Uint8Array>();
   readonly #blocks: StoredBlock[] = [];
   readonly #byHash = new Map<string, StoredBlock>();
   readonly #log: ChainLog | null;
@@ -143,10 +159,11 @@ export class DevChain {
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  private constructor(options: DevChainOptions) {
+  private constructor(options: DevChainOptions, voters: GrandpaVoters) {
     this.spec = options.spec;
     this.runtime = options.spec.runtime;
     this.#db = new StateDb(this.runtime.version.stateVersion);
+    this.#voters = voters;
     this.#log = options.dataDir ? new ChainLog(options.dataDir) : null;
     this.#logger = options.logger ?? silent;
     this.#clock = options.clock ?? Date.now;
@@ -164,7 +181,8 @@ export class DevChain {
 
   static async start(options: DevChainOptions): Promise<DevChain> {
     await cryptoWaitReady();
-    const chain = new DevChain(options);
+    const voters = GrandpaVoters.fromUris(options.grandpaAuthorities ?? ['//Alice']);
+    const chain = new DevChain(options, voters);
     chain.#init();
     chain.#startProduction();
     return chain;
@@ -174,6 +192,8 @@ export class DevChain {
 
   #init(): void {
     const genesisChanges = buildGenesis(this.runtime, this.#db.reader());
+    // What pallet-grandpa's genesis writes: the set a light client starts from.
+    genesisChanges.set(GRANDPA_AUTHORITIES_KEY, this.#voters.authorityListStorage());
     this.#db.commit(0, genesisChanges);
     const header: HeaderValue = {
       parentHash: new Uint8Array(32),
@@ -304,6 +324,43 @@ export class DevChain {
     const raw = this.state(block).get(EVENTS_KEY);
     if (!raw) return [];
     return this.runtime.codec.decode(t.vec(this.runtime.refs.eventRecord), raw);
+  }
+
+  // ---------------------------------------------------------------- finality proofs
+
+  /** The GRANDPA set a light client pins: genesis hash, set id, [authority, weight]. */
+  get grandpa(): GrandpaSetInfo {
+    return this.#voters.info(this.genesisHash);
+  }
+  get grandpaWeights(): { total: number; threshold: number } {
+    return this.#voters.weights();
+  }
+
+  /** The SCALE GrandpaJustification of a finalized block (none for genesis or unfinalized blocks). */
+  justification(block: StoredBlock): Uint8Array | null {
+    if (block.number === 0 || block.number > this.#finalized || this.#blocks[block.number] !== block)
+      return null;
+    let justification = this.#justifications.get(block.number);
+    if (!justification) {
+      justification = this.#voters.justify(block.hash, block.number);
+      this.#justifications.set(block.number, justification);
+    }
+    return justification;
+  }
+
+  /** `grandpa_proveFinality`: SCALE FinalityProof of a finalized block, from its own justification. */
+  finalityProof(number: number): Uint8Array | null {
+    const block = this.blockByNumber(number);
+    const justification = block ? this.justification(block) : null;
+    return block && justification ? encodeFinalityProof(block.hash, justification) : null;
+  }
+
+  /** `state_getReadProof`: the trie nodes proving these keys' values (or absence) at a block. */
+  readProof(keys: readonly string[], block: StoredBlock = this.best): Uint8Array[] {
+    return readProof(
+      this.#db.trieAt(block.number),
+      keys.map((k) => hexToU8a(k)),
+    );
   }
 
   callApi(method: string, input: Uint8Array, block: StoredBlock = this.best): Uint8Array {
@@ -516,6 +573,7 @@ export class DevChain {
     while (this.#finalized < target) {
       this.#finalized++;
       const block = this.#blocks[this.#finalized]!;
+      this.#justifications.set(block.number, this.#voters.justify(block.hash, block.number));
       const waiting = this.#awaitingFinality.get(block.number);
       if (waiting) {
         this.#awaitingFinality.delete(block.number);

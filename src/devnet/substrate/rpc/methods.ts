@@ -10,6 +10,7 @@ import {
   UnknownBlockError,
 } from '../chain/chain.js';
 import { FeeDetailsTy, RuntimeApiError, RuntimeDispatchInfo } from '../runtime/executive.js';
+import { GRANDPA_ENGINE_ID } from '../chain/grandpa.js';
 import { runtimeVersionJson } from '../runtime/version.js';
 import { StateDiscardedError } from '../storage/state-db.js';
 import { RpcError, RpcErrors } from './errors.js';
@@ -151,9 +152,13 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
     const at = hashParam(params, 0, 'hash');
     const block = at ? chain.blockByHash(at) : chain.best;
     if (!block) return null;
+    const justification = chain.justification(block);
     return {
       block: { header: chain.headerJson(block), extrinsics: block.extrinsics.map((x) => u8aToHex(x)) },
-      justifications: null,
+      // Justifications: [(ConsensusEngineId, EncodedJustification)], the engine id as serde gives
+      // [u8; 4]. The bytes go as hex (Substrate's serde would give a number array; polkadot-js
+      // decodes both).
+      justifications: justification ? [[[...GRANDPA_ENGINE_ID], u8aToHex(justification)]] : null,
     };
   });
   call(['chain_getFinalizedHead', 'chain_getFinalisedHead'], (params) => {
@@ -186,6 +191,44 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
         () => chain.headerJson(chain.finalized),
         (emit) => chain.onFinalized((block) => emit(chain.headerJson(block))),
       ),
+  );
+
+  // ------------------------------------------------------------------------------ grandpa
+  call(['grandpa_proveFinality'], (params) => {
+    noMoreParams(params, 1);
+    const proof = chain.finalityProof(numberValue(params[0], 'blockNumber'));
+    return proof ? u8aToHex(proof) : null;
+  });
+  // Every block is final in its own round, in which every authority precommitted.
+  call(['grandpa_roundState'], (params) => {
+    noMoreParams(params, 0);
+    const { total, threshold } = chain.grandpaWeights;
+    const votes = { currentWeight: total, missing: [] };
+    return {
+      setId: chain.grandpa.setId,
+      best: {
+        round: chain.finalized.number,
+        totalWeight: total,
+        thresholdWeight: threshold,
+        prevotes: votes,
+        precommits: votes,
+      },
+      background: [],
+    };
+  });
+  subscription(
+    ['grandpa_subscribeJustifications'],
+    'grandpa_justifications',
+    ['grandpa_unsubscribeJustifications'],
+    (params) => {
+      noMoreParams(params, 0);
+      return stream(null, (emit) =>
+        chain.onFinalized((block) => {
+          const justification = chain.justification(block);
+          if (justification) emit(u8aToHex(justification));
+        }),
+      );
+    },
   );
 
   // ------------------------------------------------------------------------------ state
@@ -247,6 +290,14 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
     (arrayParam(params, index, 'keys', { max: MAX_STORAGE_KEYS }) ?? []).map(
       (_, i, all) => hexParam(all, i, `keys[${i}]`)!,
     );
+  call(['state_getReadProof'], (params) => {
+    noMoreParams(params, 2);
+    const keys = keysParam(params, 0);
+    return withBlock(chain, hashParam(params, 1), (block) => ({
+      at: block.hashHex,
+      proof: chain.readProof(keys, block).map((node) => u8aToHex(node)),
+    }));
+  });
   call(['state_queryStorageAt'], (params) => {
     noMoreParams(params, 2);
     const keys = keysParam(params, 0);

@@ -57,7 +57,8 @@ export function hashParam(params: unknown[], index: number, name = 'at'): string
 export function numberValue(value: unknown, name: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   if (typeof value === 'string') {
-    const n = isHex(value)
+    // Substrate's NumberOrHex takes any 0x number, odd digit counts too ("0x5").
+    const n = /^0x[0-9a-fA-F]*$/.test(value)
       ? Number.parseInt(value.slice(2) || '0', 16)
       : /^\d+$/.test(value)
         ? Number(value)
