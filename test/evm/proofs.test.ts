@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Address, type Hex, numberToHex } from 'viem';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEvmNode } from '../../src/devnet/evm/node.js';
 import { getCommitment } from '../../src/evm/gateway/read.js';
 import {
   AccountMismatchError,
@@ -18,6 +19,7 @@ import {
   ProofRootMismatchError,
   QuorumNotReachedError,
   computeHeaderHash,
+  evmProofErrorReason,
   evmVerifierConfigSchema,
   headerFields,
   mappingSlot,
@@ -164,6 +166,37 @@ describe('header hash recomputation', () => {
     }
   });
 
+  it('recomputes block hashes of real nodes of earlier forks (berlin 15, london 16, shanghai 17, cancun 20 fields)', async () => {
+    const forks = [
+      ['berlin', 15],
+      ['london', 16],
+      ['shanghai', 17],
+      ['cancun', 20],
+    ] as const;
+    const nodes = await Promise.all(forks.map(([hardfork]) => startEvmNode({ hardfork, accounts: 2 })));
+    try {
+      for (const [i, node] of nodes.entries()) {
+        const call = async (method: string, params: unknown[]) => {
+          const res = await fetch(node.rpcUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+          });
+          return ((await res.json()) as { result: unknown }).result;
+        };
+        const [from, to] = node.accounts;
+        await call('eth_sendTransaction', [{ from: from?.address, to: to?.address, value: '0x1' }]);
+        for (const n of ['0x0', '0x1']) {
+          const header = parseEvmBlock(await call('eth_getBlockByNumber', [n, false]));
+          expect(headerFields(header)).toHaveLength(forks[i]?.[1] as number);
+          expect(computeHeaderHash(header)).toBe(header.hash);
+        }
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  }, 180_000); // four node starts on a busy machine
+
   it('refuses a header with any one field changed, and fork fields out of order', async () => {
     const raw = (await rpc('eth_getBlockByNumber', ['latest', false])) as Json;
     for (const [field, value] of [
@@ -307,11 +340,14 @@ describe('k-of-n header quorum', () => {
     );
     const dev = verifier([url], { quorum: 1, development: true });
     expect(dev.quorum.quorum).toBe(1);
+    let thrown: unknown;
     try {
       verifier([url], { quorum: 1 });
     } catch (error) {
-      expect((error as EvmVerifierConfigError).reason).toBe('InvalidConfig');
+      thrown = error;
     }
+    expect(evmProofErrorReason(thrown)).toBe('InvalidConfig');
+    expect(evmProofErrorReason(new Error('x'))).toBeUndefined();
   });
 });
 

@@ -143,3 +143,8 @@ export class AccountMismatchError extends EvmProofError {
   override name = 'AccountMismatchError';
   readonly reason = 'AccountMismatch' as const;
 }
+
+/** The refusal reason of an error from this module, or undefined for anything else. */
+export function evmProofErrorReason(error: unknown): EvmProofErrorReason | undefined {
+  return error instanceof EvmProofError ? error.reason : undefined;
+}
