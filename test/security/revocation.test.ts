@@ -1,0 +1,217 @@
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createPublicClient, http, keccak256 } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Hex, fromHex, toHex, utf8 } from '../../src/base/bytes.js';
+import { blake2_256 } from '../../src/crypto/hash.js';
+import { ethereumAddress } from '../../src/crypto/keys.js';
+import { substrateFulfillmentPayload } from '../../src/crypto/proofs.js';
+import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
+import { isWorkerAuthorized } from '../../src/evm/gateway/read.js';
+import { WORKER_REVOCATION_DESTINATION } from '../../src/gatekeeper/messages/worker-revocation-message.js';
+import { decodeEvmSignatureMessage } from '../../src/gatekeeper/messages/evm-signature-message.js';
+import * as registry from '../../src/phala/actions/registry.js';
+import { finalizedBlockAt } from '../../src/phala/follow.js';
+import { devSigner } from '../../src/phala/signers.js';
+import { parsePhalaEvent } from '../../src/phala/types.js';
+import { EnclaveIdentity } from '../../src/pruntime/enclave/identity.js';
+import { SimPlatform } from '../../src/pruntime/enclave/platform.js';
+import { Sealer } from '../../src/pruntime/enclave/sealing.js';
+import { DESTINATIONS } from '../../src/protocol/mq-destinations.js';
+import { requestJobId } from '../../src/protocol/origin.js';
+import { RESULT_QUEUE, resultJobIdOf } from '../../src/protocol/queue-names.js';
+import type { ResultJob } from '../../src/protocol/result-job.js';
+import { getJourney } from '../../src/relayer/admin-client.js';
+import { requestFromPhala, waitForPhalaResult } from '../../src/sdk/phala.js';
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+/**
+ * Issue 13, item 4: a revocation on the Phala-style chain reaches every chain. Governance revokes
+ * one of the devnet's two workers with `forceRevokeWorker`; within two Phala-style blocks the
+ * gatekeeper has signed the revocation for the EVM gateway and the sibling, within 10 s the
+ * relayer has carried both, and from then on a result that worker signs is refused by the relayer
+ * (reason WorkerRevoked, counted) while the remaining worker answers.
+ */
+let devnet: Devnet;
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    redisUrl: REDIS_URL,
+    redisPrefix: `{${uniquePrefix('revocation')}}`,
+    examples: false,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await devnet?.stop();
+});
+
+type WorkerView = { worker: { secp256k1: Hex; address: Hex }; measurement: Hex };
+
+async function workerInfo(url: string): Promise<WorkerView> {
+  return (await (await fetch(`${url}/info`)).json()) as WorkerView;
+}
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('revocation reaches every chain (issue 13 item 4)', () => {
+  it('forceRevokeWorker: gateway and sibling drop the worker within 10 s, its results are refused, the other worker answers', async () => {
+    const [revoked, remaining] = await Promise.all(devnet.workers.map((w) => workerInfo(w.url)));
+    const workerKey = revoked!.worker.secp256k1;
+    const workerAddress = ethereumAddress(fromHex(workerKey));
+    const evm = createPublicClient({ transport: http(devnet.chains.evm.rpcUrl) });
+    const gateway = devnet.chains.evm.gateway;
+    const onSibling = async () =>
+      !(
+        (await devnet.sibling.api.query.confidentialClient!.workers!(
+          devnet.cluster,
+          workerKey,
+        )) as unknown as {
+          isEmpty: boolean;
+        }
+      ).isEmpty;
+    expect(await isWorkerAuthorized(evm, { gateway, worker: workerAddress, cluster: devnet.cluster })).toBe(
+      true,
+    );
+    expect(await onSibling()).toBe(true);
+
+    const revocation = await registry.forceRevokeWorker(devnet.phala, {
+      sudo: await devSigner('Alice'),
+      worker: workerKey,
+      reason: 'Governance: compromised platform',
+    });
+    const finalAt = Date.now();
+
+    await until(
+      'the gateway to refuse the worker',
+      10_000,
+      async () =>
+        !(await isWorkerAuthorized(evm, { gateway, worker: workerAddress, cluster: devnet.cluster })),
+    );
+    await until('the sibling to drop the worker', 10_000, async () => !(await onSibling()));
+    expect(Date.now() - finalAt).toBeLessThan(10_000);
+
+    // Both signed revocations were on the Phala-style chain within two blocks of the revocation.
+    const signedIn = { evm: 0, sibling: 0 };
+    const head = (await devnet.phala.api.rpc.chain.getHeader()).number.toNumber();
+    for (let n = revocation.blockNumber + 1; n <= head && (!signedIn.evm || !signedIn.sibling); n++) {
+      for (const raw of (await finalizedBlockAt(devnet.phala.api, n)).events) {
+        const event = parsePhalaEvent(raw);
+        if (event?.pallet !== 'PhalaMq' || event.type !== 'MessageReceived') continue;
+        const destination = Buffer.from(fromHex(event.destination)).toString('utf8');
+        if (destination === WORKER_REVOCATION_DESTINATION) signedIn.sibling ||= n;
+        if (
+          destination === DESTINATIONS.evmSignature &&
+          decodeEvmSignatureMessage(fromHex(event.payload)).kind === 'WorkerRevocation'
+        )
+          signedIn.evm ||= n;
+      }
+    }
+    expect(signedIn.evm).toBeGreaterThan(0);
+    expect(signedIn.sibling).toBeGreaterThan(0);
+    expect(Math.max(signedIn.evm, signedIn.sibling) - revocation.blockNumber).toBeLessThanOrEqual(2);
+    // The gatekeeper did not revoke again on the Phala-style chain.
+    const info = await registry.getWorker(devnet.phala, workerKey);
+    expect(info?.status).toEqual({ kind: 'revoked', reason: 'Governance: compromised platform' });
+
+    // A request after the revocation: a result the revoked worker signs (its enclave's own key,
+    // unsealed from its data directory as a compromised host could use it) is refused by the
+    // relayer; the remaining worker's answer lands.
+    const contractId = devnet.contracts.greeter.contractId;
+    const sent = await requestFromPhala(devnet.phala, {
+      signer: await devSigner('Dave', 30),
+      contractId,
+      input: 'after the revocation',
+    });
+    const origin = { kind: 'phala' as const, genesisHash: devnet.chains.phala.genesisHash };
+    const jobId = requestJobId(origin, sent.requestId);
+    const identity = await revokedIdentity(devnet, 0, revoked!.measurement);
+    expect(toHex(identity.secp256k1PublicKey)).toBe(workerKey.toLowerCase());
+    const publicOutput = toHex(utf8('hello, forged!'));
+    const stateRoot = toHex(new Uint8Array(32));
+    const signature = identity.signSubstrateDigest(
+      blake2_256(
+        substrateFulfillmentPayload({
+          genesisHash: fromHex(devnet.chains.phala.genesisHash),
+          requestId: fromHex(sent.requestId),
+          publicOutput: fromHex(publicOutput),
+          sealedOutput: new Uint8Array(0),
+          stateRoot: fromHex(stateRoot),
+        }),
+      ),
+    );
+    const forged: ResultJob = {
+      v: 1,
+      jobId,
+      origin,
+      requestId: sent.requestId,
+      contractId,
+      cluster: devnet.cluster,
+      worker: { address: workerAddress, publicKey: workerKey },
+      status: 'ok',
+      publicOutput,
+      sealedOutput: '0x',
+      stateRoot,
+      proof: { kind: 'substrate', signature: toHex(signature) },
+      gasUsed: 1,
+      producedAt: Date.now(),
+    };
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const results = new Queue(RESULT_QUEUE, { connection, prefix: devnet.config.redis.prefix });
+    const admin = { url: devnet.relayer.adminUrl };
+    try {
+      await until('the request to be queued', 30_000, () => getJourney(admin, jobId));
+      await results.add('result', forged, { jobId: resultJobIdOf(jobId, workerAddress) });
+
+      const real = await waitForPhalaResult(devnet.phala, { requestId: sent.requestId, timeoutMs: 60_000 });
+      expect(Buffer.from(fromHex(real.publicOutput)).toString()).toBe('hello, after the revocation!');
+      expect(real.worker.toLowerCase()).toBe(remaining!.worker.secp256k1.toLowerCase());
+
+      const refusal = await until(
+        'the relayer to refuse the revoked worker',
+        30_000,
+        async () =>
+          (await getJourney(admin, jobId))?.journey.find(
+            (e) => e.stage === 'result-rejected' && e.worker?.toLowerCase() === workerAddress.toLowerCase(),
+          ) ?? null,
+      );
+      expect(refusal.detail).toMatch(/^WorkerRevoked: /);
+      const metrics = await (await fetch(`${devnet.relayer.metricsUrl}/metrics`)).text();
+      expect(metrics).toMatch(
+        /phala_bridge_security_refusals_total\{role="relayer",reason="WorkerRevoked"\} [1-9]/,
+      );
+    } finally {
+      await results.close();
+      connection.disconnect();
+    }
+  }, 180_000);
+});
+
+/**
+ * The revoked worker's identity, unsealed from its data directory with the devnet's simulated
+ * platform (src/devnet/orchestrator/devnet.ts derives these constants the same way) and the
+ * worker's measurement (taken from the running worker: the tree may have changed since it started).
+ */
+async function revokedIdentity(d: Devnet, index: number, measurement: Hex): Promise<EnclaveIdentity> {
+  const platform = new SimPlatform({
+    platformCaKey: fromHex(keccak256(utf8('phala-bridge/devnet/platform-ca'))),
+    platformSecret: fromHex(keccak256(utf8('phala-bridge/devnet/platform-secret'))),
+    measurement: fromHex(measurement),
+  });
+  const sealer = Sealer.derive(await platform.sealingSecret(), fromHex(measurement));
+  const { identity, created } = await EnclaveIdentity.loadOrCreate(
+    path.join(d.dataDir, `worker-${index}`),
+    sealer,
+  );
+  if (created) throw new Error('the worker had no sealed identity');
+  return identity;
+}
