@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { decode_proof } from '@acala-network/chopsticks-executor';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Keyring } from '@polkadot/keyring';
 import { compactFromU8a, hexToU8a, u8aConcat, u8aEq, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a, xxhashAsU8a } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirError } from '../../src/devnet/substrate/chain/persistence.js';
+import { startDevNode } from '../../src/devnet/substrate/node.js';
 import { readProof } from '../../src/devnet/substrate/storage/read-proof.js';
 import { StateDb } from '../../src/devnet/substrate/storage/state-db.js';
 import { RawRpc, type TestNode, notificationOf, startTestNode } from './helpers.js';
@@ -270,6 +275,29 @@ describe('justifications', () => {
     const first = decodeJustification(hexToU8a(received[0]!));
     const justified = t.node.chain.blockByNumber(first.targetNumber)!;
     expect(received[0]).toBe(u8aToHex(t.node.chain.justification(justified)!));
+  });
+
+  it('gives the same justifications after a restart, and binds a data dir to its authority set', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'phala-grandpa-'));
+    try {
+      const options = { chain: 'phala' as const, manualSeal: true, finalityDelayMs: 0, dataDir };
+      const first = await startDevNode({ ...options, grandpaAuthorities: ['//Bob'] });
+      await first.chain.produceBlock();
+      const block = await first.chain.produceBlock();
+      const before = u8aToHex(first.chain.justification(block)!);
+      await first.stop();
+      const second = await startDevNode({ ...options, grandpaAuthorities: ['//Bob'] });
+      try {
+        expect(u8aToHex(second.chain.justification(second.chain.blockByNumber(2)!)!)).toBe(before);
+      } finally {
+        await second.stop();
+      }
+      await expect(startDevNode({ ...options, grandpaAuthorities: ['//Alice'] })).rejects.toBeInstanceOf(
+        DataDirError,
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('lists the GRANDPA methods and answers grandpa_roundState', async () => {
