@@ -74,12 +74,15 @@ export class SubstrateLightClient {
     this.#set = { setId: this.config.setId, authorities: this.config.authorities };
   }
 
-  /** A client on a polkadot-js `ApiPromise`'s provider (the provider's answers are not trusted). */
-  static fromApi(
+  /**
+   * A client over a polkadot-js provider (`WsProvider`, `HttpProvider`: the one an `ApiPromise` was
+   * created with, or its own), used as a bare JSON-RPC transport; none of its answers is trusted.
+   */
+  static fromProvider(
     config: LightClientConfigInput,
-    api: { provider: { send(method: string, params: unknown[]): Promise<unknown> } },
+    provider: { send(method: string, params: unknown[]): Promise<unknown> },
   ): SubstrateLightClient {
-    return new SubstrateLightClient(config, transportFromProvider(api.provider));
+    return new SubstrateLightClient(config, transportFromProvider(provider));
   }
 
   /** The latest verified finalized header; null before the first `sync()`. */

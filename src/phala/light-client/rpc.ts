@@ -8,7 +8,7 @@ export interface RpcTransport {
   request(method: string, params: unknown[]): Promise<unknown>;
 }
 
-/** An RpcTransport over a polkadot-js provider (`api.provider` of an `ApiPromise`). */
+/** An RpcTransport over a polkadot-js provider (`WsProvider`, `HttpProvider`). */
 export function transportFromProvider(provider: {
   send(method: string, params: unknown[]): Promise<unknown>;
 }): RpcTransport {
