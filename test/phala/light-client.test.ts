@@ -399,6 +399,25 @@ describe('SubstrateLightClient', () => {
     expect(client.finalized?.number).toBe(8);
   });
 
+  it('keeps a change pending across syncs, and enacts a change with no delay at its own block', async () => {
+    const { chain, client, voters } = setup();
+    const next = [newVoter(), newVoter()];
+    const third = [newVoter()];
+    chain.addBlock({ digest: [scheduledChangeItem(authoritiesOf(next), 3)] }); // #1, enacted at #4
+    chain.addBlocks(1);
+    chain.finalize(2, voters, 0n);
+    expect((await client.sync()).number).toBe(2);
+    expect(client.authoritySet.setId).toBe(0n);
+    chain.addBlocks(2);
+    chain.finalize(4, voters, 0n);
+    chain.addBlock({ digest: [scheduledChangeItem(authoritiesOf(third), 0)] }); // #5, enacted at #5
+    chain.finalize(5, next, 1n);
+    chain.addBlocks(2);
+    chain.finalize(7, third, 2n);
+    expect((await client.sync()).number).toBe(7);
+    expect(client.authoritySet).toEqual({ setId: 2n, authorities: authoritiesOf(third) });
+  });
+
   it('refuses the new set signing the enacting block, and a forced change', async () => {
     const a = setup();
     const next = [newVoter()];

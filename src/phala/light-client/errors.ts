@@ -1,6 +1,6 @@
 import { BaseError, type BaseErrorParameters } from '../../base/errors.js';
 
-const docsPath = 'docs/PROTOCOL.md#light-client';
+const docsPath = 'docs/ARCHITECTURE.md#trust-model';
 
 /**
  * Why the light client refused something an untrusted RPC node gave it. Callers match on this,
