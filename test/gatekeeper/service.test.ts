@@ -6,6 +6,8 @@ import { recoverTypedSigner } from '../../src/crypto/proofs.js';
 import { signSimQuote } from '../../src/crypto/sim-quote.js';
 import { reportDataFor } from '../../src/crypto/report-data.js';
 import { EvmSignatureCollector, type ReadyEvmMessage } from '../../src/gatekeeper/evm/collector.js';
+import { WORKER_REVOCATION_DESTINATION } from '../../src/gatekeeper/messages/worker-revocation-message.js';
+import { WorkerRevocationCollector } from '../../src/gatekeeper/sibling/revocation-collector.js';
 import { DESTINATIONS } from '../../src/protocol/mq-destinations.js';
 import * as balances from '../../src/phala/actions/balances.js';
 import * as contracts from '../../src/phala/actions/contracts.js';
@@ -370,6 +372,58 @@ describe('workers', () => {
       epoch: 1n,
     });
     await registry.addMeasurement(t.client, { sudo: t.alice, measurement: WORKER_MEASUREMENT });
+  });
+
+  it('a governance revocation is signed for EVM gateways and siblings by every gatekeeper, and not revoked again on chain', async () => {
+    const governed = await newWorker(t, engine);
+    await register(t, governed, CLUSTER);
+    const approved = await waitFor('approval', async () => {
+      const status = await workerStatus(governed);
+      return status?.kind === 'approved' ? status : undefined;
+    });
+    const { blockNumber } = await registry.forceRevokeWorker(t.client, {
+      sudo: t.alice,
+      worker: governed.key,
+      reason: 'Governance: compromised platform',
+    });
+    const address = governed.enclave.publicIdentity.address;
+    const revocation = await readyFor(
+      'WorkerRevocation',
+      (m) => 'worker' in m.item.message && m.item.message.worker === address,
+    );
+    expect(revocation.item.message).toEqual({ worker: address, revokeUpTo: approved.expiresAt, epoch: 1n });
+    expect(revocation.signers).toEqual(gatekeeperAddresses());
+
+    // The sibling revocations, pooled as the relayer pools them; and no second WorkerRevoked.
+    const sibling = new WorkerRevocationCollector(t.client.genesisHash);
+    let revokedEvents = 0;
+    const ready = await waitFor('the sibling revocation signed by 2 gatekeepers', async () => {
+      const head = (
+        await t.api.rpc.chain.getHeader(await t.api.rpc.chain.getFinalizedHead())
+      ).number.toNumber();
+      revokedEvents = 0;
+      for (let n = blockNumber; n <= head; n++) {
+        for (const raw of (await finalizedBlockAt(t.api, n)).events) {
+          const e = parsePhalaEvent(raw);
+          if (e?.type === 'WorkerRevoked' && e.worker === governed.key) revokedEvents++;
+          if (e?.type !== 'MessageReceived' || e.sender.kind !== 'gatekeeper') continue;
+          if (Buffer.from(fromHex(e.destination)).toString() !== WORKER_REVOCATION_DESTINATION) continue;
+          expect(typeof sibling.add(fromHex(e.sender.key), fromHex(e.payload))).toBe('string');
+        }
+      }
+      return sibling.ready(2).find((r) => r.worker === governed.key);
+    });
+    expect(ready).toMatchObject({
+      cluster: CLUSTER,
+      registeredAt: (await registry.getWorker(t.client, governed.key))!.registeredAt,
+      reason: 'Governance: compromised platform',
+    });
+    expect(ready.signers).toEqual([first, second].map((g) => toHex(g.enclave.secp256k1PublicKey)).sort());
+    expect(revokedEvents).toBe(1);
+    expect(await workerStatus(governed)).toEqual({
+      kind: 'revoked',
+      reason: 'Governance: compromised platform',
+    });
   });
 });
 
