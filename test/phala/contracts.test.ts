@@ -319,21 +319,21 @@ describe('state', () => {
     const root1 = randomHash();
     // Commits for requests of other chains (EVM), named in the signed payload (test/phala/state-binding.test.ts has the rest).
     const requestIds = [randomHash()];
-    const commit = (expectedVersion: bigint, state: Hex, stateRoot: Hex, by = worker) =>
+    const commit = (expectedVersion: bigint, state: Hex, stateRoot: Hex, by = worker, ids = [randomHash()]) =>
       contracts.commitState(t.client, {
         signer: t.charlie,
         contractId,
         expectedVersion,
         state,
         stateRoot,
-        requestIds,
+        requestIds: ids,
         signature: contracts.signStateCommit(t.client, {
           workerSecretKey: by.identity.signing.secretKey,
           contractId,
           expectedVersion,
           state,
           stateRoot,
-          requestIds,
+          requestIds: ids,
         }),
       });
     const first = await commit(0n, '0x5eed', root1);

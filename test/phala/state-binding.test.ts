@@ -203,6 +203,17 @@ describe('requests of other chains: commitState names them, in sequence', () => 
     expect(sent.event).toMatchObject({ contractId, version: before + 1n, stateRoot: c.stateRoot });
     const raw = sent.events.find((e) => e.name === 'StateCommitted')!;
     expect(JSON.stringify(raw.fields.requestIds)).toBe(JSON.stringify(ids));
+    // A request takes effect once: a later commit naming it again (a re-run) is refused.
+    const again = evmCommit({ expectedVersion: before + 1n, requestIds: [randomHash(), ids[1]!] });
+    await expect(contracts.commitState(t.client, { signer: t.charlie, ...again })).rejects.toMatchObject({
+      error: 'AlreadyCommitted',
+    });
+    const id = randomHash();
+    const twice = evmCommit({ expectedVersion: before + 1n, requestIds: [id, id] });
+    await expect(contracts.commitState(t.client, { signer: t.charlie, ...twice })).rejects.toMatchObject({
+      error: 'AlreadyCommitted',
+    });
+    expect(await version()).toBe(before + 1n);
   });
 
   it('refuses commits from another worker, over other ids, out of sequence, or naming nothing', async () => {
@@ -269,6 +280,10 @@ describe('the worker state-commit gate', () => {
     const refused = await gate.release({ ...pending, sealedState: pending.state }).catch((e: unknown) => e);
     expect((refused as StateCommitGateError).reason).toBe('refused');
     expect((refused as StateCommitGateError).details).toMatch(/RequestNeedsFulfillment/);
+    // A re-run of a request whose state landed already (new state, same request): not applied twice.
+    const rerun = evmCommit({ expectedVersion: expectedVersion + 1n, requestIds: c.requestIds });
+    const twice = await gate.release({ ...rerun, sealedState: rerun.state }).catch((e: unknown) => e);
+    expect((twice as StateCommitGateError).reason).toBe('already-committed');
   }, 90_000);
 });
 

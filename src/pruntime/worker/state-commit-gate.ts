@@ -56,6 +56,12 @@ export type SignedStateCommit = {
 export type StateCommitGateErrorReason =
   /** The contract's state moved past `expectedVersion`: run the request again on the new state. */
   | 'stale'
+  /**
+   * State was committed for one of these requests already (an earlier run's commit landed, e.g.
+   * before a crash): running it again would apply it twice. Do not re-run; the request's effect
+   * is on chain, and this run's result must not be released.
+   */
+  | 'already-committed'
   /** The chain refused the commit for another reason (`details` names the pallet error). */
   | 'refused'
   /** The commit did not show at a finalized block in time; the result stays unreleased. */
@@ -128,6 +134,8 @@ export class StateCommitGate {
       txHash = sent.txHash;
     } catch (error) {
       if (!(error instanceof DispatchFailedError)) throw error;
+      if (error.error === 'AlreadyCommitted')
+        throw new StateCommitGateError('already-committed', `${error.pallet}.${error.error}`, error);
       if (error.error !== 'StaleState')
         throw new StateCommitGateError('refused', `${error.pallet}.${error.error}`, error);
       const now = await this.#p.reader.contractState(commit.contractId);

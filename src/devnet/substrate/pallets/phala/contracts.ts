@@ -140,6 +140,7 @@ export const contractsErrors = defineErrors(PHALA_CONTRACTS, CRATE, {
     'A state commit names a request that is pending on this chain: its state must come with its fulfilment.',
   NoRequestIds: 'A state commit must name the requests whose results made it.',
   TooManyRequestIds: 'A state commit names more than MaxCommitRequests requests.',
+  AlreadyCommitted: 'State was committed for this request already (its effect must not apply twice).',
   DeadlineNotReached: 'The request can be cancelled only after its deadline.',
 });
 
@@ -206,6 +207,15 @@ export const contractsStorage = {
   }),
   Results: storageMap({ hasher: 'Identity', key: H256, value: Fulfillment, docs: [' Fulfilled requests.'] }),
   NextRequestNonce: storageValue({ value: t.u64, default: 0n }),
+  CommittedRequests: storageMap({
+    hasher: 'Identity',
+    key: H256,
+    value: t.tuple(H256, t.u64),
+    docs: [
+      ' Requests of other chains (EVM) that state was committed for: (contract id, version).',
+      ' A request takes effect on a contract once: a second commit naming it is refused.',
+    ],
+  }),
 };
 
 export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
@@ -539,16 +549,24 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
           'chain does not hold (EVM origins), naming them, signed by an approved worker of its cluster',
           '(`stateCommitPayload`, v2). A stale expected version is rejected (StaleState): the worker',
           're-runs on the current state. A request pending here brings its state with its fulfilment',
-          '(RequestNeedsFulfillment); one fulfilled here already is AlreadyFulfilled.',
+          '(RequestNeedsFulfillment); one fulfilled here already is AlreadyFulfilled; one that state',
+          'was committed for already is AlreadyCommitted (a request takes effect once).',
         ],
         handler(ctx, a) {
           if (ctx.origin.kind !== 'signed' && ctx.origin.kind !== 'root') throw DispatchFailure.badOrigin();
           contractsErrors.ensure(a.state.length <= LIMITS.maxStateSize, 'StateTooLarge');
           contractsErrors.ensure(a.requestIds.length > 0, 'NoRequestIds');
           contractsErrors.ensure(a.requestIds.length <= LIMITS.maxCommitRequests, 'TooManyRequestIds');
+          const named = new Set<string>();
           for (const id of a.requestIds) {
             contractsErrors.ensure(!Requests.contains(ctx, id), 'RequestNeedsFulfillment');
             contractsErrors.ensure(!S.Results.contains(ctx, id), 'AlreadyFulfilled');
+            const key = Buffer.from(id).toString('hex');
+            contractsErrors.ensure(
+              !named.has(key) && !S.CommittedRequests.contains(ctx, id),
+              'AlreadyCommitted',
+            );
+            named.add(key);
           }
           const contract = S.Contracts.get(ctx, a.contractId);
           if (!contract) throw contractsErrors.fail('ContractNotFound');
@@ -573,6 +591,8 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
             worker: signer,
             requestIds: a.requestIds,
           });
+          for (const id of a.requestIds)
+            S.CommittedRequests.set(ctx, id, [a.contractId, a.expectedVersion + 1n]);
         },
       }),
       cancel: call({
