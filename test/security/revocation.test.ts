@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createPublicClient, http, keccak256 } from 'viem';
+import { createPublicClient, http, keccak256, toFunctionSelector } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hex, fromHex, toHex, utf8 } from '../../src/base/bytes.js';
 import { blake2_256 } from '../../src/crypto/hash.js';
@@ -9,9 +9,13 @@ import { ethereumAddress } from '../../src/crypto/keys.js';
 import { substrateFulfillmentPayload } from '../../src/crypto/proofs.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { isWorkerAuthorized } from '../../src/evm/gateway/read.js';
+import { encodeRegisterWorker } from '../../src/evm/gateway/registry.js';
+import { EvmSignatureCollector } from '../../src/gatekeeper/evm/collector.js';
 import { WORKER_REVOCATION_DESTINATION } from '../../src/gatekeeper/messages/worker-revocation-message.js';
 import { decodeEvmSignatureMessage } from '../../src/gatekeeper/messages/evm-signature-message.js';
 import * as registry from '../../src/phala/actions/registry.js';
+import { submit } from '../../src/phala/client.js';
+import { DispatchFailedError } from '../../src/phala/errors.js';
 import { finalizedBlockAt } from '../../src/phala/follow.js';
 import { devSigner } from '../../src/phala/signers.js';
 import { parsePhalaEvent } from '../../src/phala/types.js';
@@ -131,6 +135,9 @@ describe('revocation reaches every chain (issue 13 item 4)', () => {
     const info = await registry.getWorker(devnet.phala, workerKey);
     expect(info?.status).toEqual({ kind: 'revoked', reason: 'Governance: compromised platform' });
 
+    // The revoked registration cannot come back by replaying what once approved it.
+    await expectReplaysRefused(devnet, evm, workerKey, revocation.blockNumber);
+
     // A request after the revocation: a result the revoked worker signs (its enclave's own key,
     // unsealed from its data directory as a compromised host could use it) is refused by the
     // relayer; the remaining worker's answer lands.
@@ -222,4 +229,79 @@ async function revokedIdentity(d: Devnet, index: number, measurement: Hex): Prom
   );
   if (created) throw new Error('the worker had no sealed identity');
   return identity;
+}
+
+/**
+ * Replays the revoked registration's own approvals, as a relayer holding them could: the
+ * gatekeepers' EIP-712 WorkerRegistration on the gateway (refused: RegistrationSuperseded, as
+ * revokeUpTo covers its expiry) and their approveWorker signatures on the sibling (refused:
+ * ApprovalRevoked).
+ */
+async function expectReplaysRefused(
+  d: Devnet,
+  evm: ReturnType<typeof createPublicClient>,
+  workerKey: Hex,
+  revokedIn: number,
+): Promise<void> {
+  const address = ethereumAddress(fromHex(workerKey));
+  const collector = new EvmSignatureCollector();
+  const approvals: { measurement: Hex; expiresAt: bigint; signatures: Hex[] } = {
+    measurement: '0x',
+    expiresAt: 0n,
+    signatures: [],
+  };
+  for (let n = 1; n < revokedIn; n++) {
+    const block = await finalizedBlockAt(d.phala.api, n);
+    for (const raw of block.events) {
+      const event = parsePhalaEvent(raw);
+      if (
+        event?.pallet === 'PhalaMq' &&
+        event.type === 'MessageReceived' &&
+        event.sender.kind === 'gatekeeper'
+      )
+        if (Buffer.from(fromHex(event.destination)).toString('utf8') === DESTINATIONS.evmSignature)
+          collector.add(fromHex(event.sender.key), fromHex(event.payload));
+    }
+    const signed = await d.phala.api.rpc.chain.getBlock(block.hash);
+    for (const ext of signed.block.extrinsics) {
+      if (ext.method.section !== 'phalaRegistry' || ext.method.method !== 'approveWorker') continue;
+      const [worker, measurement, expiresAt, signature] = ext.method.args.map((a) => a.toHex());
+      if (worker !== workerKey.toLowerCase()) continue;
+      approvals.measurement = measurement as Hex;
+      approvals.expiresAt = BigInt(expiresAt!);
+      approvals.signatures.push(signature as Hex);
+    }
+  }
+  const registration = collector
+    .ready({ chainId: BigInt(d.chains.evm.chainId), gateway: d.chains.evm.gateway }, 1)
+    .find((m) => m.item.kind === 'WorkerRegistration' && m.item.message.worker === address);
+  if (registration?.item.kind !== 'WorkerRegistration') throw new Error('no signed registration found');
+  await expect(
+    evm.call({
+      to: d.chains.evm.gateway,
+      data: encodeRegisterWorker({
+        registration: registration.item.message,
+        signatures: registration.signatures,
+      }),
+    }),
+  ).rejects.toThrow(toFunctionSelector('RegistrationSuperseded()'));
+
+  expect(approvals.signatures.length).toBeGreaterThan(0);
+  const info = await registry.getWorker(d.phala, workerKey);
+  const replay = submit(
+    d.sibling,
+    d.sibling.api.tx.confidentialClient!.approveWorker!(
+      workerKey,
+      info!.x25519,
+      d.cluster,
+      approvals.measurement,
+      approvals.expiresAt,
+      info!.registeredAt,
+      approvals.signatures,
+    ),
+    await devSigner('Bob'),
+    { waitFor: 'inBlock' },
+  );
+  await expect(replay).rejects.toBeInstanceOf(DispatchFailedError);
+  await expect(replay).rejects.toMatchObject({ error: 'ApprovalRevoked' });
 }
