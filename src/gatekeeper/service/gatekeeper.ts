@@ -707,12 +707,17 @@ export class Gatekeeper {
    * messages the relayer carries. Never revokes on this chain again: the event is that revocation.
    */
   async #onRevoked(event: PhalaEventOf<'WorkerRevoked'>, block: FinalizedBlock): Promise<void> {
-    const known = this.#approved.get(event.worker) ?? this.#revoking.get(event.worker);
-    this.#forgetWorker(event.worker);
-    this.#revoking.delete(event.worker);
-    if (!this.isGatekeeper) return;
-    const info = await registry.getWorker(this.client, event.worker);
+    const worker = event.worker;
+    // Trust ends at once; the approval record stays until signed, so a retried block still has it.
+    this.enclave.forgetWorker(fromHex(worker));
+    const done = () => {
+      this.#approved.delete(worker);
+      this.#revoking.delete(worker);
+    };
+    const known = this.#approved.get(worker) ?? this.#revoking.get(worker);
+    if (!this.isGatekeeper) return done();
     let approval: { cluster: Hex; registeredAt: number; expiresAt: bigint };
+    const info = known ? null : await registry.getWorker(this.client, worker);
     if (known) approval = known;
     else if (info?.status.kind === 'revoked') {
       // Revoked before this gatekeeper (re)started: the approval's expiry is gone from the chain;
@@ -725,14 +730,28 @@ export class Gatekeeper {
         expiresAt: BigInt(registeredTime + this.enclave.registrationTtlSeconds),
       };
     } else {
-      this.#log.info({ worker: event.worker, block: block.number }, 'revoked registration already replaced');
-      return;
+      this.#log.info({ worker, block: block.number }, 'revoked registration already replaced');
+      return done();
     }
-    const signed = `${event.worker}:${approval.registeredAt}`;
-    if (this.#revocationsSigned.has(signed)) return;
+    const signed = `${worker}:${approval.registeredAt}`;
+    if (this.#revocationsSigned.has(signed)) return done();
+    try {
+      await this.#signRevocation(event, approval);
+    } catch (error) {
+      // A transient failure retries the block (the record is still here); a permanent one is final.
+      if (PERMANENT_ERRORS.some((kind) => error instanceof kind)) done();
+      throw error;
+    }
     if (this.#revocationsSigned.size >= MAX_REVOCATIONS)
       this.#revocationsSigned.delete(this.#revocationsSigned.values().next().value!);
     this.#revocationsSigned.add(signed);
+    done();
+  }
+
+  async #signRevocation(
+    event: PhalaEventOf<'WorkerRevoked'>,
+    approval: { cluster: Hex; registeredAt: number; expiresAt: bigint },
+  ): Promise<void> {
     const epoch = this.enclave.latestEpoch();
     if (epoch !== null)
       await this.#pushEvm({
