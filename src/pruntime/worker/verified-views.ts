@@ -1,5 +1,6 @@
-import type { Hex } from '../../base/bytes.js';
-import { toHex } from '../../base/bytes.js';
+import { type Hex, fromHex, toHex } from '../../base/bytes.js';
+import { contractStateStorageKey, decodeProvenContractState } from '../../phala/proven-storage.js';
+import type { FinalizedStateReader } from './state-commit-gate.js';
 import type { WorkerTrustConfig } from '../../config/schema.js';
 import { EvmStateVerifier } from '../../evm/proofs/state-reader.js';
 import type { Logger } from '../../log/logger.js';
@@ -17,6 +18,8 @@ import type { VerifiedEvmView, VerifiedPhalaView } from './request-on-chain.js';
 
 export type VerifiedViews = {
   phala: VerifiedPhalaView & { client: SubstrateLightClient };
+  /** `ContractStates` at the latest verified finalized block: what the state commit gate waits on. */
+  finalizedState: FinalizedStateReader;
   evm: ReadonlyMap<number, VerifiedEvmView & { verifier: EvmStateVerifier }>;
   /** Per-request cost of the checks, for the bench and `GET /info`. */
   stats(): VerifiedViewStats;
@@ -103,8 +106,20 @@ export async function startVerifiedViews(p: StartVerifiedViewsParameters): Promi
     });
   }
 
+  const finalizedState: FinalizedStateReader = {
+    async contractState(contractId) {
+      const head = await phala.head(Number.MAX_SAFE_INTEGER);
+      const key = contractStateStorageKey(fromHex(contractId, 'contractId', 32));
+      const value = (await phala.read([key], head.hash)).get(toHex(key).toLowerCase() as Hex) ?? null;
+      if (!value) return null;
+      const state = decodeProvenContractState(value);
+      return { version: state.version, stateRoot: state.stateRoot.toLowerCase() as Hex };
+    },
+  };
+
   return {
     phala,
+    finalizedState,
     evm,
     stats: () => {
       const out = { ...stats, evmQuorumRounds: 0, evmRpcRequests: 0, evmProofReads: 0 };
