@@ -38,6 +38,11 @@ export function contractStateStorageKey(contractId: Uint8Array): Uint8Array {
   return concatBytes(prefix(PALLET, 'ContractStates'), contractId);
 }
 
+/** `PhalaContracts.CommittedRequests(requestId)`: where an EVM request's state change landed. */
+export function committedRequestStorageKey(requestId: Uint8Array): Uint8Array {
+  return concatBytes(prefix(PALLET, 'CommittedRequests'), requestId);
+}
+
 export class ProvenValueError extends BaseError {
   override name = 'ProvenValueError';
   constructor(item: string, detail: string) {
@@ -155,4 +160,13 @@ export function decodeProvenContractState(value: Uint8Array): ProvenContractStat
   r.u32('committed_at');
   r.end();
   return { version, state, stateRoot };
+}
+
+/** `(contract_id, version)` of `CommittedRequests`. */
+export function decodeProvenCommittedRequest(value: Uint8Array): { contractId: Hex; version: bigint } {
+  const r = new Reader(value, 'PhalaContracts.CommittedRequests');
+  const contractId = toHex(r.take(32, 'contract_id'));
+  const version = r.u64('version');
+  r.end();
+  return { contractId, version };
 }

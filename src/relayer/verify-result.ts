@@ -1,5 +1,6 @@
 import { BoundedCache } from '../base/bounded-cache.js';
 import { fromHex } from '../base/bytes.js';
+import { blake2_256 } from '../crypto/hash.js';
 import { ethereumAddress } from '../crypto/keys.js';
 import {
   fulfillmentDigest,
@@ -63,6 +64,13 @@ export function checkResult(
       publicOutput,
       sealedOutput,
       stateRoot: fromHex(result.stateRoot),
+      // A stateful result is signed with its state (fulfil v2, PROTOCOL §4).
+      stateCommit: result.stateCommit
+        ? {
+            expectedVersion: BigInt(result.stateCommit.expectedVersion),
+            stateHash: blake2_256(fromHex(result.stateCommit.sealedState)),
+          }
+        : null,
     },
     fromHex(result.proof.signature),
     workerPublicKey,

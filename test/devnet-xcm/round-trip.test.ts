@@ -106,16 +106,19 @@ async function request(p: { contract?: Hex; input?: string } = {}) {
 }
 
 /** The worker's result for a request, submitted by Bob; returns the fulfill's events. */
-async function fulfill(requestId: Hex, signer = worker, output = 'pong') {
+async function fulfill(requestId: Hex, signer = worker, output = 'pong', stateCommit?: contracts.NewState) {
   const publicOutput = u8aToHex(new TextEncoder().encode(output));
   const sealedOutput = u8aToHex(blake2_256(new TextEncoder().encode(`sealed ${output}`)));
-  const stateRoot = `0x${'00'.repeat(32)}` as Hex;
+  const stateRoot = (
+    stateCommit ? u8aToHex(blake2_256(new TextEncoder().encode(output))) : `0x${'00'.repeat(32)}`
+  ) as Hex;
   const signature = contracts.signFulfillment(t.phala, {
     workerSecretKey: signer.key.secretKey,
     requestId,
     publicOutput,
     sealedOutput,
     stateRoot,
+    stateCommit,
   });
   const result = await contracts.fulfill(t.phala, {
     signer: t.bob.phala,
@@ -123,6 +126,7 @@ async function fulfill(requestId: Hex, signer = worker, output = 'pong') {
     publicOutput,
     sealedOutput,
     stateRoot,
+    stateCommit,
     signature,
   });
   return { result, publicOutput, sealedOutput };
@@ -186,6 +190,29 @@ describe('relay devnet: XCM round trip sibling → Phala → sibling', () => {
     expect(responseRec.status).toBe('processed');
     expectSteps(responseRec, 'phala', 'sibling');
     expect(responseRec.processed?.from).toBe('Sibling(2035)');
+  });
+
+  it('carries a stateful result (its state committed with it) to the sibling, which checks the v2 proof', async () => {
+    // A contract of its own: its state does not move under the other tests' stateless results.
+    const stateful = await deployContract(t, CLUSTER, '0x02');
+    const { query, submitted } = await request({ contract: stateful });
+    const requestEvent = parsePhalaEvent(await submitted);
+    if (requestEvent?.type !== 'RequestSubmitted') throw new Error('no RequestSubmitted');
+    const answered = nextEvent(
+      t.sibling,
+      'confidentialClient',
+      'ResultReceived',
+      (e) => e.fields.query === query,
+    );
+    const current = (await contracts.getContractState(t.phala, stateful))?.version ?? 0n;
+    const { result } = await fulfill(requestEvent.requestId, worker, 'with state', {
+      expectedVersion: current,
+      state: '0x5eed',
+    });
+    expect(eventIn(result.events, 'phalaContracts', 'StateCommitted')).toBeTruthy();
+    const received = await answered;
+    expect(received.fields.requestId).toBe(requestEvent.requestId);
+    expect((await contracts.getContractState(t.phala, stateful))?.version).toBe(current + 1n);
   });
 
   it('reports a request whose Transact fails on the Phala chain, with the call’s error', async () => {

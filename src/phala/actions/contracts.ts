@@ -1,4 +1,5 @@
 import type { Codec } from '@polkadot/types/types';
+import { z } from 'zod';
 import { u8aToHex } from '@polkadot/util';
 import type { Hex } from '../../base/bytes.js';
 import { blake2_256 } from '../../crypto/hash.js';
@@ -238,6 +239,28 @@ export async function getContractStateAt(
   const value = await queryPlain(query, hexOf(contractId, 'contractId', 32));
   return value === null ? null : parseChainData(contractStateSchema, value, 'PhalaContracts.ContractStates');
 }
+
+/**
+ * `PhalaContracts.CommittedRequests(requestId)` at a block: the contract and the state version an
+ * EVM request's state change landed as, or null when none did.
+ */
+export async function getCommittedRequestAt(
+  client: PhalaClient,
+  requestId: Bytes,
+  blockHash: Bytes,
+): Promise<{ contractId: Hex; version: bigint } | null> {
+  const at = await client.api.at(hexOf(blockHash, 'blockHash', 32));
+  const query = (at.query.phalaContracts as unknown as Record<string, Query>).committedRequests!;
+  const value = await queryPlain(query, hexOf(requestId, 'requestId', 32));
+  if (value === null) return null;
+  const [contractId, version] = parseChainData(committedRequestSchema, value, 'PhalaContracts.CommittedRequests');
+  return { contractId: contractId.toLowerCase() as Hex, version: BigInt(version) };
+}
+
+const committedRequestSchema = z.tuple([
+  z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+  z.union([z.number().int().nonnegative(), z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/)]),
+]);
 
 /** An open (unfulfilled, uncancelled) request. */
 export async function getRequest(client: PhalaClient, requestId: Bytes): Promise<Request | null> {

@@ -25,6 +25,8 @@ export type RejectionReason =
   | 'deadline-passed'
   | 'code-unreadable'
   | 'input-unreadable'
+  /** An EVM request whose state change an earlier run committed before it could publish the result. */
+  | 'state-already-committed'
   // Security refusals: the job does not match its origin chain as the worker verified it
   // (src/pruntime/worker/request-on-chain.ts). Counted apart, as they mean someone forged a job.
   | 'RequestNotOnChain'

@@ -14,7 +14,7 @@ import {
   resultStorageKey,
 } from '../../phala/proven-storage.js';
 import type { RequestJob } from '../../protocol/request-job.js';
-import { RequestDeferredError, RequestRejectedError } from './errors.js';
+import { RequestDeferredError, RequestRejectedError, WorkerError } from './errors.js';
 
 /**
  * A request exists on its origin chain before any worker runs it (docs/ARCHITECTURE.md#trust-model).
@@ -117,8 +117,12 @@ export class RequestOnChain {
     const value = (key: Uint8Array) => values.get(toHex(key).toLowerCase() as Hex) ?? null;
     if (onPhala) this.#checkPhalaRequest(request, value(keys[2]!), value(keys[3]!) !== null, head.number);
     const contractBytes = value(keys[0]!);
+    // A gateway may learn of a contract before this worker's view of the Phala-style chain shows
+    // it: not a forgery, so retried (with backoff, until the deadline) rather than refused.
     if (!contractBytes)
-      refuse('RequestFieldMismatch', `contract ${request.contractId} is not on the Phala-style chain`);
+      throw new WorkerError('The contract is not on the Phala-style chain (in this worker\'s verified view).', {
+        details: `${request.contractId} at finalized block ${head.number}`,
+      });
     const contract = decodeProvenContract(contractBytes);
     if (contract.cluster.toLowerCase() !== request.cluster.toLowerCase())
       refuse('RequestFieldMismatch', `cluster: the chain has ${contract.cluster}, the job ${request.cluster}`);

@@ -6,6 +6,7 @@ import type { ResultJob } from '../../protocol/result-job.js';
 import type { Enclave } from '../enclave/enclave.js';
 import { EnclaveRefusalError, type ExecuteResult } from '../enclave/executor.js';
 import type { ChainReader } from './chain-reader.js';
+import { type StateCommitGate, StateCommitGateError } from './state-commit-gate.js';
 import type { RequestOnChain } from './request-on-chain.js';
 import { RequestDeferredError, RequestRejectedError, WorkerError } from './errors.js';
 import {
@@ -32,6 +33,11 @@ export type RequestProcessorParameters = {
   check: RequestCheckContext;
   /** Whether the worker may serve right now (approved, unexpired, measurement allowed). */
   isServing(): boolean;
+  /**
+   * Commits an EVM-origin result's new state from the worker's own account and waits until it is
+   * final (state-commit-gate.ts); the result is released only then. Absent: no gate (tests).
+   */
+  stateCommitGate?: StateCommitGate | undefined;
   /** Unix milliseconds (tests). */
   now?: () => number;
 };
@@ -56,6 +62,22 @@ export class RequestProcessor {
       throw new RequestDeferredError('not-serving', 'this worker is not approved at the moment');
     const id = jobId ?? requestJobId(request.origin, request.requestId);
     const executed = await this.#execute(request);
+    // Phala-style and XCM results carry their state into their own fulfil; an EVM result's state
+    // must be final on the Phala-style chain before anyone can deliver the answer.
+    if (request.origin.kind === 'evm' && executed.stateCommit && this.#p.stateCommitGate) {
+      try {
+        await this.#p.stateCommitGate.release(executed.stateCommit);
+      } catch (error) {
+        // The request's effect is on chain already (an earlier run committed it and stopped
+        // before its result went out): running it again would apply it twice.
+        if (error instanceof StateCommitGateError && error.reason === 'already-committed')
+          throw new RequestRejectedError(
+            'state-already-committed',
+            `${request.requestId}: its state change is committed already`,
+          );
+        throw error; // stale: run again on the new state; refused or timeout: retried
+      }
+    }
     return resultJobOf(request, id, executed, this.#p.enclave.publicIdentity, this.#now());
   }
 
@@ -154,6 +176,7 @@ export function resultJobOf(
             expectedVersion: commit.expectedVersion.toString(),
             sealedState: toHex(commit.sealedState),
             stateRoot: commit.stateRoot,
+            requestIds: commit.requestIds,
             signature: commit.signature,
           },
         }

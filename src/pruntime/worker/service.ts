@@ -33,6 +33,7 @@ import {
 import { type RedisConnection, createRedis } from '../../infra/redis.js';
 import type { RequestCheckContext } from './request-check.js';
 import { RequestProcessor } from './request-processor.js';
+import { StateCommitGate } from './state-commit-gate.js';
 import { ResultBatcher } from './result-batcher.js';
 import { readProgress } from './state-file.js';
 
@@ -391,6 +392,12 @@ export class WorkerService {
       }),
       check: this.#check,
       isServing: () => this.#serving && !this.#stopping,
+      stateCommitGate: new StateCommitGate({
+        client: this.#client,
+        account: this.#account,
+        // The worker's own verified view decides when a commit is final, not the node's word.
+        reader: this.#views.finalizedState,
+      }),
     });
 
     this.#batcher = new ResultBatcher({

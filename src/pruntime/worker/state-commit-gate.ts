@@ -24,6 +24,8 @@ export type FinalizedContractState = { version: bigint; stateRoot: Hex };
  */
 export interface FinalizedStateReader {
   contractState(contractId: Hex): Promise<FinalizedContractState | null>;
+  /** `PhalaContracts.CommittedRequests(requestId)`: the contract and version its state landed as. */
+  committedRequest(requestId: Hex): Promise<{ contractId: Hex; version: bigint } | null>;
 }
 
 /** The default reader: the node's finalized head, then the state at that block (trusts the node). */
@@ -38,6 +40,11 @@ export class ChainFinalizedStateReader implements FinalizedStateReader {
     const head = await this.#client.api.rpc.chain.getFinalizedHead();
     const state = await contracts.getContractStateAt(this.#client, contractId, head.toHex() as Hex);
     return state && { version: state.version, stateRoot: state.stateRoot.toLowerCase() as Hex };
+  }
+
+  async committedRequest(requestId: Hex): Promise<{ contractId: Hex; version: bigint } | null> {
+    const head = await this.#client.api.rpc.chain.getFinalizedHead();
+    return contracts.getCommittedRequestAt(this.#client, requestId, head.toHex() as Hex);
   }
 }
 
@@ -113,9 +120,21 @@ export class StateCommitGate {
     const version = commit.expectedVersion + 1n;
     const stateRoot = commit.stateRoot.toLowerCase() as Hex;
     const deadline = Date.now() + (this.#p.timeoutMs ?? 120_000);
-    // An earlier attempt (a retry after a crash) may have landed it already.
+    // An earlier attempt (a retry after a crash) may have landed it already. "Ours" is told by
+    // the request ids the chain recorded for the commit, never by the state root: two requests
+    // can well leave the same state.
+    const landed = async () => {
+      const at = await this.#p.reader.committedRequest(requestId);
+      if (!at) return false;
+      if (at.contractId.toLowerCase() === commit.contractId.toLowerCase() && at.version === version) return true;
+      throw new StateCommitGateError(
+        'already-committed',
+        `${requestId} took effect as version ${at.version} of ${at.contractId}; this run extends ${commit.expectedVersion}`,
+      );
+    };
+    const requestId = commit.requestIds[0]!;
+    if (await landed()) return { version, stateRoot, txHash: null };
     const before = await this.#p.reader.contractState(commit.contractId);
-    if (isOurs(before, version, stateRoot)) return { version, stateRoot, txHash: null };
     if ((before?.version ?? 0n) > commit.expectedVersion) throw this.#stale(commit, before);
 
     let txHash: Hex;
@@ -134,26 +153,18 @@ export class StateCommitGate {
       txHash = sent.txHash;
     } catch (error) {
       if (!(error instanceof DispatchFailedError)) throw error;
-      if (error.error === 'AlreadyCommitted')
-        throw new StateCommitGateError('already-committed', `${error.pallet}.${error.error}`, error);
-      if (error.error !== 'StaleState')
-        throw new StateCommitGateError('refused', `${error.pallet}.${error.error}`, error);
-      const now = await this.#p.reader.contractState(commit.contractId);
-      if (isOurs(now, version, stateRoot)) return { version, stateRoot, txHash: null };
-      throw this.#stale(commit, now);
+      if (error.error === 'AlreadyCommitted' || error.error === 'StaleState') {
+        if (await landed()) return { version, stateRoot, txHash: null };
+        if (error.error === 'AlreadyCommitted')
+          throw new StateCommitGateError('already-committed', `${error.pallet}.${error.error}`, error);
+        throw this.#stale(commit, await this.#p.reader.contractState(commit.contractId));
+      }
+      throw new StateCommitGateError('refused', `${error.pallet}.${error.error}`, error);
     }
     // Final by the node's word; released only once the reader (the worker's own view) agrees.
     const pollMs = this.#p.pollMs ?? 500;
     for (;;) {
-      const seen = await this.#p.reader.contractState(commit.contractId);
-      if (isOurs(seen, version, stateRoot)) return { version, stateRoot, txHash };
-      // Later commits on top of ours: ours was final before them.
-      if (seen && seen.version > version) return { version, stateRoot, txHash };
-      if (seen && seen.version === version)
-        throw new StateCommitGateError(
-          'refused',
-          `version ${version} of ${commit.contractId} is final with root ${seen.stateRoot}, not ${stateRoot}`,
-        );
+      if (await landed()) return { version, stateRoot, txHash };
       if (Date.now() >= deadline)
         throw new StateCommitGateError(
           'timeout',
@@ -169,8 +180,4 @@ export class StateCommitGate {
       `contract ${commit.contractId} is at version ${seen?.version ?? 0n}, past ${commit.expectedVersion}`,
     );
   }
-}
-
-function isOurs(seen: FinalizedContractState | null, version: bigint, stateRoot: Hex): boolean {
-  return seen !== null && seen.version === version && seen.stateRoot.toLowerCase() === stateRoot;
 }

@@ -1,5 +1,10 @@
 import { type Hex, fromHex, toHex } from '../../base/bytes.js';
-import { contractStateStorageKey, decodeProvenContractState } from '../../phala/proven-storage.js';
+import {
+  committedRequestStorageKey,
+  contractStateStorageKey,
+  decodeProvenCommittedRequest,
+  decodeProvenContractState,
+} from '../../phala/proven-storage.js';
 import type { FinalizedStateReader } from './state-commit-gate.js';
 import type { WorkerTrustConfig } from '../../config/schema.js';
 import { EvmStateVerifier } from '../../evm/proofs/state-reader.js';
@@ -114,6 +119,12 @@ export async function startVerifiedViews(p: StartVerifiedViewsParameters): Promi
       if (!value) return null;
       const state = decodeProvenContractState(value);
       return { version: state.version, stateRoot: state.stateRoot.toLowerCase() as Hex };
+    },
+    async committedRequest(requestId) {
+      const head = await phala.head(Number.MAX_SAFE_INTEGER);
+      const key = committedRequestStorageKey(fromHex(requestId, 'requestId', 32));
+      const value = (await phala.read([key], head.hash)).get(toHex(key).toLowerCase() as Hex) ?? null;
+      return value ? decodeProvenCommittedRequest(value) : null;
     },
   };
 

@@ -129,7 +129,7 @@ describe('worker process', () => {
     );
 
     const responseKey = generateKeyPair('x25519');
-    const request = f.evmRequest(d, SPIN, responseKey, 1n);
+    const request = await f.evmRequest(d, SPIN, responseKey);
     const jobId = requestJobId(request.origin, request.requestId);
     const job = await f.enqueue(request);
     const queue = f.queue(requestQueueName(cluster));
@@ -199,7 +199,7 @@ describe('worker process', () => {
     expect(view.keys.map((k) => k.id)).toContain(d.contractId);
     expect((await registry.getWorker(f.t.client, first.secp256k1))!.registeredAt).toBe(registeredAt);
 
-    const request = f.evmRequest(d, SPIN, generateKeyPair('x25519'), 2n);
+    const request = await f.evmRequest(d, SPIN, generateKeyPair('x25519'));
     const jobId = requestJobId(request.origin, request.requestId);
     await f.enqueue(request);
     const queue = f.queue(requestQueueName(cluster));

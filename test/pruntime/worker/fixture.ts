@@ -10,7 +10,9 @@ import { openEnvelope, sealEnvelope } from '../../../src/crypto/envelope.js';
 import { outputContext, requestContext, stateContext } from '../../../src/crypto/envelope-context.js';
 import { sealKeyHandover } from '../../../src/crypto/key-handover.js';
 import { type KeyPair, generateKeyPair } from '../../../src/crypto/keys.js';
-import { computeRequestIdFromInput } from '../../../src/evm/request-id.js';
+import { type EvmDevnet, registerContractOnGateway, startEvmDevnet } from '../../../src/devnet/evm/index.js';
+import { decodeGatewayLog } from '../../../src/evm/gateway/events.js';
+import { sendRequest } from '../../../src/evm/gateway/request.js';
 import { contracts, mq, registry } from '../../../src/phala/index.js';
 import { originKey, requestJobId } from '../../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName } from '../../../src/protocol/queue-names.js';
@@ -122,6 +124,10 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     }),
   });
   const genesisHash = toHex(t.client.genesisHash);
+  // A real gateway on a real EVM node: workers answer only requests it holds (their existence is
+  // proven with eth_getProof), so EVM-origin requests are made there, not spelled by the test.
+  const evm: EvmDevnet = await startEvmDevnet();
+  const onGateway = new Set<Hex>();
   const prefix = `{${uniquePrefix(label)}}`;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queues = new Map<string, Queue>();
@@ -156,6 +162,14 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
       queues: { backoffMs: [200, 500, 1000] },
       worker: {
         cluster: p.cluster,
+        trust: {
+          phala: {
+            genesisHash: t.node.grandpa.genesisHash,
+            setId: t.node.grandpa.setId,
+            authorities: t.node.grandpa.authorities.map(([id, weight]) => ({ id, weight })),
+          },
+          evm: [{ chainId: evm.node.chainId, endpoints: [evm.node.rpcUrl], quorum: 1, depth: 0 }],
+        },
         dataDir: p.dataDir,
         concurrency: p.concurrency ?? 2,
         http: { host: '127.0.0.1', port: 0 },
@@ -278,12 +292,14 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
       plaintext: utf8(input),
     });
     const deadline = await contracts.deadlineIn(t.client, 1_000);
+    // Final, as the relayer sees requests: workers find them only in finalized blocks.
     const sent = await contracts.request(t.client, {
       signer: t.bob,
       contractId: d.contractId,
       sealedInput,
       responseKey: responseKey.publicKey,
       deadline,
+      waitFor: 'finalized',
     });
     return {
       v: 1,
@@ -346,48 +362,64 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     };
   }
 
-  /** An EVM-origin request as a gateway would make it (the id computed as the gateway does). */
-  function evmRequest(d: Deployed, input: string, responseKey: KeyPair, nonce = 1n): RequestJob {
-    const origin = {
-      kind: 'evm' as const,
-      chainId: 31337,
-      gateway: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as Hex,
-    };
-    const requester = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' as Hex;
+  /**
+   * An EVM-origin request made on the gateway by the node's first account (a direct caller: its
+   * own end user), turned into the job the relayer's watcher would queue from its event.
+   */
+  async function evmRequest(d: Deployed, input: string, responseKey: KeyPair): Promise<RequestJob> {
+    const { publicClient, walletClient } = evm.clients;
+    if (!onGateway.has(d.contractId)) {
+      await registerContractOnGateway(evm.clients, {
+        gateway: evm.gateway,
+        registration: { contractId: d.contractId, cluster: d.cluster, publicKey: toHex(d.key.publicKey), epoch: 0n },
+        gatekeeperKeys: evm.gatekeepers.map((g) => g.secretKey),
+      });
+      onGateway.add(d.contractId);
+    }
+    const origin = { kind: 'evm' as const, chainId: evm.node.chainId, gateway: evm.gateway };
+    const requester = walletClient.account.address;
     const sealedInput = toHex(
       sealEnvelope({
         recipientPublicKey: d.key.publicKey,
         purpose: 'request',
-        context: requestContext(
-          originKey(origin),
-          fromHex(requester),
-          fromHex(d.contractId),
-          responseKey.publicKey,
-        ),
+        context: requestContext(originKey(origin), fromHex(requester), fromHex(d.contractId), responseKey.publicKey),
         plaintext: utf8(input),
       }),
     );
-    const requestId = computeRequestIdFromInput({
-      chainId: origin.chainId,
-      gateway: origin.gateway,
-      nonce,
-      requester,
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3_600);
+    const hash = await sendRequest(walletClient, {
+      gateway: evm.gateway,
       contractId: d.contractId,
       sealedInput,
+      responseKey: toHex(responseKey.publicKey),
+      callbackGasLimit: 100_000,
+      deadline,
     });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    const sent = receipt.logs
+      .map((log) => decodeGatewayLog(log, origin.chainId))
+      .find((e) => e?.kind === 'RequestSent');
+    if (!sent || sent.kind !== 'RequestSent') throw new Error('the gateway logged no RequestSent');
     return {
       v: 1,
       origin,
-      requestId,
+      requestId: sent.requestId,
       contractId: d.contractId,
       cluster: d.cluster,
       requester,
-      nonce: nonce.toString(),
+      endUser: sent.endUser,
+      nonce: sent.nonce.toString(),
       sealedInput,
       responseKey: toHex(responseKey.publicKey),
-      deadline: Math.floor(Date.now() / 1000) + 3_600,
+      deadline: Number(deadline),
       callbackGasLimit: 100_000,
-      observed: { chain: 'hardhat', blockNumber: 1, blockHash: randomHash(), at: Date.now() },
+      observed: {
+        chain: 'evm',
+        blockNumber: Number(receipt.blockNumber),
+        blockHash: receipt.blockHash,
+        txHash: hash,
+        at: Date.now(),
+      },
     };
   }
 
@@ -451,6 +483,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
       keys.push(...(batch as string[]));
     if (keys.length) await redis.del(...keys).catch(() => {});
     await redis.quit().catch(() => {});
+    await evm.stop().catch(() => {});
     await t.stop();
   }
 
@@ -459,6 +492,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     gatekeeper,
     measurement,
     genesisHash,
+    evm,
     prefix,
     redis,
     queue,

@@ -118,23 +118,16 @@ describe('worker service', () => {
     const job = await f.queue(`requests-${cluster.slice(2, 18)}`).getJob(jobId);
     expect(await job!.getState()).toBe('completed');
 
-    // What the relayer does next, on the real chain: commit the new state, then fulfill.
+    // What the relayer does next, on the real chain: fulfil, with the new state in the same extrinsic.
     const commit = r.stateCommit!;
     expect(commit.expectedVersion).toBe('0');
-    await contracts.commitState(f.t.client, {
-      signer: f.t.charlie,
-      contractId: commit.contractId,
-      expectedVersion: BigInt(commit.expectedVersion),
-      state: commit.sealedState,
-      stateRoot: commit.stateRoot,
-      signature: commit.signature,
-    });
     const fulfilled = await contracts.fulfill(f.t.client, {
       signer: f.t.charlie,
       requestId: r.requestId,
       publicOutput: r.publicOutput,
       sealedOutput: r.sealedOutput,
       stateRoot: r.stateRoot,
+      stateCommit: { expectedVersion: BigInt(commit.expectedVersion), state: commit.sealedState },
       signature: r.proof.signature,
     });
     expect(fulfilled.event.worker).toBe(a.enclave.publicIdentity.secp256k1);
@@ -143,7 +136,7 @@ describe('worker service', () => {
 
   it('serves an EVM-origin request with an EIP-712 proof, on the committed state', async () => {
     const responseKey = generateKeyPair('x25519');
-    const request = f.evmRequest(d, 'from evm', responseKey, 7n);
+    const request = await f.evmRequest(d, 'from evm', responseKey);
     const jobId = requestJobId(request.origin, request.requestId);
     await f.enqueue(request);
     const [result] = await f.waitFor(
@@ -163,8 +156,11 @@ describe('worker service', () => {
       kind: 'evm',
       chainId: 31337,
       gateway: request.origin.kind === 'evm' ? request.origin.gateway.toLowerCase() : '',
-      requester: request.requester,
+      requester: request.requester.toLowerCase(),
+      endUser: request.requester.toLowerCase(),
     });
+    // Released only once its state is final on the Phala-style chain (the worker committed it).
+    expect((await contracts.getContractState(f.t.client, d.contractId))?.version).toBe(2n);
     // The state commit is signed for the Phala-style chain, by this worker.
     const signer = recoverPayloadSigner(
       (await import('../../../src/phala/payloads.js')).stateCommitPayload({
@@ -173,6 +169,7 @@ describe('worker service', () => {
         expectedVersion: 1n,
         state: fromHex(r.stateCommit!.sealedState),
         stateRoot: fromHex(r.stateCommit!.stateRoot),
+        requestIds: [fromHex(request.requestId)],
       }),
       fromHex(r.stateCommit!.signature),
     );
@@ -196,28 +193,23 @@ describe('worker service', () => {
     const r = result!.data;
     expect(r.proof.kind).toBe('substrate');
     expect(checkResult(request, r, f.genesisHash)).toEqual({ ok: true });
-    expect(text(r.publicOutput)).toBe('count 2 from xcm');
+    expect(text(r.publicOutput)).toBe('count 3 from xcm');
     expect(JSON.parse(f.openOutput(r, responseKey)).origin).toEqual({
       kind: 'xcm',
       paraId: 2000,
       location: request.requester,
       requester: request.requester,
+      endUser: request.requester,
     });
     const commit = r.stateCommit!;
-    await contracts.commitState(f.t.client, {
-      signer: f.t.charlie,
-      contractId: commit.contractId,
-      expectedVersion: BigInt(commit.expectedVersion),
-      state: commit.sealedState,
-      stateRoot: commit.stateRoot,
-      signature: commit.signature,
-    });
+    // The state goes in the same fulfil, covered by the result's own signature (fulfil v2).
     const fulfilled = await contracts.fulfill(f.t.client, {
       signer: f.t.charlie,
       requestId: r.requestId,
       publicOutput: r.publicOutput,
       sealedOutput: r.sealedOutput,
       stateRoot: r.stateRoot,
+      stateCommit: { expectedVersion: BigInt(commit.expectedVersion), state: commit.sealedState },
       signature: r.proof.signature,
     });
     expect(fulfilled.event.requestId).toBe(request.requestId);
@@ -242,7 +234,9 @@ describe('worker service', () => {
       await b.whenServing(20_000);
       await b.whenHasContractKey(d.contractId, 20_000);
       const responseKey = generateKeyPair('x25519');
-      const request = f.evmRequest(d, 'same for all', responseKey, 99n);
+      // A Phala-style request: its state goes with its fulfilment, so both may run it (an EVM
+      // request's worker commits the state itself, which only one run can do).
+      const request = await f.phalaRequest(d, 'same for all', responseKey);
       const [ra, rb] = await Promise.all([a.processor.run(request), b.processor.run(request)]);
       expect(ra.worker.address).not.toBe(rb.worker.address);
       expect(ra.publicOutput).toBe(rb.publicOutput);
@@ -257,8 +251,8 @@ describe('worker service', () => {
       expect(toHex(f.openState(d, ra.stateCommit!.sealedState, version))).toBe(
         toHex(f.openState(d, rb.stateCommit!.sealedState, version)),
       );
-      expect(checkResult(request, ra, undefined)).toEqual({ ok: true });
-      expect(checkResult(request, rb, undefined)).toEqual({ ok: true });
+      expect(checkResult(request, ra, f.genesisHash)).toEqual({ ok: true });
+      expect(checkResult(request, rb, f.genesisHash)).toEqual({ ok: true });
     } finally {
       await b.stop({ graceMs: 1_000 });
       await engineB.close();
@@ -267,7 +261,7 @@ describe('worker service', () => {
 
   it('rejects, with a recorded reason and nothing signed, a payload that fails the schema or whose id does not derive from its fields', async () => {
     const responseKey = generateKeyPair('x25519');
-    const good = f.evmRequest(d, 'tampered', responseKey, 11n);
+    const good = await f.evmRequest(d, 'tampered', responseKey);
     const badSchema = { ...good, sealedInput: 'not hex' };
     const badSchemaId = `evm-31337-${randomHash()}`;
     const tampered: RequestJob = { ...good, nonce: '12' };
@@ -301,7 +295,7 @@ describe('worker service', () => {
   it('defers requests for a contract whose key it lacks, refuses a handover of a key the chain did not publish, and serves once handed the right key', async () => {
     const d2 = await f.deploy(cluster);
     const responseKey = generateKeyPair('x25519');
-    const request = f.evmRequest(d2, 'later', responseKey, 3n);
+    const request = await f.evmRequest(d2, 'later', responseKey);
     const jobId = requestJobId(request.origin, request.requestId);
     const job = await f.enqueue(request);
     await f.waitFor(
@@ -364,7 +358,7 @@ describe('worker service', () => {
       envelope: fromHex(answer.sealedOutput),
     });
     // The committed state: version 2, from the XCM request (the EVM request's commit was never submitted).
-    expect(JSON.parse(Buffer.from(opened).toString())).toEqual({ count: '2', asked: 'how many?' });
+    expect(JSON.parse(Buffer.from(opened).toString())).toEqual({ count: '3', asked: 'how many?' });
 
     expect((await post({ contractId: d.contractId })).status).toBe(400);
     expect((await post('{not json')).status).toBe(400);
@@ -412,7 +406,7 @@ describe('worker service', () => {
     await a.whenServing(10_000);
     expect((await registry.getWorker(f.t.client, before.secp256k1))!.registeredAt).toBe(registeredAt);
     const responseKey = generateKeyPair('x25519');
-    const request = f.evmRequest(d, 'after restart', responseKey, 21n);
+    const request = await f.evmRequest(d, 'after restart', responseKey);
     await f.enqueue(request);
     const jobId = requestJobId(request.origin, request.requestId);
     const [result] = await f.waitFor(

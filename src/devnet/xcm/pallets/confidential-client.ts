@@ -99,6 +99,8 @@ export const FulfillmentProof = t.struct(`${CRATE}::FulfillmentProof`, {
   nonce: t.u64,
   stateRoot: H256,
   signature: Signature,
+  /** (expected version, blake2_256(state)) when the result committed state: its signature is the v2 form. */
+  stateCommit: t.option(t.tuple(t.u64, H256)),
 });
 export type PhalaConfigValue = Infer<typeof PhalaConfig>;
 
@@ -529,6 +531,9 @@ export function confidentialClientPallet(chain: XcmChain, config: ConfidentialCl
               publicOutput: a.publicOutput,
               sealedOutput: a.sealedOutput,
               stateRoot: a.proof.stateRoot,
+              stateCommit: a.proof.stateCommit
+                ? { expectedVersion: a.proof.stateCommit[0], stateHash: a.proof.stateCommit[1] }
+                : null,
             },
             a.proof.signature,
           );

@@ -135,7 +135,7 @@ export function xcmRequestOrigin(chain: XcmChain): RequestOriginExtension {
         paraId: paraOfOrigin(request.origin.value as JsonValue) ?? 0,
       });
     },
-    onFulfilled(env, { requestId, request, fulfillment, signature }) {
+    onFulfilled(env, { requestId, request, fulfillment, signature, stateCommit }) {
       const info = S.XcmRequests.get(env, requestId);
       S.XcmRequests.remove(env, requestId);
       try {
@@ -158,6 +158,8 @@ export function xcmRequestOrigin(chain: XcmChain): RequestOriginExtension {
             nonce,
             fulfillment.stateRoot,
             signature,
+            // FulfillmentProof.state_commit: Option<(u64, H256)>, what a stateful result's v2 signature covers.
+            stateCommitBytes(stateCommit),
           );
           const message = buildResponseProgram({
             version: 5,
@@ -182,6 +184,13 @@ export function xcmRequestOrigin(chain: XcmChain): RequestOriginExtension {
       }
     },
   };
+}
+
+function stateCommitBytes(commit: { expectedVersion: bigint; stateHash: Uint8Array } | null): Uint8Array {
+  if (!commit) return Uint8Array.of(0);
+  const version = new Uint8Array(8);
+  new DataView(version.buffer).setBigUint64(0, commit.expectedVersion, true);
+  return concatBytes(Uint8Array.of(1), version, commit.stateHash);
 }
 
 export function phalaXcmResponderPallet(config: ResponderConfig = {}): Pallet {
