@@ -159,7 +159,13 @@ const eventSchemas = {
       sealedOutput: hex,
       stateRoot: hash,
     }),
-    StateCommitted: z.object({ contractId: hash, version: u64, stateRoot: hash, worker: key33 }),
+    StateCommitted: z.object({
+      contractId: hash,
+      version: u64,
+      stateRoot: hash,
+      worker: key33,
+      requestIds: z.array(hash),
+    }),
     RequestCancelled: z.object({ requestId: hash, contractId: hash }),
   },
   PhalaMq: {

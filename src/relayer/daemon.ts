@@ -14,7 +14,7 @@ import { startHttpServer } from './http-server.js';
 import { JourneyStore } from './journey.js';
 import { Lease } from './lease.js';
 import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
-import { createSecurityRefusalCounter, recordSecurityRefusal } from '../log/security-refusal.js';
+import { recordSecurityRefusal } from '../log/security-refusal.js';
 import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { PendingIndex, RecentlyConfirmed } from './pending.js';
 import type { Destination, OriginWatcher } from './ports.js';
@@ -67,7 +67,6 @@ type Running = { stop: () => Promise<void>; abort?: () => Promise<void> };
  */
 export class RelayerDaemon {
   readonly metrics: RelayerMetrics = createRelayerMetrics();
-  readonly #securityRefusals = createSecurityRefusalCounter(this.metrics.registry);
   readonly redis: RedisConnection;
   readonly queues: RelayerQueues;
   readonly journeys: JourneyStore;
@@ -298,7 +297,7 @@ export class RelayerDaemon {
         const refusal = jobRefusalSchema.safeParse(job.progress);
         if (refusal.success && refusal.data.refusal.security) {
           const { reason, detail } = refusal.data.refusal;
-          recordSecurityRefusal(this.#p.logger, this.#securityRefusals, {
+          recordSecurityRefusal(this.#p.logger, this.metrics.securityRefusals, {
             role: 'worker',
             reason,
             jobId,

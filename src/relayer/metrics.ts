@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createSecurityRefusalCounter } from '../log/security-refusal.js';
 
 /**
  * The relayer's metrics. Label values are bounded sets (chain names, stages, error kinds), never
@@ -71,14 +72,12 @@ export function createRelayerMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
-    securityRefusals: securityRefusalCounter(registry),
+    securityRefusals: createSecurityRefusalCounter(registry),
   };
   return metrics;
 }
 
 export type RelayerMetrics = ReturnType<typeof createRelayerMetrics>;
-
-export const SECURITY_REFUSALS_METRIC = 'phala_bridge_security_refusals_total';
 
 /**
  * Why something was refused for security (issue 13; docs/operations: alert on any increase).
@@ -91,18 +90,6 @@ export type SecurityRefusalReason =
   | 'RequestNotPending'
   | 'MalformedBatch'
   | 'EnvelopeOpenError';
-
-/** The refusals counter on `registry` (made once per registry; a second call returns the same one). */
-export function securityRefusalCounter(registry: Registry): Counter<'role' | 'reason'> {
-  const existing = registry.getSingleMetric(SECURITY_REFUSALS_METRIC);
-  if (existing) return existing as Counter<'role' | 'reason'>;
-  return new Counter({
-    name: SECURITY_REFUSALS_METRIC,
-    help: 'Results, requests or messages refused for security, by role and named reason',
-    labelNames: ['role', 'reason'] as const,
-    registers: [registry],
-  });
-}
 
 /** Counts one security refusal (role: which part refused it; the relayer by default). */
 export function countSecurityRefusal(
