@@ -10,8 +10,8 @@ import {IPhalaBridgeGateway} from "./interfaces/IPhalaBridgeGateway.sol";
 /// in `_onConfidentialResult`.
 /// @dev How a request travels:
 /// 1. A client seals the input (envelope v1, purpose "request input") to the confidential
-///    contract's public key, which `gateway.contractOf(contractId).publicKey` gives, and picks an
-///    X25519 response key of its own.
+///    contract's public key, which `gateway.contractOf(contractId).publicKey` gives, for this
+///    contract as requester and its own account as end user, and picks an X25519 response key.
 /// 2. Your contract calls `_requestConfidential`; the gateway stores a commitment and emits
 ///    `RequestSent`; a relayer takes it to a worker of the contract's cluster.
 /// 3. The worker's signed result comes back through `gateway.fulfill`, which calls
@@ -41,7 +41,9 @@ abstract contract ConfidentialConsumer is IConfidentialConsumer {
         _onConfidentialResult(requestId, publicOutput, sealedOutput);
     }
 
-    /// @notice Sends a request to a confidential contract.
+    /// @notice Sends a request to a confidential contract for `msg.sender` (the end user): the
+    /// input must have been sealed for this contract as requester and `msg.sender` as end user, so
+    /// an input copied from another account's transaction does not open for the copier.
     /// @param contractId The confidential contract (registered on the gateway by the gatekeepers).
     /// @param sealedInput The input sealed to the contract's public key by the client.
     /// @param responseKey X25519 public key the worker seals the sealed output to.
@@ -57,7 +59,21 @@ abstract contract ConfidentialConsumer is IConfidentialConsumer {
         uint32 callbackGasLimit,
         uint64 deadline
     ) internal returns (bytes32 requestId) {
-        return gateway.request(contractId, sealedInput, responseKey, callbackGasLimit, deadline);
+        return gateway.requestFor(msg.sender, contractId, sealedInput, responseKey, callbackGasLimit, deadline);
+    }
+
+    /// @notice Like `_requestConfidential`, for an end user other than `msg.sender` (a contract
+    /// that acts for accounts that reach it some other way, e.g. a signed message). Never pass an
+    /// account that did not ask: the confidential contract credits the request to it.
+    function _requestConfidentialFor(
+        address endUser,
+        bytes32 contractId,
+        bytes calldata sealedInput,
+        bytes32 responseKey,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) internal returns (bytes32 requestId) {
+        return gateway.requestFor(endUser, contractId, sealedInput, responseKey, callbackGasLimit, deadline);
     }
 
     /// @notice Withdraws a request of this contract whose deadline has passed without a result.

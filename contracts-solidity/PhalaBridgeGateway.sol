@@ -73,12 +73,14 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
 
     // ---------------------------------------------------------------- requests
 
-    /// @notice Sends a request to confidential contract `contractId`.
-    /// @param sealedInput The input, sealed (envelope v1) to the contract's public key.
+    /// @notice Sends a request to confidential contract `contractId`; the caller is its own end user.
+    /// @param sealedInput The input, sealed (envelope v1) to the contract's public key, for this
+    /// requester and end user (both are in the envelope's context).
     /// @param responseKey The X25519 public key the sealed output is sealed to.
     /// @param callbackGasLimit The exact gas `onConfidentialResult` gets on the requester.
     /// @param deadline Unix time after which the request can no longer be fulfilled, only cancelled.
-    /// @return requestId `keccak256(abi.encode(chainId, gateway, nonce, requester, contractId, keccak256(sealedInput)))`.
+    /// @return requestId `keccak256(abi.encode(chainId, gateway, nonce, requester, endUser,
+    /// contractId, responseKey, keccak256(sealedInput)))`, here with `endUser = requester`.
     function request(
         bytes32 contractId,
         bytes calldata sealedInput,
@@ -86,6 +88,35 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         uint32 callbackGasLimit,
         uint64 deadline
     ) external returns (bytes32 requestId) {
+        return _request(msg.sender, contractId, sealedInput, responseKey, callbackGasLimit, deadline);
+    }
+
+    /// @notice Sends a request on behalf of `endUser`, the account a consumer contract acts for
+    /// (`ConfidentialConsumer` passes its own `msg.sender`). The end user is bound into the request
+    /// id and the input envelope's context, so an input sealed for one account cannot be replayed
+    /// through the same consumer by another: the worker would not open it.
+    /// @dev Only the caller (the requester) vouches for `endUser`; a requester can only name end
+    /// users of inputs sealed to itself as requester, so it can forge nothing for other consumers.
+    function requestFor(
+        address endUser,
+        bytes32 contractId,
+        bytes calldata sealedInput,
+        bytes32 responseKey,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) external returns (bytes32 requestId) {
+        if (endUser == address(0)) revert InvalidEndUser();
+        return _request(endUser, contractId, sealedInput, responseKey, callbackGasLimit, deadline);
+    }
+
+    function _request(
+        address endUser,
+        bytes32 contractId,
+        bytes calldata sealedInput,
+        bytes32 responseKey,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) private returns (bytes32 requestId) {
         if (deadline <= block.timestamp) revert InvalidDeadline(deadline);
         if (callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(callbackGasLimit, MAX_CALLBACK_GAS);
         if (sealedInput.length > MAX_SEALED_INPUT) revert InputTooLarge(sealedInput.length, MAX_SEALED_INPUT);
@@ -96,34 +127,37 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         }
         if (state & REGISTERED_BIT == 0) revert ContractNotRegistered(contractId);
         bytes32 topic = RequestSent.selector;
-        // The request is the hot path (the gas target is 60k with a 256-byte input): it is written
+        // The request is the hot path (the gas target is 62k with a 256-byte input): it is written
         // in assembly so that the input is copied once, into the event data, and hashed there.
         assembly ("memory-safe") {
             // Next nonce (the low 64 bits; 2^64 requests to one contract will not happen).
             sstore(c.slot, add(state, 1))
             let nonce := and(state, NONCE_MASK)
-            // Event data, ABI-encoded in place: nonce, offset, responseKey, gas, deadline, input.
+            // Event data, ABI-encoded in place: endUser, nonce, offset, responseKey, gas, deadline, input.
             let m := mload(0x40)
-            mstore(m, nonce)
-            mstore(add(m, 0x20), 0xa0)
-            mstore(add(m, 0x40), responseKey)
-            mstore(add(m, 0x60), callbackGasLimit)
-            mstore(add(m, 0x80), deadline)
-            mstore(add(m, 0xa0), sealedInput.length)
-            let input := add(m, 0xc0)
+            mstore(m, endUser)
+            mstore(add(m, 0x20), nonce)
+            mstore(add(m, 0x40), 0xc0)
+            mstore(add(m, 0x60), responseKey)
+            mstore(add(m, 0x80), callbackGasLimit)
+            mstore(add(m, 0xa0), deadline)
+            mstore(add(m, 0xc0), sealedInput.length)
+            let input := add(m, 0xe0)
             calldatacopy(input, sealedInput.offset, sealedInput.length)
             let inputHash := keccak256(input, sealedInput.length)
             mstore(add(input, sealedInput.length), 0) // zero padding
-            let dataLength := add(0xc0, and(add(sealedInput.length, 31), not(31)))
+            let dataLength := add(0xe0, and(add(sealedInput.length, 31), not(31)))
             // Request id and commitment, hashed in the memory after the event data.
             let h := add(m, dataLength)
             mstore(h, chainid())
             mstore(add(h, 0x20), address())
             mstore(add(h, 0x40), nonce)
             mstore(add(h, 0x60), caller())
-            mstore(add(h, 0x80), contractId)
-            mstore(add(h, 0xa0), inputHash)
-            requestId := keccak256(h, 0xc0)
+            mstore(add(h, 0x80), endUser)
+            mstore(add(h, 0xa0), contractId)
+            mstore(add(h, 0xc0), responseKey)
+            mstore(add(h, 0xe0), inputHash)
+            requestId := keccak256(h, 0x100)
             mstore(h, contractId)
             mstore(add(h, 0x20), caller())
             mstore(add(h, 0x40), callbackGasLimit)

@@ -8,6 +8,7 @@ import { toHex } from '../src/base/bytes.js';
 import { sha256 } from '../src/crypto/hash.js';
 import { keyPairFromSecret } from '../src/crypto/keys.js';
 import { type EnvelopePurpose, envelopePurposes, sealEnvelope } from '../src/crypto/envelope.js';
+import { requestContext } from '../src/crypto/envelope-context.js';
 
 /** Deterministic filler bytes: sha256 chained from a label, so vectors need no randomness. */
 export function filler(label: string, length: number): Uint8Array {
@@ -28,7 +29,21 @@ for (const purpose of Object.keys(envelopePurposes) as EnvelopePurpose[]) {
     const label = `${purpose}/${size}`;
     const ephemeralSecretKey = filler(`ephemeral/${label}`, 32);
     const nonce = filler(`nonce/${label}`, 24);
-    const context = filler(`context/${label}`, purpose === 'request' ? 71 : 32);
+    // Request inputs use a real context (PROTOCOL §2, with the end user since v1.1) so the vectors
+    // pin its layout too; the other purposes' contexts are fixed-size and opaque here.
+    const parts =
+      purpose === 'request'
+        ? {
+            originKey: 'evm-31337',
+            requester: filler(`requester/${label}`, 20),
+            endUser: filler(`endUser/${label}`, 20),
+            contractId: filler(`contractId/${label}`, 32),
+            responseKey: filler(`responseKey/${label}`, 32),
+          }
+        : null;
+    const context = parts
+      ? requestContext(parts.originKey, parts.requester, parts.contractId, parts.responseKey, parts.endUser)
+      : filler(`context/${label}`, 32);
     const plaintext = filler(`plaintext/${label}`, size);
     const envelope = sealEnvelope({
       recipientPublicKey: recipient.publicKey,
@@ -44,6 +59,17 @@ for (const purpose of Object.keys(envelopePurposes) as EnvelopePurpose[]) {
       ephemeralSecretKey: toHex(ephemeralSecretKey),
       nonce: toHex(nonce),
       context: toHex(context),
+      ...(parts
+        ? {
+            requestContext: {
+              originKey: parts.originKey,
+              requester: toHex(parts.requester),
+              endUser: toHex(parts.endUser),
+              contractId: toHex(parts.contractId),
+              responseKey: toHex(parts.responseKey),
+            },
+          }
+        : {}),
       plaintextLength: size,
       // Large payloads give only the plaintext's sha256: open the envelope and compare.
       ...(size <= 1024 ? { plaintext: toHex(plaintext) } : { plaintextSha256: toHex(sha256(plaintext)) }),
@@ -53,7 +79,7 @@ for (const purpose of Object.keys(envelopePurposes) as EnvelopePurpose[]) {
 }
 const file = {
   description:
-    'Sealed envelope v1 (docs/PROTOCOL.md §2). Every field is hex. sealEnvelope(recipientPublicKey, purpose, context, plaintext, ephemeralSecretKey, nonce) must give exactly `envelope`, and openEnvelope with recipientSecretKey must give back `plaintext` (or bytes whose sha256 is `plaintextSha256`).',
+    'Sealed envelope v1 (docs/PROTOCOL.md §2; request-input context v1.1, with the end user). Every field is hex but requestContext.originKey (text). sealEnvelope(recipientPublicKey, purpose, context, plaintext, ephemeralSecretKey, nonce) must give exactly `envelope`, and openEnvelope with recipientSecretKey must give back `plaintext` (or bytes whose sha256 is `plaintextSha256`). For request inputs, `context` = lp(utf8(originKey)) ‖ lp(requester) ‖ lp(endUser) ‖ contractId ‖ responseKey from `requestContext`.',
   recipientSecretKey: toHex(recipient.secretKey),
   recipientPublicKey: toHex(recipient.publicKey),
   vectors,

@@ -7,7 +7,9 @@
  *   consumer: requests made by the Solidity examples (PrivateCheck checks, SealedBidAuction bids)
  *            for EVM accounts: replay sends the accounts' transactions to those contracts again.
  * The relayer's recording is split by flow; the outputs as they landed are the golden tapes.
- * Run: node --import tsx scripts/record-tapes.ts [out-dir]
+ * Run: node --import tsx scripts/record-tapes.ts [out-dir] [--flows=evm,consumer]
+ * `--flows` records only the flows named (evm, phala, xcm, auction, consumer) and leaves the other
+ * tapes as they are: for re-recording the flows a change touched when another is unavailable.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,7 +36,11 @@ import { requestFromSibling } from '../src/sdk/sibling.js';
 import { type Devnet, expectFulfilled, startDevnet } from '../src/testing/index.js';
 import { type RequestRef, fulfilmentEntry } from '../src/testing/outcomes.js';
 
-const out = path.resolve(process.argv[2] ?? 'test/tapes');
+const args = process.argv.slice(2);
+const out = path.resolve(args.find((a) => !a.startsWith('--')) ?? 'test/tapes');
+const flowsArg = args.find((a) => a.startsWith('--flows='));
+const only = flowsArg ? new Set(flowsArg.slice('--flows='.length).split(',')) : null;
+const wanted = (flow: string) => only === null || only.has(flow);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'record-tapes-'));
 const recording = path.join(dir, 'recorded.ndjson');
 
@@ -50,7 +56,7 @@ ${auctionContract({
   auctioneer: { kind: 'evm', chainId: 31337, gateway, requester: auctioneer.address },
   bidders: 'any',
 })}`;
-writeFileSync(path.join(out, 'open-auction.js'), auctionFile);
+if (wanted('auction')) writeFileSync(path.join(out, 'open-auction.js'), auctionFile);
 
 const abiBytes = (types: string[], values: unknown[]) =>
   new Uint8Array(
@@ -81,8 +87,8 @@ try {
   if (devnet.chains.evm.gateway.toLowerCase() !== gateway.toLowerCase())
     throw new Error(`the gateway is at ${devnet.chains.evm.gateway}, not ${gateway}`);
   await greeterFlows(devnet, landed);
-  await auctionFlow(devnet, landed);
-  await consumerFlow(devnet, landed);
+  if (wanted('auction')) await auctionFlow(devnet, landed);
+  if (wanted('consumer')) await consumerFlow(devnet, landed);
   recorded = readTape(recording);
   const flowOf = flowClassifier(devnet);
   const write = async (file: string, entries: TapeEntry[]) => {
@@ -109,7 +115,7 @@ type Landed = (flow: string, ref: RequestRef) => Promise<void>;
 async function greeterFlows(devnet: Devnet, landed: Landed) {
   const greeter = devnet.contracts.greeter!.contractId;
   const evm = devnetClients(devnet.chains.evm, auctioneer.privateKey);
-  for (const name of ['evm-ada', 'evm-grace']) {
+  for (const name of wanted('evm') ? ['evm-ada', 'evm-grace'] : []) {
     const sent = await requestFromEvm({
       sender: evm.walletClient,
       publicClient: evm.publicClient,
@@ -120,10 +126,12 @@ async function greeterFlows(devnet: Devnet, landed: Landed) {
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
     await landed('evm', { kind: 'evm', requestId: sent.requestId });
   }
-  for (const [who, name] of [
-    ['Dave', 'phala-dave'],
-    ['Eve', 'phala-eve'],
-  ] as const) {
+  for (const [who, name] of wanted('phala')
+    ? ([
+        ['Dave', 'phala-dave'],
+        ['Eve', 'phala-eve'],
+      ] as const)
+    : []) {
     const sent = await requestFromPhala(devnet.phala, {
       signer: await devSigner(who),
       contractId: greeter,
@@ -132,10 +140,12 @@ async function greeterFlows(devnet: Devnet, landed: Landed) {
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
     await landed('phala', { kind: 'phala', requestId: sent.requestId });
   }
-  for (const [who, name] of [
-    ['Dave', 'xcm-dave'],
-    ['Ferdie', 'xcm-ferdie'],
-  ] as const) {
+  for (const [who, name] of wanted('xcm')
+    ? ([
+        ['Dave', 'xcm-dave'],
+        ['Ferdie', 'xcm-ferdie'],
+      ] as const)
+    : []) {
     const sent = await requestFromSibling(
       { sibling: devnet.sibling, phala: devnet.phala },
       { signer: await devSigner(who), contractId: greeter, input: name },
@@ -216,6 +226,7 @@ async function consumerFlow(devnet: Devnet, landed: Landed) {
       gateway: devnet.chains.evm.gateway,
       contractId: devnet.contracts[consumer.contract]!.contractId,
       requester: consumer.address,
+      endUser: walletClient.account.address,
       input,
     });
     const hash = await walletClient.sendTransaction({

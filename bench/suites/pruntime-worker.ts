@@ -221,7 +221,15 @@ export async function run(): Promise<BenchReport> {
           jobs.push({
             v: 1,
             origin,
-            requestId: computeRequestIdFromInput({ ...origin, nonce, requester, contractId, sealedInput }),
+            requestId: computeRequestIdFromInput({
+              ...origin,
+              nonce,
+              requester,
+              endUser: requester,
+              contractId,
+              responseKey: toHex(responseKey.publicKey),
+              sealedInput,
+            }),
             contractId,
             cluster,
             requester,

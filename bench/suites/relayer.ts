@@ -147,7 +147,15 @@ async function pipelineWorld(dataDir: string) {
       return {
         v: 1,
         origin,
-        requestId: computeRequestIdFromInput({ ...origin, nonce, requester, contractId, sealedInput }),
+        requestId: computeRequestIdFromInput({
+          ...origin,
+          nonce,
+          requester,
+          endUser: requester,
+          contractId,
+          responseKey,
+          sealedInput,
+        }),
         contractId,
         cluster,
         requester,

@@ -12,6 +12,11 @@ import {IPhalaBridgeGateway} from "../interfaces/IPhalaBridgeGateway.sol";
 /// @dev Public output, ABI-encoded by the confidential contract: `abi.encode(bool passed)`.
 /// Anything else counts as "failed". The sealed detail is emitted in `CheckAnswered` for the
 /// holder of the response key.
+///
+/// The account seals its data for this contract as requester and itself as end user: the gateway
+/// records the caller of `check` as the request's end user, and the worker opens the input only
+/// for that end user. An input copied from Alice's `check` transaction and sent by Bob does not
+/// open, so Bob cannot pass on Alice's data.
 contract PrivateCheck is ConfidentialConsumer {
     struct PendingCheck {
         address account;
@@ -41,7 +46,8 @@ contract PrivateCheck is ConfidentialConsumer {
     }
 
     /// @notice Asks for a check of the caller's sealed data.
-    /// @param sealedInput The data, sealed to the confidential contract's key.
+    /// @param sealedInput The data, sealed to the confidential contract's key for this contract
+    /// (requester) and the caller (end user).
     /// @param responseKey X25519 key that receives the sealed detail.
     function check(bytes calldata sealedInput, bytes32 responseKey) external returns (bytes32 requestId) {
         uint64 deadline = uint64(block.timestamp) + answerWindow;

@@ -19,6 +19,9 @@ import {IPhalaBridgeGateway} from "../interfaces/IPhalaBridgeGateway.sol";
 ///           bid's request id, zero when there was no valid bid)
 /// The confidential contract must accept requests for this auction only from this contract's
 /// address (the gateway's `requester`), so nobody can settle it early through the gateway.
+/// Each bid is sealed for this contract (requester) and the bidder (end user: the gateway records
+/// the caller of `bid`); the worker opens it only for that bidder, so a shill cannot place a copy
+/// of someone else's sealed bid.
 ///
 /// Every bid locks a public deposit. A winner whose price exceeds its deposit defaults: its deposit
 /// goes to the seller and nothing is sold. If the auction is not settled by `settleBy`, anyone may

@@ -76,11 +76,13 @@ interface IPhalaBridgeGateway {
         WorkerNotAuthorized
     }
 
-    /// @notice Everything a relayer needs to act without reading anything else.
+    /// @notice Everything a relayer needs to act without reading anything else. `endUser` is the
+    /// account the requester acts for (`requestFor`), or the requester itself (`request`).
     event RequestSent(
         bytes32 indexed requestId,
         bytes32 indexed contractId,
         address indexed requester,
+        address endUser,
         uint64 nonce,
         bytes sealedInput,
         bytes32 responseKey,
@@ -125,8 +127,19 @@ interface IPhalaBridgeGateway {
     error RegistrationExpired(uint64 expiresAt);
     error RegistrationSuperseded();
     error InvalidGatekeeperSet();
+    /// @notice `requestFor` was given the zero address as the end user.
+    error InvalidEndUser();
 
     function request(
+        bytes32 contractId,
+        bytes calldata sealedInput,
+        bytes32 responseKey,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) external returns (bytes32 requestId);
+
+    function requestFor(
+        address endUser,
         bytes32 contractId,
         bytes calldata sealedInput,
         bytes32 responseKey,

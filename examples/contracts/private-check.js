@@ -2,8 +2,11 @@
 // data, this contract applies the rule, and only "passed" becomes public (abi.encode(bool));
 // the detail comes back sealed to the account's response key. Change the rule to your own.
 //
-// Input (sealed to this contract's key, for the PrivateCheck contract as requester):
+// Input (sealed to this contract's key, for the PrivateCheck contract as requester and the account
+// that calls check() as end user, ctx.origin.endUser):
 //   {"score": <integer>}   e.g. a credit score from a report only the account should see
+// The answer is the end user's: an input copied from another account's check() does not open for
+// the copier (the end user is bound into the envelope), so nobody passes with someone else's data.
 const THRESHOLD = 650;
 
 export function handle(input, ctx) {
@@ -19,6 +22,7 @@ export function handle(input, ctx) {
     score === null
       ? { passed: false, reason: 'expected {"score": <integer>}' }
       : { passed, score, threshold: THRESHOLD, margin: score - THRESHOLD };
+  detail.account = ctx.origin.endUser;
   return { public: ctx.abi.encode('bool', [passed]), sealed: ctx.json.encode(detail) };
 }
 

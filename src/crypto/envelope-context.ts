@@ -12,21 +12,27 @@ function fixed(bytes: Uint8Array, length: number, field: string): Uint8Array {
 }
 
 /**
- * Request input: origin key ‖ requester ‖ contract id ‖ response key. Beyond the design sketch,
- * the requester is bound so that a sealed input copied from someone else's request cannot be
- * resubmitted with the copier's response key, and the response key is bound so that a relayer
+ * Request input: origin key ‖ requester ‖ end user ‖ contract id ‖ response key. Beyond the design
+ * sketch, the requester is bound so that a sealed input copied from someone else's request cannot
+ * be resubmitted with the copier's response key, and the response key is bound so that a relayer
  * (untrusted) cannot swap in its own key and have the worker seal the answer to it: the worker
- * opens the input only with the response key the request really carries.
+ * opens the input only with the response key the request really carries. The end user (the
+ * account a consumer contract acts for, PROTOCOL §2 v1.1) is bound so that an input copied from
+ * another account's call to the same consumer does not open for the copier. Where there is no
+ * separate end user (a direct caller, Phala-style and XCM origins, direct queries) it is the
+ * requester, which is the default here.
  */
 export function requestContext(
   originKey: string,
   requester: Uint8Array,
   contractId: Uint8Array,
   responseKey: Uint8Array,
+  endUser: Uint8Array = requester,
 ): Uint8Array {
   return concatBytes(
     lengthPrefixed(utf8(originKey)),
     lengthPrefixed(requester),
+    lengthPrefixed(endUser),
     fixed(contractId, 32, 'contractId'),
     fixed(responseKey, 32, 'responseKey'),
   );

@@ -5,14 +5,19 @@ export type ComputeRequestIdParameters = {
   gateway: Address;
   nonce: bigint;
   requester: Address;
+  /** The account the requester acts for (`requestFor`); the requester itself for `request`. */
+  endUser: Address;
   contractId: Hex;
+  responseKey: Hex;
   /** keccak256 of the sealed input; use `computeRequestIdFromInput` to pass the input itself. */
   sealedInputHash: Hex;
 };
 
 /**
- * The EVM request id (PROTOCOL §1), as PhalaBridgeGateway.request computes it:
- * `keccak256(abi.encode(chainId, gateway, nonce, requester, contractId, keccak256(sealedInput)))`.
+ * The EVM request id (PROTOCOL §1), as PhalaBridgeGateway.request/requestFor compute it:
+ * `keccak256(abi.encode(chainId, gateway, nonce, requester, endUser, contractId, responseKey,
+ * keccak256(sealedInput)))` — every field of the request but the callback gas and the deadline,
+ * which the stored commitment covers.
  */
 export function computeRequestId(p: ComputeRequestIdParameters): Hex {
   return keccak256(
@@ -22,10 +27,21 @@ export function computeRequestId(p: ComputeRequestIdParameters): Hex {
         { type: 'address' },
         { type: 'uint64' },
         { type: 'address' },
+        { type: 'address' },
+        { type: 'bytes32' },
         { type: 'bytes32' },
         { type: 'bytes32' },
       ],
-      [BigInt(p.chainId), p.gateway, p.nonce, p.requester, p.contractId, p.sealedInputHash],
+      [
+        BigInt(p.chainId),
+        p.gateway,
+        p.nonce,
+        p.requester,
+        p.endUser,
+        p.contractId,
+        p.responseKey,
+        p.sealedInputHash,
+      ],
     ),
   );
 }

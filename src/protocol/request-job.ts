@@ -14,6 +14,12 @@ export const requestJobSchema = z.strictObject({
   cluster: hex32Schema,
   /** 20-byte EVM address, 32-byte account id, or SCALE-encoded XCM location. */
   requester: hexSchema,
+  /**
+   * The account the requester acts for (EVM: the gateway's `endUser`, a 20-byte address; a
+   * consumer contract passes its caller). For Phala-style and XCM origins, and when absent, the
+   * requester itself. Bound into the EVM request id and into the input envelope's context.
+   */
+  endUser: hexSchema.optional(),
   nonce: uintStringSchema,
   sealedInput: hexSchema,
   responseKey: hex32Schema,
@@ -30,3 +36,8 @@ export const requestJobSchema = z.strictObject({
   }),
 });
 export type RequestJob = z.infer<typeof requestJobSchema>;
+
+/** The request's end user (`endUser`, or the requester when absent), lower case. */
+export function endUserOf(job: Pick<RequestJob, 'requester' | 'endUser'>): `0x${string}` {
+  return (job.endUser ?? job.requester).toLowerCase() as `0x${string}`;
+}

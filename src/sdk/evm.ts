@@ -66,13 +66,21 @@ export type SealInputForEvmParameters = {
   contractId: Hex;
   /** Who calls the gateway: the EOA, or the consumer contract that calls it for its user. */
   requester: Address;
+  /**
+   * The account the request is for: the one that sends the transaction (to the consumer
+   * contract, or to the gateway directly, when it equals `requester`). Required, because a
+   * consumer's request opens only for the account that called the consumer.
+   */
+  endUser: Address;
   input: Uint8Array | string;
 };
 
 /**
  * Seals an input for a request made on an EVM chain, with the contract's key as the gateway knows
  * it and a fresh response key. For a consumer contract (PrivateCheck, an auction...), the
- * requester is the consumer's address: pass the result to its entry point.
+ * requester is the consumer's address and the end user the account that will call it: pass the
+ * result to its entry point from that account. Nobody else can use it (the gateway binds the
+ * consumer's caller as the end user; the worker opens the input only for that end user).
  */
 export async function sealInputForEvm(p: SealInputForEvmParameters) {
   const info = await getContractInfo(p.publicClient, { gateway: p.gateway, contractId: p.contractId });
@@ -87,6 +95,7 @@ export async function sealInputForEvm(p: SealInputForEvmParameters) {
     contractId: p.contractId,
     origin: { kind: 'evm', chainId, gateway: p.gateway },
     requester: p.requester,
+    endUser: p.endUser,
     responseKey: responseKey.publicKey,
     input: p.input,
   });
@@ -108,6 +117,7 @@ export async function requestFromEvm(p: RequestFromEvmParameters): Promise<Reque
     gateway: p.gateway,
     contractId: p.contractId,
     requester,
+    endUser: requester,
     input: p.input,
   });
   const request = {

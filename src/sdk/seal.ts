@@ -11,12 +11,21 @@ export type SealInputParameters = {
   origin: Origin;
   /** Who sends the request: 20-byte EVM address, 32-byte account, or SCALE-encoded XCM location. */
   requester: Hex;
+  /**
+   * Who the request is for: on EVM, the account that sends the transaction to a consumer contract
+   * (which passes it to the gateway as `endUser`). Default: the requester, which is right for a
+   * direct caller of the gateway and for Phala-style and XCM origins.
+   */
+  endUser?: Hex;
   /** The public half of the response key the request will carry (see `createResponseKey`). */
   responseKey: Hex;
   input: Uint8Array | string;
 };
 
-/** Seals a request input so that only the contract's workers can read it, and only for this requester. */
+/**
+ * Seals a request input so that only the contract's workers can read it, and only for this
+ * requester, end user and response key (PROTOCOL §2).
+ */
 export function sealInput(parameters: SealInputParameters): Hex {
   const key =
     typeof parameters.contractPublicKey === 'string'
@@ -33,6 +42,7 @@ export function sealInput(parameters: SealInputParameters): Hex {
         fromHex(parameters.requester, 'requester'),
         fromHex(parameters.contractId, 'contractId', 32),
         fromHex(parameters.responseKey, 'responseKey', 32),
+        fromHex(parameters.endUser ?? parameters.requester, 'endUser'),
       ),
       plaintext: input,
     }),

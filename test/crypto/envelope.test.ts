@@ -10,6 +10,7 @@ import {
   openEnvelope,
   sealEnvelope,
 } from '../../src/crypto/envelope.js';
+import { requestContext } from '../../src/crypto/envelope-context.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 
@@ -23,6 +24,13 @@ type Vector = {
   plaintext?: string;
   plaintextSha256?: string;
   envelope: string;
+  requestContext?: {
+    originKey: string;
+    requester: string;
+    endUser: string;
+    contractId: string;
+    responseKey: string;
+  };
 };
 const file = JSON.parse(readFileSync(new URL('../vectors/envelope.json', import.meta.url), 'utf8')) as {
   recipientSecretKey: string;
@@ -146,6 +154,64 @@ describe('sealed envelope v1 vectors', () => {
       expect(Buffer.from(referenceSeal(v, opened)).toString('hex')).toBe(v.envelope.slice(2));
     });
   }
+
+  it('request-input contexts are lp(originKey) ‖ lp(requester) ‖ lp(endUser) ‖ contractId ‖ responseKey (v1.1)', () => {
+    const requests = file.vectors.filter((v) => v.purpose === 'request');
+    expect(requests.length).toBe(4);
+    for (const v of requests) {
+      const p = v.requestContext!;
+      // Spelled out byte by byte here, independently of requestContext.
+      const lp = (b: Buffer) => Buffer.concat([Buffer.from([b.length]), b]);
+      const expected = Buffer.concat([
+        lp(Buffer.from(p.originKey, 'utf8')),
+        lp(Buffer.from(p.requester.slice(2), 'hex')),
+        lp(Buffer.from(p.endUser.slice(2), 'hex')),
+        Buffer.from(p.contractId.slice(2), 'hex'),
+        Buffer.from(p.responseKey.slice(2), 'hex'),
+      ]);
+      expect(v.context.slice(2)).toBe(expected.toString('hex'));
+      const built = requestContext(
+        p.originKey,
+        fromHex(p.requester),
+        fromHex(p.contractId),
+        fromHex(p.responseKey),
+        fromHex(p.endUser),
+      );
+      expect(Buffer.from(built).toString('hex')).toBe(expected.toString('hex'));
+    }
+  });
+
+  it('an input sealed for one end user does not open for another (same requester)', () => {
+    const alice = fromHex('0x70997970c51812dc3a010c7d01b50e0d17dc79c8');
+    const bob = fromHex('0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc');
+    const consumer = fromHex('0x5fbdb2315678afecb367f032d93f642f64180aa3');
+    const contractId = new Uint8Array(32).fill(7);
+    const responseKey = new Uint8Array(32).fill(9);
+    const envelope = sealEnvelope({
+      recipientPublicKey: recipientPublic,
+      purpose: 'request',
+      context: requestContext('evm-31337', consumer, contractId, responseKey, alice),
+      plaintext: new Uint8Array([1, 2, 3]),
+    });
+    const open = (endUser: Uint8Array) =>
+      openEnvelope({
+        recipientSecretKey: recipientSecret,
+        purpose: 'request',
+        context: requestContext('evm-31337', consumer, contractId, responseKey, endUser),
+        envelope,
+      });
+    expect(open(alice)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(() => open(bob)).toThrow(EnvelopeOpenError);
+    // The default end user is the requester: not Alice either.
+    expect(() =>
+      openEnvelope({
+        recipientSecretKey: recipientSecret,
+        purpose: 'request',
+        context: requestContext('evm-31337', consumer, contractId, responseKey),
+        envelope,
+      }),
+    ).toThrow(EnvelopeOpenError);
+  });
 });
 
 describe('sealed envelope v1 properties', () => {

@@ -50,16 +50,19 @@ function wallet(index: number) {
   return createWalletClient({ account, transport: http(devnet.chains.evm.rpcUrl) });
 }
 
+/** Seals for `consumer` as requester and the account `index` (who will call it) as end user. */
 async function sealFor(
   consumer: Address,
   contract: 'private-check' | 'sealed-bid-auction',
   input: Uint8Array | string,
+  index: number,
 ) {
   return sealInputForEvm({
     publicClient,
     gateway: devnet.chains.evm.gateway,
     contractId: devnet.contracts[contract]!.contractId,
     requester: consumer,
+    endUser: wallet(index).account.address,
     input,
   });
 }
@@ -87,7 +90,7 @@ describe('Solidity examples with their confidential contracts (sim TEE)', () => 
       [5, 600],
     ] as const) {
       const w = wallet(index);
-      const sealed = await sealFor(check, 'private-check', JSON.stringify({ score }));
+      const sealed = await sealFor(check, 'private-check', JSON.stringify({ score }), index);
       const hash = await w.writeContract({
         address: check,
         abi: privateCheckAbi,
@@ -126,9 +129,14 @@ describe('Solidity examples with their confidential contracts (sim TEE)', () => 
         }),
       ).toBe(score >= 650);
     }
+    // The answer is for the account that called check(): the end user, not the PrivateCheck contract.
+    const account = (index: number) => wallet(index).account.address.toLowerCase();
     expect(outcomes).toEqual([
-      { passed: true, detail: { passed: true, score: 700, threshold: 650, margin: 50 } },
-      { passed: false, detail: { passed: false, score: 600, threshold: 650, margin: -50 } },
+      { passed: true, detail: { passed: true, score: 700, threshold: 650, margin: 50, account: account(4) } },
+      {
+        passed: false,
+        detail: { passed: false, score: 600, threshold: 650, margin: -50, account: account(5) },
+      },
     ]);
   }, 120_000);
 
@@ -145,6 +153,7 @@ describe('Solidity examples with their confidential contracts (sim TEE)', () => 
         auction,
         'sealed-bid-auction',
         new Uint8Array(Buffer.from(abi('uint8, uint256', [1, b.amount]).slice(2), 'hex')),
+        b.index,
       );
       const hash = await wallet(b.index).writeContract({
         address: auction,
@@ -198,6 +207,7 @@ describe('Solidity examples with their confidential contracts (sim TEE)', () => 
       auction,
       'sealed-bid-auction',
       new Uint8Array(Buffer.from(abi('uint8', [2]).slice(2), 'hex')),
+      9,
     );
     await publicClient.waitForTransactionReceipt({
       hash: await wallet(9).writeContract({

@@ -105,12 +105,17 @@ describe('request → fulfill with a worker registered through gatekeeper signat
       callbackGasLimit: 150_000,
       deadline,
     });
+    // The consumer asked for its caller: the end user is the deployer's account.
+    const endUser = f.clients.walletClient.account.address;
+    expect(sent?.args.endUser).toBe(endUser);
     const requestId = computeRequestIdFromInput({
       chainId: f.dev.node.chainId,
       gateway: f.dev.gateway,
       nonce: before.nonce,
       requester: f.consumer,
+      endUser,
       contractId: f.contractId,
+      responseKey,
       sealedInput,
     });
     expect(sent?.args.requestId).toBe(requestId);

@@ -279,6 +279,7 @@ describe('on a node that mines only when told (automine off)', () => {
     });
     const requester = dev.clientsFor(8);
     const sealedInput = randBytes(32);
+    const responseKey = rand32();
     const deadline = now + 3_600n;
     const nonce = (
       await dev.clients.publicClient.readContract({
@@ -290,7 +291,7 @@ describe('on a node that mines only when told (automine off)', () => {
     ).nonce;
     const requestHash = await requester.walletClient.sendTransaction({
       to: dev.gateway,
-      data: encodeRequest({ contractId, sealedInput, responseKey: rand32(), callbackGasLimit: 0, deadline }),
+      data: encodeRequest({ contractId, sealedInput, responseKey, callbackGasLimit: 0, deadline }),
       gas: 200_000n,
     });
     await dev.clients.publicClient.waitForTransactionReceipt({ hash: requestHash });
@@ -300,7 +301,9 @@ describe('on a node that mines only when told (automine off)', () => {
       gateway: dev.gateway,
       nonce,
       requester: requester.walletClient.account.address,
+      endUser: requester.walletClient.account.address,
       contractId,
+      responseKey,
       sealedInput,
     });
     const input: FulfillmentInput = {

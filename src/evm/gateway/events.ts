@@ -10,6 +10,8 @@ export type GatewayEvent =
       requestId: Hex;
       contractId: Hex;
       requester: Address;
+      /** The account the requester acts for; the requester itself when it asked for itself. */
+      endUser: Address;
       nonce: bigint;
       sealedInput: Hex;
       responseKey: Hex;
@@ -88,6 +90,7 @@ function toEvent(name: string, args: Record<string, unknown>): GatewayEvent | nu
         requestId: a.requestId as Hex,
         contractId: a.contractId as Hex,
         requester: a.requester as Address,
+        endUser: a.endUser as Address,
         nonce: a.nonce as bigint,
         sealedInput: a.sealedInput as Hex,
         responseKey: a.responseKey as Hex,

@@ -45,7 +45,11 @@ export type ExecuteRequest = {
   codeHash?: Hex;
   /** Origin key (PROTOCOL §1), bound into the input envelope's context. */
   originKey: string;
-  /** `ctx.origin` as the contract sees it. */
+  /**
+   * `ctx.origin` as the contract sees it. Its `endUser` (hex), when it has one, is the end user
+   * bound into the input envelope: the enclave opens the input only for the end user it shows the
+   * contract, so the two cannot disagree. Without one the end user is the requester.
+   */
   origin: JsonValue;
   /** The requester as bound into the input envelope (address, account id or SCALE location). */
   requester: Uint8Array;
@@ -228,7 +232,7 @@ export class ContractExecutor {
     checkCode(r.code, r.codeHash);
     const requestId = fromHex(r.requestId, 'requestId', 32);
     const { key, plaintext: input } = this.#openWith(r.contractId, (k) =>
-      k.openRequest(r.sealedInput, r.originKey, r.requester, r.responseKey),
+      k.openRequest(r.sealedInput, r.originKey, r.requester, r.responseKey, endUserOf(r.origin, r.requester)),
     );
     const current = this.#unsealState(r.contractId, r.state);
     const outcome = await this.engine.run({
@@ -438,6 +442,17 @@ export class ContractExecutor {
     const signature = this.identity.signSubstrateDigest(blake2_256(payload));
     return { kind: 'substrate', signature: toHex(signature) };
   }
+}
+
+const originEndUserSchema = z.object({
+  endUser: z.string().regex(/^0x(?:[0-9a-fA-F]{2}){1,255}$/, 'hex, 1 to 255 bytes'),
+});
+
+/** The end user the contract is shown (`origin.endUser`), else the requester (PROTOCOL §2). */
+function endUserOf(origin: unknown, requester: Uint8Array): Uint8Array {
+  if (origin === null || typeof origin !== 'object' || !('endUser' in origin)) return requester;
+  const parsed = parse(originEndUserSchema, origin, 'request.origin');
+  return fromHex(parsed.endUser as Hex, 'origin.endUser');
 }
 
 function checkCode(code: string, codeHash: Hex | undefined): void {

@@ -51,16 +51,20 @@ export class ContractKey {
     return new Uint8Array(this.#pair.publicKey);
   }
 
-  /** A request input, sealed by the client to this key for (origin, requester, contract, response key). */
+  /**
+   * A request input, sealed by the client to this key for (origin, requester, end user, contract,
+   * response key); the end user defaults to the requester (PROTOCOL §2).
+   */
   openRequest(
     envelope: Uint8Array,
     originKey: string,
     requester: Uint8Array,
     responseKey: Uint8Array,
+    endUser: Uint8Array = requester,
   ): Uint8Array {
     return this.#open(
       'request',
-      requestContext(originKey, requester, this.contractId, responseKey),
+      requestContext(originKey, requester, this.contractId, responseKey, endUser),
       envelope,
     );
   }

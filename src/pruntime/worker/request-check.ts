@@ -3,7 +3,7 @@ import { keccak256 } from '../../crypto/hash.js';
 import { computeRequestId } from '../../evm/request-id.js';
 import { requestIdOf } from '../../phala/ids.js';
 import { requestJobId } from '../../protocol/origin.js';
-import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
+import { type RequestJob, endUserOf, requestJobSchema } from '../../protocol/request-job.js';
 import type { ProofTarget } from '../enclave/executor.js';
 import { RequestRejectedError } from './errors.js';
 
@@ -43,17 +43,28 @@ export function expectedRequestId(request: RequestJob, context: RequestCheckCont
   const requester = fromHex(request.requester, 'requester');
   const nonce = BigInt(request.nonce);
   const contractId = fromHex(request.contractId, 'contractId', 32);
+  // Only an EVM consumer acts for someone else; elsewhere the end user is the requester itself.
+  if (request.origin.kind !== 'evm' && endUserOf(request) !== request.requester.toLowerCase())
+    throw new RequestRejectedError(
+      'bad-payload',
+      'endUser: only an EVM request names an end user of its own',
+    );
   switch (request.origin.kind) {
     case 'evm': {
       if (requester.length !== 20)
         throw new RequestRejectedError('bad-payload', 'requester: an EVM requester is a 20-byte address');
+      if (fromHex(endUserOf(request), 'endUser').length !== 20)
+        throw new RequestRejectedError('bad-payload', 'endUser: an EVM end user is a 20-byte address');
       if (nonce >= 1n << 64n) throw new RequestRejectedError('bad-payload', 'nonce: not a uint64');
+      // The id covers the end user and the response key: neither can be swapped by the relayer.
       return computeRequestId({
         chainId: request.origin.chainId,
         gateway: request.origin.gateway,
         nonce,
         requester: request.requester,
+        endUser: endUserOf(request),
         contractId: request.contractId,
+        responseKey: request.responseKey,
         sealedInputHash: toHex(keccak256(sealedInput)),
       });
     }
@@ -124,25 +135,48 @@ export function signingTarget(request: RequestJob, context: RequestCheckContext)
   return { kind: 'substrate', genesisHash: context.phalaGenesisHash };
 }
 
-/** An origin as `ctx.origin` shows it to a contract (hex in lower case). */
-export type ContractOrigin =
+/**
+ * An origin as `ctx.origin` shows it to a contract (hex in lower case). `endUser` is the account
+ * the request is for: on EVM the gateway's end user (a consumer contract's caller, or the direct
+ * caller), elsewhere the requester. Credit a request to `endUser`, never to `requester`.
+ */
+export type ContractOrigin = (
   | { kind: 'evm'; chainId: number; gateway: string; requester: string }
   | { kind: 'phala'; genesisHash: string; requester: string }
-  | { kind: 'xcm'; paraId: number; location: string; requester: string };
+  | { kind: 'xcm'; paraId: number; location: string; requester: string }
+) & {
+  /** Always set in what `contractOrigin` returns; origins written by hand (settings) leave it out. */
+  endUser?: string;
+};
 
 /**
- * `ctx.origin` as the contract sees it: the origin and the requester, in one canonical (lower
- * case) form, so that every worker hands the contract the same bytes.
+ * `ctx.origin` as the contract sees it: the origin, the requester and the end user, in one
+ * canonical (lower case) form, so that every worker hands the contract the same bytes. The
+ * enclave opens the input for this `endUser` (it is bound into the envelope's context).
  */
 export function contractOrigin(request: RequestJob): ContractOrigin {
   const requester = request.requester.toLowerCase();
   const origin = request.origin;
   switch (origin.kind) {
-    case 'evm':
-      return { kind: 'evm', chainId: origin.chainId, gateway: origin.gateway.toLowerCase(), requester };
+    case 'evm': {
+      const endUser = endUserOf(request);
+      return {
+        kind: 'evm',
+        chainId: origin.chainId,
+        gateway: origin.gateway.toLowerCase(),
+        requester,
+        endUser,
+      };
+    }
     case 'phala':
-      return { kind: 'phala', genesisHash: origin.genesisHash.toLowerCase(), requester };
+      return { kind: 'phala', genesisHash: origin.genesisHash.toLowerCase(), requester, endUser: requester };
     case 'xcm':
-      return { kind: 'xcm', paraId: origin.paraId, location: origin.location.toLowerCase(), requester };
+      return {
+        kind: 'xcm',
+        paraId: origin.paraId,
+        location: origin.location.toLowerCase(),
+        requester,
+        endUser: requester,
+      };
   }
 }

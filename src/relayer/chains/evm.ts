@@ -168,6 +168,7 @@ export class EvmOriginWatcher implements OriginWatcher {
       contractId: event.contractId,
       cluster,
       requester: event.requester.toLowerCase() as Hex,
+      endUser: event.endUser.toLowerCase() as Hex,
       nonce: event.nonce.toString(),
       sealedInput: event.sealedInput,
       responseKey: event.responseKey,

@@ -156,6 +156,8 @@ export class PhalaOriginWatcher implements OriginWatcher {
       contractId: e.contractId,
       cluster,
       requester,
+      // Only an EVM consumer contract acts for someone else: here the requester is the end user.
+      endUser: requester,
       nonce: e.nonce.toString(),
       sealedInput: e.sealedInput,
       responseKey: e.responseKey,

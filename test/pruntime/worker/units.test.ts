@@ -24,6 +24,7 @@ import {
   RequestRejectedError,
   checkRequest,
   contractOrigin,
+  expectedRequestId,
   decodeKeyHandoverMessage,
   encodeKeyHandoverMessage,
   parseRequestJob,
@@ -67,7 +68,9 @@ function evmJob(overrides: Partial<RequestJob> = {}): RequestJob {
     gateway: origin.gateway,
     nonce: 5n,
     requester: base.requester,
+    endUser: base.requester,
     contractId: CONTRACT,
+    responseKey: base.responseKey,
     sealedInput: base.sealedInput,
   });
   return { ...base, requestId, ...overrides };
@@ -216,7 +219,25 @@ describe('request checks', () => {
       paraId: 2000,
       location: '0x010100401f',
       requester: '0x010100401f',
+      endUser: '0x010100401f',
     });
+    // An EVM request's end user is the gateway's; absent, the requester.
+    expect(contractOrigin(evmJob()).endUser).toBe(h(0x42, 20));
+    expect(contractOrigin({ ...evmJob(), endUser: h(0x77, 20) }).endUser).toBe(h(0x77, 20));
+  });
+
+  it('binds the EVM end user into the request id, and refuses an end user on other origins', () => {
+    const job = evmJob();
+    expect(expectedRequestId({ ...job, endUser: h(0x77, 20) }, context)).not.toBe(job.requestId);
+    expect(expectedRequestId({ ...job, responseKey: h(0x34) }, context)).not.toBe(job.requestId);
+    expect(rejection(() => expectedRequestId({ ...job, endUser: h(0x77, 32) }, context))).toMatch(
+      /^bad-payload: endUser/,
+    );
+    expect(rejection(() => expectedRequestId({ ...phalaJob(), endUser: h(0x77) }, context))).toMatch(
+      /^bad-payload: endUser/,
+    );
+    const phala = phalaJob();
+    expect(expectedRequestId({ ...phala, endUser: phala.requester }, context)).toBe(phala.requestId);
   });
 });
 
