@@ -9,8 +9,11 @@
 //
 // Deployment settings, written into this file before it is deployed so that they are part of the
 // code hash (the contract id pins them; nobody can change them afterwards). Origins are compared
-// with ctx.origin exactly, hex in lower case, e.g.
+// with ctx.origin exactly, hex in lower case, endUser left out unless given, e.g.
 //   { "kind": "evm", "chainId": 31337, "gateway": "0x…", "requester": "0x…" }
+// A bid is the end user's (ctx.origin.endUser: the account that called the consumer contract, or
+// the requester itself): an input sealed for one account does not open for another, so nobody
+// can place a copy of someone else's sealed bid.
 //   auctioneer: the only origin that may settle (bidding ends when it does). Unset: no settlement.
 //   bidders: "any", or the origins that may bid. An escrowing consumer such as
 //            SealedBidAuction.sol must be the only bidder: a bid placed around it holds no
@@ -27,9 +30,13 @@ function kindOf(input, ctx) {
 }
 
 function sameOrigin(a, ctx) {
-  // ctx.json.encode gives bytes: compare their hex.
+  // ctx.json.encode gives bytes: compare their hex. ctx.origin.endUser (who the request is for) is
+  // left out unless the setting names one: an auctioneer or bidder is a requester (the consumer
+  // contract, or an account calling the gateway itself), whoever its caller.
   const canonical = (v) => ctx.hex.encode(ctx.json.encode(v));
-  return a !== null && canonical(a) === canonical(ctx.origin);
+  if (a === null) return false;
+  const { endUser, ...origin } = ctx.origin;
+  return canonical(a) === canonical('endUser' in a ? ctx.origin : origin);
 }
 
 function mayBid(ctx) {
@@ -46,13 +53,19 @@ export function handle(input, ctx) {
     const allowed = mayBid(ctx);
     const accepted = allowed && !settled && amount > 0n;
     if (accepted) {
-      bids.push({ id: ctx.requestId, amount: amount.toString() });
+      bids.push({ id: ctx.requestId, amount: amount.toString(), bidder: ctx.origin.endUser });
       ctx.state.set('bids', ctx.json.encode(bids));
     }
     const reason = accepted ? null : !allowed ? 'not a bidder' : settled ? 'settled' : 'no amount';
     return {
       public: ctx.abi.encode('uint8, bool', [KIND_BID, accepted]),
-      sealed: ctx.json.encode({ accepted, amount: amount.toString(), bidsSoFar: bids.length, reason }),
+      sealed: ctx.json.encode({
+        accepted,
+        bidder: ctx.origin.endUser,
+        amount: amount.toString(),
+        bidsSoFar: bids.length,
+        reason,
+      }),
     };
   }
 
