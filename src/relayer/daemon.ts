@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import { type Job, QueueEvents, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorMessage } from '../base/errors.js';
@@ -146,6 +147,7 @@ export class RelayerDaemon {
     const adapters = this.#adapters;
     await this.#markInstance();
     this.#startResultChecker();
+    await this.#followExistingQueues();
     for (const watcher of adapters.watchers)
       this.#underLease(`watch:${watcher.chain}`, () => this.#startWatcher(watcher));
     for (const destination of adapters.destinations) {
@@ -279,7 +281,26 @@ export class RelayerDaemon {
 
   /** Follows a cluster's request queue for the `dispatched` and dead-letter stages of journeys. */
   #followCluster(cluster: `0x${string}`): void {
-    const name = requestQueueName(cluster);
+    this.#followQueue(requestQueueName(cluster));
+  }
+
+  /**
+   * Request queues that exist already (a restart, or jobs someone else put there): followed from
+   * the start, so a refusal or dead letter is recorded even before this process queues anything.
+   */
+  async #followExistingQueues(): Promise<void> {
+    const match = `${this.#prefix}:requests-*:meta`;
+    // A Redis Cluster is scanned node by node (the hash-tagged prefix keeps them on one).
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes)
+      for await (const keys of node.scanStream({ match, count: 200 }) as AsyncIterable<string[]>)
+        for (const key of keys) {
+          const name = key.slice(this.#prefix.length + 1, -':meta'.length);
+          if (/^requests-[0-9a-f]{16}$/.test(name)) this.#followQueue(name);
+        }
+  }
+
+  #followQueue(name: string): void {
     if (this.#queueEvents.has(name)) return;
     // BullMQ leaves a connection it was handed open on close: it is closed here after the events.
     const connection = this.redis.duplicate();

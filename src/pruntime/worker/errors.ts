@@ -43,9 +43,12 @@ export const SECURITY_REFUSALS: ReadonlySet<RejectionReason> = new Set([
 export class RequestRejectedError extends BaseError {
   override name = 'RequestRejectedError';
   readonly reason: RejectionReason;
+  /** What was wrong, without the reason's name. */
+  readonly detail: string;
   constructor(reason: RejectionReason, detail: string) {
     super(`${reason}: ${detail}`, { docsPath: `${docsPath}#rejections` });
     this.reason = reason;
+    this.detail = detail;
   }
 }
 

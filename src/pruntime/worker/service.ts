@@ -631,7 +631,7 @@ export class WorkerService {
             reason: error.reason,
             jobId: job.id,
             requestId: requestIdOf(job.data),
-            detail: error.shortMessage,
+            detail: error.detail,
           });
         else
           this.#log.warn(
@@ -640,7 +640,7 @@ export class WorkerService {
           );
         // Left on the job for the relayer's journey (src/protocol/job-refusal.ts).
         const refusal: JobRefusal = {
-          refusal: { reason: error.reason, detail: error.shortMessage.slice(0, 1_000), security },
+          refusal: { reason: error.reason, detail: error.detail.slice(0, 1_000), security },
         };
         await job.updateProgress(refusal).catch(() => undefined);
         throw new UnrecoverableError(error.shortMessage);
