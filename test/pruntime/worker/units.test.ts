@@ -375,6 +375,7 @@ describe('the chain account signer', async () => {
       expectedVersion: 0n,
       state: new Uint8Array(4),
       stateRoot: fromHex(h(3)),
+      requestIds: [fromHex(h(1))],
     });
     for (const payload of [fulfill, commit]) {
       expect(() => signer.sign(payload)).toThrow(TransactionSigningRefusedError);
