@@ -302,7 +302,8 @@ export const configSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['worker', 'trust', 'evm', i, 'quorum'],
-          message: 'production mode needs at least 2 agreeing endpoints (quorum ≥ 2); one endpoint is for development only',
+          message:
+            'production mode needs at least 2 agreeing endpoints (quorum ≥ 2); one endpoint is for development only',
         });
     });
     if (config.worker?.attestation.provider === 'sim' && !config.gatekeeper?.allowSimInProduction) {

@@ -112,7 +112,10 @@ export function decodeProvenRequest(
   expectedOrigin: Uint8Array,
   hashInput: (input: Uint8Array) => Uint8Array,
 ): ProvenRequest | { origin: null } {
-  if (value.length < expectedOrigin.length || !equalBytes(value.subarray(0, expectedOrigin.length), expectedOrigin))
+  if (
+    value.length < expectedOrigin.length ||
+    !equalBytes(value.subarray(0, expectedOrigin.length), expectedOrigin)
+  )
     return { origin: null };
   const r = new Reader(value, 'PhalaContracts.Requests');
   r.take(expectedOrigin.length, 'origin');

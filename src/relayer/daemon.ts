@@ -325,9 +325,15 @@ export class RelayerDaemon {
             requestId: parsed.success ? parsed.data.requestId : undefined,
             detail,
           });
-          await this.journeys.record(jobId, { stage: 'refused', detail: `${reason}: ${detail}`.slice(0, 500) });
+          await this.journeys.record(jobId, {
+            stage: 'refused',
+            detail: `${reason}: ${detail}`.slice(0, 500),
+          });
         } else
-          await this.journeys.record(jobId, { stage: 'dead', detail: `worker: ${failedReason}`.slice(0, 500) });
+          await this.journeys.record(jobId, {
+            stage: 'dead',
+            detail: `worker: ${failedReason}`.slice(0, 500),
+          });
         if (parsed.success) {
           await this.pending.remove(
             parsed.data.observed.chain,

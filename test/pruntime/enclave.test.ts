@@ -354,10 +354,13 @@ describe('executing requests', () => {
         publicOutput: second.publicOutput,
         sealedOutput: second.sealedOutput,
         stateRoot: fromHex(second.stateRoot),
+        // A result that changes state is signed with that state (fulfil v2, PROTOCOL §4).
+        stateCommit: { expectedVersion: 1n, stateHash: blake2_256(second.stateCommit!.sealedState) },
       },
       fromHex(second.proof.signature),
     );
     expect(toHex(signer!)).toBe(worker.publicIdentity.secp256k1);
+    expect(second.stateCommit!.signature).toBe(second.proof.signature);
   });
 
   it('two workers holding the contract key agree on outputs, state root, random bytes and gas', async () => {

@@ -253,7 +253,11 @@ export async function getCommittedRequestAt(
   const query = (at.query.phalaContracts as unknown as Record<string, Query>).committedRequests!;
   const value = await queryPlain(query, hexOf(requestId, 'requestId', 32));
   if (value === null) return null;
-  const [contractId, version] = parseChainData(committedRequestSchema, value, 'PhalaContracts.CommittedRequests');
+  const [contractId, version] = parseChainData(
+    committedRequestSchema,
+    value,
+    'PhalaContracts.CommittedRequests',
+  );
   return { contractId: contractId.toLowerCase() as Hex, version: BigInt(version) };
 }
 

@@ -75,7 +75,10 @@ function behind(view: number, observed: number, where: string): void {
     );
 }
 
-function refuse(reason: 'RequestNotOnChain' | 'RequestFieldMismatch' | 'RequestNotPending', detail: string): never {
+function refuse(
+  reason: 'RequestNotOnChain' | 'RequestFieldMismatch' | 'RequestNotPending',
+  detail: string,
+): never {
   throw new RequestRejectedError(reason, detail);
 }
 
@@ -120,12 +123,18 @@ export class RequestOnChain {
     // A gateway may learn of a contract before this worker's view of the Phala-style chain shows
     // it: not a forgery, so retried (with backoff, until the deadline) rather than refused.
     if (!contractBytes)
-      throw new WorkerError('The contract is not on the Phala-style chain (in this worker\'s verified view).', {
-        details: `${request.contractId} at finalized block ${head.number}`,
-      });
+      throw new WorkerError(
+        "The contract is not on the Phala-style chain (in this worker's verified view).",
+        {
+          details: `${request.contractId} at finalized block ${head.number}`,
+        },
+      );
     const contract = decodeProvenContract(contractBytes);
     if (contract.cluster.toLowerCase() !== request.cluster.toLowerCase())
-      refuse('RequestFieldMismatch', `cluster: the chain has ${contract.cluster}, the job ${request.cluster}`);
+      refuse(
+        'RequestFieldMismatch',
+        `cluster: the chain has ${contract.cluster}, the job ${request.cluster}`,
+      );
     const stateBytes = value(keys[1]!);
     return {
       contract,
@@ -142,7 +151,8 @@ export class RequestOnChain {
       refuse('RequestNotOnChain', `${where} is absent`);
     }
     const decoded = decodeProvenRequest(stored, this.#originBytes(request), blake2_256);
-    if (decoded.origin === null) refuse('RequestFieldMismatch', `origin/requester: ${where} has another origin`);
+    if (decoded.origin === null)
+      refuse('RequestFieldMismatch', `origin/requester: ${where} has another origin`);
     const mismatch = (field: string, chain: string, job: string) =>
       refuse('RequestFieldMismatch', `${field}: ${where} has ${chain}, the job ${job}`);
     if (decoded.contractId.toLowerCase() !== request.contractId.toLowerCase())
@@ -154,7 +164,8 @@ export class RequestOnChain {
       mismatch('responseKey', decoded.responseKey, request.responseKey);
     if (decoded.nonce !== BigInt(request.nonce)) mismatch('nonce', String(decoded.nonce), request.nonce);
     // The deadline on this chain is a block number; the job's is the relayer's estimate in seconds.
-    if (decoded.deadline < head) refuse('RequestNotPending', `${where}: its deadline block ${decoded.deadline} passed`);
+    if (decoded.deadline < head)
+      refuse('RequestNotPending', `${where}: its deadline block ${decoded.deadline} passed`);
   }
 
   /** `RequestOrigin` as the chain encodes it: `Signed(AccountId32)` or `Xcm(Location)`. */
@@ -177,7 +188,10 @@ export class RequestOnChain {
     const { chainId, gateway } = request.origin;
     const view = this.#p.evm.get(chainId);
     if (!view)
-      throw new RequestRejectedError('unsupported-origin', `no verified view of EVM chain ${chainId} configured`);
+      throw new RequestRejectedError(
+        'unsupported-origin',
+        `no verified view of EVM chain ${chainId} configured`,
+      );
     const commitmentSlot = GATEWAY_SLOTS.commitment(request.requestId);
     const contractSlot = GATEWAY_SLOTS.contractRecord(request.contractId);
     const { blockNumber, values } = await view.readSlots(gateway, [commitmentSlot, contractSlot]);
@@ -189,7 +203,10 @@ export class RequestOnChain {
       // A nonce the contract already gave out: a request with it existed and is gone (answered or
       // cancelled), or never had these fields. A nonce not given out yet: no such request.
       if (BigInt(request.nonce) < nextNonce)
-        refuse('RequestNotPending', `no pending request ${request.requestId} in ${where} (answered, cancelled or never made)`);
+        refuse(
+          'RequestNotPending',
+          `no pending request ${request.requestId} in ${where} (answered, cancelled or never made)`,
+        );
       refuse('RequestNotOnChain', `no request ${request.requestId} in ${where}`);
     }
     const expected = computeRequestCommitment({

@@ -381,7 +381,11 @@ export class WorkerService {
       xcmOriginIndex: this.#chain.xcmOriginIndex(),
       evmGateways: evm.length ? evm.map((c) => ({ chainId: c.chainId, gateway: c.gateway as Hex })) : null,
     };
-    this.#views = await startVerifiedViews({ trust: worker.trust, wsUrl: this.#chainConfig.wsUrl, logger: this.#log });
+    this.#views = await startVerifiedViews({
+      trust: worker.trust,
+      wsUrl: this.#chainConfig.wsUrl,
+      logger: this.#log,
+    });
     this.#processor = new RequestProcessor({
       enclave: this.#enclave,
       chain: this.#chain,
@@ -470,7 +474,10 @@ export class WorkerService {
           info: () => this.info(),
           health: () => this.health(),
           query: (body) => this.query(body),
-          metrics: async () => ({ contentType: this.metrics.contentType, text: await this.metrics.metrics() }),
+          metrics: async () => ({
+            contentType: this.metrics.contentType,
+            text: await this.metrics.metrics(),
+          }),
         },
       });
       this.#log.info({ url: this.#http.url }, 'worker http api listening');

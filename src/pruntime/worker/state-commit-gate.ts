@@ -126,7 +126,8 @@ export class StateCommitGate {
     const landed = async () => {
       const at = await this.#p.reader.committedRequest(requestId);
       if (!at) return false;
-      if (at.contractId.toLowerCase() === commit.contractId.toLowerCase() && at.version === version) return true;
+      if (at.contractId.toLowerCase() === commit.contractId.toLowerCase() && at.version === version)
+        return true;
       throw new StateCommitGateError(
         'already-committed',
         `${requestId} took effect as version ${at.version} of ${at.contractId}; this run extends ${commit.expectedVersion}`,

@@ -156,7 +156,10 @@ export async function startVerifiedViews(p: StartVerifiedViewsParameters): Promi
 class BatchedReads {
   readonly #pending = new Map<
     Hex,
-    { keys: Map<Hex, Uint8Array>; waiters: { resolve(v: Map<Hex, Uint8Array | null>): void; reject(e: unknown): void }[] }
+    {
+      keys: Map<Hex, Uint8Array>;
+      waiters: { resolve(v: Map<Hex, Uint8Array | null>): void; reject(e: unknown): void }[];
+    }
   >();
 
   constructor(

@@ -16,7 +16,6 @@ import type { AdapterContext, ChainAdapters } from '../daemon.js';
 import { EvmDestination, EvmOriginWatcher } from './evm.js';
 import { PhalaDestination, PhalaOriginWatcher } from './phala.js';
 import { type SignedWorkerApproval, SiblingApprovalCarrier } from './sibling.js';
-import { StateCommitter } from './state-commit.js';
 
 /**
  * Chain adapters for every chain in the config. Every EVM and Phala-style chain is watched and
@@ -40,7 +39,6 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
     if (phalaConfig.signer)
       phalaSigner = await signerFromUri(phalaConfig.signer.reveal(), phalaConfig.signerType);
   }
-  const stateCommitter = new StateCommitter(phala, phalaSigner);
 
   const evmDestinations: EvmDestination[] = [];
   const evmWatchers = new Map<string, EvmOriginWatcher>();
@@ -59,7 +57,7 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
     adapters.watchers.push(watcher);
     evmWatchers.set(chain.name, watcher);
     if (chain.signer) {
-      const destination = new EvmDestination({ ...common, stateCommitter });
+      const destination = new EvmDestination(common);
       adapters.destinations.push(destination);
       evmDestinations.push(destination);
     }
@@ -122,7 +120,6 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
         new PhalaDestination({
           ...common,
           signer: phalaSigner,
-          stateCommitter,
           tracker,
           onXcmSent: (jobId, messageId) =>
             context.journeys.record(jobId, { stage: 'xcm-sent', detail: `response ${messageId}` }),

@@ -21,7 +21,6 @@ import {
 } from '../../evm/submitter/submit-registration.js';
 import { encodeRevokeWorker, encodeUpdateGatekeepers } from '../../evm/gateway/registry.js';
 import type { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
-import type { StateCommitter } from './state-commit.js';
 import { EvmSubmitter } from '../../evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../evm/types.js';
 import {
@@ -257,10 +256,7 @@ export class EvmOriginWatcher implements OriginWatcher {
   }
 }
 
-export type EvmDestinationParameters = EvmChainParameters & {
-  /** Unused: the worker commits an EVM-origin result's state before releasing it (state-commit.ts). */
-  stateCommitter?: StateCommitter | undefined;
-};
+export type EvmDestinationParameters = EvmChainParameters & {};
 
 export class EvmDestination implements Destination {
   readonly chain: string;

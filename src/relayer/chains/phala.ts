@@ -33,7 +33,7 @@ import type {
 } from '../ports.js';
 import { WORKER_REVOCATION_DESTINATION_BYTES } from '../../gatekeeper/messages/worker-revocation-message.js';
 import type { SignedWorkerApproval } from './sibling.js';
-import { type StateCommitter, newStateOf } from './state-commit.js';
+import { newStateOf } from './state-commit.js';
 
 /**
  * The relayer's view of the Phala-style chain: a watcher of finalized blocks turning requests
@@ -329,8 +329,6 @@ export class PhalaOriginWatcher implements OriginWatcher {
 
 export type PhalaDestinationParameters = PhalaChainParameters & {
   signer: Signer;
-  /** Unused: a result's state goes in its own `fulfill` (state-commit.ts). */
-  stateCommitter?: StateCommitter | undefined;
   /** Follows the responses sent to XCM origins (absent: XCM requests end when fulfilled on this chain). */
   tracker?: XcmTracker | undefined;
   onXcmSent?: ((jobId: string, messageId: Hex) => Promise<void>) | undefined;

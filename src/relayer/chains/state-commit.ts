@@ -1,5 +1,3 @@
-import type { PhalaClient } from '../../phala/client.js';
-import type { Signer } from '../../phala/submit.js';
 import type { NewState } from '../../phala/actions/contracts.js';
 import type { ResultJob } from '../../protocol/result-job.js';
 
@@ -16,23 +14,4 @@ export function newStateOf(result: ResultJob): NewState | null {
   const commit = result.stateCommit;
   if (!commit) return null;
   return { expectedVersion: BigInt(commit.expectedVersion), state: commit.sealedState };
-}
-
-/**
- * Kept as the destinations' handle on state commits (the chain client and signer are no longer
- * used to commit: see above).
- */
-export class StateCommitter {
-  readonly client: PhalaClient | undefined;
-  readonly signer: Signer | undefined;
-
-  constructor(client: PhalaClient | undefined, signer: Signer | undefined) {
-    this.client = client;
-    this.signer = signer;
-  }
-
-  /** The `stateCommit` argument of a Phala-style or XCM result's `fulfill`, or null. */
-  newStateOf(result: ResultJob): NewState | null {
-    return newStateOf(result);
-  }
 }

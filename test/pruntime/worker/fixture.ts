@@ -371,7 +371,12 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     if (!onGateway.has(d.contractId)) {
       await registerContractOnGateway(evm.clients, {
         gateway: evm.gateway,
-        registration: { contractId: d.contractId, cluster: d.cluster, publicKey: toHex(d.key.publicKey), epoch: 0n },
+        registration: {
+          contractId: d.contractId,
+          cluster: d.cluster,
+          publicKey: toHex(d.key.publicKey),
+          epoch: 0n,
+        },
         gatekeeperKeys: evm.gatekeepers.map((g) => g.secretKey),
       });
       onGateway.add(d.contractId);
@@ -382,7 +387,12 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
       sealEnvelope({
         recipientPublicKey: d.key.publicKey,
         purpose: 'request',
-        context: requestContext(originKey(origin), fromHex(requester), fromHex(d.contractId), responseKey.publicKey),
+        context: requestContext(
+          originKey(origin),
+          fromHex(requester),
+          fromHex(d.contractId),
+          responseKey.publicKey,
+        ),
         plaintext: utf8(input),
       }),
     );
@@ -399,7 +409,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     const sent = receipt.logs
       .map((log) => decodeGatewayLog(log, origin.chainId))
       .find((e) => e?.kind === 'RequestSent');
-    if (!sent || sent.kind !== 'RequestSent') throw new Error('the gateway logged no RequestSent');
+    if (sent?.kind !== 'RequestSent') throw new Error('the gateway logged no RequestSent');
     return {
       v: 1,
       origin,
