@@ -14,7 +14,7 @@ export class ConfigError extends BaseError {
   constructor(source: string, issues: ConfigIssue[]) {
     super(`Invalid configuration in ${source}.`, {
       metaMessages: issues.map((i) => `- ${i.path || '(root)'}: ${i.message}`),
-      docsPath: '/docs/configuration.md',
+      docsPath: '/docs/operations.md#configuration',
     });
     this.issues = issues;
   }

@@ -7,7 +7,7 @@ export class GatewayLogDecodeError extends BaseError {
   readonly logIndex: number | null;
   constructor(transactionHash: string | null, logIndex: number | null, parameters: BaseErrorParameters = {}) {
     super(`malformed gateway log ${transactionHash ?? '?'}#${logIndex ?? '?'}`, {
-      docsPath: 'docs/evm.md#events',
+      docsPath: 'docs/evm.md#watcher',
       ...parameters,
     });
     this.transactionHash = transactionHash;
@@ -31,7 +31,7 @@ export class GatewayRejectedError extends BaseError {
   readonly errorName: string;
   constructor(errorName: string, parameters: BaseErrorParameters = {}) {
     super(`gateway rejected the transaction: ${errorName}`, {
-      docsPath: 'docs/evm.md#errors',
+      docsPath: 'docs/evm.md#typescript-api',
       ...parameters,
     });
     this.errorName = errorName;

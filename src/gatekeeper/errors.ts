@@ -37,7 +37,7 @@ export class MasterKeyUnsealError extends BaseError {
   constructor(file: string, cause: unknown) {
     super('Cannot unseal the master keys.', {
       details: `${file}: a gatekeeper built from different code (another measurement) or on another platform cannot open them; it must receive the master keys from another gatekeeper instead.`,
-      docsPath: '/docs/gatekeeper.md#sealing',
+      docsPath: '/docs/gatekeeper.md#keys',
       cause,
     });
   }

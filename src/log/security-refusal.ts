@@ -43,7 +43,8 @@ export function recordSecurityRefusal(
   logger.warn(
     {
       security: true,
-      role: refusal.role,
+      // Not `role`: loggers of a process name their own role in that field already.
+      refusedBy: refusal.role,
       reason: refusal.reason,
       ...(refusal.requestId ? { requestId: refusal.requestId } : {}),
       ...(refusal.jobId ? { jobId: refusal.jobId } : {}),

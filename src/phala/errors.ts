@@ -1,6 +1,6 @@
 import { BaseError, type BaseErrorParameters } from '../base/errors.js';
 
-const docsPath = 'docs/substrate-devnode.md#client';
+const docsPath = 'docs/substrate-devnode.md#client-srcphala';
 
 /** A dispatched call failed on chain (System.ExtrinsicFailed); names the pallet error when there is one. */
 export class DispatchFailedError extends BaseError {

@@ -141,7 +141,7 @@ export class EnclaveRefusalError extends BaseError {
   override name = 'EnclaveRefusalError';
   readonly reason: EnclaveErrorReason;
   constructor(reason: EnclaveErrorReason, details: string) {
-    super('The enclave refused the request.', { details, docsPath: '/docs/pruntime.md#refusals' });
+    super('The enclave refused the request.', { details, docsPath: '/docs/pruntime.md#executing-a-request' });
     this.reason = reason;
   }
 }

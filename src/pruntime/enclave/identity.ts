@@ -33,7 +33,7 @@ export class IdentityUnsealError extends BaseError {
   constructor(file: string, cause: SealedDataError) {
     super('Cannot unseal the worker identity.', {
       details: `${file}: ${cause.details ?? cause.shortMessage} A worker built from different code (another measurement) or on another platform cannot use this identity; move the data directory away to start as a new worker.`,
-      docsPath: '/docs/pruntime.md#sealing',
+      docsPath: '/docs/pruntime.md#identity-and-sealing',
       cause,
     });
   }

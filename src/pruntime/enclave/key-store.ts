@@ -24,7 +24,7 @@ export class KeyMismatchError extends BaseError {
   constructor(id: Hex, epoch: number) {
     super('Handed-over key does not match the published public key.', {
       details: `key ${id} epoch ${epoch}`,
-      docsPath: '/docs/pruntime.md#key-store',
+      docsPath: '/docs/pruntime.md#key-handover-and-the-key-store',
     });
   }
 }

@@ -37,7 +37,7 @@ export class SealedDataError extends BaseError {
         reason === 'malformed'
           ? `"${label}" is not sealed data of version ${VERSION}`
           : `"${label}" was sealed by another enclave build (measurement) or platform, for another label, or altered`,
-      docsPath: '/docs/pruntime.md#sealing',
+      docsPath: '/docs/pruntime.md#identity-and-sealing',
     });
     this.reason = reason;
   }

@@ -46,7 +46,7 @@ export class EngineFailureError extends BaseError {
     super(`Contract engine failure (${reason}).`, {
       ...parameters,
       details,
-      docsPath: '/docs/pruntime.md#engine-failures',
+      docsPath: '/docs/pruntime.md#limits-and-errors',
     });
     this.reason = reason;
   }

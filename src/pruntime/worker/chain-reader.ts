@@ -19,7 +19,7 @@ export class ChainReadTimeoutError extends BaseError {
   override name = 'ChainReadTimeoutError';
   constructor(what: string, ms: number) {
     super(`Reading ${what} from the chain took longer than ${ms} ms.`, {
-      docsPath: '/docs/pruntime-worker.md#what-it-reads',
+      docsPath: '/docs/pruntime-worker.md#what-it-reads-from-the-chain',
     });
   }
 }

@@ -41,7 +41,7 @@ export class QueryError extends BaseError {
   readonly status: number;
   readonly code: string;
   constructor(status: number, code: string, detail: string) {
-    super(`${code}: ${detail}`, { docsPath: '/docs/pruntime-worker.md#query' });
+    super(`${code}: ${detail}`, { docsPath: '/docs/pruntime-worker.md#http-api' });
     this.status = status;
     this.code = code;
   }

@@ -96,13 +96,22 @@ export class RequestOnChain {
    * the block the request was seen in.
    */
   async verify(request: RequestJob): Promise<VerifiedRequest> {
-    if (request.origin.kind === 'evm') {
-      // The EVM read and the Phala-style read are independent: made at once.
-      const [, verified] = await Promise.all([this.#verifyEvm(request), this.#readContract(request, false)]);
-      return verified;
+    const started = performance.now();
+    try {
+      if (request.origin.kind === 'evm') {
+        // The EVM read and the Phala-style read are independent: made at once.
+        const [, verified] = await Promise.all([this.#verifyEvm(request), this.#readContract(request, false)]);
+        return verified;
+      }
+      return await this.#readContract(request, true);
+    } finally {
+      this.stats.checks++;
+      this.stats.totalMicros += Math.round((performance.now() - started) * 1_000);
     }
-    return this.#readContract(request, true);
   }
+
+  /** Checks made and the wall time they took (for the bench and `GET /info`). */
+  readonly stats = { checks: 0, totalMicros: 0 };
 
   /**
    * One verified read at the Phala-style chain's latest verified finalized block: the contract

@@ -21,7 +21,7 @@ import { Registry } from 'prom-client';
 import { createSecurityRefusalCounter, recordSecurityRefusal } from '../../log/security-refusal.js';
 import type { JobRefusal } from '../../protocol/job-refusal.js';
 import { RequestOnChain } from './request-on-chain.js';
-import { type VerifiedViews, startVerifiedViews } from './verified-views.js';
+import { type VerifiedViewStats, type VerifiedViews, startVerifiedViews } from './verified-views.js';
 import { type HttpApi, startHttpApi } from './http-api.js';
 import {
   type RegistrationStatus,
@@ -173,6 +173,7 @@ export class WorkerService {
   #redis: RedisConnection | null = null;
   #chain: ChainReader | null = null;
   #views: VerifiedViews | null = null;
+  #onChain: RequestOnChain | null = null;
   /** The worker's own metrics (`GET /metrics`): security refusals by reason. */
   readonly metrics = new Registry();
   readonly #securityRefusals = createSecurityRefusalCounter(this.metrics);
@@ -323,7 +324,15 @@ export class WorkerService {
     };
   }
 
-  /** A direct confidential query (what `POST /query` runs). */
+  /**
+   * What checking requests against the chains has cost so far: checks made, their wall time, and
+   * the reads behind them (light-client syncs and read proofs, EVM quorum rounds and proofs).
+   */
+  get verification(): { checks: number; totalMicros: number } & VerifiedViewStats {
+    return { ...(this.#onChain?.stats ?? { checks: 0, totalMicros: 0 }), ...this.#views!.stats() };
+  }
+
+    /** A direct confidential query (what `POST /query` runs). */
   query(body: QueryBody): Promise<QueryResponse> {
     return runDirectQuery(
       { enclave: this.enclave, chain: this.#chain!, cluster: this.cluster, serving: this.#serving },
@@ -386,14 +395,15 @@ export class WorkerService {
       wsUrl: this.#chainConfig.wsUrl,
       logger: this.#log,
     });
+    this.#onChain = new RequestOnChain({
+      phala: this.#views.phala,
+      evm: this.#views.evm,
+      xcmOriginIndex: this.#check.xcmOriginIndex,
+    });
     this.#processor = new RequestProcessor({
       enclave: this.#enclave,
       chain: this.#chain,
-      onChain: new RequestOnChain({
-        phala: this.#views.phala,
-        evm: this.#views.evm,
-        xcmOriginIndex: this.#check.xcmOriginIndex,
-      }),
+      onChain: this.#onChain,
       check: this.#check,
       isServing: () => this.#serving && !this.#stopping,
       stateCommitGate: new StateCommitGate({
