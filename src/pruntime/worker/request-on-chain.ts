@@ -100,7 +100,10 @@ export class RequestOnChain {
     try {
       if (request.origin.kind === 'evm') {
         // The EVM read and the Phala-style read are independent: made at once.
-        const [, verified] = await Promise.all([this.#verifyEvm(request), this.#readContract(request, false)]);
+        const [, verified] = await Promise.all([
+          this.#verifyEvm(request),
+          this.#readContract(request, false),
+        ]);
         return verified;
       }
       return await this.#readContract(request, true);

@@ -332,7 +332,7 @@ export class WorkerService {
     return { ...(this.#onChain?.stats ?? { checks: 0, totalMicros: 0 }), ...this.#views!.stats() };
   }
 
-    /** A direct confidential query (what `POST /query` runs). */
+  /** A direct confidential query (what `POST /query` runs). */
   query(body: QueryBody): Promise<QueryResponse> {
     return runDirectQuery(
       { enclave: this.enclave, chain: this.#chain!, cluster: this.cluster, serving: this.#serving },
