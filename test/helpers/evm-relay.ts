@@ -23,7 +23,7 @@ import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../src/protocol/queue-names.js';
-import { requestJobSchema } from '../../src/protocol/request-job.js';
+import { endUserOf, requestJobSchema } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { buildChainAdapters } from '../../src/relayer/chains/build.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
@@ -163,6 +163,8 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
       contractId,
       origin,
       requester: consumerAddress.toLowerCase() as Hex,
+      // The consumer asks for the account that calls it (ConfidentialConsumer passes msg.sender).
+      endUser: devnet.clients.walletClient.account.address.toLowerCase() as Hex,
       responseKey: toHex(responseKey.publicKey),
       input: text,
     });
@@ -229,7 +231,7 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
           contractId: request.contractId,
           code: ECHO_CONTRACT,
           originKey: originKey(request.origin),
-          origin: { kind: 'evm', chainId: devnet.node.chainId },
+          origin: { kind: 'evm', chainId: devnet.node.chainId, endUser: endUserOf(request) },
           requester: fromHex(request.requester),
           requestId: request.requestId,
           sealedInput: fromHex(request.sealedInput),

@@ -31,7 +31,7 @@ export async function startWorkerEvmRelayFixture(
   label: string,
   options: { redisUrl?: string; code?: string } = {},
 ) {
-  const w: WorkerFixture = await startWorkerFixture(label);
+  const w: WorkerFixture = await startWorkerFixture(label, { evm: false });
   let evm: EvmRelayFixture | undefined;
   try {
     // The EVM fixture's cluster is fixed; the Phala-side contract is instantiated in it.
@@ -67,7 +67,15 @@ export async function startWorkerEvmRelayFixture(
           },
         ],
         redis: { url: f.redisUrl, prefix: f.prefix },
-        worker: { ...base.worker, ...(o.batch ? { batch: o.batch } : {}) },
+        worker: {
+          ...base.worker,
+          // The workers check requests on this fixture's own gateway node.
+          trust: {
+            ...base.worker.trust,
+            evm: [{ chainId: f.devnet.node.chainId, endpoints: [f.devnet.node.rpcUrl], quorum: 1, depth: 0 }],
+          },
+          ...(o.batch ? { batch: o.batch } : {}),
+        },
       };
     }
 

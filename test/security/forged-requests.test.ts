@@ -175,6 +175,16 @@ describe('forged jobs in Redis are refused by the workers (issue 13)', () => {
     const outcomes = await runDemo(devnet, 90_000);
     expect(outcomes.map((o) => o.origin)).toEqual(['evm', 'phala', 'xcm']);
     for (const o of outcomes) expect(o.publicOutput).toBe(`hello, ${o.input}!`);
+    // The EVM answer of the stateful greeter was released only after its state commit was final
+    // on the Phala-style chain, named by its request id (no relayer can deliver one without the other).
+    const evmRequestId = outcomes[0]!.jobId.slice(outcomes[0]!.jobId.lastIndexOf('-') + 1) as Hex;
+    const finalized = await devnet.phala.api.rpc.chain.getFinalizedHead();
+    const committed = await contracts.getCommittedRequestAt(
+      devnet.phala,
+      evmRequestId,
+      finalized.toHex() as Hex,
+    );
+    expect(committed).toEqual({ contractId: devnet.contracts.greeter.contractId.toLowerCase(), version: 1n });
   });
 
   it('a settle "from" the SealedBidAuction no chain holds is refused: the top sealed bid is never revealed', async () => {

@@ -105,7 +105,11 @@ async function xcmPhalaSpec() {
   });
 }
 
-export async function startWorkerFixture(label: string, options: { xcm?: boolean } = {}) {
+/**
+ * `evm: false` leaves out the fixture's own EVM node (a caller with its own gateway sets the
+ * workers' `trust.evm` to it).
+ */
+export async function startWorkerFixture(label: string, options: { xcm?: boolean; evm?: boolean } = {}) {
   const t: TestNode = await startTestNode(options.xcm ? { chain: await xcmPhalaSpec() } : {});
   const gatekeeper: Actor = await newActor(t);
   await addGatekeeper(t, gatekeeper);
@@ -126,7 +130,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
   const genesisHash = toHex(t.client.genesisHash);
   // A real gateway on a real EVM node: workers answer only requests it holds (their existence is
   // proven with eth_getProof), so EVM-origin requests are made there, not spelled by the test.
-  const evm: EvmDevnet = await startEvmDevnet();
+  const evmNode: EvmDevnet | null = options.evm === false ? null : await startEvmDevnet();
   const onGateway = new Set<Hex>();
   const prefix = `{${uniquePrefix(label)}}`;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -168,7 +172,9 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
             setId: t.node.grandpa.setId,
             authorities: t.node.grandpa.authorities.map(([id, weight]) => ({ id, weight })),
           },
-          evm: [{ chainId: evm.node.chainId, endpoints: [evm.node.rpcUrl], quorum: 1, depth: 0 }],
+          evm: evmNode
+            ? [{ chainId: evmNode.node.chainId, endpoints: [evmNode.node.rpcUrl], quorum: 1, depth: 0 }]
+            : [],
         },
         dataDir: p.dataDir,
         concurrency: p.concurrency ?? 2,
@@ -367,6 +373,8 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
    * own end user), turned into the job the relayer's watcher would queue from its event.
    */
   async function evmRequest(d: Deployed, input: string, responseKey: KeyPair): Promise<RequestJob> {
+    if (!evmNode) throw new Error('this fixture was started without its EVM node');
+    const evm = evmNode;
     const { publicClient, walletClient } = evm.clients;
     if (!onGateway.has(d.contractId)) {
       await registerContractOnGateway(evm.clients, {
@@ -493,7 +501,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
       keys.push(...(batch as string[]));
     if (keys.length) await redis.del(...keys).catch(() => {});
     await redis.quit().catch(() => {});
-    await evm.stop().catch(() => {});
+    await evmNode?.stop().catch(() => {});
     await t.stop();
   }
 
@@ -502,7 +510,7 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     gatekeeper,
     measurement,
     genesisHash,
-    evm,
+    evm: evmNode,
     prefix,
     redis,
     queue,
