@@ -6,6 +6,7 @@ import {
   createPublicClient,
   createWalletClient,
   encodeAbiParameters,
+  encodeFunctionData,
   http,
   keccak256,
   parseEventLogs,
@@ -20,7 +21,12 @@ import { generateKeyPair } from '../../src/crypto/keys.js';
 import { runDemo } from '../../src/cli/demo.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { privateCheckAbi } from '../../src/evm/artifacts/PrivateCheck.js';
+import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
+import { decodeGatewayLog } from '../../src/evm/gateway/events.js';
+import { buildFulfillmentBatch } from '../../src/evm/gateway/fulfill.js';
 import { computeRequestId } from '../../src/evm/request-id.js';
+import type { FulfillmentInput, RequestRef } from '../../src/evm/types.js';
+import { fulfillmentBatchDigest } from '../../src/crypto/proofs.js';
 import * as contracts from '../../src/phala/actions/contracts.js';
 import { requestIdOf } from '../../src/phala/ids.js';
 import { devSigner } from '../../src/phala/signers.js';
@@ -28,7 +34,14 @@ import { originKey, requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName } from '../../src/protocol/queue-names.js';
 import type { RequestJob } from '../../src/protocol/request-job.js';
 import { getJourney } from '../../src/relayer/admin-client.js';
-import { requestFromPhala, sealInputForEvm, waitForPhalaResult } from '../../src/sdk/index.js';
+import {
+  requestFromEvm,
+  requestFromPhala,
+  sealInputForEvm,
+  waitForPhalaResult,
+} from '../../src/sdk/index.js';
+import { gatewayErrorOf } from '../evm/fixture.js';
+import { devnetWorkerIdentity } from '../helpers/devnet-worker-identity.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -388,5 +401,78 @@ describe('forged jobs in Redis are refused by the workers (issue 13)', () => {
     );
     expect(failed.failedReason).toMatch(/^input-unreadable/);
     expect(await passed(bob.account.address)).toBe(false);
+  });
+
+  it('a worker-signed batch reordered by the relayer is refused whole (MalformedBatch)', async () => {
+    // As an attacker with Redis can: hold the cluster's queue so the requests stay pending.
+    await requests.pause();
+    try {
+      const sender = createWalletClient({
+        account: privateKeyToAccount(evm().accounts[7]!.privateKey),
+        transport: http(evm().rpcUrl),
+      });
+      const refs: RequestRef[] = [];
+      for (const input of ['first', 'second', 'third']) {
+        const sent = await requestFromEvm({
+          sender,
+          publicClient: publicClient(),
+          gateway: evm().gateway,
+          contractId: devnet.contracts.greeter.contractId,
+          input,
+        });
+        const receipt = await publicClient().getTransactionReceipt({ hash: sent.transactionHash });
+        const event = receipt.logs
+          .map((log) => decodeGatewayLog(log, evm().chainId))
+          .find((e) => e?.kind === 'RequestSent');
+        if (event?.kind !== 'RequestSent') throw new Error('no RequestSent');
+        refs.push({
+          requestId: event.requestId,
+          contractId: event.contractId,
+          requester: event.requester,
+          callbackGasLimit: event.callbackGasLimit,
+          deadline: event.deadline,
+        });
+      }
+      // Signed, in this order, by an approved worker of the devnet (its key unsealed as a
+      // compromised host of a sim TEE could): a batch as the relayer receives it.
+      const info = (await (await fetch(`${devnet.workers[0]!.url}/info`)).json()) as { measurement: Hex };
+      const identity = await devnetWorkerIdentity(devnet, 0, info.measurement);
+      const items: FulfillmentInput[] = refs.map((request, i) => ({
+        request,
+        publicOutput: toHex(utf8(`answer ${i}`)),
+        sealedOutput: '0x',
+        stateRoot: `0x${'00'.repeat(32)}`,
+      }));
+      const { root, count } = buildFulfillmentBatch(items);
+      const signature = identity.signEthereumDigest(
+        fulfillmentBatchDigest({ chainId: evm().chainId, verifyingContract: evm().gateway }, root, count),
+      );
+      const call = (ordered: { item: FulfillmentInput; index: number }[]) =>
+        publicClient().call({
+          account: evm().accounts[1]!.address,
+          to: evm().gateway,
+          data: encodeFunctionData({
+            abi: phalaBridgeGatewayAbi,
+            functionName: 'fulfillBatch',
+            args: [
+              ordered.map(({ item, index }) => ({
+                request: item.request,
+                publicOutput: item.publicOutput,
+                sealedOutput: item.sealedOutput,
+                stateRoot: item.stateRoot,
+                index,
+              })),
+              signature,
+            ],
+          }),
+        });
+      // The relayer swaps the first two, each keeping the index it was signed at.
+      const swapped = [1, 0, 2].map((i) => ({ item: items[i]!, index: i }));
+      expect(await gatewayErrorOf(call(swapped))).toBe('MalformedBatch');
+      // The signed order goes through (simulated only: the workers answer these for real).
+      await call(items.map((item, index) => ({ item, index })));
+    } finally {
+      await requests.resume();
+    }
   });
 });

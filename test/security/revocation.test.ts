@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createPublicClient, http, keccak256, toFunctionSelector } from 'viem';
+import { createPublicClient, http, toFunctionSelector } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hex, fromHex, toHex, utf8 } from '../../src/base/bytes.js';
 import { blake2_256 } from '../../src/crypto/hash.js';
@@ -19,15 +18,13 @@ import { DispatchFailedError } from '../../src/phala/errors.js';
 import { finalizedBlockAt } from '../../src/phala/follow.js';
 import { devSigner } from '../../src/phala/signers.js';
 import { parsePhalaEvent } from '../../src/phala/types.js';
-import { EnclaveIdentity } from '../../src/pruntime/enclave/identity.js';
-import { SimPlatform } from '../../src/pruntime/enclave/platform.js';
-import { Sealer } from '../../src/pruntime/enclave/sealing.js';
 import { DESTINATIONS } from '../../src/protocol/mq-destinations.js';
 import { requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, resultJobIdOf } from '../../src/protocol/queue-names.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { getJourney } from '../../src/relayer/admin-client.js';
 import { requestFromPhala, waitForPhalaResult } from '../../src/sdk/phala.js';
+import { devnetWorkerIdentity } from '../helpers/devnet-worker-identity.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -149,7 +146,7 @@ describe('revocation reaches every chain (issue 13 item 4)', () => {
     });
     const origin = { kind: 'phala' as const, genesisHash: devnet.chains.phala.genesisHash };
     const jobId = requestJobId(origin, sent.requestId);
-    const identity = await revokedIdentity(devnet, 0, revoked!.measurement);
+    const identity = await devnetWorkerIdentity(devnet, 0, revoked!.measurement);
     expect(toHex(identity.secp256k1PublicKey)).toBe(workerKey.toLowerCase());
     const publicOutput = toHex(utf8('hello, forged!'));
     const stateRoot = toHex(new Uint8Array(32));
@@ -210,26 +207,6 @@ describe('revocation reaches every chain (issue 13 item 4)', () => {
     }
   }, 180_000);
 });
-
-/**
- * The revoked worker's identity, unsealed from its data directory with the devnet's simulated
- * platform (src/devnet/orchestrator/devnet.ts derives these constants the same way) and the
- * worker's measurement (taken from the running worker: the tree may have changed since it started).
- */
-async function revokedIdentity(d: Devnet, index: number, measurement: Hex): Promise<EnclaveIdentity> {
-  const platform = new SimPlatform({
-    platformCaKey: fromHex(keccak256(utf8('phala-bridge/devnet/platform-ca'))),
-    platformSecret: fromHex(keccak256(utf8('phala-bridge/devnet/platform-secret'))),
-    measurement: fromHex(measurement),
-  });
-  const sealer = Sealer.derive(await platform.sealingSecret(), fromHex(measurement));
-  const { identity, created } = await EnclaveIdentity.loadOrCreate(
-    path.join(d.dataDir, `worker-${index}`),
-    sealer,
-  );
-  if (created) throw new Error('the worker had no sealed identity');
-  return identity;
-}
 
 /**
  * Replays the revoked registration's own approvals, as a relayer holding them could: the
