@@ -113,7 +113,7 @@ export class RequestOnChain {
     }
   }
 
-  /** Checks made and the wall time they took (for the bench and `GET /info`). */
+  /** Checks made and the wall time they took (`WorkerService.verification`, the bench). */
   readonly stats = { checks: 0, totalMicros: 0 };
 
   /**
