@@ -76,8 +76,14 @@ describe('worker service batching (real worker service, real relayer, real gatew
     const tx = await client.getTransaction({ hash });
     const call = decodeFunctionData({ abi: phalaBridgeGatewayAbi, data: tx.input });
     expect(call.functionName).toBe('fulfillBatch');
-    const journey = await daemon.journeys.entries(requestJobId(f.origin, ids[0]!));
-    expect(journey.find((e) => e.stage === 'submitted')!.detail).toBe('batch of 6');
+    // The stage is recorded once the transaction is sent, which can be after it is mined (automine).
+    const submitted = await waitFor(
+      async () =>
+        (await daemon.journeys.entries(requestJobId(f.origin, ids[0]!))).find((e) => e.stage === 'submitted'),
+      10_000,
+      'the submitted stage',
+    );
+    expect(submitted.detail).toBe('batch of 6');
 
     for (const [i, requestId] of ids.entries()) {
       const outputs = await getFulfillmentOutputs(client, { gateway: f.devnet.gateway, requestId });
