@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
- * `../shared` beside the clone holds real captured data (XCM messages, SGX/TDX quotes). Tests
- * read it in place; where it is absent they skip and say why.
+ * Real captured data (XCM messages, SGX/TDX quotes and collateral) the tests read. It lives in
+ * the repository, under test/vectors/ (copied verbatim from the project's `../shared/vectors`;
+ * each folder's README names the sources), so a fresh clone runs every test and skips none.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const sharedDir = process.env.PHALA_BRIDGE_SHARED ?? path.resolve(repoRoot, '../shared');
-export const sharedVectorsAvailable = existsSync(path.join(sharedDir, 'vectors'));
-export const sharedSkipReason = `../shared/vectors not found at ${sharedDir} (CI places it beside the clone)`;
+export const sharedDir = path.join(repoRoot, 'test');
+export const sharedVectorsAvailable = existsSync(path.join(sharedDir, 'vectors', 'sgx'));
+export const sharedSkipReason = `test/vectors/sgx not found under ${repoRoot} (it is part of the repository)`;
 
 export function sharedVector(...parts: string[]): string {
   return path.join(sharedDir, 'vectors', ...parts);
