@@ -1,7 +1,6 @@
-import { compactFromU8aLim, u8aToBigInt } from '@polkadot/util';
 import { xxhashAsU8a } from '@polkadot/util-crypto';
 import { type Hex, concatBytes, equalBytes, toHex } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { ScaleReader } from './light-client/scale.js';
 
 /**
  * The storage items a worker reads through its light client (docs/ARCHITECTURE.md#trust-model):
@@ -43,49 +42,6 @@ export function committedRequestStorageKey(requestId: Uint8Array): Uint8Array {
   return concatBytes(prefix(PALLET, 'CommittedRequests'), requestId);
 }
 
-export class ProvenValueError extends BaseError {
-  override name = 'ProvenValueError';
-  constructor(item: string, detail: string) {
-    super(`A proven ${item} value does not have the layout the worker expects.`, {
-      details: detail,
-      docsPath: '/docs/ARCHITECTURE.md#trust-model',
-    });
-  }
-}
-
-/** Reads a SCALE value front to back; every read is bounds-checked. */
-class Reader {
-  #at = 0;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly item: string,
-  ) {}
-  take(n: number, what: string): Uint8Array {
-    if (this.#at + n > this.bytes.length) throw new ProvenValueError(this.item, `${what}: truncated`);
-    const out = this.bytes.subarray(this.#at, this.#at + n);
-    this.#at += n;
-    return out;
-  }
-  u32(what: string): number {
-    return Number(u8aToBigInt(this.take(4, what), { isLe: true }));
-  }
-  u64(what: string): bigint {
-    return u8aToBigInt(this.take(8, what), { isLe: true });
-  }
-  compactBytes(what: string): Uint8Array {
-    const [offset, length] = compactFromU8aLim(this.bytes.subarray(this.#at));
-    if (offset === 0) throw new ProvenValueError(this.item, `${what}: bad length prefix`);
-    this.#at += offset;
-    return this.take(length, what);
-  }
-  get remaining(): number {
-    return this.bytes.length - this.#at;
-  }
-  end(): void {
-    if (this.remaining !== 0) throw new ProvenValueError(this.item, `${this.remaining} trailing bytes`);
-  }
-}
-
 /**
  * The fields of a pending request as `PhalaContracts.Requests` holds them. The origin is kept as
  * its encoded bytes (variant index ‖ payload): the worker compares it with the origin the job
@@ -117,14 +73,14 @@ export function decodeProvenRequest(
     !equalBytes(value.subarray(0, expectedOrigin.length), expectedOrigin)
   )
     return { origin: null };
-  const r = new Reader(value, 'PhalaContracts.Requests');
-  r.take(expectedOrigin.length, 'origin');
-  const contractId = toHex(r.take(32, 'contract_id'));
-  const sealedInput = r.compactBytes('sealed_input');
-  const responseKey = toHex(r.take(32, 'response_key'));
-  const deadline = r.u32('deadline');
-  const nonce = r.u64('nonce');
-  const createdAt = r.u32('created_at');
+  const r = new ScaleReader(value, 'PhalaContracts.Requests value');
+  r.take(expectedOrigin.length); // origin, compared above
+  const contractId = toHex(r.take(32));
+  const sealedInput = r.vecU8();
+  const responseKey = toHex(r.take(32));
+  const deadline = r.u32le();
+  const nonce = r.u64le();
+  const createdAt = r.u32le();
   r.end();
   return {
     origin: expectedOrigin,
@@ -141,12 +97,12 @@ export type ProvenContract = { deployer: Hex; codeHash: Hex; cluster: Hex };
 
 /** `ContractInfo { deployer, code_hash, cluster, salt, instantiated_at }`. */
 export function decodeProvenContract(value: Uint8Array): ProvenContract {
-  const r = new Reader(value, 'PhalaContracts.Contracts');
-  const deployer = toHex(r.take(32, 'deployer'));
-  const codeHash = toHex(r.take(32, 'code_hash'));
-  const cluster = toHex(r.take(32, 'cluster'));
-  r.compactBytes('salt');
-  r.u32('instantiated_at');
+  const r = new ScaleReader(value, 'PhalaContracts.Contracts value');
+  const deployer = toHex(r.take(32));
+  const codeHash = toHex(r.take(32));
+  const cluster = toHex(r.take(32));
+  r.vecU8(); // salt
+  r.u32le(); // instantiated_at
   r.end();
   return { deployer, codeHash, cluster };
 }
@@ -155,21 +111,21 @@ export type ProvenContractState = { version: bigint; state: Uint8Array; stateRoo
 
 /** `ContractState { version, state, state_root, committed_by (33), committed_at }`. */
 export function decodeProvenContractState(value: Uint8Array): ProvenContractState {
-  const r = new Reader(value, 'PhalaContracts.ContractStates');
-  const version = r.u64('version');
-  const state = r.compactBytes('state');
-  const stateRoot = toHex(r.take(32, 'state_root'));
-  r.take(33, 'committed_by');
-  r.u32('committed_at');
+  const r = new ScaleReader(value, 'PhalaContracts.ContractStates value');
+  const version = r.u64le();
+  const state = r.vecU8();
+  const stateRoot = toHex(r.take(32));
+  r.take(33); // committed_by
+  r.u32le(); // committed_at
   r.end();
   return { version, state, stateRoot };
 }
 
 /** `(contract_id, version)` of `CommittedRequests`. */
 export function decodeProvenCommittedRequest(value: Uint8Array): { contractId: Hex; version: bigint } {
-  const r = new Reader(value, 'PhalaContracts.CommittedRequests');
-  const contractId = toHex(r.take(32, 'contract_id'));
-  const version = r.u64('version');
+  const r = new ScaleReader(value, 'PhalaContracts.CommittedRequests value');
+  const contractId = toHex(r.take(32));
+  const version = r.u64le();
   r.end();
   return { contractId, version };
 }

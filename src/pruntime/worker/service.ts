@@ -99,7 +99,7 @@ export type WorkerInfoView = {
 };
 
 /** The request id a queued payload names, for logs (the payload may be anything). */
-function requestIdOf(data: unknown): string | undefined {
+function requestIdIn(data: unknown): string | undefined {
   const id = (data as { requestId?: unknown } | null)?.requestId;
   return typeof id === 'string' && /^0x[0-9a-fA-F]{64}$/.test(id) ? id : undefined;
 }
@@ -647,7 +647,7 @@ export class WorkerService {
             role: 'worker',
             reason: error.reason,
             jobId: job.id,
-            requestId: requestIdOf(job.data),
+            requestId: requestIdIn(job.data),
             detail: error.detail,
           });
         else
