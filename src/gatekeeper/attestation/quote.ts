@@ -47,6 +47,9 @@ export type EnclaveReport = {
   mrSigner: Uint8Array;
   isvProdId: number;
   isvSvn: number;
+  /** KSS CONFIGID (64 bytes, zero without KSS) and CONFIGSVN. */
+  configId: Uint8Array;
+  configSvn: number;
   reportData: Uint8Array;
   raw: Uint8Array;
 };
@@ -146,10 +149,12 @@ export function parseEnclaveReport(raw: Uint8Array): EnclaveReport {
   const mrEnclave = r.take(32, 'MRENCLAVE');
   r.take(32, 'reserved');
   const mrSigner = r.take(32, 'MRSIGNER');
-  r.take(96, 'reserved');
+  r.take(32, 'reserved');
+  const configId = r.take(64, 'CONFIGID');
   const isvProdId = r.u16('ISVPRODID');
   const isvSvn = r.u16('ISVSVN');
-  r.take(60, 'reserved');
+  const configSvn = r.u16('CONFIGSVN');
+  r.take(58, 'reserved');
   const reportData = r.take(64, 'REPORTDATA');
   const report: EnclaveReport = {
     cpuSvn,
@@ -159,6 +164,8 @@ export function parseEnclaveReport(raw: Uint8Array): EnclaveReport {
     mrSigner,
     isvProdId,
     isvSvn,
+    configId,
+    configSvn,
     reportData,
     raw,
   };

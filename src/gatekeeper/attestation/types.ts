@@ -40,6 +40,25 @@ export const reasonCodes = [
   'TdAttributesNotAllowed',
   'ServiceTdBound',
   'MeasurementNotAllowed',
+  // measurement policy, field by field (measurement-policy.ts)
+  'MrTdMismatch',
+  'RtmrMismatch',
+  'MrConfigIdMismatch',
+  'MrOwnerMismatch',
+  'MrOwnerConfigMismatch',
+  'MrEnclaveMismatch',
+  'MrSignerMismatch',
+  'IsvProdIdMismatch',
+  'IsvSvnTooLow',
+  'ConfigIdMismatch',
+  'ConfigSvnTooLow',
+  'TcbEvaluationTooOld',
+  // collateral freshness (collateral-freshness.ts)
+  'StaleCollateral',
+  // quote freshness (src/gatekeeper/approvals/judge.ts)
+  'QuoteFreshnessMissing',
+  'QuoteFreshnessMismatch',
+  'QuoteStale',
   'ReportDataMismatch',
   'SimNotAllowed',
   'Expired',
@@ -49,6 +68,7 @@ export type ReasonCode = (typeof reasonCodes)[number];
 
 export type AttestationReason = { code: ReasonCode; detail: string };
 
+import { measurementRuleSchema } from './measurement-rule.js';
 import { acceptableTcbStatuses, type TcbStatus, tcbStatuses } from './statuses.js';
 
 export { acceptableTcbStatuses, type TcbStatus, tcbStatuses };
@@ -61,6 +81,11 @@ export type AttestationResult = {
   tee: Tee | null;
   /** MRENCLAVE (SGX), MRTD (TDX) or the sim measurement; null when the quote could not be parsed. */
   measurement: Hex | null;
+  /**
+   * The 32-byte id the chain's allowlist names the admitted rule by (measurement-policy.ts): the
+   * quote's exact id when no rule admitted it.
+   */
+  measurementId?: Hex | null;
   reportData: Hex | null;
   /** Sim quotes carry their issue time (unix seconds); DCAP quotes do not. */
   issuedAt: number | null;
@@ -86,8 +111,22 @@ const hexString = z
 export const attestationPolicySchema = z.strictObject({
   /** production refuses sim quotes unless allowSimInProduction says so in so many words. */
   mode: z.enum(['development', 'production']).default('production'),
-  /** Allowed measurements: MRENCLAVE (32 bytes), MRTD (48 bytes) or sim measurement. Empty allows none. */
+  /**
+   * Allowed measurement ids (32 bytes, docs/attestation.md#measurement-policy): a quote's exact id
+   * (MRENCLAVE, the sim measurement, the TDX full-tuple hash) or a rule's id. A raw 48-byte MRTD
+   * still pins the firmware alone (local diagnostics; the chain never lists one). Empty allows none.
+   */
   allowedMeasurements: z.array(hexString).default([]),
+  /** Rules that may leave fields out (SGX by MRSIGNER + minimum ISVSVN...): admitted when their id is allowed. */
+  measurementRules: z.array(measurementRuleSchema).max(256).default([]),
+  /** The lowest Intel TCB evaluation data number (TCB info and QE identity) accepted for DCAP collateral. */
+  minTcbEvaluationDataNumber: z.number().int().min(0).default(0),
+  /**
+   * Whether a registration must carry quote freshness (a recent finalized block hash in the report
+   * data, docs/attestation.md#quote-freshness); default: in production mode. When present it is
+   * always checked.
+   */
+  requireQuoteFreshness: z.boolean().optional(),
   acceptTcbStatuses: z
     .array(z.enum(acceptableTcbStatuses as [string, ...string[]]))
     .default(['UpToDate'])

@@ -196,6 +196,8 @@ function describe(quote: DcapQuote, result: AttestationResult): void {
       mrSigner: hex(r.mrSigner),
       isvProdId: r.isvProdId,
       isvSvn: r.isvSvn,
+      configId: hex(r.configId),
+      configSvn: r.configSvn,
       attributes: hex(r.attributes),
       cpuSvn: hex(r.cpuSvn),
       miscSelect: r.miscSelect,
@@ -387,6 +389,21 @@ function verifyInto(
         findings.fail('TcbStatusNotAccepted', `TCB status ${verdict.status} is not accepted by the policy`);
       }
     }
+  }
+
+  if (collateral?.tcbInfo && collateral.qeIdentity) {
+    // Intel raises the evaluation number when it re-rates TCBs (a new advisory): older collateral
+    // may still call a platform UpToDate that is not any more.
+    const evaluation = Math.min(
+      collateral.tcbInfo.tcbEvaluationDataNumber,
+      collateral.qeIdentity.tcbEvaluationDataNumber,
+    );
+    result.details.tcbEvaluationDataNumber = evaluation;
+    if (evaluation < policy.minTcbEvaluationDataNumber)
+      findings.fail(
+        'TcbEvaluationTooOld',
+        `collateral TCB evaluation data number ${evaluation} is below the policy's ${policy.minTcbEvaluationDataNumber}`,
+      );
   }
 
   checkAttributes(quote, policy, findings);
