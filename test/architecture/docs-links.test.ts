@@ -59,4 +59,32 @@ describe('docs links', () => {
     expect(checked).toBeGreaterThan(30);
     expect(broken).toEqual([]);
   });
+
+  it('every relative link in README.md and docs/*.md names an existing file and heading', () => {
+    const broken: string[] = [];
+    let checked = 0;
+    const pages = [
+      'README.md',
+      ...readdirSync(path.join(root, 'docs'))
+        .filter((n) => n.endsWith('.md'))
+        .map((n) => `docs/${n}`),
+    ];
+    for (const page of pages) {
+      // Code blocks hold examples, not links.
+      const text = readFileSync(path.join(root, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = match[1]!;
+        if (/^[a-z]+:/i.test(target)) continue; // https:, mailto:
+        checked++;
+        const [file, anchor] = target.split('#') as [string, string | undefined];
+        const doc =
+          file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), file));
+        if (!existsSync(path.join(root, doc))) broken.push(`${page}: ${target} (no such file)`);
+        else if (anchor && doc.endsWith('.md') && !anchors(doc).has(anchor))
+          broken.push(`${page}: ${target} (no such heading)`);
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    expect(broken).toEqual([]);
+  });
 });
