@@ -74,7 +74,9 @@ function decodeUnchecked<K extends XcmKind>(
   const bytes = toBytes(input);
   if (bytes.length === 0) throw new XcmDecodeError('empty', 'no bytes');
   if (bytes.length > limits.maxBytes) {
-    throw new XcmDecodeError('too-large', `${bytes.length} bytes, at most ${limits.maxBytes}`);
+    throw new XcmDecodeError('too-large', `${bytes.length} bytes, at most ${limits.maxBytes}`, {
+      limit: { name: 'maxBytes (message cap)', max: limits.maxBytes, actual: bytes.length },
+    });
   }
   const { rt, version } = typesForTag(kind, bytes[0]!);
   const typeId = rt.versioned[kind];

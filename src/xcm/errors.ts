@@ -1,4 +1,5 @@
 import { BaseError, type BaseErrorParameters } from '../base/errors.js';
+import type { XcmLimit } from './limits.js';
 
 /** Why bytes were refused; stable codes for tests, logs and metrics. */
 export type XcmDecodeReason =
@@ -16,6 +17,8 @@ export type XcmDecodeReason =
   | 'too-deep'
   | 'too-many-instructions'
   | 'too-many-assets'
+  | 'assets-out-of-order'
+  | 'bound-exceeded'
   | 'too-long'
   | 'zero-fungible'
   | 'unsupported-type'
@@ -24,24 +27,33 @@ export type XcmDecodeReason =
   | 'invalid-frame'
   | 'internal';
 
-export type XcmDecodeErrorParameters = BaseErrorParameters & { offset?: number | undefined };
+export type XcmDecodeErrorParameters = BaseErrorParameters & {
+  offset?: number | undefined;
+  /** Set when a limit refused the input: its name, its value and the size found. */
+  limit?: XcmLimit | undefined;
+};
 
 /**
  * The only error the decoder throws on hostile input: a reason code, the byte offset where it
- * was found (when known), and a short message naming the type that was being read.
+ * was found (when known), the limit that refused it (if one did), and a short message naming
+ * the type that was being read.
  */
 export class XcmDecodeError extends BaseError {
   override name = 'XcmDecodeError';
   readonly reason: XcmDecodeReason;
   readonly offset: number | undefined;
+  readonly limit: XcmLimit | undefined;
   constructor(reason: XcmDecodeReason, message: string, parameters: XcmDecodeErrorParameters = {}) {
-    const at = parameters.offset === undefined ? '' : ` at byte ${parameters.offset}`;
-    super(`cannot decode XCM (${reason})${at}: ${message}`, {
-      docsPath: 'docs/xcm.md#decoding',
-      ...parameters,
+    const { offset, limit, ...rest } = parameters;
+    const at = offset === undefined ? '' : ` at byte ${offset}`;
+    const named = limit ? ` (limit ${limit.name} = ${limit.max}, got ${limit.actual})` : '';
+    super(`cannot decode XCM (${reason})${at}: ${message}${named}`, {
+      docsPath: limit ? 'docs/xcm.md#codec-limits' : 'docs/xcm.md#decoding',
+      ...rest,
     });
     this.reason = reason;
-    this.offset = parameters.offset;
+    this.offset = offset;
+    this.limit = limit;
   }
 }
 

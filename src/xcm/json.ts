@@ -1,5 +1,5 @@
 import { XcmEncodeError } from './errors.js';
-import { MAX_SEQUENCE_LENGTH, MAX_TYPE_DEPTH } from './limits.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_SEQUENCE_LENGTH, MAX_TYPE_DEPTH } from './limits.js';
 import type { Field, Primitive, TypeNode, TypeTable, Variant } from './type-table.js';
 
 /** JSON as @polkadot/types prints it (`toJSON()`), and as the encoder accepts it. */
@@ -137,7 +137,8 @@ export function normalizeJson(
       if (!Array.isArray(value)) throw new XcmEncodeError(path, 'expected an array');
       if (len !== undefined && value.length !== len)
         throw new XcmEncodeError(path, `expected ${len} elements`);
-      if (value.length > MAX_SEQUENCE_LENGTH) throw new XcmEncodeError(path, 'too many elements');
+      if (value.length > MAX_SEQUENCE_LENGTH)
+        throw new XcmEncodeError(path, `at most MAX_SEQUENCE_LENGTH = ${MAX_SEQUENCE_LENGTH} elements`);
       return value.map((v, i) => normalizeJson(table, node.elem, v, `${path}[${i}]`, depth + 1));
     }
     case 'tuple': {
@@ -166,7 +167,9 @@ function bytesJson(value: unknown, path: string, len: number | undefined): strin
   if (typeof value !== 'string' || !HEX.test(value)) throw new XcmEncodeError(path, 'expected 0x-hex bytes');
   const n = (value.length - 2) / 2;
   if (len !== undefined && n !== len) throw new XcmEncodeError(path, `expected ${len} bytes, got ${n}`);
-  if (n > MAX_SEQUENCE_LENGTH) throw new XcmEncodeError(path, 'too many bytes');
+  // Bytes are bounded by the message cap alone (the scan of the encoding checks the rest).
+  if (n > DEFAULT_MAX_MESSAGE_BYTES)
+    throw new XcmEncodeError(path, `at most the message cap of ${DEFAULT_MAX_MESSAGE_BYTES} bytes, got ${n}`);
   return value.toLowerCase();
 }
 

@@ -1,5 +1,12 @@
+import { compareEncoded } from './asset-order.js';
 import { XcmDecodeError, type XcmDecodeReason } from './errors.js';
-import { type DecodeLimits, MAX_SEQUENCE_LENGTH, MAX_TYPE_DEPTH } from './limits.js';
+import {
+  BOUNDED_FIELDS,
+  type DecodeLimits,
+  MAX_SEQUENCE_LENGTH,
+  MAX_TYPE_DEPTH,
+  type XcmLimit,
+} from './limits.js';
 import type { Primitive, TypeNode, TypeTable } from './type-table.js';
 
 /**
@@ -11,8 +18,9 @@ import type { Primitive, TypeNode, TypeTable } from './type-table.js';
  *
  * Rules are those of parity-scale-codec plus the XCM crate's own decode checks: canonical
  * compacts in range, bool is 0 or 1, known variant indexes, at most `maxXcmDepth` nested XCM
- * programs and `maxInstructions` instructions in all, at most `maxAssets` per asset list, no
- * zero fungible amounts (V3+).
+ * programs and `maxInstructions` instructions in all, at most `maxAssets` per asset list, asset
+ * lists sorted and deduplicated, BoundedVec fields within their bounds, no zero fungible
+ * amounts (V3+). Each limit error names the limit (`XcmDecodeError.limit`).
  */
 export function scanScale(
   table: TypeTable,
@@ -64,8 +72,8 @@ class Scanner {
     this.pos = start;
   }
 
-  fail(reason: XcmDecodeReason, message: string, offset = this.pos): never {
-    throw new XcmDecodeError(reason, message, { offset });
+  fail(reason: XcmDecodeReason, message: string, offset = this.pos, limit?: XcmLimit): never {
+    throw new XcmDecodeError(reason, message, { offset, limit });
   }
 
   need(n: number, node: TypeNode): void {
@@ -74,8 +82,14 @@ class Scanner {
     }
   }
 
-  value(id: number, depth: number): void {
-    if (depth > MAX_TYPE_DEPTH) this.fail('too-deep', `types nested deeper than ${MAX_TYPE_DEPTH}`);
+  value(id: number, depth: number, bound?: { name: string; max: number }): void {
+    if (depth > MAX_TYPE_DEPTH) {
+      this.fail('too-deep', `types nested deeper than ${MAX_TYPE_DEPTH}`, this.pos, {
+        name: 'MAX_TYPE_DEPTH',
+        max: MAX_TYPE_DEPTH,
+        actual: depth,
+      });
+    }
     const node = this.table.get(id);
     switch (node.kind) {
       case 'primitive':
@@ -87,13 +101,14 @@ class Scanner {
       case 'composite':
         if (node.role === 'xcm') this.xcm(node, depth);
         else if (node.role === 'assets') this.assets(node, depth);
-        else for (const f of node.fields) this.value(f.type, depth + 1);
+        else if (bound) this.bounded(node, depth, bound);
+        else for (const f of node.fields) this.value(f.type, depth + 1, this.boundOf(node, null, f));
         break;
       case 'variant':
         this.variant(node, depth);
         break;
       case 'sequence':
-        this.elements(node, node.elem, this.length(node), depth);
+        this.elements(node, node.elem, this.length(node, node.elem), depth);
         break;
       case 'array':
         this.elements(node, node.elem, node.len, depth);
@@ -115,7 +130,7 @@ class Scanner {
       return;
     }
     if (prim === 'str') {
-      const len = this.length(node);
+      const len = this.length(node, undefined);
       this.need(len, node);
       try {
         utf8.decode(this.bytes.subarray(this.pos, this.pos + len));
@@ -182,21 +197,34 @@ class Scanner {
     return value;
   }
 
-  /** A compact length prefix, bounded by what is left to read. */
-  length(node: TypeNode): number {
+  /**
+   * A compact length prefix. Elements that take at least a byte each (bytes, strings) are bounded
+   * by what is left to read, so by the message cap as on chain; only elements that may encode to
+   * nothing have a count limit of their own.
+   */
+  length(node: TypeNode, elem: number | undefined): number {
     const at = this.pos;
     const len = this.compact(node, 'u32');
-    if (typeof len !== 'number' || len > this.bytes.length - this.pos || len > MAX_SEQUENCE_LENGTH) {
+    const left = this.bytes.length - this.pos;
+    const empty = elem !== undefined && this.table.minSize(elem) === 0;
+    if (empty && Number(len) > MAX_SEQUENCE_LENGTH) {
+      this.fail('too-long', `${node.key}: ${len} elements`, at, {
+        name: 'MAX_SEQUENCE_LENGTH',
+        max: MAX_SEQUENCE_LENGTH,
+        actual: Number(len),
+      });
+    }
+    if (typeof len !== 'number' || (!empty && len > left)) {
       this.fail(
         'too-long',
-        `${node.key}: length ${len} exceeds the ${this.bytes.length - this.pos} bytes left`,
+        `${node.key}: length ${len} is more than the ${left} bytes left in the input`,
         at,
       );
     }
     return len;
   }
 
-  elements(node: TypeNode, elem: number, count: number, depth: number): void {
+  elements(node: TypeNode, elem: number, count: number, depth: number, starts?: number[]): void {
     const elemNode = this.table.get(elem);
     if (elemNode.kind === 'primitive' && elemNode.prim === 'u8') {
       this.need(count, node);
@@ -210,7 +238,43 @@ class Scanner {
         `${node.key}: ${count} element(s) cannot fit in ${this.bytes.length - this.pos} bytes`,
       );
     }
-    for (let i = 0; i < count; i++) this.value(elem, depth + 1);
+    for (let i = 0; i < count; i++) {
+      starts?.push(this.pos);
+      this.value(elem, depth + 1);
+    }
+  }
+
+  /** The bound of a BoundedVec field (see BOUNDED_FIELDS), if the field is one. */
+  boundOf(
+    node: TypeNode,
+    variant: string | null,
+    field: { name: string | null; type: number },
+  ): { name: string; max: number } | undefined {
+    if (this.table.get(field.type).path.at(-1) !== 'BoundedVec') return undefined;
+    const key = [node.path.at(-1), variant, field.name].filter((p) => p !== null).join('.');
+    return BOUNDED_FIELDS.get(key);
+  }
+
+  /** A `BoundedVec<T, S>`: more than S elements is refused, as the chain's decoder does. */
+  bounded(
+    node: Extract<TypeNode, { kind: 'composite' }>,
+    depth: number,
+    bound: { name: string; max: number },
+  ): void {
+    const seq = this.single(node);
+    if (!seq) {
+      for (const f of node.fields) this.value(f.type, depth + 1);
+      return;
+    }
+    const at = this.pos;
+    const count = this.length(seq, seq.elem);
+    if (count > bound.max) {
+      this.fail('bound-exceeded', `${node.key} of ${count} elements, at most ${bound.max}`, at, {
+        ...bound,
+        actual: count,
+      });
+    }
+    this.elements(seq, seq.elem, count, depth + 1);
   }
 
   variant(node: Extract<TypeNode, { kind: 'variant' }>, depth: number): void {
@@ -237,7 +301,7 @@ class Scanner {
         return;
       }
     }
-    for (const f of v.fields) this.value(f.type, depth + 1);
+    for (const f of v.fields) this.value(f.type, depth + 1, this.boundOf(node, v.name, f));
   }
 
   /** `Xcm(Vec<Instruction>)`: nesting depth and instruction count across the whole message. */
@@ -249,13 +313,21 @@ class Scanner {
     }
     this.#xcmDepth += 1;
     if (this.#xcmDepth > this.limits.maxXcmDepth) {
-      this.fail('too-deep', `XCM programs nested deeper than ${this.limits.maxXcmDepth}`);
+      this.fail('too-deep', `XCM programs nested deeper than ${this.limits.maxXcmDepth}`, this.pos, {
+        name: 'MAX_XCM_DECODE_DEPTH',
+        max: this.limits.maxXcmDepth,
+        actual: this.#xcmDepth,
+      });
     }
     const at = this.pos;
-    const count = this.length(seq);
+    const count = this.length(seq, seq.elem);
     this.#instructions += count;
     if (this.#instructions > this.limits.maxInstructions) {
-      this.fail('too-many-instructions', `more than ${this.limits.maxInstructions} instructions`, at);
+      this.fail('too-many-instructions', `more than ${this.limits.maxInstructions} instructions`, at, {
+        name: 'MAX_INSTRUCTIONS_TO_DECODE',
+        max: this.limits.maxInstructions,
+        actual: this.#instructions,
+      });
     }
     this.elements(seq, seq.elem, count, depth + 1);
     this.#xcmDepth -= 1;
@@ -268,10 +340,58 @@ class Scanner {
       return;
     }
     const at = this.pos;
-    const count = this.length(seq);
-    if (count > this.limits.maxAssets)
-      this.fail('too-many-assets', `${count} assets, at most ${this.limits.maxAssets}`, at);
-    this.elements(seq, seq.elem, count, depth + 1);
+    const count = this.length(seq, seq.elem);
+    if (count > this.limits.maxAssets) {
+      this.fail('too-many-assets', `${count} assets, at most ${this.limits.maxAssets}`, at, {
+        name: 'MAX_ITEMS_IN_ASSETS',
+        max: this.limits.maxAssets,
+        actual: count,
+      });
+    }
+    const starts: number[] = [];
+    this.elements(seq, seq.elem, count, depth + 1, starts);
+    this.ordered(seq.elem, starts);
+  }
+
+  /**
+   * polkadot-sdk decodes an asset list through `Assets::from_sorted_and_deduplicated` and refuses
+   * it ("Out of order") unless each asset's id is greater than the one before, or, for one id,
+   * the asset is greater and one of the two is non-fungible (fungible assets of one id must be
+   * one entry; a non-fungible instance may not repeat).
+   */
+  ordered(assetType: number, starts: number[]): void {
+    if (starts.length < 2) return;
+    const asset = this.table.get(assetType);
+    if (asset.kind !== 'composite') return;
+    const id = asset.fields.find((f) => f.name === 'id');
+    const fun = asset.fields.find((f) => f.name === 'fun');
+    if (!id || !fun) return;
+    const funNode = this.table.get(fun.type);
+    const nonFungible = (at: number) =>
+      funNode.kind === 'variant' && funNode.byIndex.get(this.bytes[at]!)?.name === 'NonFungible';
+    for (let i = 1; i < starts.length; i++) {
+      const a = starts[i - 1]!;
+      const b = starts[i]!;
+      const ids = compareEncoded(this.table, id.type, this.bytes, a, b);
+      if (ids.cmp < 0) continue;
+      let why = `asset ${i} sorts before asset ${i - 1}`;
+      if (ids.cmp === 0) {
+        const funs = compareEncoded(this.table, fun.type, this.bytes, a + ids.len, b + ids.len);
+        const eitherNonFungible = nonFungible(a + ids.len) || nonFungible(b + ids.len);
+        if (funs.cmp < 0 && eitherNonFungible) continue;
+        why =
+          funs.cmp === 0
+            ? `asset ${i} repeats asset ${i - 1}`
+            : eitherNonFungible
+              ? `asset ${i} sorts before asset ${i - 1} (same id)`
+              : `assets ${i - 1} and ${i} are fungible with the same id (one entry is allowed)`;
+      }
+      this.fail(
+        'assets-out-of-order',
+        `${asset.key} list out of order or duplicated: ${why}; a chain refuses it at decode ("Out of order")`,
+        b,
+      );
+    }
   }
 
   single(

@@ -22,6 +22,9 @@ export type XcmpPage =
   | { format: 'ConcatenatedEncodedBlob'; blobs: Uint8Array[] }
   | { format: 'Signals'; signals: Uint8Array };
 
+/** Messages in one XCMP page this reader takes (a page is at most a few hundred KiB on chain). */
+const MAX_PAGE_MESSAGES = 1024;
+
 /** Splits and decodes an XCMP page. Throws only XcmDecodeError. */
 export function decodeXcmpPage(input: Uint8Array | string, options: DecodeOptions = {}): XcmpPage {
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -32,15 +35,22 @@ export function decodeXcmpPage(input: Uint8Array | string, options: DecodeOption
     throw new XcmDecodeError('invalid-hex', 'expected an even-length 0x-hex string');
   }
   if (bytes.length === 0) throw new XcmDecodeError('empty', 'no bytes');
-  if (bytes.length > limits.maxBytes * 4)
-    throw new XcmDecodeError('too-large', `page of ${bytes.length} bytes`);
+  if (bytes.length > limits.maxBytes * 4) {
+    throw new XcmDecodeError('too-large', `page of ${bytes.length} bytes`, {
+      limit: { name: 'maxBytes × 4 (page cap)', max: limits.maxBytes * 4, actual: bytes.length },
+    });
+  }
   const format = bytes[0]!;
   if (format === XcmpFormat.Signals) return { format: 'Signals', signals: bytes.subarray(1) };
   const items: Uint8Array[] = [];
   let pos = 1;
   while (pos < bytes.length) {
-    if (items.length >= 1024)
-      throw new XcmDecodeError('too-long', 'more than 1024 messages in one page', { offset: pos });
+    if (items.length >= MAX_PAGE_MESSAGES) {
+      throw new XcmDecodeError('too-long', `more than ${MAX_PAGE_MESSAGES} messages in one page`, {
+        offset: pos,
+        limit: { name: 'MAX_PAGE_MESSAGES', max: MAX_PAGE_MESSAGES, actual: items.length + 1 },
+      });
+    }
     if (format === XcmpFormat.ConcatenatedVersionedXcm) {
       const version = bytes[pos]!;
       if (version < 2 || version > 5)

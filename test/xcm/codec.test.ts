@@ -100,7 +100,8 @@ describe('decoding hostile bytes', () => {
 
   it('allows 20 assets in one list and refuses 21', () => {
     const withdraw = (n: number) => {
-      const assets = Array.from({ length: n }, (_, i) => hereAsset(i + 1));
+      // Distinct ids in order (parents 0, 1, 2 ...): a chain refuses one id twice.
+      const assets = Array.from({ length: n }, (_, i) => b(i, 0x00, 0x00, 4));
       return concatBytes(b(V4, 4, WITHDRAW_ASSET), compact(n), ...assets);
     };
     expect(decodeXcm(withdraw(20)).instructions).toHaveLength(1);
