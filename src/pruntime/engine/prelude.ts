@@ -1,3 +1,5 @@
+import { METERING_ARGUMENTS, METERING_SOURCE } from './metering/wrappers.js';
+
 /**
  * JavaScript evaluated in every engine context before any contract code (docs/pruntime.md#sandbox).
  * It runs once per engine instance; each call then starts from a byte-identical copy of the
@@ -14,10 +16,14 @@
  * Intrinsics it needs later are captured first, so a contract that overwrites prototypes can
  * only confuse its own call; the host checks every value it receives anyway.
  *
- * Host operations (first argument of `host`): see `HostOp` in sandbox.ts.
+ * Host operations (first argument of `host`): see `HostOp` in sandbox.ts. Native builtins are
+ * metered by wrappers installed first (metering/wrappers.ts); gas they collect is reported before
+ * the call's outcome.
  */
 export const PRELUDE_SOURCE = `(function (host) {
   'use strict';
+  // First, before anything is captured: the prelude's own uses of builtins are metered too.
+  var meter = (${METERING_SOURCE})(host, ${METERING_ARGUMENTS});
   var G = globalThis;
   var U8 = Uint8Array, AB = ArrayBuffer, Str = String, BigIntCtor = BigInt;
   var EvalErr = EvalError, TypeErr = TypeError, RangeErr = RangeError, Err = Error;
@@ -241,9 +247,11 @@ export const PRELUDE_SOURCE = `(function (host) {
     try {
       out = fn(new U8(input), ctx);
     } catch (error) {
+      meter.flush();
       host(13, describe(error));
       return;
     }
+    meter.flush();
     if (out !== null && (typeof out === 'object' || typeof out === 'function') && typeof out.then === 'function') {
       host(14, 'InvalidResult', kind + ' returned a promise; contract calls are synchronous');
       return;
@@ -253,9 +261,13 @@ export const PRELUDE_SOURCE = `(function (host) {
         host(14, 'InvalidResult', 'handle must return an object { public, sealed }');
         return;
       }
-      host(15, outputBytes(out.public), outputBytes(out.sealed));
+      var publicOut = outputBytes(out.public), sealedOut = outputBytes(out.sealed);
+      meter.flush();
+      host(15, publicOut, sealedOut);
     } else {
-      host(15, new AB(0), outputBytes(out));
+      var queryOut = outputBytes(out);
+      meter.flush();
+      host(15, new AB(0), queryOut);
     }
   };
 })`;

@@ -15,6 +15,7 @@ import {
   restoreImage,
   writeCanary,
 } from './memory-image.js';
+import { CHARGE_HOST_OP } from './metering/wrappers.js';
 import { PRELUDE_SOURCE } from './prelude.js';
 import { QuickJsWasm } from './quickjs-wasm.js';
 import { DeterministicRandom } from './random.js';
@@ -101,6 +102,8 @@ const HostOp = {
   Threw: 13,
   Fail: 14,
   Result: 15,
+  /** Gas for native builtin work, reported by the prelude's metering wrappers. */
+  Charge: CHARGE_HOST_OP,
 } as const;
 
 /** Gas: QuickJS calls the interrupt handler once per 10,000 branches and calls. */
@@ -656,6 +659,14 @@ export class Sandbox {
         const message = str(2);
         if (code !== 'InvalidContract' && code !== 'InvalidResult') throw new TypeError('bad failure code');
         call.failed = { code: code as ContractErrorCode, message: message.slice(0, 500) };
+        return undefined;
+      }
+      case HostOp.Charge: {
+        // Only the prelude holds `host`; the check keeps a bug there from ever crediting gas.
+        const handle = arg(1);
+        const gas = vm.typeof(handle) === 'number' ? vm.getNumber(handle) : Number.NaN;
+        if (!Number.isSafeInteger(gas) || gas < 0) throw new TypeError('bad gas charge');
+        call.charge(gas);
         return undefined;
       }
       case HostOp.Result: {
