@@ -244,6 +244,7 @@ export class ContractExecutor {
       origin: r.origin as JsonValue,
       randomSeed: key.randomSeed(requestId),
       limits: r.limits,
+      tenant: r.contractId.toLowerCase(),
     });
     input.fill(0);
     let status: ExecuteResult['status'] = 'ok';
@@ -328,6 +329,7 @@ export class ContractExecutor {
       origin: { kind: 'query' },
       randomSeed: key.randomSeed(queryId),
       limits: r.limits,
+      tenant: r.contractId.toLowerCase(),
     });
     input.fill(0);
     current?.fill(0);

@@ -5,31 +5,41 @@ import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { type Hex, isHex } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
-import { EngineFailureError, type EngineFailureReason } from './errors.js';
+import { EngineFailureError } from './errors.js';
 import {
   type CallLimits,
   type EngineLimits,
   callLimitsSchema,
+  defaultCallLimits,
   resolveCallLimits,
   resolveEngineLimits,
 } from './limits.js';
 import type { CallKind, JsonValue, SandboxCall, SandboxOutcome, SandboxStats } from './sandbox.js';
+import { FairScheduler } from './scheduler.js';
 import type { FromThread, ThreadInit, ToThread } from './thread-protocol.js';
 
 /**
  * The contract engine: QuickJS sandboxes in worker threads (docs/pruntime.md#engine).
  *
- * Each thread owns one Sandbox and runs one call at a time; calls queue per thread. Threads are
- * started with a 64 MiB native stack so that QuickJS's own stack limit (at most 1 MiB of its
- * shadow stack) always trips before V8's: otherwise how deep a contract may recurse would depend
- * on how deep the host happened to be when it called in. A thread that dies, or a call that
- * outlives the watchdog (gas ends runaway code long before; the watchdog is for engine faults),
- * fails that call with an EngineFailureError and the thread is replaced.
+ * Each thread owns one Sandbox and runs one call at a time. Calls wait in a fair-share scheduler
+ * (scheduler.ts): one queue per tenant (the contract), served round-robin, each tenant limited to
+ * its share of the threads, so one contract's burst never queues another's call behind it.
+ * Threads are started with a 64 MiB native stack so that QuickJS's own stack limit (at most
+ * 1 MiB of its shadow stack) always trips before V8's: otherwise how deep a contract may recurse
+ * would depend on how deep the host happened to be when it called in.
+ *
+ * A call that outlives the wall-clock watchdog ends as the contract's `OutOfGas` outcome (its
+ * thread is replaced): gas counts interpreter steps, and the watchdog catches what gas does not
+ * see (docs/pruntime.md#limits-and-errors). A thread that dies fails its call with an
+ * EngineFailureError and is replaced.
  */
 export type ContractEngineOptions = Partial<EngineLimits> & {
   /** Engine threads (default 1); calls run in parallel across threads. */
   threads?: number;
-  /** Wall-clock watchdog per call in milliseconds (default 60 s). */
+  /**
+   * Wall-clock limit in milliseconds of a call given the default gas budget (default 5 s); a call
+   * given more gas gets proportionally longer. Past it the call ends as `OutOfGas`.
+   */
   callTimeoutMs?: number;
   /** Contract snapshots each thread keeps (default 16). */
   maxContracts?: number;
@@ -51,6 +61,11 @@ export type RunContractParameters = {
   /** 32 bytes from which `ctx.random` draws (derived by the enclave from the contract key). */
   randomSeed: Uint8Array;
   limits?: Partial<CallLimits>;
+  /**
+   * Whose share of the threads the call counts against (the contract id, for a worker). Calls
+   * without one share a single tenant.
+   */
+  tenant?: string;
 };
 
 export type ContractOutcome = SandboxOutcome;
@@ -68,7 +83,11 @@ const runSchema = z.strictObject({
   origin: z.json().default(null),
   randomSeed: bytesSchema.refine((v) => v.length === 32, '32 bytes'),
   limits: callLimitsSchema.partial().optional(),
+  tenant: z.string().min(1).max(256).default(''),
 });
+
+/** The watchdog of a call with the default gas budget. */
+export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
 const BOOTSTRAP = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -83,7 +102,10 @@ const { workerData, parentPort } = require('node:worker_threads');
 
 type Pending = {
   id: number;
+  tenant: string;
   call: SandboxCall;
+  /** This call's watchdog: the engine's, scaled by the call's gas budget. */
+  timeoutMs: number;
   resolve: (outcome: ContractOutcome) => void;
   reject: (error: EngineFailureError | InvalidInputError) => void;
 };
@@ -93,7 +115,6 @@ class EngineThread {
   readonly ready: Promise<number>;
   readonly exited: Promise<void>;
   inFlight: Pending | null = null;
-  queue: Pending[] = [];
   timer: NodeJS.Timeout | null = null;
   statsWaiters = new Map<number, (stats: SandboxStats) => void>();
   dead = false;
@@ -127,8 +148,8 @@ class EngineThread {
     this.worker.on('exit', (code) => onExit(this, `engine thread exited with code ${code}`));
   }
 
-  get load(): number {
-    return this.queue.length + (this.inFlight ? 1 : 0);
+  get idle(): boolean {
+    return this.isReady && !this.dead && !this.inFlight;
   }
 }
 
@@ -168,15 +189,23 @@ export class ContractEngine {
   readonly #init: ThreadInit;
   readonly #timeoutMs: number;
   readonly #threads: EngineThread[] = [];
+  readonly #scheduler: FairScheduler<Pending>;
   #nextId = 1;
   #closed = false;
   /** Bytes of each sandbox's fixed WebAssembly memory. */
   readonly memoryBytes: number;
   readonly limits: EngineLimits;
 
-  private constructor(init: ThreadInit, timeoutMs: number, limits: EngineLimits, memoryBytes: number) {
+  private constructor(
+    init: ThreadInit,
+    timeoutMs: number,
+    threads: number,
+    limits: EngineLimits,
+    memoryBytes: number,
+  ) {
     this.#init = init;
     this.#timeoutMs = timeoutMs;
+    this.#scheduler = new FairScheduler(threads);
     this.limits = limits;
     this.memoryBytes = memoryBytes;
   }
@@ -186,7 +215,9 @@ export class ContractEngine {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64)
       throw new InvalidInputError('threads', 'an integer from 1 to 64');
-    const timeoutMs = options.callTimeoutMs ?? 60_000;
+    const timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 600_000)
+      throw new InvalidInputError('callTimeoutMs', 'an integer from 10 to 600,000 (milliseconds)');
     const init: ThreadInit = {
       options: {
         ...limits,
@@ -194,7 +225,7 @@ export class ContractEngine {
         verifyRestore: options.verifyRestore ?? false,
       },
     };
-    const engine = new ContractEngine(init, timeoutMs, limits, 0);
+    const engine = new ContractEngine(init, timeoutMs, threads, limits, 0);
     for (let i = 0; i < threads; i++) engine.#threads.push(engine.#spawn());
     try {
       const sizes = await Promise.all(engine.#threads.map((t) => t.ready));
@@ -207,10 +238,20 @@ export class ContractEngine {
     return engine;
   }
 
+  /** Engine threads. */
+  get threads(): number {
+    return this.#scheduler.slots;
+  }
+
+  /** How many calls `tenant` may run at once right now (scheduler.ts), counting it as active. */
+  shareOf(tenant: string): number {
+    return this.#scheduler.shareOf(tenant);
+  }
+
   /**
-   * Runs one call. Contract failures (out of gas, a throw, …) are outcomes with `ok: false`;
-   * only engine faults reject (with EngineFailureError), and bad parameters throw
-   * InvalidInputError.
+   * Runs one call. Contract failures (out of gas, past the watchdog, a throw, …) are outcomes
+   * with `ok: false`; only engine faults reject (with EngineFailureError), and bad parameters
+   * throw InvalidInputError.
    */
   run(parameters: RunContractParameters): Promise<ContractOutcome> {
     const parsed = runSchema.safeParse(parameters);
@@ -220,6 +261,12 @@ export class ContractEngine {
     }
     if (this.#closed) return Promise.reject(new EngineFailureError('closed', 'the engine is closed'));
     const p = parsed.data;
+    let limits: CallLimits;
+    try {
+      limits = resolveCallLimits(p.limits);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const call: SandboxCall = {
       code: p.code,
       kind: p.kind,
@@ -228,28 +275,31 @@ export class ContractEngine {
       requestId: p.requestId.toLowerCase(),
       origin: p.origin as JsonValue,
       randomSeed: p.randomSeed,
-      limits: resolveCallLimits(p.limits),
+      limits,
     };
+    // A call given more gas than the default may legitimately run longer, in proportion.
+    const timeoutMs = Math.ceil(this.#timeoutMs * Math.max(1, limits.gas / defaultCallLimits.gas));
     return new Promise((resolve, reject) => {
-      const pending: Pending = { id: this.#nextId++, call, resolve, reject };
-      const thread = this.#threads.reduce((best, t) => (t.load < best.load ? t : best));
-      thread.queue.push(pending);
-      this.#pump(thread);
+      const pending: Pending = { id: this.#nextId++, tenant: p.tenant, call, timeoutMs, resolve, reject };
+      this.#scheduler.enqueue(p.tenant, pending);
+      this.#dispatch();
     });
   }
 
   /** Counters of every thread, summed. */
   async stats(): Promise<SandboxStats> {
     const all = await Promise.all(
-      this.#threads.map(
-        (thread) =>
-          new Promise<SandboxStats>((resolve) => {
-            const id = this.#nextId++;
-            thread.statsWaiters.set(id, resolve);
-            thread.worker.ref();
-            thread.worker.postMessage({ type: 'stats', id } satisfies ToThread);
-          }),
-      ),
+      this.#threads
+        .filter((thread) => !thread.dead)
+        .map(
+          (thread) =>
+            new Promise<SandboxStats>((resolve) => {
+              const id = this.#nextId++;
+              thread.statsWaiters.set(id, resolve);
+              thread.worker.ref();
+              thread.worker.postMessage({ type: 'stats', id } satisfies ToThread);
+            }),
+        ),
     );
     return all.reduce((a, b) => ({
       calls: a.calls + b.calls,
@@ -262,14 +312,14 @@ export class ContractEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const failed = this.#scheduler.drain();
     for (const thread of this.#threads) {
       thread.dead = true;
       if (thread.timer) clearTimeout(thread.timer);
-      const failed = [...(thread.inFlight ? [thread.inFlight] : []), ...thread.queue];
+      if (thread.inFlight) failed.push(thread.inFlight);
       thread.inFlight = null;
-      thread.queue = [];
-      for (const p of failed) p.reject(new EngineFailureError('closed', 'the engine was closed'));
     }
+    for (const p of failed) p.reject(new EngineFailureError('closed', 'the engine was closed'));
     await Promise.all(this.#threads.map((t) => stopThread(t)));
   }
 
@@ -281,30 +331,28 @@ export class ContractEngine {
     );
   }
 
-  #pump(thread: EngineThread): void {
-    if (thread.dead || !thread.isReady || thread.inFlight || thread.queue.length === 0) {
-      if (
-        thread.isReady &&
-        !thread.inFlight &&
-        thread.queue.length === 0 &&
-        thread.statsWaiters.size === 0 &&
-        !thread.dead
-      )
-        thread.worker.unref();
-      return;
+  /** Starts the scheduler's next calls on idle threads; lets idle threads not hold the process. */
+  #dispatch(): void {
+    if (this.#closed) return;
+    for (const thread of this.#threads) {
+      if (!thread.idle) continue;
+      const next = this.#scheduler.next();
+      if (!next) break;
+      const pending = next.item;
+      thread.inFlight = pending;
+      thread.worker.ref();
+      thread.timer = setTimeout(() => this.#onTimeout(thread), pending.timeoutMs);
+      thread.worker.postMessage({ type: 'call', id: pending.id, call: pending.call } satisfies ToThread);
     }
-    const pending = thread.queue.shift()!;
-    thread.inFlight = pending;
-    thread.worker.ref();
-    thread.timer = setTimeout(() => this.#onTimeout(thread), this.#timeoutMs);
-    thread.worker.postMessage({ type: 'call', id: pending.id, call: pending.call } satisfies ToThread);
+    for (const thread of this.#threads)
+      if (thread.idle && thread.statsWaiters.size === 0) thread.worker.unref();
   }
 
   #onMessage(thread: EngineThread, message: FromThread): void {
     if (message.type === 'stats') {
       thread.statsWaiters.get(message.id)?.(message.stats);
       thread.statsWaiters.delete(message.id);
-      this.#pump(thread);
+      this.#dispatch();
       return;
     }
     if (message.type !== 'outcome' && message.type !== 'failure' && message.type !== 'invalid') return;
@@ -313,43 +361,68 @@ export class ContractEngine {
     if (thread.timer) clearTimeout(thread.timer);
     thread.timer = null;
     thread.inFlight = null;
+    this.#scheduler.done(pending.tenant);
     if (message.type === 'outcome') pending.resolve(message.outcome);
     else if (message.type === 'invalid')
       pending.reject(new InvalidInputError(message.field, message.expected));
     else pending.reject(new EngineFailureError(message.reason, message.message));
-    this.#pump(thread);
+    this.#dispatch();
   }
 
+  /**
+   * The call ran past its wall-clock limit: it ends as the contract's `OutOfGas` (all its gas
+   * used), and its thread, still busy inside the call, is replaced.
+   */
   #onTimeout(thread: EngineThread): void {
-    this.#replace(thread, 'timeout', `the call did not finish within ${this.#timeoutMs} ms`);
+    const pending = thread.inFlight;
+    if (!pending || thread.dead || this.#closed) return;
+    pending.resolve({
+      ok: false,
+      error: {
+        code: 'OutOfGas',
+        message: `the call ran past the engine's wall-clock limit (${pending.timeoutMs} ms) before its gas ran out`,
+      },
+      gasUsed: pending.call.limits.gas,
+      logs: [],
+    });
+    this.#replace(thread, null);
   }
 
   #onExit(thread: EngineThread, why: string): void {
-    this.#replace(thread, 'crashed', why);
+    this.#replace(thread, new EngineFailureError('crashed', why));
   }
 
-  #replace(thread: EngineThread, reason: EngineFailureReason, why: string): void {
+  /**
+   * Replaces a thread. Its call (already answered on a timeout, else failed with `failure`) keeps
+   * its tenant's slot until the new thread is ready: a tenant whose calls keep killing threads
+   * cannot take another thread meanwhile.
+   */
+  #replace(thread: EngineThread, failure: EngineFailureError | null): void {
     if (thread.dead || this.#closed) return;
     thread.dead = true;
     if (thread.timer) clearTimeout(thread.timer);
     const inFlight = thread.inFlight;
-    const queued = thread.queue;
     thread.inFlight = null;
-    thread.queue = [];
     void thread.worker.terminate();
-    inFlight?.reject(new EngineFailureError(reason, why));
+    if (inFlight && failure) inFlight.reject(failure);
+    const release = () => {
+      if (inFlight) this.#scheduler.done(inFlight.tenant);
+    };
     const index = this.#threads.indexOf(thread);
     const fresh = this.#spawn();
     this.#threads[index] = fresh;
-    fresh.queue.push(...queued);
     fresh.ready.then(
       () => {
         fresh.isReady = true;
-        this.#pump(fresh);
+        release();
+        this.#dispatch();
       },
       (error: EngineFailureError) => {
-        for (const p of fresh.queue) p.reject(error);
-        fresh.queue = [];
+        fresh.dead = true;
+        release();
+        // Without a live thread nothing queued can run: fail it rather than wait forever.
+        if (this.#threads.every((t) => t.dead)) for (const p of this.#scheduler.drain()) p.reject(error);
+        else this.#dispatch();
       },
     );
   }

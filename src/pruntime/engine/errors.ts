@@ -6,7 +6,10 @@ import { BaseError, type BaseErrorParameters } from '../../base/errors.js';
  * may sign it as the call's outcome.
  */
 export const contractErrorCodes = [
-  /** The call used more than its gas budget (a `while (true)` ends here). */
+  /**
+   * The call used more than its gas budget (a `while (true)` ends here), or ran past the engine's
+   * wall-clock limit for that budget (work gas does not see; docs/pruntime.md#limits-and-errors).
+   */
   'OutOfGas',
   /** The call's heap did not fit under the engine's memory cap. */
   'OutOfMemory',
@@ -32,12 +35,13 @@ export function isContractErrorCode(value: unknown): value is ContractErrorCode 
   return typeof value === 'string' && (contractErrorCodes as readonly string[]).includes(value);
 }
 
-export type EngineFailureReason = 'crashed' | 'timeout' | 'closed' | 'startup';
+export type EngineFailureReason = 'crashed' | 'closed' | 'startup';
 
 /**
  * The engine itself failed (not the contract): a WebAssembly trap, a dead engine thread, a
- * watchdog timeout, or a closed engine. Such an outcome is not deterministic and must never be
- * signed as a contract's result; the request should be retried (here or on another worker).
+ * thread that could not start, or a closed engine. Such an outcome is not deterministic and must
+ * never be signed as a contract's result; the request should be retried (here or on another
+ * worker). A call that runs too long is not one of these: it ends as the contract's `OutOfGas`.
  */
 export class EngineFailureError extends BaseError {
   override name = 'EngineFailureError';

@@ -54,10 +54,17 @@ export class RequestRejectedError extends BaseError {
 
 /**
  * Why this worker cannot serve a request now but another worker (or this one, later) can: it
- * is not approved at the moment, or it lacks the contract's key (or the key epoch the input was
- * sealed to). The job goes back to the queue without counting an attempt.
+ * is not approved at the moment, it lacks the contract's key (or the key epoch the input was
+ * sealed to), or it already holds the contract's share of its engine threads in requests
+ * (`contract-busy`, docs/pruntime-worker.md#fair-share). The job goes back to the queue without
+ * counting an attempt.
  */
-export type DeferralReason = 'not-serving' | 'no-contract-key' | 'missing-key-epoch' | 'origin-not-final';
+export type DeferralReason =
+  | 'not-serving'
+  | 'no-contract-key'
+  | 'missing-key-epoch'
+  | 'origin-not-final'
+  | 'contract-busy';
 
 export class RequestDeferredError extends BaseError {
   override name = 'RequestDeferredError';

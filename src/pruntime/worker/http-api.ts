@@ -13,7 +13,8 @@ import { type QueryBody, QueryError, type QueryResponse, queryBodySchema } from 
  *   POST /query    a direct confidential query, sealed end to end (direct-query.ts)
  *
  * Every body is size-capped and validated; errors are `{ error, detail }` with a status that
- * says what was wrong. Queries run at most `maxConcurrentQueries` at a time (503 beyond).
+ * says what was wrong. Queries run at most `maxConcurrentQueries` at a time (429 beyond), and each
+ * contract within its share of the engine (429 `contract-busy`, from the handler).
  */
 export type HttpApiHandlers = {
   info(): unknown;
@@ -30,7 +31,7 @@ export type HttpApiParameters = {
   logger: Logger;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
-  /** Queries answered at once (default 8); more get 503. */
+  /** Queries answered at once (default 8); more get 429. */
   maxConcurrentQueries?: number;
 };
 
@@ -83,7 +84,7 @@ export async function startHttpApi(p: HttpApiParameters): Promise<HttpApi> {
       throw new HttpError(400, 'bad-request', `${issue.path.join('.') || '(body)'}: ${issue.message}`);
     }
     if (activeQueries >= maxQueries)
-      throw new HttpError(503, 'busy', 'too many queries at once; retry shortly');
+      throw new HttpError(429, 'busy', 'too many queries at once; retry shortly');
     activeQueries++;
     try {
       return { status: 200, body: await p.handlers.query(parsed.data) };

@@ -15,7 +15,8 @@ import { type PlatformConfig, type TeePlatform, createTeePlatform } from '../enc
 import { ContractEngine } from '../engine/engine.js';
 import { ChainReader } from './chain-reader.js';
 import { ChainWatch } from './chain-watch.js';
-import { type QueryBody, type QueryResponse, runDirectQuery } from './direct-query.js';
+import { Admission } from './admission.js';
+import { type QueryBody, QueryError, type QueryResponse, runDirectQuery } from './direct-query.js';
 import { RequestDeferredError, RequestRejectedError, SECURITY_REFUSALS, WorkerError } from './errors.js';
 import { Registry } from 'prom-client';
 import { createSecurityRefusalCounter, recordSecurityRefusal } from '../../log/security-refusal.js';
@@ -97,6 +98,12 @@ export type WorkerInfoView = {
   stats: WorkerStats;
   recentRejections: RejectionRecord[];
 };
+
+/** The contract a queued payload names, lower-case, for admission (the payload may be anything). */
+function contractIdIn(data: unknown): string | undefined {
+  const id = (data as { contractId?: unknown } | null)?.contractId;
+  return typeof id === 'string' && /^0x[0-9a-fA-F]{64}$/.test(id) ? id.toLowerCase() : undefined;
+}
 
 /** The request id a queued payload names, for logs (the payload may be anything). */
 function requestIdIn(data: unknown): string | undefined {
@@ -182,6 +189,10 @@ export class WorkerService {
   #bull: Worker | null = null;
   #results: Queue | null = null;
   #processor: RequestProcessor | null = null;
+  /** Each contract's requests held at once: its share of the engine (admission.ts). */
+  #jobAdmission: Admission | null = null;
+  /** Each contract's direct queries at once: twice its share (one running, one next). */
+  #queryAdmission: Admission | null = null;
   #batcher: ResultBatcher | null = null;
   /** Jobs between taking a request and having its result (for the batcher: more may be coming). */
   #executing = 0;
@@ -332,12 +343,22 @@ export class WorkerService {
     return { ...(this.#onChain?.stats ?? { checks: 0, totalMicros: 0 }), ...this.#views!.stats() };
   }
 
-  /** A direct confidential query (what `POST /query` runs). */
-  query(body: QueryBody): Promise<QueryResponse> {
-    return runDirectQuery(
-      { enclave: this.enclave, chain: this.#chain!, cluster: this.cluster, serving: this.#serving },
-      body,
-    );
+  /**
+   * A direct confidential query (what `POST /query` runs), within its contract's share of the
+   * engine: beyond it, QueryError 429 `contract-busy`.
+   */
+  async query(body: QueryBody): Promise<QueryResponse> {
+    const place = this.#queryAdmission!.enter(body.contractId.toLowerCase());
+    if (!place.ok)
+      throw new QueryError(429, 'contract-busy', 'too many queries of this contract at once; retry shortly');
+    try {
+      return await runDirectQuery(
+        { enclave: this.enclave, chain: this.#chain!, cluster: this.cluster, serving: this.#serving },
+        body,
+      );
+    } finally {
+      place.release();
+    }
   }
 
   // ------------------------------------------------------------------ start
@@ -353,6 +374,9 @@ export class WorkerService {
       });
       this.#ownsEngine = true;
     }
+    const engine = this.#engine;
+    this.#jobAdmission = new Admission((contract) => engine.shareOf(contract));
+    this.#queryAdmission = new Admission((contract) => 2 * engine.shareOf(contract));
     this.#enclave = await Enclave.open({ dataDir: worker.dataDir, platform, engine: this.#engine });
     const identity = this.#enclave.publicIdentity;
     this.#log.info(
@@ -567,13 +591,12 @@ export class WorkerService {
             { account: this.#account!.address, balance: funds.balance.toString() },
             'funded the worker account',
           );
-        const attestation = await this.enclave.quote();
-        const { registeredAt } = await registerOnChain({
+        const { registeredAt, attestation } = await registerOnChain({
           client: this.#client!,
           account: this.#account!,
           x25519: this.enclave.publicIdentity.x25519,
           cluster: this.cluster,
-          attestation,
+          quote: (freshness) => this.enclave.quote(freshness),
         });
         this.#attestation = toHex(attestation);
         this.#log.info(
@@ -674,8 +697,16 @@ export class WorkerService {
     }
   }
 
-  /** Runs a job's request, counted as executing meanwhile (results wait for it to batch). */
+  /**
+   * Runs a job's request, counted as executing meanwhile (results wait for it to batch). A
+   * contract holding its share of the engine already is deferred, so its burst does not fill the
+   * worker's queue slots (admission.ts).
+   */
   async #run(job: Job): Promise<ResultJob> {
+    const contract = contractIdIn(job.data);
+    const place = contract === undefined ? null : this.#jobAdmission!.enter(contract);
+    if (place && !place.ok)
+      throw new RequestDeferredError('contract-busy', `${contract} holds its share of this worker`);
     this.#executing++;
     try {
       const result = await this.processor.run(job.data, job.id);
@@ -686,6 +717,8 @@ export class WorkerService {
       // Nothing from this job will join a batch: results waiting on it may go now.
       this.#batcher?.settle();
       throw error;
+    } finally {
+      place?.release();
     }
   }
 

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContractEngine, type RunContractParameters } from '../../src/pruntime/engine/engine.js';
+import { FairScheduler, shareFor } from '../../src/pruntime/engine/scheduler.js';
+
+/**
+ * The engine's fair-share scheduler (src/pruntime/engine/scheduler.ts), alone and inside a real
+ * two-thread engine: one contract's burst never holds every thread, tenants are served
+ * round-robin, and a call past the wall-clock watchdog ends as the contract's `OutOfGas`.
+ */
+
+/** Takes calls from the scheduler until it gives none, as the engine would start them. */
+function startAll<T>(s: FairScheduler<T>): { tenant: string; item: T }[] {
+  const started: { tenant: string; item: T }[] = [];
+  for (let next = s.next(); next; next = s.next()) started.push(next);
+  return started;
+}
+
+describe('fair-share scheduler', () => {
+  it('gives each tenant ceil(slots / active) slots, at least 1, and one slot to spare when there are several', () => {
+    expect(shareFor(1, 1)).toBe(1);
+    expect(shareFor(1, 5)).toBe(1);
+    expect(shareFor(2, 1)).toBe(1);
+    expect(shareFor(2, 2)).toBe(1);
+    expect(shareFor(4, 1)).toBe(3);
+    expect(shareFor(4, 2)).toBe(2);
+    expect(shareFor(4, 3)).toBe(2);
+    expect(shareFor(8, 3)).toBe(3);
+    expect(shareFor(8, 100)).toBe(1);
+  });
+
+  it('never lets one tenant burst take the slot another tenant needs', () => {
+    const s = new FairScheduler<string>(2);
+    for (let i = 0; i < 8; i++) s.enqueue('burn', `burn-${i}`);
+    expect(startAll(s).map((x) => x.item)).toEqual(['burn-0']);
+    expect(s.backlog('burn')).toBe(8);
+    s.enqueue('greeter', 'hello');
+    // The greeter starts at once, on the slot the burst was not allowed to hold.
+    expect(startAll(s)).toEqual([{ tenant: 'greeter', item: 'hello' }]);
+    s.done('greeter');
+    expect(s.activeTenants).toBe(1);
+    s.done('burn');
+    expect(startAll(s).map((x) => x.item)).toEqual(['burn-1']);
+  });
+
+  it('serves tenants round-robin, in arrival order within each', () => {
+    const s = new FairScheduler<string>(4);
+    for (const t of ['a', 'b', 'c']) for (let i = 0; i < 3; i++) s.enqueue(t, `${t}${i}`);
+    // Three tenants on four slots: a share of two each, four slots in all.
+    expect(startAll(s).map((x) => x.item)).toEqual(['a0', 'b0', 'c0', 'a1']);
+    s.done('a');
+    s.done('b');
+    expect(startAll(s).map((x) => x.item)).toEqual(['b1', 'c1']);
+    s.done('c');
+    s.done('c');
+    // The turn is a's (c was served last), then b's; c waits for the next free slot.
+    expect(startAll(s).map((x) => x.item)).toEqual(['a2', 'b2']);
+    s.done('a');
+    expect(startAll(s).map((x) => x.item)).toEqual(['c2']);
+    expect(s.running).toBe(4);
+  });
+
+  it('recomputes the share as tenants come and go, and drains queued calls on close', () => {
+    const s = new FairScheduler<number>(4);
+    for (let i = 0; i < 6; i++) s.enqueue('solo', i);
+    expect(startAll(s)).toHaveLength(3);
+    expect(s.shareOf('other')).toBe(2);
+    s.enqueue('other', 100);
+    expect(startAll(s).map((x) => x.item)).toEqual([100]);
+    expect(s.drain()).toEqual([3, 4, 5]);
+    expect(s.backlog('solo')).toBe(3);
+    expect(() => s.done('nobody')).toThrow(RangeError);
+  });
+});
+
+describe('fair share and the watchdog in a real two-thread engine', () => {
+  let engine: ContractEngine;
+  const BURN =
+    'export function handle() { const a = new Float64Array(1 << 20); for (let r = 0; ; r++) { for (let i = 0; i < a.length; i += 4096) a[i] = (i * 7919 + r) % 1000; a.sort(); } }';
+  const GREETER = "export function handle(input) { return { public: 'hello ' + input.length }; }";
+  const base = (code: string, tenant: string): RunContractParameters => ({
+    code,
+    input: new Uint8Array(3),
+    requestId: `0x${'ab'.repeat(32)}`,
+    randomSeed: new Uint8Array(32),
+    tenant,
+  });
+
+  beforeAll(async () => {
+    engine = await ContractEngine.start({ threads: 2, callTimeoutMs: 1_000 });
+  });
+  afterAll(async () => {
+    await engine?.close();
+  });
+
+  it('ends a call past the wall-clock limit as OutOfGas with all its gas used, and keeps serving', async () => {
+    const started = performance.now();
+    const outcome = await engine.run(base(BURN, 'burn'));
+    const elapsed = performance.now() - started;
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.code).toBe('OutOfGas');
+    expect(outcome.gasUsed).toBe(20_000_000);
+    // Either the watchdog (1 s) or metered builtins end it; never the old 60 s.
+    expect(elapsed).toBeLessThan(10_000);
+    const next = await engine.run(base(GREETER, 'greeter'));
+    expect(next.ok).toBe(true);
+  });
+
+  it('a call given more gas gets a proportionally longer watchdog', async () => {
+    const spin =
+      'export function handle() { let x = 0; for (let i = 0; i < 3e7; i++) x += i; return { public: String(x) }; }';
+    // Longer than the 1 s limit of the default budget, well within 40× of it.
+    const outcome = await engine.run({ ...base(spin, 'spin'), limits: { gas: 800_000_000 } });
+    expect(outcome.ok).toBe(true);
+  });
+
+  it('answers another contract at once while one contract has eight calls burning', async () => {
+    const burns = Array.from({ length: 8 }, () => engine.run(base(BURN, 'burn')));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const started = performance.now();
+      const outcome = await engine.run(base(GREETER, 'greeter'));
+      latencies.push(performance.now() - started);
+      expect(outcome.ok).toBe(true);
+    }
+    // Behind the burst, each greeting would wait for a 1 s watchdog; fair share answers at once.
+    expect(Math.max(...latencies)).toBeLessThan(500);
+    const ended = await Promise.all(burns);
+    expect(ended.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual(Array(8).fill('OutOfGas'));
+  }, 60_000);
+});
