@@ -33,7 +33,7 @@ const text = (bytes: Hex | Uint8Array) => decoder.decode(typeof bytes === 'strin
 export async function runDemo(devnet: Devnet, timeoutMs = 120_000): Promise<DemoOutcome[]> {
   const contractId = devnet.contracts.greeter.contractId;
   const { evm } = devnet.chains;
-  const admin = { url: devnet.relayer.adminUrl };
+  const admin = devnet.relayer.admin;
   const publicClient = createPublicClient({ transport: http(evm.rpcUrl) });
 
   const viaEvm = async (): Promise<Omit<DemoOutcome, 'journey'>> => {

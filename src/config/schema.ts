@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Secret, secretSchema } from './secret.js';
+import { isLoopbackHost } from '../base/net-host.js';
 
 /**
  * The daemon's whole configuration. One schema, so `config check` and every role read the same
@@ -236,9 +237,16 @@ export const configSchema = z
     worker: workerSchema.optional(),
     gatekeeper: gatekeeperSchema.optional(),
     metrics: z.strictObject({ host, port: port.default(9464) }).default({ host: '127.0.0.1', port: 9464 }),
+    /** The relayer's admin API (docs/operations.md#admin-api): a token is required beyond loopback and in production. */
     admin: z
-      .strictObject({ host, port: port.default(8090), token: secretSchema.optional() })
-      .default({ host: '127.0.0.1', port: 8090 }),
+      .strictObject({
+        host,
+        port: port.default(8090),
+        token: secretSchema.optional(),
+        /** Host names (Host header) the API answers to beside its listening host, localhost and IP literals. */
+        allowedHosts: z.array(z.string().min(1).max(253)).default([]),
+      })
+      .default({ host: '127.0.0.1', port: 8090, allowedHosts: [] }),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -268,6 +276,12 @@ export const configSchema = z
         });
       names.add(chain.name);
     });
+    if (!config.admin.token && (config.mode === 'production' || !isLoopbackHost(config.admin.host)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['admin', 'token'],
+        message: `admin.token is required ${config.mode === 'production' ? 'in production' : `when admin.host (${config.admin.host}) is not loopback`}: anyone who reaches the admin API can retry and drop requests`,
+      });
     if (config.mode !== 'production') return;
     forEachSecret(config, (secret, path) => {
       if (secret.source === 'inline value') {

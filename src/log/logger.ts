@@ -1,4 +1,5 @@
-import { type DestinationStream, type Logger, destination, pino } from 'pino';
+import { type DestinationStream, type Logger, destination, pino, stdSerializers } from 'pino';
+import { redactUrl } from '../base/redact-url.js';
 
 export type { Logger };
 
@@ -24,6 +25,21 @@ const SECRET_FIELDS = [
 ];
 export const redactPaths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
+/**
+ * Redaction above works on keys; a password inside a URL (`redis://:pw@host`) is in a value.
+ * These fields, wherever a URL or an error text that may quote one is logged, mask userinfo.
+ */
+const maskUrls = (value: unknown): unknown =>
+  typeof value === 'string' ? redactUrl(value) : Array.isArray(value) ? value.map(maskUrls) : value;
+export const urlSerializers = Object.fromEntries(
+  ['url', 'rpcUrl', 'wsUrl', 'redisUrl', 'endpoint', 'endpoints'].map((k) => [k, maskUrls]),
+);
+function maskError(value: unknown): unknown {
+  if (!(value instanceof Error)) return maskUrls(value);
+  const serialized = stdSerializers.err(value);
+  return { ...serialized, message: redactUrl(serialized.message), stack: redactUrl(serialized.stack ?? '') };
+}
+
 export type CreateLoggerParameters = {
   level?: string | undefined;
   /** Human-readable output; defaults to true when stderr is a terminal. */
@@ -38,6 +54,7 @@ export function createLogger(parameters: CreateLoggerParameters = {}): Logger {
     name: parameters.name ?? 'phala-bridge',
     level: parameters.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: redactPaths, censor: '[redacted]' },
+    serializers: { ...urlSerializers, err: maskError },
     base: undefined,
   };
   if (parameters.destination) return pino(options, parameters.destination as DestinationStream);

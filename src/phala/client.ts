@@ -10,6 +10,7 @@ import {
   type Tx,
   submitExtrinsic,
 } from './submit.js';
+import { redactUrl } from '../base/redact-url.js';
 
 /**
  * A connection to a Phala-style chain: the polkadot-js ApiPromise, the genesis hash (which every
@@ -52,7 +53,7 @@ export async function createPhalaClient(parameters: CreatePhalaClientParameters)
       api = await ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
     } catch (error) {
       await provider.disconnect().catch(() => {});
-      throw new ConnectError(`cannot connect to ${parameters.url}`, { cause: error });
+      throw new ConnectError(`cannot connect to ${redactUrl(parameters.url)}`, { cause: error });
     }
   }
   await api.isReady;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type BaseErrorParameters } from '../base/errors.js';
+import { redactUrl } from '../base/redact-url.js';
 import { journeyEntrySchema, journeyStages } from './journey.js';
 
 /**
@@ -8,6 +9,12 @@ import { journeyEntrySchema, journeyStages } from './journey.js';
  */
 export class AdminApiError extends BaseError {
   override name = 'AdminApiError';
+  /** The HTTP status the API answered with; undefined when it did not answer at all. */
+  readonly status: number | undefined;
+  constructor(shortMessage: string, parameters: BaseErrorParameters & { status?: number } = {}) {
+    super(shortMessage, parameters);
+    this.status = parameters.status;
+  }
 }
 
 const summarySchema = z.object({
@@ -32,7 +39,13 @@ const journeySchema = summarySchema.extend({
 });
 export type JobJourney = z.infer<typeof journeySchema>;
 
+/** Where the API is and its bearer token (admin.token; the devnet makes one per start). */
 export type AdminClientParameters = { url: string; token?: string | undefined };
+
+const HINTS: Record<number, string> = {
+  401: 'the token is missing or wrong: set PHALA_BRIDGE_ADMIN_TOKEN or pass --config with admin.token',
+  403: 'the API refused this Host or Origin: use the address the daemon logs, or add it to admin.allowedHosts',
+};
 
 async function call<T>(
   p: AdminClientParameters,
@@ -42,24 +55,32 @@ async function call<T>(
   body?: unknown,
 ): Promise<T | null> {
   let response: Response;
+  // Every write is JSON (the API refuses anything else: a browser's cross-site form cannot send it).
+  const sent = method === 'GET' ? undefined : (body ?? {});
   try {
     response = await fetch(new URL(path, p.url), {
       method,
       headers: {
         ...(p.token ? { authorization: `Bearer ${p.token}` } : {}),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(sent === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(sent === undefined ? {} : { body: JSON.stringify(sent) }),
     });
   } catch (error) {
-    throw new AdminApiError(`The relayer admin API at ${p.url} does not answer.`, { cause: error });
+    throw new AdminApiError(`The relayer admin API at ${redactUrl(p.url)} does not answer.`, {
+      cause: error,
+      details: 'is the relayer running, and is this its admin address?',
+    });
   }
   if (response.status === 404) return null;
   const json: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const reason = (json as { error?: unknown } | null)?.error;
+    const text = typeof reason === 'string' ? reason : undefined;
+    const hint = HINTS[response.status];
     throw new AdminApiError(`${method} ${path} failed with HTTP ${response.status}.`, {
-      details: typeof reason === 'string' ? reason : undefined,
+      status: response.status,
+      details: [text, hint].filter(Boolean).join('; ') || undefined,
     });
   }
   const parsed = schema.safeParse(json);
@@ -86,7 +107,7 @@ export async function retryJob(p: AdminClientParameters, jobId: string): Promise
   try {
     return (await call(p, 'POST', `/jobs/${encodeURIComponent(jobId)}/retry`, z.unknown())) !== null;
   } catch (error) {
-    if (error instanceof AdminApiError && error.shortMessage.includes('HTTP 409')) return false;
+    if (error instanceof AdminApiError && error.status === 409) return false;
     throw error;
   }
 }
@@ -100,8 +121,17 @@ export function retryMatching(
   );
 }
 
-export async function dropJob(p: AdminClientParameters, jobId: string): Promise<boolean> {
-  return (await call(p, 'DELETE', `/jobs/${encodeURIComponent(jobId)}`, z.unknown())) !== null;
+/**
+ * Drops a request; false when the relayer does not know it. A request still waiting for a
+ * worker is dropped only with `force` (without it: an AdminApiError with status 409).
+ */
+export async function dropJob(
+  p: AdminClientParameters,
+  jobId: string,
+  options: { force?: boolean } = {},
+): Promise<boolean> {
+  const body = options.force ? { force: true } : {};
+  return (await call(p, 'DELETE', `/jobs/${encodeURIComponent(jobId)}`, z.unknown(), body)) !== null;
 }
 
 /** A journey as lines of text: one per stage, with the time since the first and its transaction. */

@@ -1,12 +1,15 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import type { JourneyStore } from './journey.js';
-import type { Route } from './http-server.js';
+import { HttpRequestError, type Route } from './http-server.js';
 import type { RelayerQueues } from './queues.js';
 
 /**
  * The operator's API: list requests by state, origin or contract; show one request's whole
- * journey; retry one request or every request a matcher selects; drop one.
+ * journey; retry one request or every request a matcher selects; drop one (a request still
+ * waiting for a worker only with `force`: dropping it loses a request nobody has seen fail).
+ * Security rules (token, Host, Origin, JSON-only writes, body cap) are the server's:
+ * http-server.ts, docs/operations.md#admin-api.
  */
 const listQuery = z.strictObject({
   state: z.string().max(40).optional(),
@@ -26,6 +29,19 @@ const matcherBody = z.strictObject({
     .optional(),
   limit: z.number().int().min(1).max(10_000).default(1000),
 });
+const retryOneBody = z.strictObject({});
+const dropBody = z.strictObject({ force: z.boolean().default(false) });
+
+/** Input checked against its schema; a bad one is a 400 naming the fields, never zod's dump. */
+function inputOf<T>(schema: z.ZodType<T>, value: unknown, where: 'query' | 'body'): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(whole)'))];
+  throw new HttpRequestError(400, `invalid ${where}: ${fields.join(', ')}`);
+}
+
+/** BullMQ states an operator may drop without `force`: the job is over, nobody will run it. */
+const FINISHED_STATES = new Set(['failed', 'completed']);
 
 async function findJobs(queues: RelayerQueues, jobId: string): Promise<Job[]> {
   const found = await Promise.all(queues.opened().map((q) => q.getJob(jobId)));
@@ -50,7 +66,7 @@ export function adminRoutes(queues: RelayerQueues, journeys: JourneyStore): Rout
       method: 'GET',
       path: '/jobs',
       handler: async ({ query }) => {
-        const q = listQuery.parse(Object.fromEntries(query));
+        const q = inputOf(listQuery, Object.fromEntries(query), 'query');
         return { json: await journeys.list({ ...q, ...(q.contract ? { contractId: q.contract } : {}) }) };
       },
     },
@@ -75,16 +91,18 @@ export function adminRoutes(queues: RelayerQueues, journeys: JourneyStore): Rout
     {
       method: 'POST',
       path: '/jobs/:jobId/retry',
-      handler: async ({ params }) =>
-        (await retryOne(queues, journeys, params.jobId!))
+      handler: async ({ params, body }) => {
+        inputOf(retryOneBody, body, 'body');
+        return (await retryOne(queues, journeys, params.jobId!))
           ? { json: { retried: [params.jobId] } }
-          : { status: 409, json: { error: 'no failed job to retry' } },
+          : { status: 409, json: { error: 'no failed job to retry' } };
+      },
     },
     {
       method: 'POST',
       path: '/retry',
       handler: async ({ body }) => {
-        const m = matcherBody.parse(body ?? {});
+        const m = inputOf(matcherBody, body, 'body');
         const selected = await journeys.list({
           state: m.state,
           limit: m.limit,
@@ -99,21 +117,34 @@ export function adminRoutes(queues: RelayerQueues, journeys: JourneyStore): Rout
     {
       method: 'DELETE',
       path: '/jobs/:jobId',
-      handler: async ({ params }) => {
+      handler: async ({ params, body }) => {
+        const { force } = inputOf(dropBody, body, 'body');
         const jobs = await findJobs(queues, params.jobId!);
+        if (jobs.length === 0) return { status: 404, json: { error: 'unknown request' } };
+        const states = await Promise.all(jobs.map((j) => j.getState()));
+        // Checked for every queue before anything is removed: a refusal leaves the request whole.
+        const waiting = states.find((s) => s !== 'active' && !FINISHED_STATES.has(s));
+        if (waiting && !force)
+          return {
+            status: 409,
+            json: {
+              error: `the request is ${waiting}, not finished; send {"force": true} to drop it anyway`,
+            },
+          };
         let removed = 0;
-        for (const job of jobs) {
-          if ((await job.getState()) === 'active') continue;
+        for (const [i, job] of jobs.entries()) {
+          if (states[i] === 'active') continue;
           await job.remove();
           removed++;
         }
         if (removed > 0) {
-          await journeys.record(params.jobId!, { stage: 'dead', detail: 'dropped by operator' });
+          const detail = waiting ? `dropped by operator while ${waiting} (forced)` : 'dropped by operator';
+          await journeys.record(params.jobId!, { stage: 'dead', detail });
           await journeys.release(params.jobId!);
         }
         return removed > 0
           ? { json: { dropped: params.jobId, jobs: removed } }
-          : { status: 404, json: { error: 'no inactive job to drop' } };
+          : { status: 409, json: { error: 'the request is being worked on; wait for it to finish' } };
       },
     },
   ];

@@ -179,7 +179,9 @@ export class RelayerDaemon {
       host: config.admin.host,
       port: config.admin.port,
       logger,
-      token: config.admin.token?.reveal(),
+      // null: no token configured (loopback development only, config validation sees to it).
+      token: config.admin.token?.reveal() ?? null,
+      allowedHosts: config.admin.allowedHosts,
       routes: adminRoutes(this.queues, this.journeys),
     });
     this.#running.push({ stop: metricsServer.close }, { stop: adminServer.close });

@@ -110,13 +110,14 @@ function describe(ref: RequestRef): string {
 
 /** The relayer's record of the request (admin API `GET /jobs/:id`), for the error. */
 async function journeyText(devnet: Devnet, ref: RequestRef): Promise<string> {
-  const base = devnet.relayer.adminUrl;
+  const base = devnet.relayer.admin.url;
+  const headers = { authorization: `Bearer ${devnet.relayer.admin.token}` };
   try {
     let jobIds: string[];
     if (ref.kind === 'xcm') {
       // The sibling knows the query id, the relayer the Phala request id: show its XCM requests.
       const list = (await (
-        await fetch(`${base}/jobs?origin=xcm-${devnet.chains.sibling.paraId}`)
+        await fetch(`${base}/jobs?origin=xcm-${devnet.chains.sibling.paraId}`, { headers })
       ).json()) as {
         jobId: string;
       }[];
@@ -128,7 +129,7 @@ async function journeyText(devnet: Devnet, ref: RequestRef): Promise<string> {
     }
     const journeys = await Promise.all(
       jobIds.map(async (id) => {
-        const response = await fetch(`${base}/jobs/${id}`);
+        const response = await fetch(`${base}/jobs/${id}`, { headers });
         if (response.status === 404) return `${id}: the relayer never saw this request`;
         return `${id}: ${JSON.stringify(await response.json(), null, 2)}`;
       }),

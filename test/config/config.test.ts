@@ -14,6 +14,10 @@ const evm = {
   rpcUrl: 'http://127.0.0.1:8545',
   gateway: `0x${'11'.repeat(20)}`,
 };
+// Production needs an admin token (docs/operations.md#admin-api).
+const adminTokenFile = path.join(dir, 'admin-token');
+writeFileSync(adminTokenFile, 'test-admin-token-0123456789');
+const admin = { token: { file: adminTokenFile } };
 
 function issuesOf(fn: () => unknown): string[] {
   try {
@@ -27,7 +31,7 @@ function issuesOf(fn: () => unknown): string[] {
 
 describe('configuration', () => {
   it('fills production defaults', () => {
-    const config = parseConfig({ chains: [evm] }, 'test', {});
+    const config = parseConfig({ chains: [evm], admin }, 'test', {});
     expect(config.mode).toBe('production');
     expect(config.redis.prefix).toBe('{phala-bridge}');
     expect(config.chains[0]).toMatchObject({ confirmations: 2, batch: { maxSize: 32 } });
@@ -111,6 +115,7 @@ describe('configuration', () => {
     const overridden = parseConfig(
       {
         chains: [evm],
+        admin,
         gatekeeper: {
           dataDir: '/tmp/gk',
           simPlatformCas: [`0x${'22'.repeat(32)}`],

@@ -52,7 +52,7 @@ afterAll(async () => {
 
 describe('phala-bridge replay (sim TEE)', () => {
   it('--queue puts a dropped request back into the live queue from the recorded tape', async () => {
-    const admin = { url: devnet.relayer.adminUrl };
+    const admin = devnet.relayer.admin;
     const redis = createRedis(devnet.config.redis);
     const queues = new RelayerQueues(redis, devnet.config.redis.prefix);
     const requests = queues.requests(devnet.cluster);
@@ -82,7 +82,9 @@ describe('phala-bridge replay (sim TEE)', () => {
         label: 'the tape entry',
         timeoutMs: 10_000,
       });
-      expect(await dropJob(admin, jobId)).toBe(true);
+      // Still waiting for a worker: dropped only when forced.
+      await expect(dropJob(admin, jobId)).rejects.toMatchObject({ status: 409 });
+      expect(await dropJob(admin, jobId, { force: true })).toBe(true);
       expect(await requests.getJob(jobId)).toBeUndefined();
 
       const first = await cli(['replay', tape, '--queue', '-c', devnet.configFile]);

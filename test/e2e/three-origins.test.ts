@@ -53,7 +53,7 @@ describe('end to end on the devnet (sim TEE)', () => {
     expect(submitted?.chain).toBe('evm');
     expect(submitted?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
 
-    const admin = { url: devnet.relayer.adminUrl };
+    const admin = devnet.relayer.admin;
     const phalaJobs = await listJobs(admin, { origin: 'phala' });
     expect(phalaJobs.map((j) => j.jobId)).toContain(outcomes[1]!.jobId);
     const metrics = await (await fetch(`${devnet.relayer.metricsUrl}/metrics`)).text();
@@ -76,7 +76,7 @@ describe('end to end on the devnet (sim TEE)', () => {
     expect(Buffer.from(result.publicOutput.slice(2), 'hex').toString()).toBe('hello, after a bad one!');
 
     const badJob = `phala-${(bad.event.requestId as string).toLowerCase()}`;
-    const admin = { url: devnet.relayer.adminUrl };
+    const admin = devnet.relayer.admin;
     const deadline = Date.now() + 60_000;
     let journey = await getJourney(admin, badJob);
     while (
@@ -132,7 +132,7 @@ describe('end to end on the devnet (sim TEE)', () => {
     };
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const results = new Queue(RESULT_QUEUE, { connection, prefix: devnet.config.redis.prefix });
-    const admin = { url: devnet.relayer.adminUrl };
+    const admin = devnet.relayer.admin;
     try {
       // A result is only considered for a request the relayer has queued.
       for (let i = 0; i < 120 && !(await getJourney(admin, jobId)); i++)

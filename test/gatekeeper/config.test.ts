@@ -48,7 +48,15 @@ describe('gatekeeper configuration', () => {
 
   it('production refuses a sim gatekeeper unless allowSimInProduction says so', () => {
     const production = (gatekeeper: object) =>
-      parseConfig({ chains: [phala], gatekeeper: { dataDir: '/tmp/gk', ...gatekeeper } }, 'test', env);
+      parseConfig(
+        {
+          chains: [phala],
+          admin: { token: { env: 'GK_TEST_SECRET' } }, // production needs one (docs/operations.md#admin-api)
+          gatekeeper: { dataDir: '/tmp/gk', ...gatekeeper },
+        },
+        'test',
+        env,
+      );
     const refused = (() => {
       try {
         production({ attestation: { ...sim, platformCaKey: { env: 'GK_TEST_SECRET' } } });

@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { keccak256 } from 'viem';
-import { type Hex, fromHex, utf8 } from '../../src/base/bytes.js';
+import { type Hex, fromHex } from '../../src/base/bytes.js';
 import type { Devnet } from '../../src/devnet/orchestrator/devnet.js';
 import { EnclaveIdentity } from '../../src/pruntime/enclave/identity.js';
 import { SimPlatform } from '../../src/pruntime/enclave/platform.js';
@@ -8,7 +7,7 @@ import { Sealer } from '../../src/pruntime/enclave/sealing.js';
 
 /**
  * A devnet worker's identity, unsealed from its data directory with the devnet's simulated
- * platform (src/devnet/orchestrator/devnet.ts derives these constants the same way) and the
+ * platform (generated per start: src/devnet/orchestrator/secrets.ts) and the
  * worker's measurement (taken from the running worker: the tree may have changed since it
  * started). What a compromised host of a sim TEE could do; the security tests use it to sign as a
  * real, approved worker would.
@@ -19,8 +18,8 @@ export async function devnetWorkerIdentity(
   measurement: Hex,
 ): Promise<EnclaveIdentity> {
   const platform = new SimPlatform({
-    platformCaKey: fromHex(keccak256(utf8('phala-bridge/devnet/platform-ca'))),
-    platformSecret: fromHex(keccak256(utf8('phala-bridge/devnet/platform-secret'))),
+    platformCaKey: fromHex(d.simPlatform.caKey),
+    platformSecret: fromHex(d.simPlatform.workerSecret),
     measurement: fromHex(measurement),
   });
   const sealer = Sealer.derive(await platform.sealingSecret(), fromHex(measurement));

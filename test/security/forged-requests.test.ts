@@ -160,7 +160,7 @@ async function refusalOf(jobId: string, resultsBefore = 0): Promise<{ stage: str
   expect(failed.attemptsMade).toBe(1); // refused for good at the first look, never retried
   const journey = await pollUntil(
     async () => {
-      const j = await getJourney({ url: devnet.relayer.adminUrl }, jobId).catch(() => null);
+      const j = await getJourney(devnet.relayer.admin, jobId).catch(() => null);
       return j?.journey.find((e) => e.stage === 'refused') ? j : null;
     },
     { label: `journey of ${jobId}`, timeoutMs: 10_000, intervalMs: 100 },

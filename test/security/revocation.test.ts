@@ -179,7 +179,7 @@ describe('revocation reaches every chain (issue 13 item 4)', () => {
     };
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const results = new Queue(RESULT_QUEUE, { connection, prefix: devnet.config.redis.prefix });
-    const admin = { url: devnet.relayer.adminUrl };
+    const admin = devnet.relayer.admin;
     try {
       await until('the request to be queued', 30_000, () => getJourney(admin, jobId));
       await results.add('result', forged, { jobId: resultJobIdOf(jobId, workerAddress) });

@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { type Hex, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
+import { writeSecretFile } from '../../base/secret-file.js';
 import { ContractEngine } from '../../pruntime/engine/engine.js';
 import { MAX_GAS } from '../../pruntime/engine/limits.js';
 import type { JsonValue, SandboxOutcome } from '../../pruntime/engine/sandbox.js';
@@ -209,7 +210,8 @@ export function registerContractCommand(program: Command): void {
       const result = report(outcome, kind);
       process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : printHuman(result));
       if (outcome.ok && outcome.stateChanged && options.saveState && options.state) {
-        await writeFile(
+        // The contract's private state, in the clear: owner-only, as any secret file.
+        await writeSecretFile(
           options.state,
           `${JSON.stringify(stateFileOf(ContractState.parse(outcome.state)), null, 2)}\n`,
         );

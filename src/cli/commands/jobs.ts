@@ -11,17 +11,30 @@ import {
 } from '../../relayer/admin-client.js';
 import { printJson } from '../io.js';
 
-type Common = { url?: string; json?: boolean };
+type Common = { url?: string; config?: string; json?: boolean };
 type Filter = { state?: string; origin?: string; contract?: string; limit?: string };
 
-function adminOf(opts: Common): AdminClientParameters {
-  const url = opts.url ?? process.env.PHALA_BRIDGE_ADMIN_URL;
+/**
+ * Where the admin API is and its token: --url, else $PHALA_BRIDGE_ADMIN_URL, else the config's
+ * admin host and port; the token from $PHALA_BRIDGE_ADMIN_TOKEN, else the config's admin.token
+ * (`--config devnet.json` for the devnet). Never from a flag, so it stays out of shell history.
+ */
+async function adminOf(opts: Common): Promise<AdminClientParameters> {
+  const config = opts.config ? (await import('../../config/load.js')).loadConfig(opts.config) : undefined;
+  const url =
+    opts.url ?? process.env.PHALA_BRIDGE_ADMIN_URL ?? (config ? configuredUrl(config.admin) : undefined);
   if (!url)
     throw new BaseError('Where is the relayer admin API?', {
-      details: 'pass --url http://host:port or set PHALA_BRIDGE_ADMIN_URL (the daemon logs it at start)',
+      details:
+        'pass --url http://host:port or set PHALA_BRIDGE_ADMIN_URL (the daemon logs it at start), or --config with a fixed admin.port',
     });
-  // The token comes from the environment only, so it never lands in shell history.
-  return { url, token: process.env.PHALA_BRIDGE_ADMIN_TOKEN };
+  return { url, token: process.env.PHALA_BRIDGE_ADMIN_TOKEN || config?.admin.token?.reveal() };
+}
+
+function configuredUrl(admin: { host: string; port: number }): string | undefined {
+  if (admin.port === 0) return undefined; // a port chosen at start: only the daemon's log knows it
+  const host = admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host === '::' ? '::1' : admin.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
 }
 
 function filterOf(opts: Filter) {
@@ -40,9 +53,10 @@ export function registerJobsCommand(program: Command): void {
   const jobs = program
     .command('jobs')
     .description("Inspect and steer the relayer's requests through its admin API")
+    .option('--url <url>', 'admin API address (default: $PHALA_BRIDGE_ADMIN_URL, else the config)')
     .option(
-      '--url <url>',
-      'admin API address (default: $PHALA_BRIDGE_ADMIN_URL; token: $PHALA_BRIDGE_ADMIN_TOKEN)',
+      '-c, --config <file>',
+      "the relayer's config: its admin.token (unless $PHALA_BRIDGE_ADMIN_TOKEN is set) and address",
     )
     .option('--json', 'print JSON');
   const common = (): Common => jobs.opts<Common>();
@@ -55,7 +69,7 @@ export function registerJobsCommand(program: Command): void {
     .option('--contract <id>', 'contract id')
     .option('--limit <n>', 'at most this many (default 100)')
     .action(async (opts: Filter) => {
-      const list = await listJobs(adminOf(common()), filterOf(opts));
+      const list = await listJobs(await adminOf(common()), filterOf(opts));
       if (common().json) return printJson(list);
       for (const j of list)
         console.log(`${j.jobId}  ${j.state.padEnd(16)} ${new Date(j.updatedAt).toISOString()}`);
@@ -65,7 +79,7 @@ export function registerJobsCommand(program: Command): void {
     .command('show <jobId>')
     .description("One request's journey: every stage with its time, chain and transaction")
     .action(async (jobId: string) => {
-      const journey = await getJourney(adminOf(common()), jobId);
+      const journey = await getJourney(await adminOf(common()), jobId);
       if (!journey) throw new BaseError(`No request ${jobId} is known to the relayer.`);
       if (common().json) return printJson(journey);
       console.log(formatJourney(journey).join('\n'));
@@ -79,7 +93,7 @@ export function registerJobsCommand(program: Command): void {
     .option('--contract <id>')
     .option('--limit <n>')
     .action(async (jobId: string | undefined, opts: Filter) => {
-      const admin = adminOf(common());
+      const admin = await adminOf(common());
       const retried = jobId
         ? (await retryJob(admin, jobId))
           ? [jobId]
@@ -91,10 +105,11 @@ export function registerJobsCommand(program: Command): void {
 
   jobs
     .command('drop <jobId>')
-    .description('Remove a request that is not being worked on (recorded as dropped)')
-    .action(async (jobId: string) => {
-      if (!(await dropJob(adminOf(common()), jobId)))
-        throw new BaseError(`No inactive job ${jobId} to drop.`);
+    .description('Remove a finished request (recorded as dropped); one still waiting only with --force')
+    .option('--force', 'drop it even while it waits for a worker (it will never be answered)')
+    .action(async (jobId: string, opts: { force?: boolean }) => {
+      if (!(await dropJob(await adminOf(common()), jobId, { force: opts.force === true })))
+        throw new BaseError(`No request ${jobId} is known to the relayer.`);
       if (common().json) return printJson({ dropped: jobId });
       console.log(`dropped ${jobId}`);
     });

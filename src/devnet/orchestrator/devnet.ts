@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -7,6 +7,8 @@ import { type Address, type Hex, getContractAddress } from 'viem';
 import { getTransactionCount } from 'viem/actions';
 import { fromHex, toHex, utf8 } from '../../base/bytes.js';
 import { pollUntil } from '../../base/poll.js';
+import { redactUrl } from '../../base/redact-url.js';
+import { SECRET_DIR_MODE, writeSecretFileSync } from '../../base/secret-file.js';
 import { parseConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { blake2_256, keccak256 } from '../../crypto/hash.js';
@@ -27,6 +29,7 @@ import { devSigner } from '../../phala/signers.js';
 import { computeCodeMeasurement } from '../../pruntime/enclave/measurement.js';
 import { startWorker, type WorkerService } from '../../pruntime/worker/service.js';
 import { buildChainAdapters } from '../../relayer/chains/build.js';
+import type { AdminClientParameters } from '../../relayer/admin-client.js';
 import { RelayerDaemon } from '../../relayer/daemon.js';
 import { type EvmNode, devAccounts, startEvmNode } from '../evm/node.js';
 import { devnetClients } from '../evm/clients.js';
@@ -34,6 +37,7 @@ import { DevnetDeployError, deployExamples, deployGateway } from '../evm/deploy.
 import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
 import { auctionContract, exampleContract, GREETER_CONTRACT } from './contracts.js';
 import { ensureRedis } from './redis.js';
+import { type DevnetSecrets, devnetSecrets } from './secrets.js';
 
 /**
  * The whole system on one machine: a relay chain with the Phala-style parachain (2035) and a
@@ -55,9 +59,9 @@ export type StartDevnetParameters = {
   /** The example auction's bidding time from start (default one hour); `false`: no examples. */
   examples?: { auctionBiddingSeconds?: number } | false;
   /**
-   * Makes the devnet's master key and contract ids the same on every start with this seed, so
-   * sealed inputs recorded on one run open on the next (replay tapes). Development only: anyone
-   * who knows the seed can derive every contract key.
+   * Makes the devnet's master key, contract ids, sim platform CA key and admin token the same on
+   * every start with this seed, so sealed inputs recorded on one run open on the next (replay
+   * tapes). Development only: anyone who knows the seed can derive every contract key.
    */
   seed?: string;
   /** The relayer appends every request it queues to this tape (docs/PROTOCOL.md §8). */
@@ -87,7 +91,10 @@ export type Devnet = {
   };
   gatekeeper: { address: Address; key: Hex };
   workers: { address: Hex; url: string }[];
-  relayer: { metricsUrl: string; adminUrl: string; daemon: RelayerDaemon };
+  /** `admin`: the admin API's address and this start's token (admin.token in configFile). */
+  relayer: { metricsUrl: string; adminUrl: string; admin: AdminClientParameters; daemon: RelayerDaemon };
+  /** The simulated TEE platform of this start (secrets.ts): for tests that act as its host. */
+  simPlatform: { caKey: Hex; workerSecret: Hex; gatekeeperSecret: Hex };
   contracts: { greeter: DeployedContract } & Record<string, DeployedContract>;
   /** The Solidity examples, bound to the `private-check` and `sealed-bid-auction` contracts. */
   examples: { privateCheck: Address; sealedBidAuction: Address; auctionBiddingEnds: bigint } | null;
@@ -99,10 +106,6 @@ export type Devnet = {
 };
 
 const CLUSTER = toHex(blake2_256(utf8('phala-bridge/devnet/cluster/0')));
-// The devnet's simulated TEE platform: the gatekeeper trusts quotes signed by this CA (development only).
-const PLATFORM_CA_KEY = toHex(keccak256(utf8('phala-bridge/devnet/platform-ca')));
-const PLATFORM_SECRET = toHex(keccak256(utf8('phala-bridge/devnet/platform-secret')));
-const GATEKEEPER_PLATFORM_SECRET = toHex(keccak256(utf8('phala-bridge/devnet/gatekeeper-platform-secret')));
 
 function waitUntil<T>(label: string, fn: () => Promise<T | null | undefined | false>): Promise<T> {
   return pollUntil(fn, { label: `devnet: ${label}`, timeoutMs: 120_000 });
@@ -112,7 +115,10 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
   const progress = p.onProgress ?? (() => {});
   const logger = p.logger ?? createLogger({ level: 'warn', pretty: false });
   const dataDir = p.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'phala-bridge-devnet-'));
-  mkdirSync(dataDir, { recursive: true });
+  // It holds devnet.json (signer keys, the platform CA key, the admin token) and sealed files.
+  mkdirSync(dataDir, { recursive: true, mode: SECRET_DIR_MODE });
+  const configFile = path.join(dataDir, 'devnet.json');
+  const secrets = devnetSecrets({ seed: p.seed, configFile });
   const redisUrl = p.redisUrl ?? 'redis://127.0.0.1:6379';
   const redisPrefix = p.redisPrefix ?? `{phala-bridge-devnet-${Date.now().toString(36)}}`;
   const stops: (() => Promise<void>)[] = [];
@@ -121,7 +127,8 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
   };
 
   try {
-    if ((await ensureRedis(redisUrl, progress)).started) progress(`redis-server started on ${redisUrl}`);
+    if ((await ensureRedis(redisUrl, progress)).started)
+      progress(`redis-server started on ${redactUrl(redisUrl)}`);
 
     progress('starting the relay chain, the Phala-style parachain (2035) and the sibling parachain (2000)');
     const relay: RelayDevnet = await startRelayDevnet({ dataDir: path.join(dataDir, 'chains') });
@@ -140,7 +147,16 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     progress(`  evm ${evm.rpcUrl} (chain ${evm.chainId})`);
 
     // The gatekeeper's identity is made inside its enclave; the gateway must know its address.
-    const baseRaw = rawConfig({ dataDir, redisUrl, redisPrefix, relay, evm, gateway: null, evmAccounts });
+    const baseRaw = rawConfig({
+      dataDir,
+      redisUrl,
+      redisPrefix,
+      relay,
+      evm,
+      gateway: null,
+      evmAccounts,
+      secrets,
+    });
     const probe = await openGatekeeperEnclave(gatekeeperSetup(parseConfig(baseRaw, 'devnet', {})));
     const gatekeeperKey = toHex(probe.secp256k1PublicKey);
     const gatekeeperAddress = ethereumAddress(probe.secp256k1PublicKey);
@@ -163,10 +179,10 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       evm,
       gateway: gateway.address,
       evmAccounts,
+      secrets,
     });
     const config = parseConfig(raw, 'devnet', {});
-    const configFile = path.join(dataDir, 'devnet.json');
-    writeFileSync(configFile, `${JSON.stringify(raw, null, 2)}\n`);
+    writeSecretFileSync(configFile, `${JSON.stringify(raw, null, 2)}\n`, { privateDir: true });
 
     progress('registering the gatekeeper and the worker measurement on the Phala-style chain');
     const workerMeasurement = toHex(computeCodeMeasurement().measurement);
@@ -193,7 +209,9 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     });
     await daemon.start();
     stops.push(() => daemon.stop(5_000));
-    progress(`  metrics ${daemon.urls.metrics}/metrics · admin ${daemon.urls.admin}/jobs`);
+    progress(
+      `  metrics ${daemon.urls.metrics}/metrics · admin ${daemon.urls.admin}/jobs (token: admin.token in ${configFile})`,
+    );
 
     progress('starting the gatekeeper (master key, approvals, contract keys)');
     const gatekeeper = await startGatekeeperFromConfig(config, {
@@ -207,7 +225,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     const workers: WorkerService[] = [];
     for (let i = 0; i < workerCount; i++) {
       const section = {
-        ...workerSection(dataDir, i, workerTrust(relay, evm)),
+        ...workerSection(dataDir, i, workerTrust(relay, evm), secrets),
         ...(p.workerBatch ? { batch: p.workerBatch } : {}),
       };
       const workerConfig = parseConfig({ ...raw, worker: section }, 'devnet', {});
@@ -334,7 +352,17 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       },
       gatekeeper: { address: gatekeeperAddress, key: gatekeeperKey },
       workers: workers.map((w, i) => ({ address: workerAddresses[i]!, url: w.url ?? '' })),
-      relayer: { metricsUrl: daemon.urls.metrics!, adminUrl: daemon.urls.admin!, daemon },
+      relayer: {
+        metricsUrl: daemon.urls.metrics!,
+        adminUrl: daemon.urls.admin!,
+        admin: { url: daemon.urls.admin!, token: secrets.adminToken },
+        daemon,
+      },
+      simPlatform: {
+        caKey: secrets.platformCaKey,
+        workerSecret: secrets.workerPlatformSecret,
+        gatekeeperSecret: secrets.gatekeeperPlatformSecret,
+      },
       contracts: { ...deployed, greeter: deployed.greeter! },
       examples,
       cluster: CLUSTER,
@@ -387,7 +415,12 @@ export function workerTrust(relay: RelayDevnet, evm: EvmNode) {
   };
 }
 
-function workerSection(dataDir: string, index: number, trust: ReturnType<typeof workerTrust>) {
+function workerSection(
+  dataDir: string,
+  index: number,
+  trust: ReturnType<typeof workerTrust>,
+  secrets: DevnetSecrets,
+) {
   return {
     cluster: CLUSTER,
     trust,
@@ -396,8 +429,8 @@ function workerSection(dataDir: string, index: number, trust: ReturnType<typeof 
     http: { host: '127.0.0.1', port: 0 },
     attestation: {
       provider: 'sim',
-      platformCaKey: { value: PLATFORM_CA_KEY },
-      platformSecret: { value: PLATFORM_SECRET },
+      platformCaKey: { value: secrets.platformCaKey },
+      platformSecret: { value: secrets.workerPlatformSecret },
     },
     funder: { value: '//Alice' },
     lockDurationMs: 10_000,
@@ -414,6 +447,7 @@ function rawConfig(p: {
   evm: EvmNode;
   gateway: Address | null;
   evmAccounts: { address: Address; privateKey: Hex }[];
+  secrets: DevnetSecrets;
 }) {
   const chains: Record<string, unknown>[] = [
     {
@@ -459,19 +493,20 @@ function rawConfig(p: {
     queues: { backoffMs: [500, 2_000, 10_000, 60_000] },
     gatekeeper: {
       dataDir: path.join(p.dataDir, 'gatekeeper'),
-      simPlatformCas: [toHex(ed25519.getPublicKey(fromHex(PLATFORM_CA_KEY)))],
+      simPlatformCas: [toHex(ed25519.getPublicKey(fromHex(p.secrets.platformCaKey)))],
       quoteMaxAgeSeconds: 3_600,
       registrationTtlSeconds: 7 * 24 * 3_600,
       attestation: {
         provider: 'sim',
-        platformCaKey: { value: PLATFORM_CA_KEY },
-        platformSecret: { value: GATEKEEPER_PLATFORM_SECRET },
+        platformCaKey: { value: p.secrets.platformCaKey },
+        platformSecret: { value: p.secrets.gatekeeperPlatformSecret },
       },
       account: { value: '//Charlie' },
       backupDelayMs: 0,
     },
     metrics: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
+    // Loopback, and still a token: a browser page on this machine cannot steer the devnet.
+    admin: { host: '127.0.0.1', port: 0, token: { value: p.secrets.adminToken } },
     log: { level: 'warn' },
     shutdownGraceMs: 5_000,
     checkpointFile: path.join(p.dataDir, 'relayer-checkpoints.json'),

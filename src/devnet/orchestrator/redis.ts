@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { BaseError } from '../../base/errors.js';
+import { redactUrl } from '../../base/redact-url.js';
 
 export class RedisUnavailableError extends BaseError {
   override name = 'RedisUnavailableError';
@@ -32,7 +33,7 @@ export async function ensureRedis(
   const p = Number(port || 6379);
   if (await answers(hostname, p)) return { started: false };
   if (hostname !== '127.0.0.1' && hostname !== 'localhost') {
-    throw new RedisUnavailableError(`Redis does not answer at ${url}.`);
+    throw new RedisUnavailableError(`Redis does not answer at ${redactUrl(url)}.`);
   }
   onProgress(`starting redis-server on 127.0.0.1:${p} (nothing kept on disk)`);
   const started = await new Promise<boolean>((resolve) => {
@@ -47,10 +48,13 @@ export async function ensureRedis(
     child.on('exit', (code) => resolve(code === 0));
   });
   if (!started) {
-    throw new RedisUnavailableError(`Redis does not answer at ${url} and redis-server is not installed.`, {
-      details:
-        'install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or point PHALA_BRIDGE_REDIS__URL at one',
-    });
+    throw new RedisUnavailableError(
+      `Redis does not answer at ${redactUrl(url)} and redis-server is not installed.`,
+      {
+        details:
+          'install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or point PHALA_BRIDGE_REDIS__URL at one',
+      },
+    );
   }
   for (let i = 0; i < 50; i++) {
     if (await answers(hostname, p)) return { started: true };

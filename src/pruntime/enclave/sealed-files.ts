@@ -1,12 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeSecretFile } from '../../base/secret-file.js';
 
 /** Small helpers for the enclave's sealed files: private mode, replaced atomically. */
-export async function writeSealedFile(file: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, bytes, { mode: 0o600 });
-  await rename(temporary, file);
+export function writeSealedFile(file: string, bytes: Uint8Array): Promise<void> {
+  return writeSecretFile(file, bytes, { privateDir: true });
 }
 
 export async function readIfExists(file: string): Promise<Uint8Array | null> {
