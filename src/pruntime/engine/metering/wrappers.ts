@@ -12,8 +12,9 @@ export const CHARGE_HOST_OP = 16;
  * own wasm (and its toolchain) and re-measuring it. Wrappers use only the public object model:
  * each metered builtin is replaced, on its prototype, by a small method that charges gas and then
  * calls the captured original with the same receiver and arguments. The originals live only in
- * this closure, and the replacements are non-writable and non-configurable, so contract code can
- * neither remove a wrapper nor reach an original (no intrinsic hands out another intrinsic).
+ * this closure: contract code can replace or delete a wrapper as it could the builtin, but it can
+ * never reach an original (no intrinsic hands out another intrinsic), so no path runs the native
+ * code unmetered. `RegExp.prototype.exec` alone is locked (see below).
  *
  * Rules each wrapper follows, so results and exceptions stay those of the builtin:
  * - sizes are read only where no contract code can run: a real array's `length` (a data
@@ -73,13 +74,16 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   function outSize(r) { return typeof r === 'string' ? r.length : size(r); }
   function toStr(x) { return typeof x === 'string' ? x : apply(strConcat, '', [x]); }
 
-  function install(target, key, make) {
+  // The wrapper takes the builtin's place with the builtin's attributes (writable, configurable):
+  // a contract may replace or delete it like any builtin, which only takes the method away from
+  // itself, as the original is reachable from nowhere. The exception is locked (see its install).
+  function install(target, key, make, locked) {
     var original = target[key];
     if (typeof original !== 'function') return;
     var wrapper = make(original);
     defineProperty(wrapper, 'length', { value: original.length, configurable: true });
     defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-    defineProperty(target, key, { value: wrapper, writable: false, enumerable: false, configurable: false });
+    defineProperty(target, key, { value: wrapper, writable: !locked, enumerable: false, configurable: !locked });
   }
   // Methods (not function expressions): like builtins they are not constructors.
   function metered(before, after) {
@@ -166,7 +170,15 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
         return r;
       },
     }.m;
-  });
+  // Locked: were it deleted or made non-callable, every regex path would fall back to the
+  // unmetered built-in exec.
+  }, true);
+  // A regex instance with an own non-callable exec still falls back to the built-in one: the
+  // regex methods themselves also charge by subject and result size.
+  var RP = RegExp.prototype;
+  each(RP, ['test', Symbol.match, Symbol.matchAll, Symbol.replace, Symbol.search, Symbol.split], metered(
+    function (self, args) { if (typeof args[0] === 'string') charge(args[0].length, COST.regexChar); },
+    function (r) { if (typeof r === 'string') charge(r.length, COST.char); else if (isArray(r)) charge(r.length, COST.piece); }));
 
   install(JSON, 'parse', function (original) {
     return {
