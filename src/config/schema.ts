@@ -189,6 +189,12 @@ export const gatekeeperSchema = z.strictObject({
   /** A production config that trusts `sim` quotes is refused unless this says so. */
   allowSimInProduction: z.boolean().default(false),
   acceptTcbStatuses: z.array(z.string()).default(['UpToDate']),
+  /** Measurement rules (docs/attestation.md#measurement-policy), checked when the gatekeeper starts. */
+  measurementRules: z.array(z.record(z.string(), z.unknown())).max(256).default([]),
+  /** The lowest Intel TCB evaluation data number accepted in DCAP collateral. */
+  minTcbEvaluationDataNumber: z.number().int().min(0).default(0),
+  /** Registrations must prove quote freshness (default: in production mode). */
+  requireQuoteFreshness: z.boolean().optional(),
   quoteMaxAgeSeconds: z
     .number()
     .int()

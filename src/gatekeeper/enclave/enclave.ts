@@ -22,7 +22,12 @@ import {
   type AttestationPolicyInput,
   parseAttestationPolicy,
 } from '../attestation/index.js';
-import { type Judgement, type JudgementReason, judgeCandidate } from '../approvals/judge.js';
+import {
+  type FreshnessFacts,
+  type Judgement,
+  type JudgementReason,
+  judgeCandidate,
+} from '../approvals/judge.js';
 import { GatekeeperRefusalError, MasterKeyUnsealError } from '../errors.js';
 import { type EvmMessage, evmMessageDigest } from '../evm/typed-data.js';
 import { checkEpoch } from '../keys/derive.js';
@@ -84,6 +89,8 @@ export type WorkerToJudge = {
   at: number;
   /** The chain's current time (unix s). */
   now: number;
+  /** Quote freshness: the registration block and the hash of the block its attestation names. */
+  freshness?: FreshnessFacts;
 };
 
 export type WorkerVerdict = Judgement & {
@@ -371,6 +378,7 @@ export class GatekeeperEnclave {
       registrationTtlSeconds: this.#ttl,
       collateral: this.#collateral,
       trustAnchor: this.#trustAnchor,
+      freshness: w.freshness,
     });
     const key = toHex(w.worker);
     if (!judgement.ok) {

@@ -61,6 +61,9 @@ export function gatekeeperSetup(config: Config): GatekeeperSetup {
       allowSimInProduction: gk.allowSimInProduction,
       acceptTcbStatuses: gk.acceptTcbStatuses as AttestationPolicyInput['acceptTcbStatuses'],
       quoteMaxAgeSeconds: gk.quoteMaxAgeSeconds,
+      measurementRules: gk.measurementRules as AttestationPolicyInput['measurementRules'],
+      minTcbEvaluationDataNumber: gk.minTcbEvaluationDataNumber,
+      requireQuoteFreshness: gk.requireQuoteFreshness,
     },
   };
 }

@@ -20,6 +20,7 @@ import {
   listContracts,
   masterKeyHistory,
 } from '../chain/chain-view.js';
+import { freshnessBlockOf } from '../approvals/attestation-bundle.js';
 import type { GatekeeperEnclave, WorkerVerdict } from '../enclave/enclave.js';
 import { GatekeeperError, GatekeeperRefusalError } from '../errors.js';
 import { sortAddresses } from '../../evm/gateway/registry.js';
@@ -607,21 +608,37 @@ export class Gatekeeper {
     info: { x25519: Hex; cluster: Hex; attestation: Hex; registeredAt: number },
     at: number,
   ): Promise<WorkerVerdict> {
-    const [allowed, now] = await Promise.all([
+    const attestation = fromHex(info.attestation);
+    const [allowed, now, namedBlockHash] = await Promise.all([
       registry.listMeasurements(this.client),
       chainTime(this.client),
+      this.#namedBlockHash(attestation, info.registeredAt),
     ]);
     return this.enclave.judgeWorker({
       worker: fromHex(worker),
       x25519: fromHex(info.x25519),
       cluster: fromHex(info.cluster),
-      attestation: fromHex(info.attestation),
+      attestation,
       registeredAt: info.registeredAt,
       genesisHash: this.#genesis,
       allowedMeasurements: allowed,
       at,
       now,
+      freshness: { registeredAt: info.registeredAt, namedBlockHash },
     });
+  }
+
+  /**
+   * The hash of the block a registration's attestation names for its quote's freshness
+   * (docs/attestation.md#quote-freshness), on this chain. Registrations are judged from finalized
+   * blocks, so a block before the registration is finalized and its hash the same for every
+   * gatekeeper. Null when none is named or it is not before the registration.
+   */
+  async #namedBlockHash(attestation: Uint8Array, registeredAt: number): Promise<Uint8Array | null> {
+    const named = freshnessBlockOf(attestation);
+    if (named === undefined || named >= registeredAt) return null;
+    const hash = await this.client.api.rpc.chain.getBlockHash(named);
+    return hash.isEmpty ? null : hash.toU8a();
   }
 
   /** Makes sure the enclave verified this (approved) worker itself, re-verifying after a restart. */

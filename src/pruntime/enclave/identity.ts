@@ -95,9 +95,12 @@ export class EnclaveIdentity {
     return new Uint8Array(this.#encryption.publicKey);
   }
 
-  /** PROTOCOL §5 report data: sha256(secp256k1 ‖ x25519) ‖ nonce-or-zeros. */
-  reportData(nonce?: Uint8Array): Uint8Array {
-    return reportDataFor(this.#signing.publicKey, this.#encryption.publicKey, nonce);
+  /**
+   * PROTOCOL §5 report data: sha256(secp256k1 ‖ x25519) ‖ freshness, the hash of the recent
+   * finalized block a registration names (docs/attestation.md#quote-freshness), or zeros.
+   */
+  reportData(freshness?: Uint8Array): Uint8Array {
+    return reportDataFor(this.#signing.publicKey, this.#encryption.publicKey, freshness);
   }
 
   /** Ethereum-style (r ‖ s ‖ v) signature over a 32-byte digest the enclave itself computed. */

@@ -1,4 +1,5 @@
 import type { Hex } from '../../base/bytes.js';
+import { encodeAttestationBundle } from '../../crypto/attestation-bundle.js';
 import * as balances from '../../phala/actions/balances.js';
 import * as registry from '../../phala/actions/registry.js';
 import type { PhalaClient } from '../../phala/client.js';
@@ -104,19 +105,32 @@ export async function ensureFunds(p: FundingParameters): Promise<FundingOutcome>
   return { funded: true, balance: await balances.freeBalance(p.client, p.account.address), toppedUp: true };
 }
 
-/** Registers the worker with a fresh quote; resolves with the block it was registered in. */
+/**
+ * Registers the worker with a fresh quote; resolves with the block it was registered in and the
+ * attestation bytes sent. The quote's report data carries the hash of the chain's finalized head,
+ * and the registration names that block (a v2 attestation bundle), so gatekeepers can tell the
+ * quote was made for this registration and not replayed (docs/attestation.md#quote-freshness).
+ */
 export async function registerOnChain(p: {
   client: PhalaClient;
   account: Signer;
   x25519: Hex;
   cluster: Hex;
-  attestation: Uint8Array;
-}): Promise<{ registeredAt: number }> {
+  /** Quotes the enclave's keys with these 32 freshness bytes in the report data. */
+  quote: (freshness: Uint8Array) => Promise<Uint8Array>;
+  /** DCAP collateral to bundle, when the worker has it (gatekeepers prefer their own when fresher). */
+  collateral?: unknown;
+}): Promise<{ registeredAt: number; attestation: Uint8Array }> {
+  const api = p.client.api;
+  const head = await api.rpc.chain.getFinalizedHead();
+  const header = await api.rpc.chain.getHeader(head);
+  const quote = await p.quote(head.toU8a());
+  const attestation = encodeAttestationBundle(quote, p.collateral, header.number.toNumber());
   const result = await registry.registerWorker(p.client, {
     signer: p.account,
     x25519: p.x25519,
     cluster: p.cluster,
-    attestation: p.attestation,
+    attestation,
   });
-  return { registeredAt: result.blockNumber };
+  return { registeredAt: result.blockNumber, attestation };
 }

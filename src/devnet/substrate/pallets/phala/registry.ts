@@ -1,5 +1,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { freshnessBlockOf } from '../../../../crypto/attestation-bundle.js';
 import { blake2_256 } from '../../../../crypto/hash.js';
+import { QUOTE_FRESHNESS_BLOCKS } from '../../../../crypto/report-data.js';
 import {
   contractKeyPayload,
   masterKeyPayload,
@@ -23,6 +25,7 @@ import {
 } from '../../runtime/pallet.js';
 import { AccountId, BlockNumber, H256 } from '../../runtime/types.js';
 import { type Infer, t } from '../../scale/ty.js';
+import { System } from '../system.js';
 import { now } from '../timestamp.js';
 import { EcdsaSignature, WorkerPublicKey, X25519PublicKey } from './types.js';
 
@@ -175,6 +178,8 @@ export const registryErrors = defineErrors(PHALA_REGISTRY, CRATE, {
   EpochNotRotated: 'The epoch is after the current master key epoch.',
   ContractNotFound: 'No contract has this id.',
   ContractKeyConflict: 'A different key is already published for this contract and epoch.',
+  StaleAttestation:
+    "The attestation names a block for its quote's freshness that is not one of the QUOTE_FRESHNESS_BLOCKS blocks before this one.",
 });
 
 const MAX_ATTESTATION = 64 * 1024;
@@ -350,6 +355,17 @@ export function phalaRegistryPallet(config: RegistryConfig): Pallet {
             a.attestation.length > 0 && a.attestation.length <= MAX_ATTESTATION,
             'InvalidAttestation',
           );
+          // Quote freshness (docs/attestation.md#quote-freshness): a named block must be one of
+          // the last QUOTE_FRESHNESS_BLOCKS of this chain. Whether the quote carries its hash is
+          // for the gatekeepers, which read the quote; an attestation naming none is theirs too.
+          const named = freshnessBlockOf(a.attestation);
+          if (named !== undefined) {
+            const age = ctx.block.number - named;
+            registryErrors.ensure(
+              age > 0 && age <= QUOTE_FRESHNESS_BLOCKS && System.blockHash(ctx, named) !== null,
+              'StaleAttestation',
+            );
+          }
           // A new registration replaces the old one; its approvals no longer count.
           S.WorkerApprovals.clear(ctx, [a.secp256k1]);
           S.Workers.set(ctx, a.secp256k1, {
