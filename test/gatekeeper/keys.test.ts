@@ -536,10 +536,18 @@ describe('judging a registration', () => {
         const sgx = judge(readQuote(SGX_QUOTE), readCollateral(SGX_COLLATERAL), [SGX_MRENCLAVE as Hex]);
         expect(sgx.ok ? [] : sgx.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
         expect(sgx.result?.tcbStatus).toBe('ConfigurationAndSWHardeningNeeded');
-        // The chain lists the TDX MRTD as sha256(MRTD): allowed through that name.
-        const tdx = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [
+        // The chain lists a TDX quote by the id over MRTD, RTMR0–3 and the config fields
+        // (docs/attestation.md#measurement-policy): the MRTD alone (sha256(MRTD)) no longer admits it.
+        const mrtdOnly = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [
           chainMeasurementOf(TDX_MRTD as Hex),
         ]);
+        expect(mrtdOnly.ok ? [] : mrtdOnly.reasons.map((r) => r.code)).toEqual([
+          'MeasurementNotAllowed',
+          'ReportDataMismatch',
+        ]);
+        const tdxId = mrtdOnly.result?.measurementId as Hex;
+        expect(tdxId).not.toBe(chainMeasurementOf(TDX_MRTD as Hex));
+        const tdx = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [tdxId]);
         expect(tdx.ok ? [] : tdx.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
         const notAllowed = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [
           SGX_MRENCLAVE as Hex,
