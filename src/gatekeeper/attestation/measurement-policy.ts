@@ -246,6 +246,14 @@ export function decideMeasurement(
   return {
     ok: false,
     id,
-    reasons: [{ code: 'MeasurementNotAllowed', detail: `measurement id ${id} is not on the allowlist` }],
+    reasons: [
+      {
+        code: 'MeasurementNotAllowed',
+        detail:
+          m.tee === 'tdx'
+            ? `measurement id ${id} (MRTD ${m.mrTd} with its RTMRs and config) is not on the allowlist`
+            : `measurement ${id} is not on the allowlist`,
+      },
+    ],
   };
 }
