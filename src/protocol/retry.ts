@@ -23,7 +23,9 @@ type DeadlineData = { deadline?: number; request?: { deadline: number } };
 /**
  * A BullMQ `backoffStrategy` for the `schedule` backoff type, shared by the relayer and the
  * workers: the next delay from the schedule, or -1 (no more retries: the job fails and is
- * dead-lettered) once a retry would land after the request's deadline.
+ * dead-lettered) once a retry would land after the request's deadline. Only failures reach it: a
+ * contract's own outcome, `OutOfGas` from the engine's wall-clock watchdog included, completes
+ * the job with a signed result (docs/pruntime-worker.md#fair-share).
  */
 export function scheduleBackoffStrategy(schedule: readonly number[]) {
   return (attemptsMade: number, _type?: string, _err?: Error, job?: { data: unknown }): number => {

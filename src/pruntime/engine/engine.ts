@@ -19,7 +19,7 @@ import { FairScheduler } from './scheduler.js';
 import type { FromThread, ThreadInit, ToThread } from './thread-protocol.js';
 
 /**
- * The contract engine: QuickJS sandboxes in worker threads (docs/pruntime.md#engine).
+ * The contract engine: QuickJS sandboxes in worker threads (docs/pruntime.md#sandbox-and-snapshots).
  *
  * Each thread owns one Sandbox and runs one call at a time. Calls wait in a fair-share scheduler
  * (scheduler.ts): one queue per tenant (the contract), served round-robin, each tenant limited to
