@@ -9,7 +9,9 @@ import { sealKeyHandover } from '../../src/crypto/key-handover.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine, type RunContractParameters } from '../../src/pruntime/engine/engine.js';
+import { defaultCallLimits, defaultEngineLimits } from '../../src/pruntime/engine/limits.js';
 import { PRELUDE_SOURCE } from '../../src/pruntime/engine/prelude.js';
+import { Sandbox } from '../../src/pruntime/engine/sandbox.js';
 import type { BenchReport } from '../index.js';
 
 export const name = 'pruntime';
@@ -105,6 +107,131 @@ async function freshContextCosts(iterations: number) {
   };
 }
 
+/**
+ * Gas per millisecond of CPU for each metered builtin family and for plain interpreted code
+ * (docs/pruntime.md#metering-builtins). Each family runs in a contract that builds its data and
+ * then applies the builtin `reps` times; the same contract without the builtin is the baseline,
+ * and the figure is (gas with − gas without) / (time with − time without), best of three, in the
+ * engine's synchronous core on this thread.
+ */
+const METER_FAMILIES: [family: string, setup: string, op: string, n: number, reps: number][] = [
+  ['plain interpreted code', '', 'loop(n)', 200_000, 5],
+  [
+    'TypedArray sort',
+    'const a = new Float64Array(n); for (let i = 0; i < n; i++) a[i] = (i * 7919) % 1000003',
+    'a.slice().sort()',
+    200_000,
+    3,
+  ],
+  [
+    'Array sort (default)',
+    'const a = []; for (let i = 0; i < n; i++) a.push((i * 7919) % 1000003)',
+    'a.slice().sort()',
+    50_000,
+    3,
+  ],
+  [
+    'Array sort (comparator)',
+    'const a = []; for (let i = 0; i < n; i++) a.push((i * 7919) % 1000003)',
+    'a.slice().sort((x, y) => x - y)',
+    50_000,
+    3,
+  ],
+  ['join', 'const a = []; for (let i = 0; i < n; i++) a.push(i)', 'a.join(",")', 100_000, 5],
+  ['split', "const s = 'abcdef,'.repeat(n)", "s.split(',')", 100_000, 5],
+  ['replace (regex, global)', "const s = 'abcdef,'.repeat(n)", "s.replace(/,/g, ';')", 50_000, 3],
+  ['RegExp test (long scan)', "const s = 'abcdef,'.repeat(n)", 's.match(/z/)', 100_000, 10],
+  [
+    'JSON.parse',
+    'const a = []; for (let i = 0; i < n; i++) a.push(i); const t = JSON.stringify(a)',
+    'JSON.parse(t)',
+    100_000,
+    5,
+  ],
+  ['JSON.stringify', 'const a = []; for (let i = 0; i < n; i++) a.push(i)', 'JSON.stringify(a)', 100_000, 5],
+  [
+    'TypedArray bulk (fill, set, indexOf)',
+    'const a = new Uint8Array(n), b = new Uint8Array(n)',
+    'a.fill(1) && a.set(b) || a.indexOf(9)',
+    4_000_000,
+    10,
+  ],
+  [
+    'Array bulk (slice, indexOf)',
+    'const a = []; for (let i = 0; i < n; i++) a.push(i)',
+    'a.slice().indexOf(-1)',
+    200_000,
+    10,
+  ],
+  [
+    'Array copy (concat, Array.from)',
+    'const a = []; for (let i = 0; i < n; i++) a.push(i)',
+    'Array.from(a.concat(a))',
+    100_000,
+    5,
+  ],
+  [
+    'String (repeat, indexOf, padEnd)',
+    "const s = 'abc,'.repeat(n)",
+    "s.repeat(2).indexOf('zz') + s.padEnd(n * 5).length",
+    500_000,
+    10,
+  ],
+  [
+    'Object.keys/assign',
+    'const o = {}; for (let i = 0; i < n; i++) o["k" + i] = i',
+    'Object.keys(Object.assign({}, o))',
+    50_000,
+    3,
+  ],
+];
+
+async function meteringTable() {
+  const sandbox = await Sandbox.create({ ...defaultEngineLimits });
+  const rows: { family: string; gasPerMs: number }[] = [];
+  for (const [family, setup, op, n, reps] of METER_FAMILIES) {
+    const code = `function loop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i) | 0; return s; }
+    export function handle(input, ctx) {
+      const { n, reps, doOp } = ctx.json.decode(input);
+      ${setup};
+      if (doOp) for (let k = 0; k < reps; k++) (${op});
+      return { public: 'done' };
+    }`;
+    const once = async (doOp: boolean) => {
+      const request = {
+        code,
+        kind: 'handle' as const,
+        input: utf8(JSON.stringify({ n, reps, doOp })),
+        state: null,
+        requestId: REQUEST_ID,
+        origin: null,
+        randomSeed: SEED,
+        limits: { ...defaultCallLimits, gas: 2_000_000_000 },
+      };
+      let best = Number.POSITIVE_INFINITY;
+      let gas = 0;
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const outcome = await sandbox.call(request);
+        const ms = performance.now() - started;
+        if (!outcome.ok) throw new Error(`metering bench ${family}: ${outcome.error.code}`);
+        if (ms < best) best = ms;
+        gas = outcome.gasUsed;
+      }
+      return { ms: best, gas };
+    };
+    const without = await once(false);
+    const withOp = await once(true);
+    rows.push({
+      family,
+      gasPerMs: Math.round((withOp.gas - without.gas) / Math.max(withOp.ms - without.ms, 0.01)),
+    });
+  }
+  const rates = rows.map((r) => r.gasPerMs);
+  const spread = Math.max(...rates) / Math.min(...rates);
+  return { rows, spread: Number(spread.toFixed(2)) };
+}
+
 /** Whole requests through the enclave: open the input, run, seal output and state, sign. */
 async function enclavePipeline(engine: ContractEngine, count: number) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-pruntime-'));
@@ -170,6 +297,7 @@ export async function run(): Promise<BenchReport> {
     const restoreUs = ((after.restoreMs - before.restoreMs) / calls) * 1000;
     const fresh = await freshContextCosts(300);
     const pipeline = await enclavePipeline(engine, 200);
+    const metering = await meteringTable();
     const figures = {
       threads: 1,
       trivialCallsPerSecond: trivial.pipelined,
@@ -181,6 +309,8 @@ export async function run(): Promise<BenchReport> {
       freshContextSetupMicroseconds: Number(fresh.setupUs.toFixed(1)),
       freshContextTrivialCallMicroseconds: Number(fresh.callUs.toFixed(1)),
       enclaveRequestsPerSecond: pipeline,
+      meteringGasPerMs: Object.fromEntries(metering.rows.map((r) => [r.family, r.gasPerMs])),
+      meteringSpread: metering.spread,
     };
     return {
       table: [
@@ -210,6 +340,8 @@ export async function run(): Promise<BenchReport> {
           measure: 'whole requests through the enclave: open, run, seal, sign (req/s)',
           value: figures.enclaveRequestsPerSecond,
         },
+        ...metering.rows.map((r) => ({ measure: `gas per ms of CPU: ${r.family}`, value: r.gasPerMs })),
+        { measure: 'gas per ms of CPU: spread max/min (must be ≤ 10)', value: metering.spread },
       ],
       figures,
     };

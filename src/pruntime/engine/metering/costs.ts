@@ -23,12 +23,15 @@ export const BUILTIN_COSTS = Object.freeze({
    * after one sort, well under 2 s.
    */
   arraySort: 3,
-  /** Any sort with a comparator, per n·log n: the native part only, the callbacks poll. */
-  comparatorSort: 0.25,
+  /**
+   * Any sort with a comparator, per n·log n, on top of the callbacks' own polls: calling a JS
+   * comparator from native code costs about 400 ns, far more than the one poll it counts.
+   */
+  comparatorSort: 2,
   /** Typed-array bulk work per element: fill, set, copyWithin, reverse, slice, indexOf (≈ 0.5 ns). */
   typedElement: 0.01,
-  /** Array bulk work per element: slice, splice, reverse, fill, indexOf, shift… (≈ 8–40 ns). */
-  arrayElement: 0.2,
+  /** Array bulk work per element: slice, splice, reverse, fill, indexOf, shift… (≈ 10–40 ns). */
+  arrayElement: 0.5,
   /** Per element copied one by one through the generic path: concat, flat, Array.from (≈ 150–230 ns). */
   copyElement: 2,
   /** Per element join/toLocaleString turn into a string (number formatting ≈ 300 ns). */
@@ -36,15 +39,18 @@ export const BUILTIN_COSTS = Object.freeze({
   /** Per UTF-16 unit a string builtin reads or writes (search, copy, case mapping, padding; ≈ 5–12 ns). */
   char: 0.1,
   /** Per element of an array a string builtin returns (split pieces, match results). */
-  piece: 1,
+  piece: 3,
   /** Per property enumerated or copied: Object.keys/values/entries/assign/fromEntries (≈ 350 ns). */
-  property: 2,
-  /** Per call of `RegExp.prototype.exec` (every regex path goes through it). */
-  regexCall: 4,
+  property: 5,
+  /**
+   * Per call of `RegExp.prototype.exec` (every regex path goes through it): a call from native
+   * code into the interpreted wrapper and back costs about 4–6 µs (with the regex work itself).
+   */
+  regexCall: 60,
   /** Per character a regex scan advances over (short scans never reach the engine's own poll). */
   regexChar: 0.1,
   /** Per character of JSON text parsed or produced (≈ 80 ns). */
-  jsonChar: 1,
+  jsonChar: 1.5,
   /** Per character of a BigInt's decimal text. */
   bigintDigit: 0.5,
 });
