@@ -183,5 +183,18 @@ describe('a devnet started with --data-dir (sim TEE)', () => {
       headers: { authorization: `Bearer ${devnet.relayer.admin.token}` },
     });
     expect(withToken.status).toBe(200);
+
+    // The jobs CLI takes the token from the devnet's config (or the environment), never a flag.
+    const env = { ...process.env, PHALA_BRIDGE_ADMIN_TOKEN: '' };
+    const cli = (args: string[]) =>
+      run(process.execPath, [bin, 'jobs', '--url', devnet!.relayer.adminUrl, ...args], { env });
+    const listed = await cli(['-c', devnet.configFile, '--json', 'list']);
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    const refused = await cli(['list']).then(
+      () => null,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/HTTP 401.*PHALA_BRIDGE_ADMIN_TOKEN/);
   }, 180_000);
 });

@@ -15,7 +15,7 @@ export function registerDevnetCommand(program: Command): void {
     .option('--exit', 'stop once started (and after the demo), instead of running until Ctrl-C')
     .option(
       '--data-dir <dir>',
-      'where chains, enclaves and the generated config live (default: a fresh temp dir)',
+      'where chains, enclaves and the generated config (devnet.json, 0600) live (default: a fresh temp dir; an existing one keeps its sim TEE platform)',
     )
     .option(
       '--redis-url <url>',
