@@ -28,9 +28,11 @@ export {
 } from './measurement.js';
 export {
   createTeePlatform,
+  DstackPlatform,
   GraminePlatform,
   PlatformError,
   SimPlatform,
+  TdxPlatform,
   type PlatformConfig,
   type TeeKind,
   type TeePlatform,
