@@ -44,9 +44,9 @@ export const BUILTIN_COSTS = Object.freeze({
   property: 5,
   /**
    * Per call of `RegExp.prototype.exec` (every regex path goes through it): a call from native
-   * code into the interpreted wrapper and back costs about 4–6 µs (with the regex work itself).
+   * code into the interpreted wrapper and back costs about 2–3 µs (with the regex work itself).
    */
-  regexCall: 60,
+  regexCall: 30,
   /** Per character a regex scan advances over (short scans never reach the engine's own poll). */
   regexChar: 0.1,
   /** Per character of JSON text parsed or produced (≈ 80 ns). */

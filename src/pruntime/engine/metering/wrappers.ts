@@ -44,35 +44,30 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   var apply = Reflect.apply, defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf;
   var getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor, objectKeys = Object.keys;
   var isArray = Array.isArray, ceil = Math.ceil, clz32 = Math.clz32;
-  var strConcat = String.prototype.concat;
+  // uncurry(f)(self, a, b) is f.call(self, a, b): no argument array, no lookup of a 'call' that
+  // contract code could replace.
+  var uncurry = Function.prototype.bind.bind(Function.prototype.call);
+  var toStringOf = uncurry(String.prototype.concat);
   var TypedArrayProto = getPrototypeOf(Uint8Array.prototype);
-  var typedLength = getOwnPropertyDescriptor(TypedArrayProto, 'length').get;
-  var regexGlobal = getOwnPropertyDescriptor(RegExp.prototype, 'global').get;
-  var regexSticky = getOwnPropertyDescriptor(RegExp.prototype, 'sticky').get;
+  var typedLengthOf = uncurry(getOwnPropertyDescriptor(TypedArrayProto, 'length').get);
+  var globalOf = uncurry(getOwnPropertyDescriptor(RegExp.prototype, 'global').get);
+  var stickyOf = uncurry(getOwnPropertyDescriptor(RegExp.prototype, 'sticky').get);
+  // Gas is summed unrounded here and rounded up when reported.
   var pending = 0;
 
   function flush() {
-    var gas = pending;
-    if (gas > 0) { pending = 0; host(CHARGE, gas); }
-  }
-  function charge(units, cost) {
-    if (units > 0) {
-      pending += ceil(units * cost);
-      if (pending >= FLUSH) flush();
-    }
+    if (pending > 0) { var gas = ceil(pending); pending = 0; host(CHARGE, gas); }
   }
   function nlogn(n) { return n > 1 ? n * (32 - clz32(n)) : 0; }
   function typedLen(x) {
-    try { return apply(typedLength, x, []); } catch (e) { return -1; }
+    try { return typedLengthOf(x); } catch (e) { return 0; }
   }
   // Elements of a real array or a typed array; 0 for anything whose size would run contract code.
   function size(x) {
     if (isArray(x)) return x.length;
-    if (x !== null && typeof x === 'object') { var n = typedLen(x); if (n > 0) return n; }
-    return 0;
+    return x !== null && typeof x === 'object' ? typedLen(x) : 0;
   }
-  function outSize(r) { return typeof r === 'string' ? r.length : size(r); }
-  function toStr(x) { return typeof x === 'string' ? x : apply(strConcat, '', [x]); }
+  function toStr(x) { return typeof x === 'string' ? x : toStringOf('', x); }
 
   // The wrapper takes the builtin's place with the builtin's attributes (writable, configurable):
   // a contract may replace or delete it like any builtin, which only takes the method away from
@@ -85,88 +80,176 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
     defineProperty(wrapper, 'name', { value: original.name, configurable: true });
     defineProperty(target, key, { value: wrapper, writable: !locked, enumerable: false, configurable: !locked });
   }
-  // Methods (not function expressions): like builtins they are not constructors.
-  function metered(before, after) {
-    return function (original) {
-      return {
-        m() {
-          if (before) before(this, arguments);
-          var r = apply(original, this, arguments);
-          if (after) after(r, this, arguments);
-          return r;
-        },
-      }.m;
-    };
-  }
-  // String methods whose first step is ToString(this): convert once here, then charge.
-  function stringMethod(argChars) {
-    return function (original) {
-      return {
-        m() {
-          var s = this == null ? this : toStr(this);
-          if (typeof s === 'string') {
-            var units = s.length;
-            if (argChars && typeof arguments[0] === 'string') units += arguments[0].length;
-            charge(units, COST.char);
-          }
-          var r = apply(original, s, arguments);
-          if (typeof r === 'string') charge(r.length, COST.char);
-          return r;
-        },
-      }.m;
-    };
-  }
   function each(target, names, make) {
     for (var i = 0; i < names.length; i++) install(target, names[i], make);
   }
 
-  var AP = Array.prototype;
-  function sortCost(self, args, plain) {
-    return args[0] === undefined ? plain : COST.comparatorSort;
+  // Wrappers are methods (not function expressions): like builtins they are not constructors.
+  // Most take three fixed parameters and pass them on: for the builtins they wrap, an explicit
+  // undefined means the same as a missing argument. Those where it does not (splice,
+  // lastIndexOf) or that are variadic (concat, unshift, assign) pass 'arguments' on instead.
+
+  // Arrays and typed arrays: charged before by the receiver's elements, after by the result's.
+  function elements(cost, resultCost) {
+    return function (original) {
+      var f = uncurry(original);
+      return { m(a, b, c) {
+        pending += size(this) * cost;
+        if (pending >= FLUSH) flush();
+        var r = f(this, a, b, c);
+        if (resultCost !== 0 && typeof r === 'object' && r !== null) {
+          pending += size(r) * resultCost;
+          if (pending >= FLUSH) flush();
+        }
+        return r;
+      } }.m;
+    };
   }
-  var arraySort = metered(function (self, args) { charge(nlogn(size(self)), sortCost(self, args, COST.arraySort)); });
-  each(AP, ['sort', 'toSorted'], arraySort);
-  each(AP, ['join', 'toLocaleString'], metered(
-    function (self) { charge(size(self), COST.joinElement); },
-    function (r) { charge(outSize(r), COST.char); }));
-  each(AP, ['reverse', 'toReversed', 'fill', 'copyWithin', 'indexOf', 'lastIndexOf', 'includes',
-    'slice', 'splice', 'toSpliced', 'with', 'shift', 'unshift'], metered(
-    function (self) { charge(size(self), COST.arrayElement); },
-    function (r) { if (typeof r === 'object') charge(size(r), COST.arrayElement); }));
-  each(AP, ['concat', 'flat'], metered(null, function (r) { charge(size(r), COST.copyElement); }));
-  install(Array, 'from', metered(function (self, args) { charge(size(args[0]), COST.copyElement); },
-    function (r, self, args) { if (size(args[0]) === 0) charge(size(r), COST.copyElement); }));
+  function elementsVariadic(cost, resultCost) {
+    return function (original) {
+      return { m() {
+        pending += size(this) * cost;
+        if (pending >= FLUSH) flush();
+        var r = apply(original, this, arguments);
+        if (resultCost !== 0 && typeof r === 'object' && r !== null) {
+          pending += size(r) * resultCost;
+          if (pending >= FLUSH) flush();
+        }
+        return r;
+      } }.m;
+    };
+  }
+  function sorting(plainCost) {
+    return function (original) {
+      var f = uncurry(original);
+      return { m(comparator) {
+        pending += nlogn(size(this)) * (comparator === undefined ? plainCost : COST.comparatorSort);
+        if (pending >= FLUSH) flush();
+        return f(this, comparator);
+      } }.m;
+    };
+  }
+  // Strings whose builtin starts with ToString(this): converted once here, charged by the
+  // receiver (and a string first argument) before, by a string result after.
+  function chars(original) {
+    var f = uncurry(original), cost = COST.char;
+    return { m(a, b, c) {
+      var s = this;
+      if (typeof s !== 'string' && s != null) s = toStringOf('', s);
+      if (typeof s === 'string') pending += s.length * cost;
+      if (typeof a === 'string') pending += a.length * cost;
+      if (pending >= FLUSH) flush();
+      var r = f(s, a, b, c);
+      if (typeof r === 'string') { pending += r.length * cost; if (pending >= FLUSH) flush(); }
+      return r;
+    } }.m;
+  }
+  function charsVariadic(original) {
+    var cost = COST.char;
+    return { m() {
+      var s = this;
+      if (typeof s !== 'string' && s != null) s = toStringOf('', s);
+      if (typeof s === 'string') pending += s.length * cost;
+      if (pending >= FLUSH) flush();
+      var r = apply(original, s, arguments);
+      if (typeof r === 'string') { pending += r.length * cost; if (pending >= FLUSH) flush(); }
+      return r;
+    } }.m;
+  }
+  // Entry points that look at their pattern first (the receiver, or for RegExp methods the
+  // subject argument, is converted by the builtin): a primitive subject is charged before, the
+  // result after.
+  function subject(onReceiver) {
+    return function (original) {
+      var f = uncurry(original), cost = COST.char, piece = COST.piece;
+      return { m(a, b) {
+        var x = onReceiver ? this : a;
+        if (typeof x === 'string') { pending += x.length * cost; if (pending >= FLUSH) flush(); }
+        var r = f(this, a, b);
+        if (typeof r === 'string') pending += r.length * cost;
+        else if (isArray(r)) pending += r.length * piece;
+        if (pending >= FLUSH) flush();
+        return r;
+      } }.m;
+    };
+  }
+  function resultSized(cost) {
+    return function (original) {
+      var f = uncurry(original);
+      return { m(a, b, c) {
+        var r = f(this, a, b, c);
+        pending += (typeof r === 'string' ? r.length : size(r)) * cost;
+        if (pending >= FLUSH) flush();
+        return r;
+      } }.m;
+    };
+  }
+
+  var AP = Array.prototype;
+  each(AP, ['sort', 'toSorted'], sorting(COST.arraySort));
+  each(AP, ['join', 'toLocaleString'], function (original) {
+    var f = uncurry(original);
+    return { m(separator) {
+      pending += size(this) * COST.joinElement;
+      if (pending >= FLUSH) flush();
+      var r = f(this, separator);
+      if (typeof r === 'string') { pending += r.length * COST.char; if (pending >= FLUSH) flush(); }
+      return r;
+    } }.m;
+  });
+  each(AP, ['reverse', 'toReversed', 'fill', 'copyWithin', 'indexOf', 'includes', 'slice', 'with', 'shift'],
+    elements(COST.arrayElement, COST.arrayElement));
+  each(AP, ['lastIndexOf', 'splice', 'toSpliced', 'unshift'], elementsVariadic(COST.arrayElement, COST.arrayElement));
+  install(AP, 'concat', elementsVariadic(0, COST.copyElement));
+  install(AP, 'flat', elements(0, COST.copyElement));
+  install(Array, 'from', function (original) {
+    var f = uncurry(original);
+    return { m(items, mapFn, thisArg) {
+      var n = size(items);
+      pending += n * COST.copyElement;
+      if (pending >= FLUSH) flush();
+      var r = f(this, items, mapFn, thisArg);
+      if (n === 0) { pending += size(r) * COST.copyElement; if (pending >= FLUSH) flush(); }
+      return r;
+    } }.m;
+  });
 
   var TP = TypedArrayProto;
-  each(TP, ['sort', 'toSorted'], metered(function (self, args) { charge(nlogn(size(self)), sortCost(self, args, COST.typedSort)); }));
-  each(TP, ['fill', 'copyWithin', 'reverse', 'toReversed', 'indexOf', 'lastIndexOf', 'includes', 'slice', 'with'], metered(
-    function (self) { charge(size(self), COST.typedElement); }));
-  install(TP, 'set', metered(function (self, args) { charge(size(args[0]), COST.typedElement); }));
-  install(TP, 'join', metered(function (self) { charge(size(self), COST.joinElement); }));
+  each(TP, ['sort', 'toSorted'], sorting(COST.typedSort));
+  each(TP, ['fill', 'copyWithin', 'reverse', 'toReversed', 'indexOf', 'includes', 'slice', 'with'],
+    elements(COST.typedElement, 0));
+  install(TP, 'lastIndexOf', elementsVariadic(COST.typedElement, 0));
+  install(TP, 'set', function (original) {
+    var f = uncurry(original);
+    return { m(source, offset) {
+      pending += size(source) * COST.typedElement;
+      if (pending >= FLUSH) flush();
+      return f(this, source, offset);
+    } }.m;
+  });
+  install(TP, 'join', elements(COST.joinElement, 0));
 
   var SP = String.prototype;
-  each(SP, ['indexOf', 'lastIndexOf', 'includes', 'startsWith', 'endsWith', 'localeCompare'], stringMethod(true));
-  each(SP, ['concat', 'repeat', 'padStart', 'padEnd', 'normalize', 'toUpperCase', 'toLowerCase',
-    'toLocaleUpperCase', 'toLocaleLowerCase', 'trim', 'trimStart', 'trimEnd', 'slice', 'substring',
-    'substr', 'isWellFormed', 'toWellFormed'], stringMethod(false));
-  // These first look at their pattern argument (a RegExp hands them to its exec); the receiver
-  // is converted by the builtin, so only a primitive one is charged up front.
-  each(SP, ['split', 'replace', 'replaceAll', 'match', 'matchAll', 'search'], metered(
-    function (self) { if (typeof self === 'string') charge(self.length, COST.char); },
-    function (r) { if (typeof r === 'string') charge(r.length, COST.char); else if (isArray(r)) charge(r.length, COST.piece); }));
+  each(SP, ['indexOf', 'lastIndexOf', 'includes', 'startsWith', 'endsWith', 'localeCompare', 'repeat',
+    'padStart', 'padEnd', 'normalize', 'toUpperCase', 'toLowerCase', 'toLocaleUpperCase', 'toLocaleLowerCase',
+    'trim', 'trimStart', 'trimEnd', 'slice', 'substring', 'substr', 'isWellFormed', 'toWellFormed'], chars);
+  install(SP, 'concat', charsVariadic);
+  each(SP, ['split', 'replace', 'replaceAll', 'match', 'matchAll', 'search'], subject(true));
 
   install(RegExp.prototype, 'exec', function (original) {
+    var f = uncurry(original), perCall = COST.regexCall, perChar = COST.regexChar;
     return {
       m(string) {
-        var global;
-        try { global = apply(regexGlobal, this, []); } catch (e) { return apply(original, this, arguments); }
-        var s = toStr(string);
-        var sticky = apply(regexSticky, this, []) === true;
-        var start = (global === true || sticky) && typeof this.lastIndex === 'number' ? this.lastIndex : 0;
-        charge(1, COST.regexCall);
-        var r = apply(original, this, [s]);
-        var end = r === null ? (sticky ? start + 1 : s.length) : r.index + r[0].length;
-        charge(end - start, COST.regexChar);
+        var global, sticky;
+        try { global = globalOf(this); sticky = stickyOf(this); } catch (e) { return f(this, string); }
+        var s = typeof string === 'string' ? string : toStringOf('', string);
+        var start = 0;
+        if (global === true || sticky === true) { start = this.lastIndex; if (typeof start !== 'number') start = 0; }
+        pending += perCall;
+        if (pending >= FLUSH) flush();
+        var r = f(this, s);
+        var end = r === null ? (sticky === true ? start + 1 : s.length) : r.index + r[0].length;
+        if (end > start) { pending += (end - start) * perChar; if (pending >= FLUSH) flush(); }
         return r;
       },
     }.m;
@@ -175,32 +258,41 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   }, true);
   // A regex instance with an own non-callable exec still falls back to the built-in one: the
   // regex methods themselves also charge by subject and result size.
-  var RP = RegExp.prototype;
-  each(RP, ['test', Symbol.match, Symbol.matchAll, Symbol.replace, Symbol.search, Symbol.split], metered(
-    function (self, args) { if (typeof args[0] === 'string') charge(args[0].length, COST.regexChar); },
-    function (r) { if (typeof r === 'string') charge(r.length, COST.char); else if (isArray(r)) charge(r.length, COST.piece); }));
+  each(RegExp.prototype, ['test', Symbol.match, Symbol.matchAll, Symbol.replace, Symbol.search, Symbol.split], subject(false));
 
   install(JSON, 'parse', function (original) {
+    var f = uncurry(original);
     return {
-      m(text) {
-        var s = toStr(text);
-        charge(s.length, COST.jsonChar);
-        return apply(original, this, arguments.length > 1 ? [s, arguments[1]] : [s]);
+      m(text, reviver) {
+        var s = typeof text === 'string' ? text : toStringOf('', text);
+        pending += s.length * COST.jsonChar;
+        if (pending >= FLUSH) flush();
+        return f(this, s, reviver);
       },
     }.m;
   });
-  install(JSON, 'stringify', metered(null, function (r) { charge(outSize(r), COST.jsonChar); }));
+  install(JSON, 'stringify', resultSized(COST.jsonChar));
 
-  each(Object, ['keys', 'values', 'entries', 'getOwnPropertyNames', 'getOwnPropertySymbols'], metered(null,
-    function (r) { charge(size(r), COST.property); }));
-  install(Object, 'assign', metered(function (self, args) {
-    for (var i = 1; i < args.length; i++) {
-      var source = args[i];
-      if (source !== null && typeof source === 'object') charge(isArray(source) ? source.length : objectKeys(source).length, COST.property);
-    }
-  }));
-  install(Object, 'fromEntries', metered(function (self, args) { charge(size(args[0]), COST.property); }));
-  install(BigInt.prototype, 'toString', metered(null, function (r) { charge(outSize(r), COST.bigintDigit); }));
+  each(Object, ['keys', 'values', 'entries', 'getOwnPropertyNames', 'getOwnPropertySymbols'], resultSized(COST.property));
+  install(Object, 'assign', function (original) {
+    return { m(target) {
+      for (var i = 1; i < arguments.length; i++) {
+        var source = arguments[i];
+        if (source !== null && typeof source === 'object') pending += (isArray(source) ? source.length : objectKeys(source).length) * COST.property;
+      }
+      if (pending >= FLUSH) flush();
+      return apply(original, this, arguments);
+    } }.m;
+  });
+  install(Object, 'fromEntries', function (original) {
+    var f = uncurry(original);
+    return { m(entries) {
+      pending += size(entries) * COST.property;
+      if (pending >= FLUSH) flush();
+      return f(this, entries);
+    } }.m;
+  });
+  install(BigInt.prototype, 'toString', resultSized(COST.bigintDigit));
 
   return { flush: flush };
 })`;
