@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContractEngine, type RunContractParameters } from '../../src/pruntime/engine/engine.js';
 import { FairScheduler, shareFor } from '../../src/pruntime/engine/scheduler.js';
+import { Admission } from '../../src/pruntime/worker/admission.js';
 
 /**
  * The engine's fair-share scheduler (src/pruntime/engine/scheduler.ts), alone and inside a real
@@ -69,6 +70,25 @@ describe('fair-share scheduler', () => {
     expect(s.drain()).toEqual([3, 4, 5]);
     expect(s.backlog('solo')).toBe(3);
     expect(() => s.done('nobody')).toThrow(RangeError);
+  });
+});
+
+describe("the worker's admission (queue slots and queries per contract)", () => {
+  it('holds each tenant to its share and everyone to the total, and frees a place once', () => {
+    const admission = new Admission((tenant) => (tenant === 'big' ? 2 : 1), 3);
+    const a = admission.enter('big');
+    const b = admission.enter('big');
+    expect(a.ok && b.ok).toBe(true);
+    expect(admission.enter('big')).toEqual({ ok: false, why: 'tenant' });
+    const c = admission.enter('small');
+    expect(c.ok).toBe(true);
+    expect(admission.enter('other')).toEqual({ ok: false, why: 'total' });
+    if (!a.ok) return;
+    a.release();
+    a.release();
+    expect(admission.total).toBe(2);
+    expect(admission.enter('big').ok).toBe(true);
+    expect(admission.enter('other')).toEqual({ ok: false, why: 'total' });
   });
 });
 

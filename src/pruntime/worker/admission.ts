@@ -13,8 +13,8 @@ export class Admission {
   #total = 0;
 
   /**
-   * `share(tenant)`: how many of a tenant's items may be held at once (the engine's share);
-   * `maxTotal`: how many over every tenant.
+   * `share(tenant)`: how many of a tenant's items may be held at once (derived from the engine's
+   * share by the caller); `maxTotal`: how many over every tenant.
    */
   constructor(share: (tenant: string) => number, maxTotal = Number.POSITIVE_INFINITY) {
     this.#share = share;

@@ -120,6 +120,8 @@ const RESULT_JOB_OPTIONS = {
   removeOnFail: KEEP_FINISHED,
 } as const;
 const MAX_REJECTION_RECORDS = 32;
+/** How soon a job deferred as `contract-busy` is offered again. */
+const BUSY_DEFER_MS = 250;
 
 /** Starts a worker; resolves once it is registered (or registering) and listening. */
 export async function startWorker(parameters: StartWorkerParameters): Promise<WorkerService> {
@@ -375,7 +377,12 @@ export class WorkerService {
       this.#ownsEngine = true;
     }
     const engine = this.#engine;
-    this.#jobAdmission = new Admission((contract) => engine.shareOf(contract));
+    // A contract may hold its share running plus as many next in line, but never every queue
+    // slot: one is always left to pull another contract's request.
+    const slots = worker.concurrency;
+    this.#jobAdmission = new Admission((contract) =>
+      Math.max(1, Math.min(2 * engine.shareOf(contract), slots - 1)),
+    );
     this.#queryAdmission = new Admission((contract) => 2 * engine.shareOf(contract));
     this.#enclave = await Enclave.open({ dataDir: worker.dataDir, platform, engine: this.#engine });
     const identity = this.#enclave.publicIdentity;
@@ -688,7 +695,10 @@ export class WorkerService {
       if (error instanceof RequestDeferredError) {
         this.stats.deferred++;
         this.#log.debug({ jobId: job.id, reason: error.reason }, 'request deferred to another worker');
-        await job.moveToDelayed(Date.now() + (this.#p.deferDelayMs ?? 2_000), token);
+        // A busy contract's job comes back soon: its turn is one call away, not a key handover.
+        const delay = this.#p.deferDelayMs ?? 2_000;
+        const wait = error.reason === 'contract-busy' ? Math.min(delay, BUSY_DEFER_MS) : delay;
+        await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError();
       }
       this.stats.failed++;
