@@ -31,7 +31,7 @@ export const redactPaths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`
  */
 const maskUrls = (value: unknown): unknown =>
   typeof value === 'string' ? redactUrl(value) : Array.isArray(value) ? value.map(maskUrls) : value;
-export const urlSerializers = Object.fromEntries(
+const urlSerializers = Object.fromEntries(
   ['url', 'rpcUrl', 'wsUrl', 'redisUrl', 'endpoint', 'endpoints'].map((k) => [k, maskUrls]),
 );
 function maskError(value: unknown): unknown {
