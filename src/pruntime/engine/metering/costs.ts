@@ -8,9 +8,9 @@
  * about 10,000–13,000 gas per ms on the reference machine (2 shared AMD EPYC cores, Node 20.20),
  * i.e. one gas is about 90 ns. Each constant below is the measured nanoseconds per unit of its
  * family divided by those 90 ns, rounded up to a simple value, so every family lands within a
- * small factor of plain code (the bench prints the spread; it must stay at or below 10×). Costs
- * are rounded up per operation (`Math.ceil(units × cost)`), and a unit is counted from sizes the
- * wrapper can read without running contract code, so the gas is the same on every worker.
+ * small factor of plain code (the bench prints the spread; it must stay at or below 10×; measured
+ * 5.9×). Gas is summed unrounded and rounded up when reported, and a unit is counted from sizes
+ * the wrapper can read without running contract code, so the gas is the same on every worker.
  *
  * `n·log n` is `n × bitLength(n)` (an integer, no floating-point logarithm).
  */
