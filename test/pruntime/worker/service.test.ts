@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hex, fromHex, toHex, utf8 } from '../../../src/base/bytes.js';
+import { decodeAttestationBundle } from '../../../src/crypto/attestation-bundle.js';
 import { sealEnvelope } from '../../../src/crypto/envelope.js';
 import { outputContext, requestContext } from '../../../src/crypto/envelope-context.js';
 import { openEnvelope } from '../../../src/crypto/envelope.js';
@@ -62,11 +63,16 @@ describe('worker service', () => {
     expect(info.status.kind).toBe('pending');
     expect(info.cluster).toBe(cluster);
     expect(info.x25519).toBe(identity.x25519);
-    const quote = parseSimQuote(fromHex(info.attestation))!;
+    // A v2 attestation bundle: the quote, and the finalized block whose hash ends its report data
+    // (docs/attestation.md#quote-freshness).
+    const bundle = decodeAttestationBundle(fromHex(info.attestation));
+    expect(bundle.freshnessBlock).toBeLessThan(info.registeredAt);
+    const quote = parseSimQuote(bundle.quote)!;
     expect(simQuoteSignatureValid(quote)).toBe(true);
     expect(toHex(quote.measurement)).toBe(f.measurement);
+    const named = await f.t.api.rpc.chain.getBlockHash(bundle.freshnessBlock!);
     expect(toHex(quote.reportData)).toBe(
-      toHex(reportDataFor(fromHex(identity.secp256k1), fromHex(identity.x25519))),
+      toHex(reportDataFor(fromHex(identity.secp256k1), fromHex(identity.x25519), named.toU8a())),
     );
     await a.waitUntil((w) => w.registration.kind === 'pending', 10_000);
     expect(a.serving).toBe(false);
