@@ -6,7 +6,7 @@ import { InvalidInputError } from '../../base/errors.js';
  * properties of an engine (its WebAssembly memory is sized once, see docs/pruntime.md).
  */
 export type CallLimits = {
-  /** Gas budget: interpreter steps (counted 10,000 at a time) plus host-call charges. */
+  /** Gas budget: interpreter steps (counted 10,000 at a time), host-call charges and native builtin work (metering/costs.ts). */
   gas: number;
   /** Longest `public` output, and separately the longest `sealed` output, in bytes. */
   outputBytes: number;

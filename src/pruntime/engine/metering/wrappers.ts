@@ -24,6 +24,8 @@ export const CHARGE_HOST_OP = 16;
  *   `ToString(text)` (`JSON.parse`, `RegExp.prototype.exec` after its receiver check), the
  *   wrapper does that conversion itself and passes the primitive on: same conversion, same order,
  *   done once;
+ * - arguments are passed on as given, or as three fixed parameters where the builtin treats an
+ *   explicit undefined exactly as a missing argument (not for splice, lastIndexOf or variadic ones);
  * - a size known before the work is charged before it (a sort beyond the budget never runs);
  *   output-sized work (join, stringify, repeat, Object.keys…) is charged after, by the size of
  *   what it built, which memory bounds anyway.
