@@ -143,7 +143,7 @@ function expectedTdMeasurement(quote: Uint8Array): string {
   );
 }
 
-describe('tdx provider: fake configfs-tsm tree returning a real TDX quote (no TDX hardware here)', () => {
+describe('tdx provider: fake device tree (configfs-tsm) returning a real TDX quote (no TDX hardware here)', () => {
   /** The tree the kernel shows after mkdir of a report entry: provider, generation, outblob. */
   function fakeConfigfs(outblob: Uint8Array, provider = 'tdx_guest') {
     const root = tempDir('tsm-report-');
@@ -209,7 +209,7 @@ describe('tdx provider: fake configfs-tsm tree returning a real TDX quote (no TD
   });
 });
 
-describe('sgx-gramine provider: fake /dev/attestation tree returning a real SGX quote (no SGX hardware here)', () => {
+describe('sgx-gramine provider: fake device tree (/dev/attestation) returning a real SGX quote (no SGX hardware here)', () => {
   function fakeAttestation(quote: Uint8Array) {
     const dir = tempDir('attestation-');
     writeFileSync(path.join(dir, 'attestation_type'), 'dcap\n');
@@ -247,23 +247,26 @@ describe('sgx-gramine provider: fake /dev/attestation tree returning a real SGX 
   });
 });
 
-describe('dstack provider: fake guest agent (HTTP on a Unix socket) returning a real TDX quote (no TDX hardware here)', () => {
+describe('dstack provider: fake socket (guest agent, HTTP on a Unix socket) returning a real TDX quote (no TDX hardware here)', () => {
   type Seen = { path: string; body: Record<string, unknown> };
   async function fakeAgent(answer: (path: string) => { status: number; body: string }) {
     const socketPath = path.join(tempDir('dstack-'), 'dstack.sock');
     const seen: Seen[] = [];
+    const agent = { socketPath, seen, hang: false };
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         seen.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString() || '{}') });
+        // an agent stuck in quote generation: never answers (the client's timeout ends it)
+        if (agent.hang) return;
         const a = answer(req.url ?? '');
         res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
       });
     });
     await new Promise<void>((r) => server.listen(socketPath, r));
     servers.push(server);
-    return { socketPath, seen };
+    return agent;
   }
   const realAgent = (p: string) =>
     p === '/GetQuote'
@@ -306,6 +309,14 @@ describe('dstack provider: fake guest agent (HTTP on a Unix socket) returning a 
     await expect(new DstackPlatform({ socketPath: shape.socketPath }).quote(rd)).rejects.toThrow(
       /unknown shape/,
     );
+    const silent = await fakeAgent(() => ({ status: 200, body: '{}' }));
+    silent.hang = true;
+    const late = await new DstackPlatform({ socketPath: silent.socketPath, timeoutMs: 300 })
+      .quote(rd)
+      .catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(PlatformError);
+    expect((late as PlatformError).shortMessage).toMatch(/did not answer GetQuote within 300 ms/);
+    expect((late as PlatformError).retryable).toBe(true);
     const none = await new DstackPlatform({ socketPath: '/nonexistent/dstack.sock' })
       .quote(rd)
       .catch((e: unknown) => e);

@@ -93,14 +93,25 @@ export class DstackPlatform implements TeePlatform {
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
+      let timedOut = false;
+      req.on('timeout', () => {
+        timedOut = true;
+        req.destroy();
+      });
       req.on('error', (cause) =>
-        fail(
-          `Cannot reach ${SOURCE}.`,
-          `${this.#socketPath} (is the socket mounted into this container?)`,
-          cause,
-          true,
-        ),
+        timedOut
+          ? fail(
+              `${SOURCE} did not answer ${method} within ${this.#timeoutMs} ms.`,
+              this.#socketPath,
+              cause,
+              true,
+            )
+          : fail(
+              `Cannot reach ${SOURCE}.`,
+              `${this.#socketPath} (is the socket mounted into this container?)`,
+              cause,
+              true,
+            ),
       );
       req.end(payload);
     });
