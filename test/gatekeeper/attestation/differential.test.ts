@@ -486,7 +486,9 @@ describe('differential check against @phala/dcap-qvl (same quote, collateral and
     // the tampered cases are refused by the project: only the untouched window interior passes
     for (const c of cases) if (!c.name.includes(' at ')) expect(projectVerdict(c).accept, c.name).toBe(false);
     console.info(
-      `differential: ${cases.length} tampered cases, ${diffs.length} library gaps:\n${diffs.map((d) => `  ${d.name}`).join('\n')}`,
+      `differential: ${cases.length} tampered cases, ${diffs.length} library gaps:\n${diffs
+        .map((d) => `  ${d.name}: ${LIBRARY_GAPS[gapOf(d, EXPECTED_GAPS[d.name]!)!].why}`)
+        .join('\n')}`,
     );
   });
 
