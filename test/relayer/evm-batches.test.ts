@@ -168,7 +168,7 @@ describe('completeBatches', () => {
         stateCommit: {
           contractId: item.request.contractId,
           expectedVersion: '0',
-          sealedState: '0x00',
+          sealedState: '0x00' as Hex,
           stateRoot: bytes32(0xd0),
           signature: toHex(new Uint8Array(65)),
         },
