@@ -151,6 +151,10 @@ describe('metering builtins: semantics are those of the builtins', () => {
     '(10n ** 30n).toString() + (255n).toString(16)',
     '[1, 2, 3].indexOf(2) + [1, 2, 3].includes(4) + new Uint8Array([1, 2, 3]).lastIndexOf(3)',
     'Array.from(new Uint8Array([1, 2, 3, 4, 5]).copyWithin(0, 3))',
+    // Array methods on array-likes.
+    'Array.prototype.sort.call({ length: 3, 0: "c", 1: "a", 2: "b" })',
+    '[Array.prototype.indexOf.call({ length: 3, 2: "x" }, "x"), Array.prototype.join.call("abc", "-")]',
+    '(() => { let reads = 0; const o = { get length() { reads++; return 2; }, 0: 1, 1: 2 }; return [Array.prototype.slice.call(o), reads > 0]; })()',
     // Builtins for which a missing argument and an explicit undefined differ.
     '[[1, 2, 1].lastIndexOf(1), [1, 2, 1].lastIndexOf(1, undefined), new Uint8Array([1, 2, 1]).lastIndexOf(1)]',
     '(() => { const a = [1, 2, 3, 4], b = [1, 2, 3, 4]; return [a.splice(1), b.splice(1, undefined), a, b]; })()',
@@ -234,6 +238,20 @@ describe('metering builtins: contract code cannot get around the wrappers', () =
     const without = expectOk(await run(code, { doOp: false })).gasUsed;
     // (the inputs differ by one byte, which costs a few gas to decode)
     expect(withOp - without).toBeGreaterThanOrEqual(sortCharge - 10);
+  });
+
+  it.each([
+    ['a data length', 'Array.prototype.indexOf.call({ length: 1e9 }, 1)'],
+    ['an accessor length', 'Array.prototype.includes.call({ get length() { return 1e9; } }, 1)'],
+    ['an inherited length', 'Array.prototype.lastIndexOf.call(Object.create({ length: 1e9 }), 1)'],
+    ['a sort', 'Array.prototype.sort.call({ length: 1e9 })'],
+  ])('an array-like receiver with %s pays for its length: OutOfGas at once', async (_name, attempt) => {
+    const started = performance.now();
+    const failure = expectFailure(
+      await run(`export function handle() { ${attempt}; return { public: 'x' }; }`),
+    );
+    expect(failure.error.code).toBe('OutOfGas');
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('keeps RegExp.prototype.exec locked, and a regex with its own non-callable exec still pays', async () => {

@@ -60,14 +60,33 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   function flush() {
     if (pending > 0) { var gas = ceil(pending); pending = 0; host(CHARGE, gas); }
   }
-  function nlogn(n) { return n > 1 ? n * (32 - clz32(n)) : 0; }
+  function nlogn(n) { return n > 1 ? n * (n < 4294967296 ? 32 - clz32(n) : 53) : 0; }
   function typedLen(x) {
     try { return typedLengthOf(x); } catch (e) { return 0; }
   }
+  var hasOwn = uncurry(Object.prototype.hasOwnProperty), floor = Math.floor;
   // Elements of a real array or a typed array; 0 for anything whose size would run contract code.
   function size(x) {
     if (isArray(x)) return x.length;
     return x !== null && typeof x === 'object' ? typedLen(x) : 0;
+  }
+  // The receiver of an Array method may be any array-like: the builtin loops to its 'length'
+  // natively ({ length: 1e9 } would be a second of work per call). Its length is read from the
+  // property descriptor, so a data property runs no contract code; an accessor 'length' is called
+  // here once more than the builtin calls it (the one visible difference, for array-likes only).
+  function receiverSize(x) {
+    if (isArray(x)) return x.length;
+    if (typeof x === 'string') return x.length;
+    if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return 0;
+    var n = typedLen(x);
+    if (n > 0) return n;
+    for (var o = x; o !== null; o = getPrototypeOf(o)) {
+      var d = getOwnPropertyDescriptor(o, 'length');
+      if (d === undefined) continue;
+      var v = hasOwn(d, 'value') ? d.value : d.get !== undefined ? apply(d.get, x, []) : undefined;
+      return typeof v === 'number' && v > 0 ? floor(v < 9007199254740991 ? v : 9007199254740991) : 0;
+    }
+    return 0;
   }
   function toStr(x) { return typeof x === 'string' ? x : toStringOf('', x); }
 
@@ -96,7 +115,7 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
     return function (original) {
       var f = uncurry(original);
       return { m(a, b, c) {
-        pending += size(this) * cost;
+        if (cost !== 0) pending += receiverSize(this) * cost;
         if (pending >= FLUSH) flush();
         var r = f(this, a, b, c);
         if (resultCost !== 0 && typeof r === 'object' && r !== null) {
@@ -110,7 +129,7 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   function elementsVariadic(cost, resultCost) {
     return function (original) {
       return { m() {
-        pending += size(this) * cost;
+        if (cost !== 0) pending += receiverSize(this) * cost;
         if (pending >= FLUSH) flush();
         var r = apply(original, this, arguments);
         if (resultCost !== 0 && typeof r === 'object' && r !== null) {
@@ -125,7 +144,7 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
     return function (original) {
       var f = uncurry(original);
       return { m(comparator) {
-        pending += nlogn(size(this)) * (comparator === undefined ? plainCost : COST.comparatorSort);
+        pending += nlogn(receiverSize(this)) * (comparator === undefined ? plainCost : COST.comparatorSort);
         if (pending >= FLUSH) flush();
         return f(this, comparator);
       } }.m;
@@ -192,7 +211,7 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   each(AP, ['join', 'toLocaleString'], function (original) {
     var f = uncurry(original);
     return { m(separator) {
-      pending += size(this) * COST.joinElement;
+      pending += receiverSize(this) * COST.joinElement;
       if (pending >= FLUSH) flush();
       var r = f(this, separator);
       if (typeof r === 'string') { pending += r.length * COST.char; if (pending >= FLUSH) flush(); }
