@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hex, fromHex, toHex } from '../../src/base/bytes.js';
+import { InvalidInputError } from '../../src/base/errors.js';
 import { decodeAttestationBundle, encodeAttestationBundle } from '../../src/crypto/attestation-bundle.js';
 import { QUOTE_FRESHNESS_BLOCKS } from '../../src/crypto/report-data.js';
 import { parseSimQuote } from '../../src/crypto/sim-quote.js';
@@ -189,5 +190,34 @@ describe('quote freshness: an old quote cannot be registered again', () => {
       expect(refused.ok ? [] : refused.reasons.map((r) => r.code)).toEqual(['QuoteFreshnessMissing']);
     // Development without the setting still takes a bare quote (older devnet tooling).
     expect(judge(undefined, 'development').ok).toBe(true);
+  });
+});
+
+describe('attestation bundle v2 (hostile bytes)', () => {
+  it('round-trips the block and the quote, with or without collateral, and refuses bad framing', () => {
+    const quote = new Uint8Array(300).fill(7);
+    expect(decodeAttestationBundle(encodeAttestationBundle(quote, undefined, 42))).toEqual({
+      quote,
+      collateral: undefined,
+      freshnessBlock: 42,
+    });
+    expect(decodeAttestationBundle(encodeAttestationBundle(quote, { a: 1 }, 0xffffffff))).toEqual({
+      quote,
+      collateral: { a: 1 },
+      freshnessBlock: 0xffffffff,
+    });
+    const good = encodeAttestationBundle(quote, undefined, 42);
+    expect(() => decodeAttestationBundle(good.subarray(0, 12))).toThrow(InvalidInputError);
+    expect(() => decodeAttestationBundle(good.subarray(0, 100))).toThrow(/quote length out of range/);
+    const badVersion = Uint8Array.from(good);
+    badVersion[4] = 3;
+    expect(() => decodeAttestationBundle(badVersion)).toThrow(/unsupported version/);
+    const zeroLength = Uint8Array.from(good);
+    zeroLength.fill(0, 9, 13);
+    expect(() => decodeAttestationBundle(zeroLength)).toThrow(/quote length out of range/);
+    expect(() => decodeAttestationBundle(Uint8Array.from([...good, 0xff]))).toThrow(
+      /collateral is not UTF-8 JSON/,
+    );
+    expect(() => encodeAttestationBundle(quote, undefined, -1)).toThrow(InvalidInputError);
   });
 });

@@ -12,6 +12,7 @@ import {
   measurementRuleSchema,
   parseAttestationPolicy,
   ruleId,
+  ruleMismatches,
   verifyQuote,
 } from '../../../src/gatekeeper/attestation/index.js';
 import { sharedSkipReason } from '../../helpers/shared.js';
@@ -213,6 +214,19 @@ describe.skipIf(!sgxVectorsAvailable)(
         expect(codes(old)).toEqual(['TcbEvaluationTooOld']);
         expect(old.reasons[0]?.detail).toContain('17');
       }
+    });
+
+    it('ruleMismatches names a different MRTD / MRENCLAVE, and a rule for another TEE', () => {
+      const td = measuredOf(tdx({}))!;
+      const enclave = measuredOf(sgx({}))!;
+      const mismatch = (rule: MeasurementRuleInput, m: typeof td) =>
+        ruleMismatches(measurementRuleSchema.parse(rule), m).map((r) => r.code);
+      expect(mismatch({ ...realTdxRule, mrTd: flip(realTdxRule.mrTd) }, td)).toEqual(['MrTdMismatch']);
+      expect(mismatch({ tee: 'sgx', mrEnclave: flip(SGX_MRENCLAVE) }, enclave)).toEqual([
+        'MrEnclaveMismatch',
+      ]);
+      expect(mismatch(realTdxRule, enclave)).toEqual(['MeasurementNotAllowed']);
+      expect(mismatch(realTdxRule, td)).toEqual([]);
     });
 
     it('a bad rule in the policy is refused, naming the field', () => {
