@@ -16,7 +16,8 @@ import { ContractEngine } from '../../src/pruntime/engine/engine.js';
  * No SGX hardware here: a temporary directory stands in for Gramine's /dev/attestation, with the
  * files Gramine exposes (attestation_type, my_target_info, keys/_sgx_mrenclave, user_report_data,
  * quote). The "quote" is a synthetic SGX quote v3 layout with MRENCLAVE and report data at their
- * real offsets; real quote verification is the gatekeeper's part.
+ * real offsets; test/pruntime/tee-providers.test.ts runs this provider on real quotes through the
+ * gatekeeper's verification.
  */
 const MRENCLAVE = new Uint8Array(32).fill(0x3e);
 const dirs: string[] = [];
