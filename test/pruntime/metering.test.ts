@@ -145,6 +145,9 @@ describe('metering builtins: semantics are those of the builtins', () => {
     'Object.entries(Object.assign({ x: 1 }, { y: 2 }, [7], null))',
     'Object.keys([4, 5, 6]).concat(Object.values({ q: 9 }))',
     '[1, [2, [3, [4]]]].flat(2)',
+    '[[1, 2, 3].map((x) => x * 2), [1, 2, 3].filter((x) => x > 1), [1, 2].reduce((a, b) => a + b), [[1], [2]].reduce((a, b) => a.concat(b)), [1, 2].reduceRight((a, b) => a + b, "")]',
+    '(() => { try { return [].reduce((a, b) => a); } catch (e) { return e.constructor.name; } })()',
+    '[[1, 2].some((x) => x > 1), [1, 2].every((x) => x > 1), [5, 6].find((x) => x > 5), [5, 6].findLastIndex((x) => x > 9), [1, 2].flatMap((x) => [x, x])]',
     'Array.from({ length: 3 }, (_, i) => i * i)',
     'Array.from(new Set([3, 1, 3]))',
     '[Array.prototype.sort.name, Array.prototype.sort.length, String.prototype.padStart.length, RegExp.prototype.exec.name]',
@@ -245,6 +248,9 @@ describe('metering builtins: contract code cannot get around the wrappers', () =
     ['an accessor length', 'Array.prototype.includes.call({ get length() { return 1e9; } }, 1)'],
     ['an inherited length', 'Array.prototype.lastIndexOf.call(Object.create({ length: 1e9 }), 1)'],
     ['a sort', 'Array.prototype.sort.call({ length: 1e9 })'],
+    ['a sparse array and forEach', 'const a = []; a.length = 1e9; a.forEach(() => {})'],
+    ['a sparse array and concat', 'const a = []; a.length = 1e9; [].concat(a)'],
+    ['a sparse array and reduce', 'const a = []; a.length = 1e9; a.reduce((x) => x, 0)'],
   ])('an array-like receiver with %s pays for its length: OutOfGas at once', async (_name, attempt) => {
     const started = performance.now();
     const failure = expectFailure(

@@ -221,7 +221,23 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   each(AP, ['reverse', 'toReversed', 'fill', 'copyWithin', 'indexOf', 'includes', 'slice', 'with', 'shift'],
     elements(COST.arrayElement, COST.arrayElement));
   each(AP, ['lastIndexOf', 'splice', 'toSpliced', 'unshift'], elementsVariadic(COST.arrayElement, COST.arrayElement));
-  install(AP, 'concat', elementsVariadic(0, COST.copyElement));
+  // Callback methods: the callbacks poll, but holes are skipped natively, and a sparse array or
+  // an array-like can be long without elements ([].length = 1e9).
+  each(AP, ['forEach', 'map', 'filter', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'flatMap'],
+    elements(COST.arrayElement, 0));
+  each(AP, ['reduce', 'reduceRight'], elementsVariadic(COST.arrayElement, 0));
+  install(AP, 'concat', function (original) {
+    return { m() {
+      var n = receiverSize(this);
+      for (var i = 0; i < arguments.length; i++) n += size(arguments[i]);
+      pending += n * COST.arrayElement;
+      if (pending >= FLUSH) flush();
+      var r = apply(original, this, arguments);
+      pending += size(r) * COST.copyElement;
+      if (pending >= FLUSH) flush();
+      return r;
+    } }.m;
+  });
   install(AP, 'flat', elements(0, COST.copyElement));
   install(Array, 'from', function (original) {
     var f = uncurry(original);
