@@ -54,6 +54,8 @@ export type StartRelayDevnetParameters = {
   /** Block time in ms for all three; default: a block when there is something to put in one. */
   blockTime?: number;
   finalityLag?: number;
+  /** Serve the dev_* RPC methods on all three nodes (off by default). */
+  dev?: boolean;
   logger?: ChainLogger;
 };
 
@@ -71,6 +73,7 @@ export async function startRelayDevnet(p: StartRelayDevnetParameters = {}): Prom
       dataDir: p.dataDir ? join(p.dataDir, name) : undefined,
       blockTime: p.blockTime,
       finalityLag: p.finalityLag,
+      dev: p.dev,
       logger: p.logger,
     });
     started.push(node);

@@ -35,7 +35,13 @@ export type StartDevNodeParameters = {
   /** GRANDPA authorities as ed25519 secret URIs (default `['//Alice']`); see DevChainOptions. */
   grandpaAuthorities?: readonly string[];
   logger?: ChainLogger;
-  rpc?: Omit<RpcServerOptions, 'port' | 'host' | 'logger'>;
+  /**
+   * Serve the dev_* RPC methods (dev_newBlock, dev_timeTravel, dev_setFinalityLag). Off by
+   * default: `phala-bridge node --dev`, and the devnets that want them, turn them on.
+   */
+  dev?: boolean;
+  /** RPC server limits (see rpc/limits.ts; defaults as polkadot-sdk's node where it has them). */
+  rpc?: Omit<RpcServerOptions, 'port' | 'host' | 'logger' | 'dev'>;
 };
 
 export type DevNode = {
@@ -75,6 +81,7 @@ export async function startDevNode(parameters: StartDevNodeParameters): Promise<
   try {
     server = await startRpcServer(chain, {
       ...parameters.rpc,
+      dev: parameters.dev ?? false,
       host: parameters.host,
       port: parameters.rpcPort ?? 0,
       logger: parameters.logger,

@@ -16,7 +16,44 @@ export const RpcErrors = {
   invalidParams: (data: string) => new RpcError(-32602, 'Invalid params', data),
   internal: (data?: string) => new RpcError(-32603, 'Internal error', data),
   tooManySubscriptions: (max: number) =>
-    new RpcError(-32006, 'Too many subscriptions on the connection', `Exceeded max limit of ${max}`),
+    new RpcError(
+      -32006,
+      'Too many subscriptions on the connection',
+      `Exceeded max limit of ${max} (--rpc-max-subscriptions-per-connection)`,
+    ),
+  tooManySubscriptionsInTotal: (max: number) =>
+    new RpcError(
+      -32006,
+      'Too many subscriptions on the node',
+      `Exceeded max limit of ${max} subscriptions of all connections (--rpc-max-subscriptions)`,
+    ),
+  // jsonrpsee's codes and texts for the size and batch limits.
+  oversizedRequest: (max: number) =>
+    new RpcError(-32007, 'Request is too big', `Exceeded max limit of ${max} bytes (--rpc-max-request-size)`),
+  oversizedResponse: (max: number) =>
+    new RpcError(
+      -32008,
+      'Response is too big',
+      `Exceeded max limit of ${max} bytes (--rpc-max-response-size)`,
+    ),
+  busy: (data: string) => new RpcError(-32009, 'Server is busy, try again later', data),
+  batchTooLong: (length: number, max: number) =>
+    new RpcError(
+      -32010,
+      'The batch request was too large',
+      `${length} calls exceed max limit of ${max} (--rpc-max-batch-request-len)`,
+    ),
+  batchResponseTooBig: (max: number) =>
+    new RpcError(
+      -32011,
+      'The batch response was too large',
+      `Exceeded max limit of ${max} bytes (--rpc-max-response-size)`,
+    ),
+  /** This node's own: the work a call (or a batch) asks for is over its cost budget. */
+  tooCostly: (what: string, cost: number, max: number, flag: string) =>
+    new RpcError(-32012, 'Request too costly', `${what} costs ${cost}, over the limit of ${max} (${flag})`),
+  tooManyJsonValues: (max: number) =>
+    new RpcError(-32007, 'Request is too big', `More than ${max} JSON values (--rpc-max-json-values)`),
   /** state/chain client errors (sc_rpc_api::state::error BASE + 3). */
   client: (message: string) => new RpcError(4003, `Client error: ${message}`),
   invalidCount: (value: number, max: number) =>

@@ -13,6 +13,7 @@ import { FeeDetailsTy, RuntimeApiError, RuntimeDispatchInfo } from '../runtime/e
 import { GRANDPA_ENGINE_ID } from '../chain/grandpa.js';
 import { runtimeVersionJson } from '../runtime/version.js';
 import { StateDiscardedError } from '../storage/state-db.js';
+import { KEYS_LIMIT } from './cost.js';
 import { RpcError, RpcErrors } from './errors.js';
 import {
   accountParam,
@@ -25,6 +26,7 @@ import {
   optionalNumber,
   stringParam,
 } from './params.js';
+import type { WorkScheduler } from './work.js';
 
 /**
  * The Substrate JSON-RPC methods (names, aliases, result shapes and subscription semantics of a
@@ -46,6 +48,13 @@ export type MethodDef =
     };
 
 export type NodeInfo = { name: string; version: string };
+
+export type MethodOptions = {
+  /** Register dev_* (new block, time travel, finality lag): only on a node started with `--dev`. */
+  dev: boolean;
+  /** Where long calls give the event loop back. */
+  work: WorkScheduler;
+};
 
 const MAX_KEYS_PAGED = 1000;
 const MAX_STORAGE_KEYS = 1000;
@@ -90,7 +99,11 @@ function stream(initial: (() => unknown) | null, listen: (emit: Emit) => () => v
   };
 }
 
-export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Map<string, MethodDef> {
+export function createMethods(
+  chain: DevChain,
+  node: NodeInfo,
+  { dev, work }: MethodOptions,
+): Map<string, MethodDef> {
   const methods = new Map<string, MethodDef>();
   const call = (names: string[], handler: (params: unknown[]) => unknown) => {
     for (const name of names) methods.set(name, { kind: 'call', handler });
@@ -104,6 +117,16 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
     for (const name of names) methods.set(name, { kind: 'subscribe', notification, unsubscribe, subscribe });
   };
   const runtime = chain.runtime;
+  // One header object per block, shared by every subscription it goes to (serialized once).
+  const headers = new WeakMap<StoredBlock, unknown>();
+  const headerOf = (block: StoredBlock): unknown => {
+    let json = headers.get(block);
+    if (json === undefined) {
+      json = chain.headerJson(block);
+      headers.set(block, json);
+    }
+    return json;
+  };
 
   // ------------------------------------------------------------------------------ system
   call(['system_name'], () => node.name);
@@ -171,15 +194,15 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
     ['chain_unsubscribeNewHeads', 'chain_unsubscribeNewHead', 'unsubscribe_newHead'],
     () =>
       stream(
-        () => chain.headerJson(chain.best),
-        (emit) => chain.onNewBlock((block) => emit(chain.headerJson(block))),
+        () => headerOf(chain.best),
+        (emit) => chain.onNewBlock((block) => emit(headerOf(block))),
       ),
   );
   // Like Substrate's subscribe_headers: the current head first, then every import.
   subscription(['chain_subscribeAllHeads'], 'chain_allHead', ['chain_unsubscribeAllHeads'], () =>
     stream(
-      () => chain.headerJson(chain.best),
-      (emit) => chain.onNewBlock((block) => emit(chain.headerJson(block))),
+      () => headerOf(chain.best),
+      (emit) => chain.onNewBlock((block) => emit(headerOf(block))),
     ),
   );
   subscription(
@@ -188,8 +211,8 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
     ['chain_unsubscribeFinalizedHeads', 'chain_unsubscribeFinalisedHeads'],
     () =>
       stream(
-        () => chain.headerJson(chain.finalized),
-        (emit) => chain.onFinalized((block) => emit(chain.headerJson(block))),
+        () => headerOf(chain.finalized),
+        (emit) => chain.onFinalized((block) => emit(headerOf(block))),
       ),
   );
 
@@ -274,7 +297,7 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
   call(['state_getKeys'], (params) => {
     noMoreParams(params, 2);
     const prefix = hexParam(params, 0, 'prefix')!;
-    return withBlock(chain, hashParam(params, 1), (block) => chain.state(block).keys(prefix, 100_000));
+    return withBlock(chain, hashParam(params, 1), (block) => chain.state(block).keys(prefix, KEYS_LIMIT));
   });
   call(['state_getKeysPaged', 'state_getKeysPagedAt'], (params) => {
     noMoreParams(params, 4);
@@ -314,7 +337,9 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
       ];
     });
   });
-  call(['state_queryStorage'], (params) => {
+  // Keys × blocks reads: the cost budget bounds it, and it gives the event loop back between
+  // blocks once a slice is used, so other calls are answered meanwhile.
+  call(['state_queryStorage'], async (params) => {
     noMoreParams(params, 3);
     const keys = keysParam(params, 0);
     const from = withBlock(chain, hashParam(params, 1, 'fromBlock'), (b) => b);
@@ -325,7 +350,9 @@ export function createMethods(chain: DevChain, node: NodeInfo, dev: boolean): Ma
     const out: { block: string; changes: [string, string | null][] }[] = [];
     let previous = new Map<string, string | null>();
     for (let n = from.number; n <= to.number; n++) {
-      const block = chain.blockByNumber(n)!;
+      await work.pause();
+      const block = chain.blockByNumber(n);
+      if (!block) throw RpcErrors.client(`UnknownBlock: block ${n} is gone`);
       const state = chain.state(block);
       const changes: [string, string | null][] = [];
       const current = new Map<string, string | null>();

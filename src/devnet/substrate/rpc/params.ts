@@ -15,6 +15,9 @@ export function bytesParam(
   options: { max?: number; length?: number } = {},
 ): Uint8Array {
   const value = params[index];
+  // The length first: a huge string is refused before it is scanned or decoded.
+  if (typeof value === 'string' && options.max !== undefined && value.length > 2 + options.max * 2)
+    throw RpcErrors.invalidParams(`${name}: at most ${options.max} bytes`);
   if (typeof value !== 'string' || !isHex(value))
     throw RpcErrors.invalidParams(`${name}: expected 0x-prefixed hex`);
   const bytes = hexToU8a(value);

@@ -5,7 +5,10 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { errorMessage } from '../../../base/errors.js';
 import type { ChainLogger, DevChain } from '../chain/chain.js';
+import { callCost } from './cost.js';
 import { RpcError, RpcErrors } from './errors.js';
+import { InvalidJson, JsonBodyParser } from './json-parse.js';
+import { RPC_LIMIT_FLAGS, type RpcLimits, resolveRpcLimits } from './limits.js';
 import {
   type Emit,
   type MethodDef,
@@ -13,27 +16,22 @@ import {
   type SubscriptionHandle,
   createMethods,
 } from './methods.js';
+import { WorkScheduler } from './work.js';
 
 /**
  * JSON-RPC 2.0 over WebSocket and HTTP on one port, as a Substrate node serves it: batches,
  * subscriptions with notifications `{ method, params: { subscription, result } }`, and the limits
- * that keep one hostile client from taking the node down (frame and body size, connections,
- * subscriptions per connection, batch size, a bounded send buffer).
+ * that keep one hostile client from taking the node down or making it slow for everyone else
+ * (see limits.ts): sizes, connections, subscriptions per connection and in total, batch length,
+ * a cost budget per call and per batch, request bodies received at once, and long work and
+ * notification fan-out run in slices that give the event loop back.
  */
 
-export type RpcServerOptions = {
+export type RpcServerOptions = Partial<RpcLimits> & {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  maxConnections?: number;
-  maxRequestBytes?: number;
-  maxSubscriptionsPerConnection?: number;
-  maxBatch?: number;
-  /** A connection whose unsent data exceeds this is closed (a client that stopped reading). */
-  maxBufferedBytes?: number;
-  /** Requests of one connection waiting to be answered; beyond it, `-32009 Server is busy`. */
-  maxPendingPerConnection?: number;
-  /** Expose dev_* helpers (new block, time travel, finality lag). */
+  /** Expose dev_* helpers (new block, time travel, finality lag); off unless asked (`--dev`). */
   dev?: boolean;
   node?: NodeInfo;
   logger?: ChainLogger;
@@ -50,28 +48,54 @@ export type RpcServer = {
 type Json = Record<string, unknown>;
 type Id = string | number | null;
 
+/** Subscriptions of all connections, against `maxSubscriptions`. */
+type SubscriptionCount = { total: number };
+
 class Connection {
-  readonly subscriptions = new Map<string, SubscriptionHandle>();
+  readonly #subscriptions = new Map<string, SubscriptionHandle>();
   closed = false;
   constructor(
     readonly ws: WebSocket,
     readonly maxBuffered: number,
+    readonly count: SubscriptionCount,
   ) {}
 
-  send(message: unknown): void {
+  get subscriptionCount(): number {
+    return this.#subscriptions.size;
+  }
+
+  hasSubscription(id: string): boolean {
+    return this.#subscriptions.has(id);
+  }
+
+  addSubscription(id: string, handle: SubscriptionHandle): void {
+    this.#subscriptions.set(id, handle);
+    this.count.total++;
+  }
+
+  /** Stops and forgets a subscription; false if there was none with this id. */
+  removeSubscription(id: string): boolean {
+    const handle = this.#subscriptions.get(id);
+    if (!handle) return false;
+    this.#subscriptions.delete(id);
+    this.count.total--;
+    handle.stop();
+    return true;
+  }
+
+  send(text: string): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.maxBuffered) {
       // The client is not reading: drop it rather than buffer without bound.
       this.ws.close(1013, 'send buffer full');
       return;
     }
-    this.ws.send(JSON.stringify(message));
+    this.ws.send(text);
   }
 
   dispose(): void {
     this.closed = true;
-    for (const handle of this.subscriptions.values()) handle.stop();
-    this.subscriptions.clear();
+    for (const id of [...this.#subscriptions.keys()]) this.removeSubscription(id);
   }
 }
 
@@ -90,52 +114,91 @@ function errorResponse(id: Id, error: RpcError): Json {
   return { jsonrpc: '2.0', error: body, id };
 }
 
+const COMMA = 0x2c;
+
+/**
+ * Commas bound the number of values in a JSON text; counted (up to `max + 1`) before it is
+ * parsed, with the native byte search, so a body of one long string costs next to nothing.
+ */
+function jsonValues(chunks: readonly Buffer[], max: number): number {
+  let n = 1;
+  for (const bytes of chunks)
+    for (let i = bytes.indexOf(COMMA); i !== -1 && n <= max; i = bytes.indexOf(COMMA, i + 1)) n++;
+  return n;
+}
+
 function validId(id: unknown): id is Id {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 }
 
 export async function startRpcServer(chain: DevChain, options: RpcServerOptions = {}): Promise<RpcServer> {
-  const host = options.host ?? '127.0.0.1';
-  const maxConnections = options.maxConnections ?? 100;
-  const maxRequestBytes = options.maxRequestBytes ?? 15 * 1024 * 1024;
-  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 1024;
-  const maxBatch = options.maxBatch ?? 256;
-  const maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
-  const maxPending = options.maxPendingPerConnection ?? 4096;
-  const logger = options.logger;
-  const methods = createMethods(
-    chain,
-    options.node ?? { name: 'phala-bridge dev node', version: '0.1.0' },
-    options.dev ?? true,
-  );
+  const { host = '127.0.0.1', port: listenPort = 0, dev = false, node, logger, ...overrides } = options;
+  const limits = resolveRpcLimits(overrides);
+  const work = new WorkScheduler(limits.sliceMs, limits.maxConcurrentHeavy);
+  const methods = createMethods(chain, node ?? { name: 'phala-bridge dev node', version: '0.1.0' }, {
+    dev,
+    work,
+  });
   const unsubscribeMethods = new Map<string, string>();
   for (const [name, m] of methods)
     if (m.kind === 'subscribe') for (const u of m.unsubscribe) unsubscribeMethods.set(u, name);
   const connections = new Set<Connection>();
+  const subscriptions: SubscriptionCount = { total: 0 };
+  const parser = new JsonBodyParser();
 
-  /** Handles one request object; returns the response, or null for a notification. */
-  async function handle(request: unknown, conn: Connection | null): Promise<Json | null> {
+  /** A response as text, or the oversized-response error in its place. */
+  function serialize(response: Json, id: Id): string {
+    const text = JSON.stringify(response);
+    if (text.length <= limits.maxResponseBytes) return text;
+    return JSON.stringify(errorResponse(id, RpcErrors.oversizedResponse(limits.maxResponseBytes)));
+  }
+
+  /** What a request object asks for, or why it is not a valid request. */
+  function parseRequest(
+    request: unknown,
+  ):
+    | { ok: true; id: Id; hasId: boolean; method: string; params: unknown[] }
+    | { ok: false; response: Json | null } {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      return errorResponse(null, RpcErrors.invalidRequest());
+      return { ok: false, response: errorResponse(null, RpcErrors.invalidRequest()) };
     }
     const r = request as Json;
     const hasId = 'id' in r;
     const id = hasId && validId(r.id) ? r.id : null;
     if (r.jsonrpc !== '2.0' || typeof r.method !== 'string' || (hasId && !validId(r.id))) {
-      return errorResponse(id, RpcErrors.invalidRequest());
+      return { ok: false, response: errorResponse(id, RpcErrors.invalidRequest()) };
     }
     const params = r.params === undefined ? [] : r.params;
     if (!Array.isArray(params)) {
-      return hasId ? errorResponse(id, RpcErrors.invalidParams('params must be an array')) : null;
+      return {
+        ok: false,
+        response: hasId ? errorResponse(id, RpcErrors.invalidParams('params must be an array')) : null,
+      };
     }
+    return { ok: true, id, hasId, method: r.method, params };
+  }
+
+  /** Handles one request object; returns the response text, or null for a notification. */
+  async function handle(request: unknown, conn: Connection | null): Promise<string | null> {
+    const parsed = parseRequest(request);
+    if (!parsed.ok) return parsed.response ? JSON.stringify(parsed.response) : null;
+    const { id, hasId, method, params } = parsed;
     try {
-      const result = await dispatch(r.method, params, conn, id);
-      return hasId ? { jsonrpc: '2.0', result, id } : null;
+      const cost = callCost(chain, method, params);
+      if (cost > limits.maxRequestCost) {
+        throw RpcErrors.tooCostly(method, cost, limits.maxRequestCost, RPC_LIMIT_FLAGS.maxRequestCost);
+      }
+      const result =
+        cost >= limits.heavyCost
+          ? await work.heavy(() => dispatch(method, params, conn, id))
+          : await dispatch(method, params, conn, id);
+      if (!hasId || result === SUBSCRIBED) return null;
+      return serialize({ jsonrpc: '2.0', result, id }, id);
     } catch (error) {
       if (!hasId) return null;
-      if (error instanceof RpcError) return errorResponse(id, error);
-      logger?.error({ method: r.method, error: errorMessage(error) }, 'rpc handler failed');
-      return errorResponse(id, RpcErrors.internal(errorMessage(error)));
+      if (error instanceof RpcError) return JSON.stringify(errorResponse(id, error));
+      logger?.error({ method, error: errorMessage(error) }, 'rpc handler failed');
+      return JSON.stringify(errorResponse(id, RpcErrors.internal(errorMessage(error))));
     }
   }
 
@@ -151,33 +214,32 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
       const subId = params[0];
       if (typeof subId !== 'string' && typeof subId !== 'number')
         throw RpcErrors.invalidParams('subscription id');
-      const handle = conn.subscriptions.get(String(subId));
-      if (!handle) return false;
-      conn.subscriptions.delete(String(subId));
-      handle.stop();
-      return true;
+      return conn.removeSubscription(String(subId));
     }
     const def: MethodDef | undefined = methods.get(method);
     if (!def) throw RpcErrors.methodNotFound();
     if (def.kind === 'call') return await def.handler(params);
     // Subscriptions need a WebSocket connection.
     if (!conn) throw RpcErrors.methodNotFound();
-    if (conn.subscriptions.size >= maxSubscriptions) throw RpcErrors.tooManySubscriptions(maxSubscriptions);
+    if (conn.subscriptionCount >= limits.maxSubscriptionsPerConnection)
+      throw RpcErrors.tooManySubscriptions(limits.maxSubscriptionsPerConnection);
+    if (subscriptions.total >= limits.maxSubscriptions)
+      throw RpcErrors.tooManySubscriptionsInTotal(limits.maxSubscriptions);
     const handle = def.subscribe(params);
     const subId = subscriptionId();
-    conn.subscriptions.set(subId, handle);
+    conn.addSubscription(subId, handle);
+    const prefix = `{"jsonrpc":"2.0","method":${JSON.stringify(def.notification)},"params":{"subscription":"${subId}","result":`;
     const emit: Emit = (result, opts) => {
-      if (!conn.subscriptions.has(subId)) return;
-      conn.send({ jsonrpc: '2.0', method: def.notification, params: { subscription: subId, result } });
-      if (opts?.final) {
-        conn.subscriptions.delete(subId);
-        handle.stop();
-      }
+      if (!conn.hasSubscription(subId)) return;
+      // Sends go through the scheduler: a new block fans out to thousands of subscriptions in
+      // slices, not in one long turn of the loop.
+      work.defer(() => conn.send(`${prefix}${serializedResult(result)}}}`));
+      if (opts?.final) conn.removeSubscription(subId);
     };
     // The subscription id is answered first; notifications follow it.
     queueMicrotask(() => {
       try {
-        conn.send({ jsonrpc: '2.0', result: subId, id });
+        conn.send(JSON.stringify({ jsonrpc: '2.0', result: subId, id }));
         handle.start(emit);
       } catch (error) {
         logger?.error({ method, error: errorMessage(error) }, 'subscription failed');
@@ -187,65 +249,177 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
   }
 
   /** Parses a frame or body and answers it (one object or a batch). */
-  async function handleText(text: string, conn: Connection | null): Promise<unknown> {
+  async function handleBody(
+    chunks: readonly Buffer[],
+    size: number,
+    conn: Connection | null,
+  ): Promise<string | null> {
+    // Parsing starts in a slice of its own, not in the I/O callback that brought the body.
+    await work.pause();
+    // A body of many small values costs long to parse, and parsing cannot be paused: refuse it
+    // before parsing.
+    if (size > limits.maxJsonValues) {
+      const values = jsonValues(chunks, limits.maxJsonValues);
+      if (values > limits.maxJsonValues)
+        return JSON.stringify(errorResponse(null, RpcErrors.tooManyJsonValues(limits.maxJsonValues)));
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      return errorResponse(null, RpcErrors.parse());
+      parsed = await parser.parse(chunks, size);
+    } catch (error) {
+      if (error instanceof InvalidJson) return JSON.stringify(errorResponse(null, RpcErrors.parse()));
+      throw error;
     }
-    if (Array.isArray(parsed)) {
-      if (parsed.length === 0) return errorResponse(null, RpcErrors.invalidRequest('empty batch'));
-      if (parsed.length > maxBatch)
-        return errorResponse(null, RpcErrors.invalidRequest(`batch of more than ${maxBatch}`));
-      const responses: Json[] = [];
-      for (const item of parsed) {
-        const response = await handle(item, conn);
-        if (response && response.result !== SUBSCRIBED) responses.push(response);
-      }
-      return responses.length ? responses : null;
+    if (!Array.isArray(parsed)) return handle(parsed, conn);
+    if (parsed.length === 0)
+      return JSON.stringify(errorResponse(null, RpcErrors.invalidRequest('empty batch')));
+    if (parsed.length > limits.maxBatch)
+      return JSON.stringify(errorResponse(null, RpcErrors.batchTooLong(parsed.length, limits.maxBatch)));
+    // The batch's budget is the sum of its calls' costs, checked before any of them runs.
+    let total = 0;
+    for (const item of parsed) {
+      const request = parseRequest(item);
+      if (request.ok) total += callCost(chain, request.method, request.params);
     }
-    const response = await handle(parsed, conn);
-    return response && response.result !== SUBSCRIBED ? response : null;
+    if (total > limits.maxBatchCost) {
+      return JSON.stringify(
+        errorResponse(
+          null,
+          RpcErrors.tooCostly(
+            `a batch of ${parsed.length} calls`,
+            total,
+            limits.maxBatchCost,
+            RPC_LIMIT_FLAGS.maxBatchCost,
+          ),
+        ),
+      );
+    }
+    const responses: string[] = [];
+    let responseBytes = 2;
+    for (const item of parsed) {
+      await work.pause();
+      const response = await handle(item, conn);
+      if (response === null) continue;
+      responses.push(response);
+      responseBytes += response.length + 1;
+    }
+    if (responseBytes > limits.maxResponseBytes)
+      return JSON.stringify(errorResponse(null, RpcErrors.batchResponseTooBig(limits.maxResponseBytes)));
+    return responses.length ? `[${responses.join(',')}]` : null;
+  }
+
+  /** Results shared by many subscriptions (a new head) are serialized once. */
+  const serializedResults = new WeakMap<object, string>();
+  function serializedResult(result: unknown): string {
+    if (typeof result !== 'object' || result === null) return JSON.stringify(result ?? null);
+    let text = serializedResults.get(result);
+    if (text === undefined) {
+      text = JSON.stringify(result);
+      serializedResults.set(result, text);
+    }
+    return text;
   }
 
   // ------------------------------------------------------------------------------ HTTP
+  // Bodies being received and their bytes, node-wide: a flood of large POSTs is refused (503)
+  // instead of buffered.
+  let bodiesInFlight = 0;
+  let bufferedBodyBytes = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const reply = (status: number, body: unknown) => {
+    const reply = (status: number, text: string | undefined) => {
       if (res.headersSent) return;
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(body === undefined ? '' : JSON.stringify(body));
+      res.end(text ?? '');
+    };
+    /** Answers with an error and stops reading the body: the connection is closed after it. */
+    const refuse = (status: 413 | 503, error: RpcError) => {
+      if (res.headersSent) return;
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        connection: 'close',
+        ...(status === 503 ? { 'retry-after': '1' } : {}),
+      });
+      res.end(JSON.stringify(errorResponse(null, error)));
+      res.once('finish', () => setImmediate(() => req.destroy()));
     };
     if (req.method === 'GET' && (req.url === '/health' || req.url === '/health/readiness')) {
-      reply(200, { peers: 0, isSyncing: false, shouldHavePeers: false });
+      reply(200, JSON.stringify({ peers: 0, isSyncing: false, shouldHavePeers: false }));
       return;
     }
     if (req.method !== 'POST') {
       reply(405, undefined);
       return;
     }
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (declared > limits.maxRequestBytes) {
+      refuse(413, RpcErrors.oversizedRequest(limits.maxRequestBytes));
+      return;
+    }
+    if (bodiesInFlight >= limits.maxConcurrentBodies) {
+      refuse(
+        503,
+        RpcErrors.busy(
+          `${bodiesInFlight} request bodies are being received, the limit (${RPC_LIMIT_FLAGS.maxConcurrentBodies}) is ${limits.maxConcurrentBodies}`,
+        ),
+      );
+      return;
+    }
+    const bufferedBusy = () =>
+      RpcErrors.busy(
+        `request bodies being received would take more than ${limits.maxBufferedBodyBytes} bytes (${RPC_LIMIT_FLAGS.maxBufferedBodyBytes})`,
+      );
+    // The declared length is reserved up front, so parallel bodies cannot all start.
+    let counted = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+    if (bufferedBodyBytes + counted > limits.maxBufferedBodyBytes) {
+      refuse(503, bufferedBusy());
+      return;
+    }
+    bodiesInFlight++;
+    bufferedBodyBytes += counted;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      bodiesInFlight--;
+      bufferedBodyBytes -= counted;
+    };
+    res.once('close', release);
     const chunks: Buffer[] = [];
     let size = 0;
     let aborted = false;
     req.on('data', (chunk: Buffer) => {
       if (aborted) return;
       size += chunk.length;
-      if (size > maxRequestBytes) {
+      if (size > counted) {
+        bufferedBodyBytes += size - counted;
+        counted = size;
+      }
+      if (size > limits.maxRequestBytes) {
         aborted = true;
-        reply(413, errorResponse(null, RpcErrors.invalidRequest('request too large')));
-        req.destroy();
+        refuse(413, RpcErrors.oversizedRequest(limits.maxRequestBytes));
+      } else if (bufferedBodyBytes > limits.maxBufferedBodyBytes) {
+        aborted = true;
+        refuse(503, bufferedBusy());
+      }
+      if (aborted) {
+        chunks.length = 0;
+        release();
         return;
       }
       chunks.push(chunk);
     });
     req.on('error', () => {
       aborted = true;
+      release();
     });
     req.on('end', () => {
       if (aborted) return;
-      handleText(Buffer.concat(chunks).toString('utf8'), null)
-        .then((response) => (response === null ? reply(200, undefined) : reply(200, response)))
-        .catch((error) => reply(500, errorResponse(null, RpcErrors.internal(errorMessage(error)))));
+      handleBody(chunks, size, null)
+        .then((response) => reply(200, response ?? undefined))
+        .catch((error) =>
+          reply(500, JSON.stringify(errorResponse(null, RpcErrors.internal(errorMessage(error))))),
+        )
+        .finally(release);
     });
   });
   server.on('clientError', (_error, socket) => {
@@ -254,33 +428,37 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
   });
 
   // ------------------------------------------------------------------------------ WebSocket
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxRequestBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxRequestBytes });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (connections.size >= maxConnections) {
+    if (connections.size >= limits.maxConnections) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   wss.on('connection', (ws: WebSocket) => {
-    const conn = new Connection(ws, maxBuffered);
+    const conn = new Connection(ws, limits.maxSendBufferBytes, subscriptions);
     connections.add(conn);
     // Requests of one connection are answered in order; a flood beyond the cap is refused.
     let queue: Promise<void> = Promise.resolve();
     let pending = 0;
     ws.on('message', (data: RawData) => {
-      const text = Array.isArray(data)
-        ? Buffer.concat(data).toString('utf8')
-        : Buffer.from(data as ArrayBuffer).toString('utf8');
-      if (pending >= maxPending) {
-        conn.send(errorResponse(null, new RpcError(-32009, 'Server is busy, try again later')));
+      const chunks = Array.isArray(data)
+        ? data
+        : [Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)];
+      const size = chunks.reduce((sum, c) => sum + c.length, 0);
+      if (pending >= limits.maxPendingPerConnection) {
+        const busy = RpcErrors.busy(
+          `${pending} requests of this connection are waiting (limit ${limits.maxPendingPerConnection})`,
+        );
+        conn.send(JSON.stringify(errorResponse(null, busy)));
         return;
       }
       pending++;
       queue = queue.then(async () => {
         try {
-          const response = await handleText(text, conn);
+          const response = await handleBody(chunks, size, conn);
           if (response !== null) conn.send(response);
         } catch (error) {
           logger?.error({ error: errorMessage(error) }, 'rpc message failed');
@@ -300,7 +478,7 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(listenPort, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -321,6 +499,7 @@ export async function startRpcServer(chain: DevChain, options: RpcServerOptions 
         conn.ws.terminate();
       }
       connections.clear();
+      await parser.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
