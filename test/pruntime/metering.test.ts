@@ -83,6 +83,13 @@ const families: [name: string, setup: string, op: string][] = [
   ['Object.keys', 'const o = {}; for (let i = 0; i < n; i++) o["k" + i] = i', 'Object.keys(o)'],
   ['Object.assign', 'const o = {}; for (let i = 0; i < n; i++) o["k" + i] = i', 'Object.assign({}, o)'],
   [
+    'TypedArray constructor from an array',
+    'const a = []; for (let i = 0; i < n; i++) a.push(i)',
+    'new Float64Array(a)',
+  ],
+  ['Map constructor', 'const a = []; for (let i = 0; i < n; i++) a.push([i, i])', 'new Map(a)'],
+  ['Set constructor from a Set', 'const a = new Set(); for (let i = 0; i < n; i++) a.add(i)', 'new Set(a)'],
+  [
     'ctx.json.decode',
     'const a = []; for (let i = 0; i < n; i++) a.push(i); const t = JSON.stringify(a)',
     'ctx.json.decode(t)',
@@ -158,6 +165,9 @@ describe('metering builtins: semantics are those of the builtins', () => {
     'Array.prototype.sort.call({ length: 3, 0: "c", 1: "a", 2: "b" })',
     '[Array.prototype.indexOf.call({ length: 3, 2: "x" }, "x"), Array.prototype.join.call("abc", "-")]',
     '(() => { let reads = 0; const o = { get length() { reads++; return 2; }, 0: 1, 1: 2 }; return [Array.prototype.slice.call(o), reads > 0]; })()',
+    // Wrapped constructors keep identity, statics, subclassing and species.
+    '(() => { const t = new Uint8Array([1, 2, 3]); class M extends Map {} const m = new M([[1, 2]]); return [t instanceof Uint8Array, t.constructor === Uint8Array, Object.getPrototypeOf(t) === Uint8Array.prototype, Uint8Array.BYTES_PER_ELEMENT, Array.from(Uint8Array.from([4, 5])), t.subarray(1).constructor === Uint8Array, m instanceof M, m instanceof Map, m.get(1), Map.name, Map.length, typeof Map.prototype.get, Array.from(new Set([1, 1, 2])), new Float64Array(new ArrayBuffer(16), 8).length]; })()',
+    '(() => { try { Map(); return "no error"; } catch (e) { return e.constructor.name; } })()',
     // Builtins for which a missing argument and an explicit undefined differ.
     '[[1, 2, 1].lastIndexOf(1), [1, 2, 1].lastIndexOf(1, undefined), new Uint8Array([1, 2, 1]).lastIndexOf(1)]',
     '(() => { const a = [1, 2, 3, 4], b = [1, 2, 3, 4]; return [a.splice(1), b.splice(1, undefined), a, b]; })()',
@@ -227,6 +237,7 @@ describe('metering builtins: contract code cannot get around the wrappers', () =
     ['bound function', 'TA.sort.bind(a)()'],
     ['from Array.prototype', 'Array.prototype.sort.call(Array.from(a))'],
     ['from another prototype path', 'Object.getPrototypeOf(Int32Array.prototype).sort.call(a)'],
+    ['through the constructor of an instance', 'new a.constructor(a).sort()'],
     ['toSorted', 'a.toSorted()'],
   ];
   it.each(attempts)('%s still pays for the sort', async (_name, attempt) => {

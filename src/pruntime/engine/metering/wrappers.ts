@@ -331,6 +331,52 @@ const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
   });
   install(BigInt.prototype, 'toString', resultSized(COST.bigintDigit));
 
+  // Constructors that copy their argument: typed arrays (from an array, a typed array or a length)
+  // and Map/Set (from an iterable). The global is replaced by a constructor that charges and then
+  // constructs the original with the same arguments and new.target; it shares the original's
+  // prototype (so instanceof, subclassing and species behave as before), takes its static
+  // properties, and becomes prototype.constructor, so the original is reachable from nowhere.
+  var construct = Reflect.construct, ownKeys = Reflect.ownKeys, setPrototypeOf = Object.setPrototypeOf;
+  var mapSizeOf = uncurry(getOwnPropertyDescriptor(Map.prototype, 'size').get);
+  var setSizeOf = uncurry(getOwnPropertyDescriptor(Set.prototype, 'size').get);
+  function collectionSize(x) {
+    if (x === null || typeof x !== 'object') return 0;
+    try { return mapSizeOf(x); } catch (e) {}
+    try { return setSizeOf(x); } catch (e) {}
+    return size(x);
+  }
+  function installConstructor(name, units) {
+    var Original = G[name];
+    if (typeof Original !== 'function') return;
+    var Wrapper = function () {
+      if (new.target === undefined) return apply(Original, this, arguments);
+      var gas = units(arguments[0]);
+      if (gas > 0) { pending += gas; if (pending >= FLUSH) flush(); }
+      return construct(Original, arguments, new.target === Wrapper ? Original : new.target);
+    };
+    var names = ownKeys(Original);
+    for (var i = 0; i < names.length; i++) {
+      var key = names[i];
+      if (key !== 'prototype') defineProperty(Wrapper, key, getOwnPropertyDescriptor(Original, key));
+    }
+    defineProperty(Wrapper, 'prototype', { value: Original.prototype, writable: false, enumerable: false, configurable: false });
+    setPrototypeOf(Wrapper, getPrototypeOf(Original));
+    defineProperty(Original.prototype, 'constructor', { value: Wrapper, writable: true, enumerable: false, configurable: true });
+    defineProperty(G, name, { value: Wrapper, writable: true, enumerable: false, configurable: true });
+  }
+  var G = globalThis;
+  var typedNames = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+    'Uint32Array', 'BigInt64Array', 'BigUint64Array', 'Float32Array', 'Float64Array'];
+  for (var t = 0; t < typedNames.length; t++) {
+    installConstructor(typedNames[t], function (source) {
+      if (typeof source === 'number') return source > 0 ? source * COST.typedElement : 0;
+      if (isArray(source)) return source.length * COST.arrayElement;
+      return size(source) * COST.typedElement;
+    });
+  }
+  installConstructor('Map', function (source) { return collectionSize(source) * COST.property; });
+  installConstructor('Set', function (source) { return collectionSize(source) * COST.property; });
+
   return { flush: flush };
 })`;
 
