@@ -38,7 +38,8 @@ export const CHARGE_HOST_OP = 16;
  * advanced.
  *
  * Not covered (operators, not methods, so no wrapper can see them): BigInt arithmetic on huge
- * values, `+` on long strings, spread (`[...a]`, `f(...a)`) and object spread. See
+ * values, `+` on long strings, spread (`[...a]`, `f(...a)`) and object spread; also Map/Set
+ * construction from native iterators other than arrays, maps and sets. See
  * docs/pruntime.md#metering-builtins.
  */
 const SOURCE = `(function (host, COST, FLUSH, CHARGE) {
