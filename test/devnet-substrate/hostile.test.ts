@@ -88,7 +88,7 @@ describe('malformed requests', () => {
       );
       return raw.waitFor(() => raw.messages.length > before);
     })()) as { error: { code: number } };
-    expect(tooMany.error.code).toBe(-32600);
+    expect(tooMany.error.code).toBe(-32010); // jsonrpsee's "The batch request was too large"
     expect(raw.ws.readyState).toBe(WebSocket.OPEN);
     raw.close();
     await stillServing();
