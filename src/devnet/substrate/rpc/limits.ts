@@ -59,7 +59,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxPendingPerConnection: 4096,
   maxConcurrentHeavy: 2,
   heavyCost: 1000,
-  sliceMs: 5,
+  sliceMs: 3,
 });
 
 /** The CLI flag of each limit, for error messages that say what to change. */
