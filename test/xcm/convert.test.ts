@@ -240,7 +240,12 @@ describe('version rules', () => {
         [
           {
             depositAsset: {
-              assets: { definite: [asset, { id: { concrete: { parents: 1, interior: { here: null } } }, fun: { fungible: 2 } }] },
+              assets: {
+                definite: [
+                  asset,
+                  { id: { concrete: { parents: 1, interior: { here: null } } }, fun: { fungible: 2 } },
+                ],
+              },
               maxAssets: 1,
               beneficiary: here,
             },
