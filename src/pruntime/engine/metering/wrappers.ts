@@ -13,13 +13,16 @@ export const CHARGE_HOST_OP = 16;
  * each metered builtin is replaced, on its prototype, by a small method that charges gas and then
  * calls the captured original with the same receiver and arguments. The originals live only in
  * this closure: contract code can replace or delete a wrapper as it could the builtin, but it can
- * never reach an original (no intrinsic hands out another intrinsic), so no path runs the native
- * code unmetered. `RegExp.prototype.exec` alone is locked (see below).
+ * never reach an original (no wrapped intrinsic is handed out by another one; `arguments` objects
+ * do carry the original `Array.prototype.values`, which is why iteration is not metered here), so
+ * no path runs the native code unmetered. `RegExp.prototype.exec` alone is locked (see below).
+ * The copying constructors (typed arrays, Map, Set) are replaced the same way (see the end).
  *
  * Rules each wrapper follows, so results and exceptions stay those of the builtin:
  * - sizes are read only where no contract code can run: a real array's `length` (a data
  *   property), a typed array's length through the captured internal getter, a primitive
- *   string's length, a regex's own `lastIndex` data property;
+ *   string's length, a regex's own `lastIndex` data property; the one exception is an
+ *   array-like receiver of an Array method with an accessor `length`, called once more;
  * - where the builtin's first step is `ToString(this)` (most String methods) or
  *   `ToString(text)` (`JSON.parse`, `RegExp.prototype.exec` after its receiver check), the
  *   wrapper does that conversion itself and passes the primitive on: same conversion, same order,
