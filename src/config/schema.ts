@@ -146,16 +146,43 @@ export const workerTrustSchema = z.strictObject({
     .default([]),
 });
 
+/**
+ * Where a worker's or gatekeeper's quotes and sealing keys come from (docs/attestation.md#quote-providers):
+ * `sim` (development), `sgx-gramine` (`gramine` is its earlier name), `tdx` (configfs-tsm) or
+ * `dstack` (the dstack guest agent's socket).
+ */
+const teePlatformSchema = z.discriminatedUnion('provider', [
+  z.strictObject({ provider: z.literal('sim'), platformCaKey: secretSchema, platformSecret: secretSchema }),
+  z.strictObject({
+    provider: z.literal('sgx-gramine'),
+    devicePath: z.string().min(1).default('/dev/attestation'),
+  }),
+  z.strictObject({
+    provider: z.literal('gramine'),
+    devicePath: z.string().min(1).default('/dev/attestation'),
+  }),
+  z.strictObject({
+    provider: z.literal('tdx'),
+    configfsRoot: z.string().min(1).default('/sys/kernel/config/tsm/report'),
+    expectedProvider: z.string().min(1).default('tdx_guest'),
+    /** configfs-tsm derives no sealing key: one from the operator's secret store (≥ 16 bytes, hex). */
+    sealingSecret: secretSchema.optional(),
+  }),
+  z.strictObject({
+    provider: z.literal('dstack'),
+    socketPath: z.string().min(1).default('/var/run/dstack.sock'),
+    timeoutMs: z.number().int().positive().max(600_000).default(30_000),
+  }),
+]);
+export type TeePlatformConfig = z.infer<typeof teePlatformSchema>;
+
 export const workerSchema = z.strictObject({
   cluster: hex32,
   trust: workerTrustSchema,
   concurrency: z.number().int().min(1).max(256).default(4),
   dataDir: z.string().min(1),
   http: z.strictObject({ host, port: port.default(8100) }).default({ host: '127.0.0.1', port: 8100 }),
-  attestation: z.discriminatedUnion('provider', [
-    z.strictObject({ provider: z.literal('sim'), platformCaKey: secretSchema, platformSecret: secretSchema }),
-    z.strictObject({ provider: z.literal('gramine'), devicePath: z.string().default('/dev/attestation') }),
-  ]),
+  attestation: teePlatformSchema,
   /**
    * Suri of an account that tops up the worker's own chain account (the ecdsa account of its
    * identity key) before it registers; without it the operator funds that account.
@@ -210,16 +237,7 @@ export const gatekeeperSchema = z.strictObject({
   /** The `phala` chain (by name) whose registry it serves; default: the only one configured. */
   chain: name.optional(),
   /** This gatekeeper's own TEE: how it seals its keys and attests itself to other gatekeepers. */
-  attestation: z
-    .discriminatedUnion('provider', [
-      z.strictObject({
-        provider: z.literal('sim'),
-        platformCaKey: secretSchema,
-        platformSecret: secretSchema,
-      }),
-      z.strictObject({ provider: z.literal('gramine'), devicePath: z.string().default('/dev/attestation') }),
-    ])
-    .optional(),
+  attestation: teePlatformSchema.optional(),
   /** Suri of the account that pays for its transactions; default: its enclave identity's ecdsa account. */
   account: secretSchema.optional(),
   /** Other gatekeeper builds (measurements) allowed to receive the master keys; its own build always is. */

@@ -5,6 +5,13 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, applyEnvOverrides, loadConfig, parseConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
+import {
+  DstackPlatform,
+  GraminePlatform,
+  TdxPlatform,
+  createTeePlatform,
+  platformConfigFrom,
+} from '../../src/pruntime/enclave/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-config-'));
 const evm = {
@@ -30,6 +37,37 @@ function issuesOf(fn: () => unknown): string[] {
 }
 
 describe('configuration', () => {
+  it('selects every TEE quote provider for a role, secrets revealed only to the platform', () => {
+    const sealingFile = path.join(dir, 'tdx-sealing');
+    writeFileSync(sealingFile, `0x${'5e'.repeat(32)}`);
+    const providers = [
+      [{ provider: 'sgx-gramine' }, GraminePlatform],
+      [{ provider: 'gramine', devicePath: '/dev/attestation' }, GraminePlatform],
+      [{ provider: 'tdx', sealingSecret: { file: sealingFile } }, TdxPlatform],
+      [{ provider: 'dstack', socketPath: '/run/dstack.sock' }, DstackPlatform],
+    ] as const;
+    for (const [attestation, platformClass] of providers) {
+      const config = parseConfig(
+        { chains: [evm], admin, gatekeeper: { dataDir: '/tmp/gk', attestation } },
+        'test',
+        {},
+      );
+      const section = config.gatekeeper!.attestation!;
+      expect(section.provider).toBe(attestation.provider);
+      expect(inspect(section)).not.toContain('5e5e');
+      expect(createTeePlatform(platformConfigFrom(section))).toBeInstanceOf(platformClass);
+    }
+    expect(
+      issuesOf(() =>
+        parseConfig(
+          { chains: [evm], admin, gatekeeper: { dataDir: '/tmp/gk', attestation: { provider: 'sev' } } },
+          'test',
+          {},
+        ),
+      ).some((i) => i.startsWith('gatekeeper.attestation.provider:')),
+    ).toBe(true);
+  });
+
   it('fills production defaults', () => {
     const config = parseConfig({ chains: [evm], admin }, 'test', {});
     expect(config.mode).toBe('production');

@@ -1,4 +1,9 @@
-import { GraminePlatform, SimPlatform, type TeePlatform } from '../../pruntime/enclave/index.js';
+import {
+  type PlatformConfig,
+  SimPlatform,
+  type TeePlatform,
+  createTeePlatform,
+} from '../../pruntime/enclave/index.js';
 import { computeGatekeeperMeasurement } from './measurement.js';
 
 /**
@@ -16,10 +21,11 @@ export type GatekeeperPlatformOptions =
       /** Unix seconds (default: the clock); tests make stale quotes with it. */
       now?: () => bigint;
     }
-  | { provider: 'gramine'; devicePath?: string };
+  | Exclude<PlatformConfig, { provider: 'sim' }>;
 
 export function createGatekeeperPlatform(options: GatekeeperPlatformOptions): TeePlatform {
-  if (options.provider === 'gramine') return new GraminePlatform({ devicePath: options.devicePath });
+  // A real TEE measures the gatekeeper's build itself; only the sim platform is told what it runs.
+  if (options.provider !== 'sim') return createTeePlatform(options);
   return new SimPlatform({
     platformCaKey: options.platformCaKey,
     platformSecret: options.platformSecret,

@@ -8,6 +8,7 @@ import type { Logger } from '../../log/logger.js';
 import { signerFromUri } from '../../phala/signers.js';
 import type { AttestationPolicyInput } from '../attestation/index.js';
 import { GatekeeperEnclave } from '../enclave/enclave.js';
+import { createTeePlatform, platformConfigFrom } from '../../pruntime/enclave/platform.js';
 import { createGatekeeperPlatform } from '../enclave/platform.js';
 import { GatekeeperError } from '../errors.js';
 import { type SupervisedGatekeeper, superviseGatekeeper } from './supervisor.js';
@@ -33,7 +34,7 @@ export function gatekeeperSetup(config: Config): GatekeeperSetup {
     });
   if (!gk.attestation)
     throw new GatekeeperError('gatekeeper.attestation is required to run a gatekeeper.', {
-      details: 'provider sim (platformCaKey, platformSecret) or gramine',
+      details: 'provider sim (platformCaKey, platformSecret), sgx-gramine, tdx or dstack',
       docsPath: '/docs/gatekeeper.md#configuration',
     });
   const phalaChains = config.chains.filter((c): c is PhalaChainConfig => c.kind === 'phala');
@@ -90,7 +91,7 @@ export async function openGatekeeperEnclave(setup: GatekeeperSetup): Promise<Gat
           platformCaKey: secretBytes('platformCaKey', attestation.platformCaKey.reveal(), 32),
           platformSecret: secretBytes('platformSecret', attestation.platformSecret.reveal(), 16),
         })
-      : createGatekeeperPlatform({ provider: 'gramine', devicePath: attestation.devicePath });
+      : createTeePlatform(platformConfigFrom(attestation));
   let collateral: unknown;
   if (gk.collateralFile) {
     try {

@@ -28,6 +28,7 @@ export {
 } from './measurement.js';
 export {
   createTeePlatform,
+  platformConfigFrom,
   DstackPlatform,
   GraminePlatform,
   PlatformError,

@@ -1,3 +1,4 @@
+import type { TeePlatformConfig } from '../../config/schema.js';
 import { z } from 'zod';
 import { fromHex } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
@@ -80,6 +81,22 @@ export const platformConfigSchema = z.discriminatedUnion('provider', [
   }),
 ]);
 export type PlatformConfig = z.input<typeof platformConfigSchema>;
+
+/** A config file's `attestation` section as the platform takes it, secrets revealed for the enclave only. */
+export function platformConfigFrom(config: TeePlatformConfig): PlatformConfig {
+  switch (config.provider) {
+    case 'sim':
+      return {
+        provider: 'sim',
+        platformCaKey: config.platformCaKey.reveal(),
+        platformSecret: config.platformSecret.reveal(),
+      };
+    case 'tdx':
+      return { ...config, sealingSecret: config.sealingSecret?.reveal() };
+    default:
+      return config;
+  }
+}
 
 export function createTeePlatform(config: PlatformConfig): TeePlatform {
   const parsed = platformConfigSchema.safeParse(config);

@@ -11,7 +11,12 @@ import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../protocol/qu
 import { type ResultJob, resultJobSchema } from '../../protocol/result-job.js';
 import { MAX_ATTEMPTS, scheduleBackoffStrategy } from '../../protocol/retry.js';
 import { Enclave } from '../enclave/enclave.js';
-import { type PlatformConfig, type TeePlatform, createTeePlatform } from '../enclave/platform.js';
+import {
+  type PlatformConfig,
+  type TeePlatform,
+  createTeePlatform,
+  platformConfigFrom,
+} from '../enclave/platform.js';
 import { ContractEngine } from '../engine/engine.js';
 import { ChainReader } from './chain-reader.js';
 import { ChainWatch } from './chain-watch.js';
@@ -150,13 +155,7 @@ export function workerConfigOf(config: Config): { worker: WorkerConfig; chain: P
 
 /** The enclave platform config of `worker.attestation`, with secrets revealed for the enclave only. */
 export function platformConfigOf(worker: WorkerConfig): PlatformConfig {
-  const a = worker.attestation;
-  if (a.provider === 'gramine') return { provider: 'gramine', devicePath: a.devicePath };
-  return {
-    provider: 'sim',
-    platformCaKey: a.platformCaKey.reveal(),
-    platformSecret: a.platformSecret.reveal(),
-  };
+  return platformConfigFrom(worker.attestation);
 }
 
 export class WorkerService {
