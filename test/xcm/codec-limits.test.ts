@@ -191,6 +191,38 @@ describe('byte strings up to the message cap; bounded fields at their real bound
     });
   }
 
+  for (const v of [3, 4, 5] as const) {
+    it(`V${v}: PalletsInfo responses: names up to MaxPalletNameLen (48), up to MaxPalletsInfo (64) pallets`, () => {
+      /** PalletInfo { index, name, module_name, major, minor, patch } with a name of `n` bytes. */
+      const pallet = (n: number) =>
+        concatBytes(compact(0), compact(n), new Uint8Array(n).fill(0x61), compact(1), b(0x61, 0, 0, 0));
+      const response = (pallets: Uint8Array[]) =>
+        concatBytes(
+          b(v),
+          compact(1),
+          b(ix(v, 'QueryResponse')),
+          compact(7), // query_id
+          b(4), // Response::PalletsInfo
+          compact(pallets.length),
+          ...pallets,
+          b(0, 0), // max_weight
+          b(0), // querier: None
+        );
+      expect(decodeXcm(response([pallet(48)])).instructions).toHaveLength(1);
+      expect(refusal(response([pallet(49)])).limit).toEqual({
+        name: 'MaxPalletNameLen',
+        max: 48,
+        actual: 49,
+      });
+      expect(decodeXcm(response(Array(64).fill(pallet(1)))).instructions).toHaveLength(1);
+      expect(refusal(response(Array(65).fill(pallet(1)))).limit).toEqual({
+        name: 'MaxPalletsInfo',
+        max: 64,
+        actual: 65,
+      });
+    });
+  }
+
   it('V5: SetHints takes one hint (HintNumVariants) and InitiateTransfer six filters (MaxAssetTransferFilters)', () => {
     const claimer = b(0, 0, 0); // Hint::AssetClaimer { location: Here }
     const hints = (n: number) =>
