@@ -51,7 +51,6 @@ import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { IdentityUnsealError } from '../../src/pruntime/enclave/identity.js';
 import { Sealer } from '../../src/pruntime/enclave/sealing.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
-import { sharedSkipReason } from '../helpers/shared.js';
 import {
   IN_WINDOW,
   SGX_COLLATERAL,
@@ -62,7 +61,6 @@ import {
   TDX_QUOTE,
   readCollateral,
   readQuote,
-  sgxVectorsAvailable,
 } from './attestation/vectors.js';
 import {
   CA_KEY,
@@ -508,67 +506,62 @@ describe('judging a registration', () => {
     expect(chainMeasurementOf(TDX_MRTD as Hex)).toBe(toHex(sha256(fromHex(TDX_MRTD))));
   });
 
-  describe.skipIf(!sgxVectorsAvailable)(
-    sgxVectorsAvailable ? 'real DCAP quotes' : `real DCAP quotes: ${sharedSkipReason}`,
-    () => {
-      it('judges a real SGX and TDX quote with collateral: measurement allowed, keys not bound', () => {
-        const dcapPolicy = parseAttestationPolicy({
-          acceptTcbStatuses: [
-            'UpToDate',
-            'SWHardeningNeeded',
-            'ConfigurationAndSWHardeningNeeded',
-            'OutOfDate',
-          ],
-        });
-        const judge = (quote: Uint8Array, collateral: unknown, allowed: Hex[]) =>
-          judgeCandidate({
-            candidate: {
-              ...worker,
-              cluster: CLUSTER,
-              attestation: encodeAttestationBundle(quote, collateral),
-            },
-            policy: dcapPolicy,
-            allowedMeasurements: allowed,
-            at: IN_WINDOW,
-            now: IN_WINDOW,
-            registrationTtlSeconds: 3600,
-          });
-        const sgx = judge(readQuote(SGX_QUOTE), readCollateral(SGX_COLLATERAL), [SGX_MRENCLAVE as Hex]);
-        expect(sgx.ok ? [] : sgx.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
-        expect(sgx.result?.tcbStatus).toBe('ConfigurationAndSWHardeningNeeded');
-        // The chain lists a TDX quote by the id over MRTD, RTMR0–3 and the config fields
-        // (docs/attestation.md#measurement-policy): the MRTD alone (sha256(MRTD)) no longer admits it.
-        const mrtdOnly = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [
-          chainMeasurementOf(TDX_MRTD as Hex),
-        ]);
-        expect(mrtdOnly.ok ? [] : mrtdOnly.reasons.map((r) => r.code)).toEqual([
-          'MeasurementNotAllowed',
-          'ReportDataMismatch',
-        ]);
-        const tdxId = mrtdOnly.result?.measurementId as Hex;
-        expect(tdxId).not.toBe(chainMeasurementOf(TDX_MRTD as Hex));
-        const tdx = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [tdxId]);
-        expect(tdx.ok ? [] : tdx.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
-        const notAllowed = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [
-          SGX_MRENCLAVE as Hex,
-        ]);
-        expect(notAllowed.ok ? [] : notAllowed.reasons.map((r) => r.code)).toEqual([
-          'MeasurementNotAllowed',
-          'ReportDataMismatch',
-        ]);
-        // Without collateral a DCAP quote cannot be judged.
-        const bare = judgeCandidate({
-          candidate: { ...worker, cluster: CLUSTER, attestation: readQuote(SGX_QUOTE) },
+  describe('real DCAP quotes', () => {
+    it('judges a real SGX and TDX quote with collateral: measurement allowed, keys not bound', () => {
+      const dcapPolicy = parseAttestationPolicy({
+        acceptTcbStatuses: [
+          'UpToDate',
+          'SWHardeningNeeded',
+          'ConfigurationAndSWHardeningNeeded',
+          'OutOfDate',
+        ],
+      });
+      const judge = (quote: Uint8Array, collateral: unknown, allowed: Hex[]) =>
+        judgeCandidate({
+          candidate: {
+            ...worker,
+            cluster: CLUSTER,
+            attestation: encodeAttestationBundle(quote, collateral),
+          },
           policy: dcapPolicy,
-          allowedMeasurements: [SGX_MRENCLAVE as Hex],
+          allowedMeasurements: allowed,
           at: IN_WINDOW,
           now: IN_WINDOW,
           registrationTtlSeconds: 3600,
         });
-        expect(bare.ok ? [] : bare.reasons.map((r) => r.code)).toContain('MissingCollateral');
+      const sgx = judge(readQuote(SGX_QUOTE), readCollateral(SGX_COLLATERAL), [SGX_MRENCLAVE as Hex]);
+      expect(sgx.ok ? [] : sgx.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
+      expect(sgx.result?.tcbStatus).toBe('ConfigurationAndSWHardeningNeeded');
+      // The chain lists a TDX quote by the id over MRTD, RTMR0–3 and the config fields
+      // (docs/attestation.md#measurement-policy): the MRTD alone (sha256(MRTD)) no longer admits it.
+      const mrtdOnly = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [
+        chainMeasurementOf(TDX_MRTD as Hex),
+      ]);
+      expect(mrtdOnly.ok ? [] : mrtdOnly.reasons.map((r) => r.code)).toEqual([
+        'MeasurementNotAllowed',
+        'ReportDataMismatch',
+      ]);
+      const tdxId = mrtdOnly.result?.measurementId as Hex;
+      expect(tdxId).not.toBe(chainMeasurementOf(TDX_MRTD as Hex));
+      const tdx = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [tdxId]);
+      expect(tdx.ok ? [] : tdx.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
+      const notAllowed = judge(readQuote(TDX_QUOTE), readCollateral(TDX_COLLATERAL), [SGX_MRENCLAVE as Hex]);
+      expect(notAllowed.ok ? [] : notAllowed.reasons.map((r) => r.code)).toEqual([
+        'MeasurementNotAllowed',
+        'ReportDataMismatch',
+      ]);
+      // Without collateral a DCAP quote cannot be judged.
+      const bare = judgeCandidate({
+        candidate: { ...worker, cluster: CLUSTER, attestation: readQuote(SGX_QUOTE) },
+        policy: dcapPolicy,
+        allowedMeasurements: [SGX_MRENCLAVE as Hex],
+        at: IN_WINDOW,
+        now: IN_WINDOW,
+        registrationTtlSeconds: 3600,
       });
-    },
-  );
+      expect(bare.ok ? [] : bare.reasons.map((r) => r.code)).toContain('MissingCollateral');
+    });
+  });
 });
 
 describe('wire formats', () => {

@@ -7,8 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../../src/base/bytes.js';
 import { signSimQuote } from '../../../src/crypto/sim-quote.js';
-import { sharedSkipReason } from '../../helpers/shared.js';
-import { IN_WINDOW, SGX_MRENCLAVE, sgxDir, sgxVectorsAvailable, TDX_MRTD } from './vectors.js';
+import { IN_WINDOW, SGX_MRENCLAVE, sgxDir, TDX_MRTD } from './vectors.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/phala-bridge.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'pb-attestation-'));
@@ -68,11 +67,9 @@ describe('phala-bridge attestation verify (sim)', () => {
   });
 });
 
-const title = sgxVectorsAvailable
-  ? 'phala-bridge attestation verify (DCAP)'
-  : `CLI DCAP: ${sharedSkipReason}`;
+const title = 'phala-bridge attestation verify (DCAP)';
 
-describe.skipIf(!sgxVectorsAvailable)(title, () => {
+describe(title, () => {
   it('exit 0 for the SGX sample with its collateral, allowed MRENCLAVE and accepted status', async () => {
     const ok = await run([
       `${sgxDir}/dcap-qvl__sample_sgx_quote`,

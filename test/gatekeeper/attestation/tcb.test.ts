@@ -10,13 +10,11 @@ import { parseSgxExtension } from '../../../src/gatekeeper/attestation/sgx-exten
 import { converge, evaluateTcb } from '../../../src/gatekeeper/attestation/tcb.js';
 import type { TcbStatus } from '../../../src/gatekeeper/attestation/types.js';
 import { parseCertificate, pemChain } from '../../../src/gatekeeper/attestation/x509.js';
-import { sharedSkipReason } from '../../helpers/shared.js';
 import {
   readCollateral,
   readQuote,
   SGX_COLLATERAL,
   SGX_QUOTE,
-  sgxVectorsAvailable,
   TDX_COLLATERAL,
   TDX_QUOTE,
 } from './vectors.js';
@@ -39,11 +37,9 @@ describe('status convergence (Intel QVL convergeTcbStatusWithQeTcbStatus / ...Wi
   }
 });
 
-const title = sgxVectorsAvailable
-  ? 'TCB level matching on the real collateral'
-  : `TCB matching: ${sharedSkipReason}`;
+const title = 'TCB level matching on the real collateral';
 
-describe.skipIf(!sgxVectorsAvailable)(title, () => {
+describe(title, () => {
   function load(quoteName: string, collateralName: string) {
     const quote = parseDcapQuote(readQuote(quoteName));
     const c = readCollateral(collateralName);

@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { sharedVector } from '../../helpers/shared.js';
 
 /**
- * The public SGX/TDX quotes and collateral in ../shared/vectors/sgx (see its README.txt), read in
- * place. Quote files are binary or ASCII hex (optionally 0x-prefixed).
+ * The public SGX/TDX quotes and collateral in test/vectors/sgx (copied from ../shared/vectors/sgx;
+ * see test/vectors/README.md). Quote files are binary or ASCII hex (optionally 0x-prefixed).
  */
 export const sgxDir = sharedVector('sgx');
-export const sgxVectorsAvailable = existsSync(sgxDir);
 
 export const quoteFiles = [
   'dcap-qvl__sample_sgx_quote',
