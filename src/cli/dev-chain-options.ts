@@ -8,7 +8,13 @@ import { integerArgument } from './io.js';
  * block production, JSON output, their port flags and their stderr logger, so the commands read
  * and report them the same way.
  */
-export type DevChainOptions = { host: string; dataDir?: string; blockTime?: number; json?: boolean };
+export type DevChainOptions = {
+  host: string;
+  dataDir?: string;
+  blockTime?: number;
+  json?: boolean;
+  dev?: boolean;
+};
 
 /** A `--<name>-port` option: a TCP port, 0 for a free one. */
 export function addPortOption(
@@ -25,7 +31,8 @@ export function addDevChainOptions(command: Command, help: { dataDir: string; bl
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data-dir <dir>', help.dataDir)
     .option('--block-time <ms>', help.blockTime, integerArgument('--block-time', 1, 3_600_000))
-    .option('--json', 'print the endpoints as one JSON line');
+    .option('--json', 'print the endpoints as one JSON line')
+    .option('--dev', 'serve the dev_* RPC methods (dev_newBlock, dev_timeTravel, dev_setFinalityLag)');
 }
 
 /**

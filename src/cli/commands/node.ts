@@ -44,7 +44,6 @@ export function registerNodeCommand(program: Command): void {
       0,
     )
     .option('--manual-seal', 'produce blocks only on dev_newBlock (needs --dev)')
-    .option('--dev', 'serve the dev_* RPC methods (dev_newBlock, dev_timeTravel, dev_setFinalityLag)')
     .option(
       '--state-pruning <blocks>',
       'keep the state of this many recent blocks (default: all)',

@@ -9,7 +9,7 @@ import {
 
 /**
  * `phala-bridge relay-devnet [--data-dir d] [--relay-port p] [--phala-port p] [--sibling-port p]
- * [--block-time ms] [--json]`: the relay chain, the Phala-style parachain (2035) and the sibling
+ * [--block-time ms] [--dev] [--json]`: the relay chain, the Phala-style parachain (2035) and the sibling
  * parachain (2000) on 127.0.0.1, wired for XCM (UMP, DMP, HRMP). Runs until SIGINT/SIGTERM.
  */
 
@@ -39,6 +39,7 @@ export function registerRelayDevnetCommand(program: Command): void {
       host: options.host,
       dataDir: options.dataDir,
       blockTime: options.blockTime,
+      dev: options.dev ?? false,
       ports: { relay: options.relayPort, phala: options.phalaPort, sibling: options.siblingPort },
       logger,
     });

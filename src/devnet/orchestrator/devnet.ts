@@ -131,7 +131,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       progress(`redis-server started on ${redactUrl(redisUrl)}`);
 
     progress('starting the relay chain, the Phala-style parachain (2035) and the sibling parachain (2000)');
-    const relay: RelayDevnet = await startRelayDevnet({ dataDir: path.join(dataDir, 'chains') });
+    const relay: RelayDevnet = await startRelayDevnet({ dataDir: path.join(dataDir, 'chains'), dev: true });
     stops.push(() => relay.stop());
     const phala = await createPhalaClient({ url: relay.phala.wsUrl, waitFor: 'finalized' });
     stops.push(() => closePhalaClient(phala));
