@@ -3,7 +3,6 @@ import { type Address, type Client, type Hex, createPublicClient, http } from 'v
 import { privateKeyToAccount } from 'viem/accounts';
 import { getBlock, getTransaction, getTransactionReceipt } from 'viem/actions';
 import { MemoryCheckpointStore } from '../../base/checkpoint.js';
-import { fromHex, toHex } from '../../base/bytes.js';
 import { errorMessage } from '../../base/errors.js';
 import type { EvmChainConfig } from '../../config/schema.js';
 import { GatewayWatcher } from '../../evm/watcher/watcher.js';
@@ -23,13 +22,6 @@ import { encodeRevokeWorker, encodeUpdateGatekeepers } from '../../evm/gateway/r
 import type { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
 import { EvmSubmitter } from '../../evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../evm/types.js';
-import {
-  fulfillmentBatchDigest,
-  fulfillmentBatchRoot,
-  fulfillmentLeaf,
-  fulfillmentOf,
-  isTypedSignatureBy,
-} from '../../crypto/proofs.js';
 import type { Origin } from '../../protocol/origin.js';
 import { encodeEvmLog } from '../tape/entries.js';
 import { completeBatches } from './evm-batches.js';
