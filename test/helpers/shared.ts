@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,8 +8,6 @@ import { fileURLToPath } from 'node:url';
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const sharedDir = path.join(repoRoot, 'test');
-export const sharedVectorsAvailable = existsSync(path.join(sharedDir, 'vectors', 'sgx'));
-export const sharedSkipReason = `test/vectors/sgx not found under ${repoRoot} (it is part of the repository)`;
 
 export function sharedVector(...parts: string[]): string {
   return path.join(sharedDir, 'vectors', ...parts);

@@ -8,7 +8,6 @@ import {
   XcmConversionError,
   type XcmVersion,
 } from '../../src/xcm/index.js';
-import { sharedVectorsAvailable } from '../helpers/shared.js';
 import { loadXcmVectors } from './vectors.js';
 
 const vectors = loadXcmVectors();
@@ -31,7 +30,7 @@ function conversionError(f: () => unknown): XcmConversionError {
   throw new Error('converted');
 }
 
-describe.skipIf(!sharedVectorsAvailable)('converting the captured messages', () => {
+describe('converting the captured messages', () => {
   const payFees = new Set([
     'v5_SYNTHETIC_payfees_initiatetransfer.json',
     'v5_assethub_export_to_ethereum_payfees.json',

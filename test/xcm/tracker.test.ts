@@ -20,7 +20,6 @@ import {
   XcmTrackTimeoutError,
 } from '../../src/xcm/index.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { sharedVectorsAvailable } from '../helpers/shared.js';
 import { block, blockHash, relayEventRecord, substrateBlock, T0, topology } from './tracker-fixtures.js';
 import { loadXcmVectors } from './vectors.js';
 
@@ -566,30 +565,27 @@ describe('chain events into tracker events', () => {
     ]);
   });
 
-  it.skipIf(!sharedVectorsAvailable)(
-    'tracks captured mainnet messages from their recorded events',
-    async () => {
-      const tracker = new XcmTracker({ store: new MemoryXcmTrackerStore() });
-      const vectors = loadXcmVectors().filter(
-        (v) => v.recordedEvents && Object.keys(v.recordedEvents).length >= 2,
-      );
-      expect(vectors.length).toBeGreaterThanOrEqual(7);
-      for (const v of vectors) {
-        const message = decodeXcm(v.hex);
-        await tracker.expect({ message });
-        for (const [name, e] of Object.entries(v.recordedEvents!)) {
-          const [section, method] = name.split(' ')[1]!.split('.') as [string, string];
-          const b = substrateBlock(e.chainId, Number(e.blockNumber), [
-            { section: section[0]!.toLowerCase() + section.slice(1), method, data: e.value },
-          ]);
-          await tracker.ingest({ ...b, hash: e.blockHash });
-        }
-        const rec = await tracker.get(message.hash);
-        expect(rec, v.file).toMatchObject({ id: message.id, status: 'processed' });
-        expect(rec!.sent?.chain).toMatch(/^urn:ocn:polkadot:/);
+  it('tracks captured mainnet messages from their recorded events', async () => {
+    const tracker = new XcmTracker({ store: new MemoryXcmTrackerStore() });
+    const vectors = loadXcmVectors().filter(
+      (v) => v.recordedEvents && Object.keys(v.recordedEvents).length >= 2,
+    );
+    expect(vectors.length).toBeGreaterThanOrEqual(7);
+    for (const v of vectors) {
+      const message = decodeXcm(v.hex);
+      await tracker.expect({ message });
+      for (const [name, e] of Object.entries(v.recordedEvents!)) {
+        const [section, method] = name.split(' ')[1]!.split('.') as [string, string];
+        const b = substrateBlock(e.chainId, Number(e.blockNumber), [
+          { section: section[0]!.toLowerCase() + section.slice(1), method, data: e.value },
+        ]);
+        await tracker.ingest({ ...b, hash: e.blockHash });
       }
-    },
-  );
+      const rec = await tracker.get(message.hash);
+      expect(rec, v.file).toMatchObject({ id: message.id, status: 'processed' });
+      expect(rec!.sent?.chain).toMatch(/^urn:ocn:polkadot:/);
+    }
+  });
 });
 
 function shuffle<T>(items: T[], seed: number): T[] {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { sharedVector, sharedVectorsAvailable } from '../helpers/shared.js';
+import { sharedVector } from '../helpers/shared.js';
 
 /** One captured message from ../shared/vectors/xcm (see its README.md). */
 export type XcmVector = {
@@ -21,7 +21,6 @@ export type XcmVector = {
 };
 
 export function loadXcmVectors(): XcmVector[] {
-  if (!sharedVectorsAvailable) return [];
   const dir = sharedVector('xcm');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
