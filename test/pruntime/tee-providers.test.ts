@@ -7,14 +7,16 @@ import path from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { concatBytes, toHex, utf8 } from '../../src/base/bytes.js';
-import { sha256 } from '../../src/crypto/hash.js';
+import { toHex } from '../../src/base/bytes.js';
 import { reportDataFor } from '../../src/crypto/report-data.js';
 import {
   type AttestationPolicyInput,
+  measuredOf,
+  measurementIdOf,
   parseDcapQuote,
   verifyQuote,
 } from '../../src/gatekeeper/attestation/index.js';
+import { GatekeeperEnclave } from '../../src/gatekeeper/enclave/enclave.js';
 import {
   createTeePlatform,
   DstackPlatform,
@@ -123,24 +125,15 @@ async function endToEnd(platform: TeePlatform, tee: 'sgx' | 'tdx') {
   expect((refused as PlatformError).retryable).toBe(true);
 }
 
-/** The TD measurement the providers report: SHA-256 over MRTD ‖ RTMR0..3, from the gatekeeper's parse. */
+/**
+ * The TD measurement the providers report: the gatekeeper policy's exact id of the quote (MRTD,
+ * RTMR0-3, MRCONFIGID, MROWNER, MROWNERCONFIG), so a TD's sealing and its gatekeeper peers are
+ * bound to the same build id its registrations are allowlisted by.
+ */
 function expectedTdMeasurement(quote: Uint8Array): string {
-  const d = verifyQuote(quote, { policy: {}, at: IN_WINDOW }).details;
-  const h = (k: string) => Buffer.from(String(d[k]), 'hex');
-  const q = parseDcapQuote(quote);
-  const mrTd = q.body.kind === 'tdx' ? q.body.report.mrTd : new Uint8Array();
-  return toHex(
-    sha256(
-      concatBytes(
-        utf8('phala-bridge/td-measurement/v1'),
-        mrTd,
-        h('rtmr0'),
-        h('rtmr1'),
-        h('rtmr2'),
-        h('rtmr3'),
-      ),
-    ),
-  );
+  const measured = measuredOf(verifyQuote(quote, { policy: {}, at: IN_WINDOW }));
+  expect(measured?.tee).toBe('tdx');
+  return measurementIdOf(measured!);
 }
 
 describe('tdx provider: fake device tree (configfs-tsm) returning a real TDX quote (no TDX hardware here)', () => {
@@ -188,6 +181,33 @@ describe('tdx provider: fake device tree (configfs-tsm) returning a real TDX quo
       sealingSecret: `0x${'ab'.repeat(32)}`,
     });
     expect(toHex(await sealed.sealingSecret())).toBe(`0x${'ab'.repeat(32)}`);
+  });
+
+  it('a gatekeeper enclave on TDX is its whole measured build: it seals to it and admits peers of exactly it', async () => {
+    const platform = new TdxPlatform({
+      root: fakeConfigfs(tdxQuote).root,
+      sealingSecret: new Uint8Array(32).fill(7),
+    });
+    const enclave = await GatekeeperEnclave.open({
+      dataDir: tempDir('gk-tdx-'),
+      platform,
+      policy: { acceptTcbStatuses: ['UpToDate'] },
+      registrationTtlSeconds: 3600,
+      collateral: vectors.tdx.collateral,
+    });
+    // Not MRTD alone (firmware): MRTD, RTMR0-3 and the TD's config fields, as the allowlist names it.
+    expect(enclave.measurement).toBe(expectedTdMeasurement(tdxQuote));
+    await enclave.createMasterKey(0, new Uint8Array(32));
+    // A peer with this very build is admitted as one (its captured quote then fails only the binding).
+    const verdict = enclave.handOverMasterKeys({
+      requester: secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true),
+      requesterX25519: x25519.getPublicKey(x25519.utils.randomSecretKey()),
+      attestation: tdxQuote,
+      at: IN_WINDOW,
+    });
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? [] : verdict.reasons.map((r) => r.code)).toEqual(['ReportDataMismatch']);
+    await enclave.close();
   });
 
   it('detects a concurrent writer: generation changes while outblob is read (outblob a FIFO here)', async () => {

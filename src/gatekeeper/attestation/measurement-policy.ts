@@ -1,5 +1,5 @@
-import { type Hex, concatBytes, fromHex, toHex, utf8 } from '../../base/bytes.js';
-import { sha256 } from '../../crypto/hash.js';
+import { type Hex, fromHex, toHex } from '../../base/bytes.js';
+import { measurementRuleId } from '../../crypto/measurement-id.js';
 import type { MeasurementRule, SgxRule, TdxRule } from './measurement-rule.js';
 import type { AttestationReason, AttestationResult } from './types.js';
 
@@ -15,8 +15,8 @@ import type { AttestationReason, AttestationResult } from './types.js';
  *   allowlist then names the rule's id, and gatekeepers admit with the same config.
  *
  * Ids: a sim rule's is its measurement and an MRENCLAVE-only SGX rule's is MRENCLAVE (Phala's
- * allowlist form); every other rule's is sha256 over its canonical encoding (RULE_TAG ‖ tee ‖ each
- * field in order as 0x00 when absent or 0x01 ‖ bytes / u16 big-endian).
+ * allowlist form); every other rule's is `measurementRuleId` (src/crypto/measurement-id.ts) over its
+ * fields in order (u16 fields big-endian).
  */
 export type Measured =
   | { tee: 'sim'; measurement: Hex }
@@ -41,14 +41,9 @@ export type Measured =
       mrOwnerConfig: Hex;
     };
 
-const RULE_TAG = utf8('phala-bridge/measurement-rule/v1');
-const TEE_BYTE = { sgx: 1, tdx: 2 } as const;
-
-const present = (bytes: Uint8Array) => concatBytes(Uint8Array.of(1), bytes);
-const absent = Uint8Array.of(0);
-const hexField = (value: Hex | undefined) => (value === undefined ? absent : present(fromHex(value)));
+const hexField = (value: Hex | undefined) => (value === undefined ? undefined : fromHex(value));
 const u16Field = (value: number | undefined) =>
-  value === undefined ? absent : present(Uint8Array.of(value >> 8, value & 0xff));
+  value === undefined ? undefined : Uint8Array.of(value >> 8, value & 0xff);
 const isZero = (h: Hex) => /^0x0*$/.test(h);
 
 /** The id the chain's allowlist names a rule by (32 bytes, lower-case hex). */
@@ -58,30 +53,29 @@ export function ruleId(rule: MeasurementRule): Hex {
     const only = Object.entries(rule).filter(([k, v]) => k !== 'tee' && v !== undefined);
     if (only.length === 1 && rule.mrEnclave) return rule.mrEnclave;
     return toHex(
-      sha256(
-        concatBytes(
-          RULE_TAG,
-          Uint8Array.of(TEE_BYTE.sgx),
-          hexField(rule.mrEnclave),
-          hexField(rule.mrSigner),
-          u16Field(rule.isvProdId),
-          u16Field(rule.minIsvSvn),
-          hexField(rule.configId),
-          u16Field(rule.minConfigSvn),
-        ),
-      ),
+      measurementRuleId('sgx', [
+        hexField(rule.mrEnclave),
+        hexField(rule.mrSigner),
+        u16Field(rule.isvProdId),
+        u16Field(rule.minIsvSvn),
+        hexField(rule.configId),
+        u16Field(rule.minConfigSvn),
+      ]),
     );
   }
   return toHex(
-    sha256(
-      concatBytes(
-        RULE_TAG,
-        Uint8Array.of(TEE_BYTE.tdx),
-        ...[rule.mrTd, rule.rtmr0, rule.rtmr1, rule.rtmr2, rule.rtmr3].map(hexField),
-        hexField(rule.mrConfigId),
-        hexField(rule.mrOwner),
-        hexField(rule.mrOwnerConfig),
-      ),
+    measurementRuleId(
+      'tdx',
+      [
+        rule.mrTd,
+        rule.rtmr0,
+        rule.rtmr1,
+        rule.rtmr2,
+        rule.rtmr3,
+        rule.mrConfigId,
+        rule.mrOwner,
+        rule.mrOwnerConfig,
+      ].map(hexField),
     ),
   );
 }

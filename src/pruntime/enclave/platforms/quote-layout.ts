@@ -1,5 +1,4 @@
-import { concatBytes, utf8 } from '../../../base/bytes.js';
-import { sha256 } from '../../../crypto/hash.js';
+import { tdMeasurementId } from '../../../crypto/measurement-id.js';
 import { PlatformError } from './errors.js';
 
 /**
@@ -17,6 +16,8 @@ export type QuoteFields = {
   measurement: Uint8Array;
   /** TDX: RTMR0-3 (48 bytes each); SGX: empty. */
   rtmrs: Uint8Array[];
+  /** TDX: MRCONFIGID, MROWNER, MROWNERCONFIG (48 bytes each); SGX: empty. */
+  tdConfig: Uint8Array[];
   reportData: Uint8Array;
 };
 
@@ -63,12 +64,14 @@ export function readQuoteFields(quote: Uint8Array, source: string): QuoteFields 
   if (signatureLength < 0 || body + bodyLength + 4 + signatureLength > quote.length)
     throw malformed(source, `${quote.length} bytes cannot hold the body and signature data it announces`);
   const at = (offset: number, length: number) => quote.slice(body + offset, body + offset + length);
-  if (tee === 'sgx') return { tee, version, measurement: at(64, 32), rtmrs: [], reportData: at(320, 64) };
+  if (tee === 'sgx')
+    return { tee, version, measurement: at(64, 32), rtmrs: [], tdConfig: [], reportData: at(320, 64) };
   return {
     tee,
     version,
     measurement: at(136, 48),
     rtmrs: [328, 376, 424, 472].map((offset) => at(offset, 48)),
+    tdConfig: [184, 232, 280].map((offset) => at(offset, 48)),
     reportData: at(520, 64),
   };
 }
@@ -91,10 +94,19 @@ export function expectReportData(fields: QuoteFields, reportData: Uint8Array, so
 }
 
 /**
- * The 32-byte measurement a TD reports to the enclave (what sealing is bound to locally): SHA-256
- * over MRTD ‖ RTMR0..3 under a domain tag. The gatekeeper does not use this value; it judges the
- * quote's own fields with its measurement policy.
+ * The 32-byte measurement a TD reports to the enclave: its exact measurement id, the one the
+ * gatekeeper's policy names it by (src/crypto/measurement-id.ts: MRTD, RTMR0-3, MRCONFIGID,
+ * MROWNER, MROWNERCONFIG). Sealing is bound to it, and a gatekeeper's peers are matched by it, so
+ * another kernel or app on the same firmware is another build for both.
  */
 export function tdMeasurement(fields: QuoteFields): Uint8Array {
-  return sha256(concatBytes(utf8('phala-bridge/td-measurement/v1'), fields.measurement, ...fields.rtmrs));
+  const [rtmr0, rtmr1, rtmr2, rtmr3] = fields.rtmrs as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const [mrConfigId, mrOwner, mrOwnerConfig] = fields.tdConfig as [Uint8Array, Uint8Array, Uint8Array];
+  return tdMeasurementId({
+    mrTd: fields.measurement,
+    rtmrs: [rtmr0, rtmr1, rtmr2, rtmr3],
+    mrConfigId,
+    mrOwner,
+    mrOwnerConfig,
+  });
 }
