@@ -1,4 +1,4 @@
-import type { Primitive, TypeNode, TypeTable } from './type-table.js';
+import { FIXED_WIDTH, type Primitive, type TypeNode, type TypeTable } from './type-table.js';
 
 /**
  * The order polkadot-sdk derives for XCM values (`#[derive(PartialOrd, Ord)]`), computed on two
@@ -11,23 +11,6 @@ import type { Primitive, TypeNode, TypeTable } from './type-table.js';
 
 /** `cmp` < 0, 0, > 0 as a is less, equal, greater; `len` is the encoded length when equal. */
 type Comparison = { cmp: number; len: number };
-
-const FIXED: Partial<Record<Primitive, number>> = {
-  bool: 1,
-  char: 4,
-  u8: 1,
-  u16: 2,
-  u32: 4,
-  u64: 8,
-  u128: 16,
-  u256: 32,
-  i8: 1,
-  i16: 2,
-  i32: 4,
-  i64: 8,
-  i128: 16,
-  i256: 32,
-};
 
 export function compareEncoded(
   table: TypeTable,
@@ -120,7 +103,7 @@ class Comparer {
       }
       return { cmp: na - nb, len: la.len + na };
     }
-    const size = FIXED[prim] ?? 1;
+    const size = FIXED_WIDTH[prim] ?? 1;
     const x = this.uint(a, size);
     const y = this.uint(b, size);
     if (prim.startsWith('i')) {

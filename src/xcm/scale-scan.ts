@@ -7,7 +7,7 @@ import {
   MAX_TYPE_DEPTH,
   type XcmLimit,
 } from './limits.js';
-import type { Primitive, TypeNode, TypeTable } from './type-table.js';
+import { FIXED_WIDTH, type Primitive, type TypeNode, type TypeTable } from './type-table.js';
 
 /**
  * A strict SCALE reader that walks bytes against the runtime's type table without building any
@@ -41,20 +41,6 @@ const MAX_BY_PRIMITIVE: Partial<Record<Primitive, bigint>> = {
   u64: 0xffff_ffff_ffff_ffffn,
   u128: (1n << 128n) - 1n,
   u256: (1n << 256n) - 1n,
-};
-const FIXED_SIZE: Partial<Record<Primitive, number>> = {
-  u8: 1,
-  u16: 2,
-  u32: 4,
-  u64: 8,
-  u128: 16,
-  u256: 32,
-  i8: 1,
-  i16: 2,
-  i32: 4,
-  i64: 8,
-  i128: 16,
-  i256: 32,
 };
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -147,7 +133,7 @@ class Scanner {
       this.pos += 4;
       return;
     }
-    const size = FIXED_SIZE[prim];
+    const size = FIXED_WIDTH[prim];
     if (size === undefined) this.fail('unsupported-type', `primitive ${prim}`);
     this.need(size, node);
     this.pos += size;
@@ -178,7 +164,7 @@ class Scanner {
       this.pos += 4;
     } else {
       const n = (b0 >> 2) + 4;
-      const width = FIXED_SIZE[prim] ?? 0;
+      const width = FIXED_WIDTH[prim] ?? 0;
       if (n > Math.max(width, 4) || width < 4) {
         this.fail('compact-overflow', `${node.key}: ${n}-byte compact for ${prim}`, at);
       }

@@ -77,7 +77,7 @@ export class TypeTable {
     let size: number;
     switch (node.kind) {
       case 'primitive':
-        size = PRIMITIVE_SIZE[node.prim] ?? 1;
+        size = FIXED_WIDTH[node.prim] ?? 1; // a `str` is at least its length byte
         break;
       case 'compact':
       case 'sequence':
@@ -194,10 +194,10 @@ export class TypeTable {
   }
 }
 
-const PRIMITIVE_SIZE: Partial<Record<Primitive, number>> = {
+/** Encoded bytes of each fixed-width primitive (`str` has none: it is length-prefixed). */
+export const FIXED_WIDTH: Partial<Record<Primitive, number>> = {
   bool: 1,
   char: 4,
-  str: 1,
   u8: 1,
   u16: 2,
   u32: 4,
