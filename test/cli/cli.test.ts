@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,12 +64,20 @@ describe('phala-bridge CLI', () => {
     const good = path.join(dir, 'good.yaml');
     writeFileSync(
       good,
-      `chains:\n  - kind: evm\n    name: local\n    chainId: 31337\n    rpcUrl: http://127.0.0.1:8545\n    gateway: "0x${'11'.repeat(20)}"\n    signer: { env: PB_CLI_SIGNER }\n`,
+      `chains:\n  - kind: evm\n    name: local\n    chainId: 31337\n    rpcUrl: http://127.0.0.1:8545\n    gateway: "0x${'11'.repeat(20)}"\n    signer: { env: PB_CLI_SIGNER }\nadmin:\n  token: { env: PB_CLI_ADMIN_TOKEN }\n`,
     );
-    const ok = run(['config', 'check', good], undefined, { PB_CLI_SIGNER: '0xsupersecret' });
+    const env = { PB_CLI_SIGNER: '0xsupersecret', PB_CLI_ADMIN_TOKEN: 'admin-token-not-to-print' };
+    const ok = run(['config', 'check', good], undefined, env);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('[secret from env PB_CLI_SIGNER]');
     expect(ok.stdout).not.toContain('supersecret');
+    expect(ok.stdout).not.toContain('admin-token-not-to-print');
+    // A production config without an admin token is refused, naming the field.
+    const tokenless = path.join(dir, 'tokenless.yaml');
+    writeFileSync(tokenless, readFileSync(good, 'utf8').replace(/admin:\n.*\n$/, ''));
+    const refused = run(['config', 'check', tokenless], undefined, env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('admin.token');
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, `chains:\n  - kind: evm\n    name: local\n    chainId: zero\n`);
     const rejected = run(['config', 'check', bad]);

@@ -169,7 +169,7 @@ describe('phala-bridge gatekeeper', () => {
     const run = await inProcess(['gatekeeper', 'info', '--config', bare]);
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n')).toEqual([
-      'error: gatekeeper.attestation is required to run a gatekeeper: provider sim (platformCaKey, platformSecret) or gramine',
+      'error: gatekeeper.attestation is required to run a gatekeeper: provider sim (platformCaKey, platformSecret), sgx-gramine, tdx or dstack',
     ]);
   });
 });

@@ -90,6 +90,24 @@ describe("the worker's admission (queue slots and queries per contract)", () => 
     expect(admission.enter('big').ok).toBe(true);
     expect(admission.enter('other')).toEqual({ ok: false, why: 'total' });
   });
+
+  it("shares the worker's queue slots but one among the contracts holding jobs", () => {
+    // The worker's rule (service.ts) for concurrency 8: ceil(7 / contracts holding jobs).
+    const admission = new Admission((_tenant, active) => Math.max(1, Math.ceil(7 / active)));
+    const alone = Array.from({ length: 8 }, () => admission.enter('busy'));
+    // Alone, a contract holds every slot but one (its requests run and batch together) ...
+    expect(alone.filter((p) => p.ok)).toHaveLength(7);
+    expect(alone[7]).toEqual({ ok: false, why: 'tenant' });
+    // ... and the spare slot takes another contract's request at once.
+    const other = admission.enter('greeter');
+    expect(other.ok).toBe(true);
+    // With two holding jobs, the busy one gets no more until it is down to its part, ceil(7/2) = 4.
+    for (const p of alone.slice(0, 3)) if (p.ok) p.release();
+    expect(admission.enter('busy')).toEqual({ ok: false, why: 'tenant' });
+    if (alone[3]!.ok) alone[3]!.release();
+    expect(admission.enter('busy').ok).toBe(true);
+    expect(admission.enter('busy')).toEqual({ ok: false, why: 'tenant' });
+  });
 });
 
 describe('fair share and the watchdog in a real two-thread engine', () => {

@@ -7,16 +7,16 @@
  * contract's request would wait in Redis behind them.
  */
 export class Admission {
-  readonly #share: (tenant: string) => number;
+  readonly #share: (tenant: string, active: number) => number;
   readonly #maxTotal: number;
   readonly #held = new Map<string, number>();
   #total = 0;
 
   /**
-   * `share(tenant)`: how many of a tenant's items may be held at once (derived from the engine's
-   * share by the caller); `maxTotal`: how many over every tenant.
+   * `share(tenant, active)`: how many of a tenant's items may be held at once, given how many
+   * tenants (counting this one) hold items now; `maxTotal`: how many over every tenant.
    */
-  constructor(share: (tenant: string) => number, maxTotal = Number.POSITIVE_INFINITY) {
+  constructor(share: (tenant: string, active: number) => number, maxTotal = Number.POSITIVE_INFINITY) {
     this.#share = share;
     this.#maxTotal = maxTotal;
   }
@@ -33,7 +33,8 @@ export class Admission {
   enter(tenant: string): { ok: true; release: () => void } | { ok: false; why: 'total' | 'tenant' } {
     if (this.#total >= this.#maxTotal) return { ok: false, why: 'total' };
     const held = this.#held.get(tenant) ?? 0;
-    if (held >= this.#share(tenant)) return { ok: false, why: 'tenant' };
+    const active = this.#held.size + (held === 0 ? 1 : 0);
+    if (held >= this.#share(tenant, active)) return { ok: false, why: 'tenant' };
     this.#held.set(tenant, held + 1);
     this.#total++;
     let released = false;

@@ -376,12 +376,12 @@ export class WorkerService {
       this.#ownsEngine = true;
     }
     const engine = this.#engine;
-    // A contract may hold its share running plus as many next in line, but never every queue
-    // slot: one is always left to pull another contract's request.
+    // Queue slots are shared out among the contracts holding requests, all but one of them: a
+    // contract alone may hold every slot but one (its results then batch together, and the spare
+    // slot pulls another contract's request at once); with others, its part of them. The engine
+    // then runs each within its share of the threads (scheduler.ts).
     const slots = worker.concurrency;
-    this.#jobAdmission = new Admission((contract) =>
-      Math.max(1, Math.min(2 * engine.shareOf(contract), slots - 1)),
-    );
+    this.#jobAdmission = new Admission((_contract, active) => Math.max(1, Math.ceil((slots - 1) / active)));
     this.#queryAdmission = new Admission((contract) => 2 * engine.shareOf(contract));
     this.#enclave = await Enclave.open({ dataDir: worker.dataDir, platform, engine: this.#engine });
     const identity = this.#enclave.publicIdentity;
