@@ -28,6 +28,7 @@ import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import {
   KEY_HANDOVER_DESTINATION_BYTES,
   encodeKeyHandoverMessage,
+  engineThreadsFor,
   startWorker,
 } from '../../src/pruntime/worker/index.js';
 import { type EvmDevnet, registerContractOnGateway, startEvmDevnet } from '../../src/devnet/evm/index.js';
@@ -114,7 +115,10 @@ export async function run(): Promise<BenchReport> {
   const prefix = `{bench-worker-${Date.now().toString(36)}}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-worker-'));
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const engine = await ContractEngine.start({ threads: Math.min(2, os.availableParallelism()) });
+  // The threads a worker at concurrency 4 starts for itself (its cores plus the fair-share spare).
+  const engine = await ContractEngine.start({
+    threads: engineThreadsFor(4, Math.min(2, os.availableParallelism())),
+  });
   const rows: Record<string, string | number>[] = [];
   const figures: Record<string, number> = {};
   const queue = new Queue(requestQueueName(cluster), { connection: redis, prefix });

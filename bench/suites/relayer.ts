@@ -22,7 +22,7 @@ import type { ResultJob } from '../../src/protocol/result-job.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { resultJobOf } from '../../src/pruntime/worker/request-processor.js';
-import { getJourney } from '../../src/relayer/admin-client.js';
+import { type AdminClientParameters, getJourney } from '../../src/relayer/admin-client.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
 import type { Destination, ItemOutcome, OriginWatcher, WatchSink } from '../../src/relayer/ports.js';
 import { submitQueueName } from '../../src/relayer/queues.js';
@@ -537,10 +537,13 @@ const STAGE_GAPS = [
   ['result', 'submitted', 'result→tx sent'],
   ['submitted', 'confirmed', 'tx→confirmed'],
 ] as const;
-async function stageBreakdown(adminUrl: string, jobIds: string[]): Promise<Record<string, number>> {
+async function stageBreakdown(
+  admin: AdminClientParameters,
+  jobIds: string[],
+): Promise<Record<string, number>> {
   const gaps = new Map<string, number[]>(STAGE_GAPS.map(([, , name]) => [name, []]));
   for (const jobId of jobIds) {
-    const journey = await getJourney({ url: adminUrl }, jobId).catch(() => null);
+    const journey = await getJourney(admin, jobId);
     if (!journey) continue;
     const at = (stage: string) => journey.journey.find((e) => e.stage === stage)?.at;
     for (const [from, to, name] of STAGE_GAPS) {
@@ -668,7 +671,7 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
       meanBatch: fulfillTxs.size ? fulfilledAt.size / fulfillTxs.size : 0,
       sendSeconds,
       stages: await stageBreakdown(
-        devnet.relayer.adminUrl,
+        devnet.relayer.admin,
         [...minedAt.keys()].map((id) => requestJobId(origin, id)),
       ),
     };

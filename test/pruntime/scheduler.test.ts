@@ -91,11 +91,11 @@ describe("the worker's admission (queue slots and queries per contract)", () => 
     expect(admission.enter('other')).toEqual({ ok: false, why: 'total' });
   });
 
-  it("shares the worker's queue slots but one among the contracts holding jobs", () => {
-    // The worker's rule (service.ts) for concurrency 8: ceil(7 / contracts holding jobs).
+  it("shares the worker's concurrency among the contracts holding jobs, one queue slot kept spare", () => {
+    // The worker's rule (service.ts) for concurrency 7 (8 queue slots): ceil(7 / contracts holding jobs).
     const admission = new Admission((_tenant, active) => Math.max(1, Math.ceil(7 / active)));
     const alone = Array.from({ length: 8 }, () => admission.enter('busy'));
-    // Alone, a contract holds every slot but one (its requests run and batch together) ...
+    // Alone, a contract holds all its concurrency (its requests run and batch together) ...
     expect(alone.filter((p) => p.ok)).toHaveLength(7);
     expect(alone[7]).toEqual({ ok: false, why: 'tenant' });
     // ... and the spare slot takes another contract's request at once.

@@ -6,6 +6,7 @@ export {
   type WorkerStats,
   WorkerService,
   platformConfigOf,
+  engineThreadsFor,
   startWorker,
   workerConfigOf,
 } from './service.js';

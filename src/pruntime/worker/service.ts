@@ -158,6 +158,20 @@ export function platformConfigOf(worker: WorkerConfig): PlatformConfig {
   return platformConfigFrom(worker.attestation);
 }
 
+/**
+ * Jobs the worker takes from the queue at once: `concurrency`, and one more kept for a contract
+ * that holds none (fair share, docs/pruntime-worker.md#fair-share).
+ */
+export function queueSlotsFor(concurrency: number): number {
+  return concurrency + 1;
+}
+
+/** The worker's own engine threads: min(concurrency, cores), and one spare when it runs several jobs. */
+export function engineThreadsFor(concurrency: number, cores: number): number {
+  const busy = Math.max(1, Math.min(concurrency, cores));
+  return concurrency > 1 ? busy + 1 : busy;
+}
+
 export class WorkerService {
   readonly #p: StartWorkerParameters;
   readonly #worker: WorkerConfig;
@@ -371,17 +385,19 @@ export class WorkerService {
     if (this.#p.engine) this.#engine = this.#p.engine;
     else {
       this.#engine = await ContractEngine.start({
-        threads: Math.max(1, Math.min(worker.concurrency, availableParallelism())),
+        // One thread per core the jobs can use, plus the one fair share keeps spare for a contract
+        // not running yet (scheduler.ts): a lone contract then still has every core.
+        threads: engineThreadsFor(worker.concurrency, availableParallelism()),
       });
       this.#ownsEngine = true;
     }
     const engine = this.#engine;
-    // Queue slots are shared out among the contracts holding requests, all but one of them: a
-    // contract alone may hold every slot but one (its results then batch together, and the spare
-    // slot pulls another contract's request at once); with others, its part of them. The engine
-    // then runs each within its share of the threads (scheduler.ts).
-    const slots = worker.concurrency;
-    this.#jobAdmission = new Admission((_contract, active) => Math.max(1, Math.ceil((slots - 1) / active)));
+    // The worker takes one job more from the queue than `concurrency` (queueSlotsFor), kept for a
+    // contract not holding any yet; `concurrency` is shared out among those holding jobs: a lone
+    // contract holds all of it (its results run and batch together), n contracts ceil(c / n) each.
+    // The engine then runs each within its share of the threads (scheduler.ts).
+    const concurrency = worker.concurrency;
+    this.#jobAdmission = new Admission((_contract, active) => Math.max(1, Math.ceil(concurrency / active)));
     this.#queryAdmission = new Admission((contract) => 2 * engine.shareOf(contract));
     this.#enclave = await Enclave.open({ dataDir: worker.dataDir, platform, engine: this.#engine });
     const identity = this.#enclave.publicIdentity;
@@ -470,7 +486,7 @@ export class WorkerService {
         connection: this.#redis,
         prefix: config.redis.prefix,
         autorun: false,
-        concurrency: worker.concurrency,
+        concurrency: queueSlotsFor(worker.concurrency),
         lockDuration: worker.lockDurationMs,
         stalledInterval: worker.stalledIntervalMs,
         maxStalledCount: worker.maxStalledCount,
