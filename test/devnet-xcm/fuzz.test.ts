@@ -6,6 +6,7 @@ import { encodeXcm } from '../../src/xcm/encode.js';
 import type { JsonValue } from '../../src/xcm/json.js';
 import { accountId32, here, location, parent, sibling } from '../../src/xcm/location.js';
 import { encodeXcmpPage } from '../../src/xcm/xcmp.js';
+import { prng } from '../helpers/prng.js';
 
 /**
  * Hostile XCM into the devnet's message paths: random bytes, mutated real programs and random
@@ -13,17 +14,6 @@ import { encodeXcmpPage } from '../../src/xcm/xcmp.js';
  * still built, pallet code never throws, every downward message gets exactly one outcome event,
  * and the chain still runs a good message afterwards. Seeded, so a failure reproduces.
  */
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(0x5eed_2035);
 const int = (n: number) => Math.floor(rand() * n);

@@ -75,7 +75,7 @@ describe('fair-share scheduler', () => {
 
 describe("the worker's admission (queue slots and queries per contract)", () => {
   it('holds each tenant to its share and everyone to the total, and frees a place once', () => {
-    const admission = new Admission((tenant) => (tenant === 'big' ? 2 : 1), 3);
+    const admission = new Admission((tenant) => (tenant === 'big' ? 2 : 1), { maxTotal: 3 });
     const a = admission.enter('big');
     const b = admission.enter('big');
     expect(a.ok && b.ok).toBe(true);
@@ -107,6 +107,37 @@ describe("the worker's admission (queue slots and queries per contract)", () => 
     if (alone[3]!.ok) alone[3]!.release();
     expect(admission.enter('busy').ok).toBe(true);
     expect(admission.enter('busy')).toEqual({ ok: false, why: 'tenant' });
+  });
+});
+
+describe("the worker's admission, alone or with others", () => {
+  it('lets a lone contract wait for its next place, handed over in order; with others about, it may not', async () => {
+    let now = 0;
+    const admission = new Admission(() => 1, { othersWindowMs: 5_000, now: () => now });
+    const first = admission.enter('solo');
+    expect(first.ok).toBe(true);
+    expect(admission.enter('solo')).toEqual({ ok: false, why: 'tenant' });
+    expect(admission.isAlone('solo')).toBe(true);
+    const waiting = [admission.waitFor('solo'), admission.waitFor('solo')];
+    const order: number[] = [];
+    waiting[0]!.then(() => order.push(0));
+    waiting[1]!.then(() => order.push(1));
+    if (first.ok) first.release();
+    const second = await waiting[0]!;
+    // The place went straight to the waiter: still one held, none free for the tenant.
+    expect(admission.total).toBe(1);
+    expect(admission.enter('solo')).toEqual({ ok: false, why: 'tenant' });
+    second.release();
+    (await waiting[1]!).release();
+    expect(order).toEqual([0, 1]);
+    expect(admission.total).toBe(0);
+    // Another contract came by: for the next five seconds the solo one is not alone.
+    now = 10_000;
+    admission.enter('greeter');
+    now = 14_000;
+    expect(admission.isAlone('solo')).toBe(false);
+    now = 15_001;
+    expect(admission.isAlone('solo')).toBe(true);
   });
 });
 

@@ -17,18 +17,7 @@ import {
   XcmDecodeError,
 } from '../../src/xcm/index.js';
 import { loadXcmVectors } from './vectors.js';
-
-/** mulberry32: a small seeded PRNG so a failure can be replayed (PHALA_BRIDGE_FUZZ_SEED). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const seed = Number(process.env.PHALA_BRIDGE_FUZZ_SEED ?? 0x5eed);
 const rand = prng(seed);

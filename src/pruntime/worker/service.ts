@@ -729,9 +729,14 @@ export class WorkerService {
    */
   async #run(job: Job): Promise<ResultJob> {
     const contract = contractIdIn(job.data);
-    const place = contract === undefined ? null : this.#jobAdmission!.enter(contract);
-    if (place && !place.ok)
-      throw new RequestDeferredError('contract-busy', `${contract} holds its share of this worker`);
+    let place = contract === undefined ? null : this.#jobAdmission!.enter(contract);
+    if (contract !== undefined && place && !place.ok) {
+      // Alone on this worker, a contract's next request waits here for its next place (the
+      // spare slot has nobody else to serve); with others about, it goes back to the queue.
+      if (place.why !== 'tenant' || !this.#jobAdmission!.isAlone(contract))
+        throw new RequestDeferredError('contract-busy', `${contract} holds its share of this worker`);
+      place = await this.#jobAdmission!.waitFor(contract);
+    }
     this.#executing++;
     try {
       const result = await this.processor.run(job.data, job.id);
@@ -743,7 +748,7 @@ export class WorkerService {
       this.#batcher?.settle();
       throw error;
     } finally {
-      place?.release();
+      if (place?.ok) place.release();
     }
   }
 

@@ -21,6 +21,7 @@ import {
   TDX_COLLATERAL,
   TDX_QUOTE,
 } from './vectors.js';
+import { prng } from '../../helpers/prng.js';
 
 /**
  * Differential check (docs/attestation.md#differential-check): Phala's @phala/dcap-qvl (pure JS)
@@ -199,18 +200,6 @@ const COLLATERAL_FIELDS = [
   'qe_identity',
   'qe_identity_signature',
 ] as const;
-
-/** A seeded PRNG (mulberry32): every run fuzzes the same inputs and a failure reproduces. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function flip(bytes: Uint8Array, offset: number, xor = 0x01): Uint8Array {
   const out = new Uint8Array(bytes);

@@ -13,18 +13,7 @@ import {
   TDX_MRTD,
   TDX_QUOTE,
 } from './vectors.js';
-
-/** A small seeded PRNG (mulberry32) so every run fuzzes the same inputs and failures reproduce. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng.js';
 
 const policy = {
   allowedMeasurements: [SGX_MRENCLAVE, TDX_MRTD],
