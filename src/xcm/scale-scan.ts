@@ -252,15 +252,26 @@ class Scanner {
       for (const f of node.fields) this.value(f.type, depth + 1);
       return;
     }
+    const count = this.lengthAtMost(
+      seq,
+      bound,
+      'bound-exceeded',
+      (n) => `${node.key} of ${n} elements, at most ${bound.max}`,
+    );
+    this.elements(seq, seq.elem, count, depth + 1);
+  }
+
+  /** A sequence's length, refused with `reason` (naming the limit) past `limit.max` elements. */
+  lengthAtMost(
+    seq: Extract<TypeNode, { kind: 'sequence' }>,
+    limit: { name: string; max: number },
+    reason: XcmDecodeReason,
+    message: (count: number) => string,
+  ): number {
     const at = this.pos;
     const count = this.length(seq, seq.elem);
-    if (count > bound.max) {
-      this.fail('bound-exceeded', `${node.key} of ${count} elements, at most ${bound.max}`, at, {
-        ...bound,
-        actual: count,
-      });
-    }
-    this.elements(seq, seq.elem, count, depth + 1);
+    if (count > limit.max) this.fail(reason, message(count), at, { ...limit, actual: count });
+    return count;
   }
 
   variant(node: Extract<TypeNode, { kind: 'variant' }>, depth: number): void {
@@ -325,15 +336,13 @@ class Scanner {
       for (const f of node.fields) this.value(f.type, depth + 1);
       return;
     }
-    const at = this.pos;
-    const count = this.length(seq, seq.elem);
-    if (count > this.limits.maxAssets) {
-      this.fail('too-many-assets', `${count} assets, at most ${this.limits.maxAssets}`, at, {
-        name: 'MAX_ITEMS_IN_ASSETS',
-        max: this.limits.maxAssets,
-        actual: count,
-      });
-    }
+    const max = this.limits.maxAssets;
+    const count = this.lengthAtMost(
+      seq,
+      { name: 'MAX_ITEMS_IN_ASSETS', max },
+      'too-many-assets',
+      (n) => `${n} assets, at most ${max}`,
+    );
     const starts: number[] = [];
     this.elements(seq, seq.elem, count, depth + 1, starts);
     this.ordered(seq.elem, starts);
