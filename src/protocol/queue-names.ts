@@ -9,6 +9,16 @@ export function requestQueueName(cluster: `0x${string}`): string {
 
 export const RESULT_QUEUE = 'results';
 
+/** Prepared worker batches waiting to be sent to one destination chain (sent by its leased submitter). */
+export function submitQueueName(chain: string): string {
+  return `submit-${chain}`;
+}
+
+/** Transactions sent to one destination chain, watched until final. */
+export function confirmQueueName(chain: string): string {
+  return `confirm-${chain}`;
+}
+
 /**
  * BullMQ id of a worker's result: `<request job id>-<worker address, lower case>`. A worker that
  * answers the same request again replaces its earlier, finished result; the submit queue is keyed

@@ -1,6 +1,8 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import { MAX_ATTEMPTS } from '../protocol/retry.js';
-import { RESULT_QUEUE, requestQueueName } from '../protocol/queue-names.js';
+import { RESULT_QUEUE, requestQueueName, submitQueueName } from '../protocol/queue-names.js';
+
+export { submitQueueName };
 import type { RedisConnection } from './redis.js';
 
 /**
@@ -20,10 +22,6 @@ export const stageJobOptions: JobsOptions = {
   removeOnComplete: KEEP_FINISHED,
   removeOnFail: KEEP_FINISHED,
 };
-
-export function submitQueueName(chain: string): string {
-  return `submit-${chain}`;
-}
 
 export class RelayerQueues {
   readonly #connection: RedisConnection;
