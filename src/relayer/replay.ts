@@ -5,7 +5,7 @@ import { decodeGatewayLog } from '../evm/gateway/events.js';
 import { type PhalaClient, closePhalaClient, createPhalaClient } from '../phala/client.js';
 import type { TapeEntry } from '../protocol/tape.js';
 import { EvmOriginWatcher } from './chains/evm.js';
-import { PhalaOriginWatcher } from './chains/phala.js';
+import { PhalaOriginWatcher } from './chains/phala-origin.js';
 import { RedisCheckpointStore } from './checkpoints.js';
 import { JourneyStore } from './journey.js';
 import { createRelayerMetrics } from './metrics.js';

@@ -11,7 +11,7 @@ import {
 } from '../../src/pruntime/worker/state-commit-gate.js';
 import type { RequestJob } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
-import { PhalaDestination, type PhalaDestinationParameters } from '../../src/relayer/chains/phala.js';
+import { PhalaDestination, type PhalaDestinationParameters } from '../../src/relayer/chains/phala-destination.js';
 import { type TestNode, startTestNode } from '../devnet-substrate/helpers.js';
 import { type Actor, addGatekeeper, approvedWorker, newActor, randomHash } from './setup.js';
 

@@ -14,7 +14,8 @@ import { XcmTracker } from '../../xcm/tracker/tracker.js';
 import type { XcmTopology } from '../../xcm/tracker/topology.js';
 import type { AdapterContext, ChainAdapters } from '../daemon.js';
 import { EvmDestination, EvmOriginWatcher } from './evm.js';
-import { PhalaDestination, PhalaOriginWatcher } from './phala.js';
+import { PhalaDestination } from './phala-destination.js';
+import { PhalaOriginWatcher } from './phala-origin.js';
 import { type SignedWorkerApproval, SiblingApprovalCarrier } from './sibling.js';
 
 /**
