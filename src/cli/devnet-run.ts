@@ -33,13 +33,21 @@ function printEndpoints(d: Devnet): void {
 
 /** The `devnet` command: start, print, optionally demo, then run until a signal (or exit). */
 export async function runDevnetCommand(
-  opts: { demo?: boolean; exit?: boolean; dataDir?: string; redisUrl?: string; workers?: number },
+  opts: {
+    demo?: boolean;
+    exit?: boolean;
+    dataDir?: string;
+    redisUrl?: string;
+    redisCluster?: { host: string; port: number }[];
+    workers?: number;
+  },
   untilSignal: typeof runUntilSignal,
 ): Promise<void> {
   const started = Date.now();
   const devnet = await startDevnet({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+    ...(opts.redisCluster ? { redisClusterNodes: opts.redisCluster } : {}),
     ...(opts.workers ? { workers: opts.workers } : {}),
     onProgress: (line) => out(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`),
   });

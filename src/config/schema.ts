@@ -89,11 +89,15 @@ export const redisSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
       .default('redis://127.0.0.1:6379'),
-    /** Hash-tagged so every key of one deployment lands in one Redis Cluster slot. */
+    /**
+     * Namespace of every key. Plain (`phala-bridge`): each queue and key family carries its own
+     * hash tag, so a Redis Cluster spreads one deployment over its masters. Braced
+     * (`{phala-bridge}`, the layout before): every key in one slot (docs/operations.md#redis-cluster).
+     */
     prefix: z
       .string()
-      .regex(/^\{[a-z0-9-]+\}$/, 'a hash-tagged prefix like {phala-bridge}')
-      .default('{phala-bridge}'),
+      .regex(/^(\{[a-z0-9-]+\}|[a-z0-9-]+)$/, 'a prefix like phala-bridge, or {phala-bridge} for one slot')
+      .default('phala-bridge'),
     password: secretSchema.optional(),
     tls: z.boolean().default(false),
     sentinels: z.array(z.strictObject({ host: z.string(), port })).optional(),
@@ -252,7 +256,7 @@ export const configSchema = z
   .strictObject({
     mode: z.enum(['development', 'production']).default('production'),
     chains: z.array(chainSchema).min(1),
-    redis: redisSchema.default({ url: 'redis://127.0.0.1:6379', prefix: '{phala-bridge}', tls: false }),
+    redis: redisSchema.default({ url: 'redis://127.0.0.1:6379', prefix: 'phala-bridge', tls: false }),
     queues: queuesSchema.default({
       backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000],
       dispatchConcurrency: 16,

@@ -1,22 +1,33 @@
 /**
- * Queue names shared by the relayer and the workers. Every key sits under the deployment's
- * hash-tagged prefix (e.g. `{phala-bridge}`), so one deployment's queues live in one Redis
- * Cluster slot and the same code runs on a single Redis or a Cluster.
+ * Queue names shared by the relayer and the workers. Each name carries its own Redis Cluster hash
+ * tag (`{requests-…}`): BullMQ's Lua scripts touch every key of one queue together, so one queue
+ * must sit in one slot, but different queues need not. With a plain prefix (`phala-bridge`) the
+ * queues of one deployment spread over a cluster's masters; with a braced prefix
+ * (`{phala-bridge}`, the older layout) the prefix's tag comes first and wins, so everything stays
+ * in one slot (docs/operations.md#redis-cluster). The same names work on a single Redis.
  */
 export function requestQueueName(cluster: `0x${string}`): string {
-  return `requests-${cluster.slice(2, 18).toLowerCase()}`;
+  return `{requests-${cluster.slice(2, 18).toLowerCase()}}`;
 }
 
-export const RESULT_QUEUE = 'results';
+export const RESULT_QUEUE = '{results}';
 
 /** Prepared worker batches waiting to be sent to one destination chain (sent by its leased submitter). */
 export function submitQueueName(chain: string): string {
-  return `submit-${chain}`;
+  return `{submit-${chain}}`;
 }
 
 /** Transactions sent to one destination chain, watched until final. */
 export function confirmQueueName(chain: string): string {
-  return `confirm-${chain}`;
+  return `{confirm-${chain}}`;
+}
+
+/** SCAN pattern (after `<prefix>:`) matching the keys of every request queue's `meta` hash. */
+export const REQUEST_QUEUE_META_MATCH = '{requests-*}:meta';
+
+/** True for a name `requestQueueName` returns (e.g. found by scanning `REQUEST_QUEUE_META_MATCH`). */
+export function isRequestQueueName(name: string): boolean {
+  return /^\{requests-[0-9a-f]{16}\}$/.test(name);
 }
 
 /**

@@ -2,7 +2,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { runUntilSignal } from '../../base/signals.js';
 
 /**
- * `phala-bridge devnet [--demo] [--exit] [--data-dir d] [--redis-url u] [--workers n]` (`npm start`):
+ * `phala-bridge devnet [--demo] [--exit] [--data-dir d] [--redis-url u | --redis-cluster h:p,…] [--workers n]`
+ * (`npm start`):
  * every chain, the gateway, a gatekeeper, workers and the relayer on this machine, with a line per
  * step and every endpoint printed. `--demo` then sends one request from each origin and prints each
  * journey. Ctrl-C stops everything; each start is fresh (new data directory and Redis prefix).
@@ -21,6 +22,11 @@ export function registerDevnetCommand(program: Command): void {
       '--redis-url <url>',
       'Redis to use (default redis://127.0.0.1:6379; started if installed and silent)',
     )
+    .option(
+      '--redis-cluster <nodes>',
+      'a running Redis Cluster to use instead, as host:port,host:port,… (redis.clusterNodes)',
+      parseClusterNodes,
+    )
     .option('--workers <n>', 'pRuntime workers to start (default 2)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected 1 to 16');
@@ -32,6 +38,7 @@ export function registerDevnetCommand(program: Command): void {
         exit?: boolean;
         dataDir?: string;
         redisUrl?: string;
+        redisCluster?: { host: string; port: number }[];
         workers?: number;
       }) => {
         const { runDevnetCommand } = await import('../devnet-run.js');
@@ -39,4 +46,15 @@ export function registerDevnetCommand(program: Command): void {
         process.exit(0);
       },
     );
+}
+
+/** `host:port,host:port,…` → `redis.clusterNodes`. */
+export function parseClusterNodes(value: string): { host: string; port: number }[] {
+  return value.split(',').map((node) => {
+    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(node);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535)
+      throw new InvalidArgumentError(`expected host:port,host:port,… (got "${node}")`);
+    return { host: match[1]!, port };
+  });
 }

@@ -36,7 +36,7 @@ import { devnetClients } from '../evm/clients.js';
 import { DevnetDeployError, deployExamples, deployGateway } from '../evm/deploy.js';
 import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
 import { auctionContract, exampleContract, GREETER_CONTRACT } from './contracts.js';
-import { ensureRedis } from './redis.js';
+import { ensureRedis, ensureRedisCluster } from './redis.js';
 import { type DevnetSecrets, devnetSecrets } from './secrets.js';
 
 /**
@@ -49,7 +49,15 @@ export type StartDevnetParameters = {
   /** Where chains, enclaves and the generated config live; default a fresh temporary directory. */
   dataDir?: string;
   redisUrl?: string;
-  /** Hash-tagged key prefix in Redis; default a fresh one per start. */
+  /**
+   * A Redis Cluster's nodes (`redis.clusterNodes`), used by every role instead of `redisUrl`; they
+   * must answer already (nothing is started for a cluster).
+   */
+  redisClusterNodes?: { host: string; port: number }[];
+  /**
+   * Key prefix in Redis; default a fresh plain one per start, whose queues and key families spread
+   * over a cluster's masters. A braced one (`{…}`) keeps every key in one slot.
+   */
   redisPrefix?: string;
   workers?: number;
   /** The workers' result batching (`worker.batch`); default the config's default. */
@@ -120,14 +128,18 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
   const configFile = path.join(dataDir, 'devnet.json');
   const secrets = devnetSecrets({ seed: p.seed, configFile });
   const redisUrl = p.redisUrl ?? 'redis://127.0.0.1:6379';
-  const redisPrefix = p.redisPrefix ?? `{phala-bridge-devnet-${Date.now().toString(36)}}`;
+  const redisPrefix = p.redisPrefix ?? `phala-bridge-devnet-${Date.now().toString(36)}`;
+  const redisClusterNodes = p.redisClusterNodes?.length ? p.redisClusterNodes : undefined;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
   try {
-    if ((await ensureRedis(redisUrl, progress)).started)
+    if (redisClusterNodes) {
+      await ensureRedisCluster(redisClusterNodes);
+      progress(`redis cluster ${redisClusterNodes.map((n) => `${n.host}:${n.port}`).join(', ')}`);
+    } else if ((await ensureRedis(redisUrl, progress)).started)
       progress(`redis-server started on ${redactUrl(redisUrl)}`);
 
     progress('starting the relay chain, the Phala-style parachain (2035) and the sibling parachain (2000)');
@@ -151,6 +163,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       dataDir,
       redisUrl,
       redisPrefix,
+      redisClusterNodes,
       relay,
       evm,
       gateway: null,
@@ -175,6 +188,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       dataDir,
       redisUrl,
       redisPrefix,
+      redisClusterNodes,
       relay,
       evm,
       gateway: gateway.address,
@@ -443,6 +457,7 @@ function rawConfig(p: {
   dataDir: string;
   redisUrl: string;
   redisPrefix: string;
+  redisClusterNodes: { host: string; port: number }[] | undefined;
   relay: RelayDevnet;
   evm: EvmNode;
   gateway: Address | null;
@@ -489,7 +504,12 @@ function rawConfig(p: {
   return {
     mode: 'development',
     chains,
-    redis: { url: p.redisUrl, prefix: p.redisPrefix },
+    // Every role (relayer, workers) reads this one section: a cluster reaches all of them.
+    redis: {
+      url: p.redisUrl,
+      prefix: p.redisPrefix,
+      ...(p.redisClusterNodes ? { clusterNodes: p.redisClusterNodes } : {}),
+    },
     queues: { backoffMs: [500, 2_000, 10_000, 60_000] },
     gatekeeper: {
       dataDir: path.join(p.dataDir, 'gatekeeper'),

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { redactUrl } from '../../base/redact-url.js';
 
 export class RedisUnavailableError extends BaseError {
+
+  /** Start Redis (or point the devnet at one). */
+
+  static override readonly retry: Retry = 'after-fix';
   override name = 'RedisUnavailableError';
 }
 
@@ -61,4 +65,17 @@ export async function ensureRedis(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new RedisUnavailableError(`redis-server started but does not answer on ${hostname}:${p}.`);
+}
+
+/**
+ * Makes sure every node of a Redis Cluster answers. Nothing is started: a cluster is the
+ * operator's (or a test's, test/helpers/redis-cluster.ts) to run.
+ */
+export async function ensureRedisCluster(nodes: { host: string; port: number }[]): Promise<void> {
+  const silent: string[] = [];
+  for (const { host, port } of nodes) if (!(await answers(host, port))) silent.push(`${host}:${port}`);
+  if (silent.length > 0)
+    throw new RedisUnavailableError(`Redis Cluster nodes do not answer: ${silent.join(', ')}.`, {
+      details: 'start the cluster first, or check redis.clusterNodes',
+    });
 }
