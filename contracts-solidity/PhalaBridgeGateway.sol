@@ -35,6 +35,12 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         bytes32 publicKey; // slot 2
     }
 
+    /// @notice One worker's signed batch, as `fulfillBatch` takes it, for `fulfillBatches`.
+    struct WorkerBatch {
+        FulfillmentItem[] items;
+        bytes signature;
+    }
+
     uint256 private constant NONCE_MASK = 0xffffffffffffffff;
     uint256 private constant REGISTERED_BIT = 1 << 128;
 
@@ -219,16 +225,58 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         external
         returns (FulfillResult[] memory results)
     {
+        address worker = _recover(_batchDigest(items), signature);
         uint256 count = items.length;
-        if (count == 0 || count > type(uint32).max) revert EmptyBatch();
-        bytes32 digest =
-            _hashTypedDataV4(keccak256(abi.encode(FULFILLMENT_BATCH_TYPEHASH, _batchRoot(items), uint32(count))));
-        address worker = _recover(digest, signature);
         results = new FulfillResult[](count);
         for (uint256 i; i < count; ++i) {
             (RequestRef calldata ref, bytes calldata pub, bytes calldata sealedOut,) = _item(items, i);
             results[i] = _fulfillItem(ref, pub, sealedOut, worker);
         }
+    }
+
+    /// @notice Several workers' signed batches in one transaction, so that one transaction carries
+    /// the results of many workers. Each batch is checked on its own exactly as `fulfillBatch`
+    /// checks one (EIP-712 `FulfillmentBatch` over its items in order; its signer must be authorized
+    /// for each item's contract cluster), and each item gets the code `fulfillBatch` would give it,
+    /// with the same `RequestFulfilled` / `FulfillmentSkipped` events. A batch whose signature does
+    /// not recover, or whose signer is not authorized, skips only its own items
+    /// (`WorkerNotAuthorized`; the event names the zero address as worker when no signer could be
+    /// recovered): the other batches land. Batches run in order, so a request carried by two
+    /// batches is delivered once and the later copy is skipped as `NotPending`.
+    /// @dev Reverts only for an empty call or batch (`EmptyBatch`), an item out of its signed place
+    /// or leaving the calldata (`MalformedBatch(i)`, `i` within its batch), or too little gas for a
+    /// callback: faults of the sender, not of a worker.
+    function fulfillBatches(WorkerBatch[] calldata batches) external returns (FulfillResult[][] memory results) {
+        uint256 n = batches.length;
+        if (n == 0) revert EmptyBatch();
+        results = new FulfillResult[][](n);
+        for (uint256 b; b < n; ++b) {
+            FulfillmentItem[] calldata items = batches[b].items;
+            address worker = _tryRecover(_batchDigest(items), batches[b].signature);
+            uint256 count = items.length;
+            FulfillResult[] memory out = new FulfillResult[](count);
+            for (uint256 i; i < count; ++i) {
+                (RequestRef calldata ref, bytes calldata pub, bytes calldata sealedOut,) = _item(items, i);
+                out[i] = _fulfillItem(ref, pub, sealedOut, worker);
+            }
+            results[b] = out;
+        }
+    }
+
+    /// @dev The EIP-712 `FulfillmentBatch(root, count)` digest of a batch. The Merkle layer is
+    /// scratch: the free memory pointer is put back, so many batches do not grow memory.
+    function _batchDigest(FulfillmentItem[] calldata items) private view returns (bytes32) {
+        uint256 count = items.length;
+        if (count == 0 || count > type(uint32).max) revert EmptyBatch();
+        uint256 free;
+        assembly ("memory-safe") {
+            free := mload(0x40)
+        }
+        bytes32 root = _batchRoot(items);
+        assembly ("memory-safe") {
+            mstore(0x40, free)
+        }
+        return _hashTypedDataV4(keccak256(abi.encode(FULFILLMENT_BATCH_TYPEHASH, root, uint32(count))));
     }
 
     function _fulfillItem(RequestRef calldata ref, bytes calldata pub, bytes calldata sealedOut, address worker)
@@ -451,6 +499,13 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
 
     function _authorized(address worker, bytes32 cluster) private view returns (bool) {
         return cluster != 0 && _authorizedUntil[worker][cluster] > block.timestamp;
+    }
+
+    /// @dev The signer, or the zero address (never authorized) when the signature does not recover.
+    function _tryRecover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
+        ECDSA.RecoverError err;
+        (signer, err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err != ECDSA.RecoverError.NoError) signer = address(0);
     }
 
     function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {

@@ -11,7 +11,7 @@ import {
 } from '../../src/devnet/evm/index.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js';
-import { encodeFulfill, encodeFulfillBatch } from '../../src/evm/gateway/fulfill.js';
+import { encodeFulfill, encodeFulfillBatch, encodeFulfillBatches } from '../../src/evm/gateway/fulfill.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
 import { signFulfillment, signFulfillmentBatch } from '../../src/evm/sign.js';
 import type { FulfillmentInput, RequestRef } from '../../src/evm/types.js';
@@ -26,13 +26,23 @@ import type { BenchReport } from '../index.js';
  *   callback (measured with debug_traceTransaction), 32-byte public and 105-byte sealed output
  *   (an envelope around 32 bytes), median of 3;
  * - batchPerRequestGas[n]: (`fulfillBatch` of n such results − gas inside the callbacks) / n,
- *   all requests from one consumer to one confidential contract.
+ *   all requests from one consumer to one confidential contract;
+ * - workersPerRequestGas["<w>x<n>"]: the same for one `fulfillBatches` transaction carrying w
+ *   workers' signed batches of n items each (4 items per worker, and 16 items in all).
  */
 export const name = 'gas';
 
 const PUBLIC_OUTPUT = 32;
 const SEALED_OUTPUT = 105;
 const BATCH_SIZES = [1, 8, 32, 128] as const;
+/** [workers, items per worker] of the `fulfillBatches` rows: 4 items per worker, then 16 in all. */
+const WORKER_SHAPES = [
+  [1, 4],
+  [2, 4],
+  [4, 4],
+  [1, 16],
+  [2, 8],
+] as const;
 
 type Trace = { structLogs: { depth: number; gas: number; gasCost: number }[] };
 
@@ -78,8 +88,10 @@ export async function run(): Promise<BenchReport> {
     const keys = dev.gatekeepers.map((g) => g.secretKey);
     const contractId = rand(32);
     const cluster = rand(32);
-    const workerKey = devnetSecretKey('bench/worker');
-    const worker = ethereumAddress(keyPairFromSecret('secp256k1', workerKey).publicKey);
+    const workerKeys = [0, 1, 2, 3].map((i) =>
+      devnetSecretKey(i === 0 ? 'bench/worker' : `bench/worker-${i}`),
+    );
+    const workerKey = workerKeys[0]!;
     const now = (await publicClient.getBlock()).timestamp;
     const deadline = now + 86_400n;
     await registerContractOnGateway(dev.clients, {
@@ -87,11 +99,14 @@ export async function run(): Promise<BenchReport> {
       registration: { contractId, cluster, publicKey: rand(32), epoch: 0n },
       gatekeeperKeys: keys,
     });
-    await registerWorkerOnGateway(dev.clients, {
-      gateway: dev.gateway,
-      registration: { worker, measurement: rand(32), cluster, expiresAt: now + 7n * 86_400n, epoch: 0n },
-      gatekeeperKeys: keys,
-    });
+    for (const key of workerKeys) {
+      const worker = ethereumAddress(keyPairFromSecret('secp256k1', key).publicKey);
+      await registerWorkerOnGateway(dev.clients, {
+        gateway: dev.gateway,
+        registration: { worker, measurement: rand(32), cluster, expiresAt: now + 7n * 86_400n, epoch: 0n },
+        gatekeeperKeys: keys,
+      });
+    }
     const consumer = (await deployTestConsumer(dev.clients, dev.gateway)).address;
     await send(consumer, encodeFunctionData({ abi: testConsumerAbi, functionName: 'setMode', args: [1] })); // Noop
 
@@ -176,12 +191,38 @@ export async function run(): Promise<BenchReport> {
         target: '',
       });
     }
+    const workersPerRequestGas: Record<string, number> = {};
+    for (const [workers, perWorker] of WORKER_SHAPES) {
+      const key = `${workers}x${perWorker}`;
+      const batches = [];
+      for (let w = 0; w < workers; w++) {
+        const items: FulfillmentInput[] = [];
+        for (let i = 0; i < perWorker; i++) items.push(await result());
+        batches.push({ items, signature: signFulfillmentBatch(dev.domain, items, workerKeys[w]!).signature });
+      }
+      const receipt = await send(dev.gateway, encodeFulfillBatches({ batches }));
+      const n = workers * perWorker;
+      const callbacks = await calleeGas(dev, receipt.transactionHash);
+      const perRequest = Math.round(Number(receipt.gasUsed - callbacks) / n);
+      workersPerRequestGas[key] = perRequest;
+      table.push({
+        operation: `fulfillBatches, ${workers} worker${workers > 1 ? 's' : ''} × ${perWorker} items, per request (without callbacks)`,
+        gas: perRequest,
+        target: '',
+      });
+      table.push({
+        operation: `fulfillBatches, ${workers} worker${workers > 1 ? 's' : ''} × ${perWorker} items, per request (with no-op callbacks)`,
+        gas: Math.round(Number(receipt.gasUsed) / n),
+        target: '',
+      });
+    }
     return {
       table,
       figures: {
         requestGas: Number(median(requestGas)),
         fulfillOverheadGas: Number(median(fulfillOverhead)),
         batchPerRequestGas,
+        workersPerRequestGas,
       },
     };
   } finally {

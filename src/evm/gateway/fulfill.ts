@@ -1,5 +1,6 @@
 import { type Hex, encodeFunctionData, keccak256 } from 'viem';
 import { fromHex, toHex } from '../../base/bytes.js';
+import { InvalidInputError } from '../../base/errors.js';
 import { batchLeaf, fulfillmentLeaf } from '../../crypto/proofs.js';
 import { buildMerkleTree } from '../../crypto/merkle.js';
 import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
@@ -73,6 +74,27 @@ export function encodeFulfillBatch(p: EncodeFulfillBatchParameters): Hex {
     functionName: 'fulfillBatch',
     args: [p.items.map((item, i) => itemArg(item, i)), p.signature],
   });
+}
+
+/** One worker's signed batch: its items in the order it signed them, and its signature. */
+export type WorkerBatchInput = { items: readonly FulfillmentInput[]; signature: Hex };
+
+export type EncodeFulfillBatchesParameters = { batches: readonly WorkerBatchInput[] };
+
+/**
+ * Calldata of `fulfillBatches(batches)`: several workers' signed batches in one transaction. The
+ * gateway checks each batch against its own signer; a batch whose signer is not authorized only
+ * skips its own items. Each batch's items go in the order they were signed.
+ */
+export function encodeFulfillBatches(p: EncodeFulfillBatchesParameters): Hex {
+  if (p.batches.length === 0) throw new InvalidInputError('batches', 'at least one batch');
+  const batches = p.batches.map((b, n) => {
+    // The gateway reverts the whole transaction on an empty batch: refuse it here.
+    if (b.items.length === 0) throw new InvalidInputError(`batches[${n}].items`, 'at least one item');
+    fromHex(b.signature, `batches[${n}].signature`, 65);
+    return { items: b.items.map((item, i) => itemArg(item, i)), signature: b.signature };
+  });
+  return encodeFunctionData({ abi: phalaBridgeGatewayAbi, functionName: 'fulfillBatches', args: [batches] });
 }
 
 export type EncodeCancelParameters = { request: RequestRef };
