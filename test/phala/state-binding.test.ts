@@ -1,5 +1,4 @@
 import { u8aToHex } from '@polkadot/util';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hex } from '../../src/base/bytes.js';
 import { codeHashOf, contracts, registry } from '../../src/phala/index.js';
@@ -11,7 +10,10 @@ import {
 } from '../../src/pruntime/worker/state-commit-gate.js';
 import type { RequestJob } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
-import { PhalaDestination, type PhalaDestinationParameters } from '../../src/relayer/chains/phala-destination.js';
+import { phalaChainSchema } from '../../src/config/schema.js';
+import type { PreparedBatch } from '../../src/protocol/prepared-batch.js';
+import type { SentTransaction } from '../../src/protocol/sent-transaction.js';
+import { PhalaDestination } from '../../src/relayer/chains/phala-destination.js';
 import { type TestNode, startTestNode } from '../devnet-substrate/helpers.js';
 import { type Actor, addGatekeeper, approvedWorker, newActor, randomHash } from './setup.js';
 
@@ -290,12 +292,16 @@ describe('the worker state-commit gate', () => {
 describe('the relayer delivering to the Phala-style chain', () => {
   it('fulfils a stateful result with its state in one extrinsic, and asks for a re-run when stale', async () => {
     const destination = new PhalaDestination({
-      config: { name: 'phala', batch: { maxSize: 1, maxDelayMs: 0 } },
+      config: phalaChainSchema.parse({
+        kind: 'phala',
+        name: 'phala',
+        wsUrl: t.node.wsUrl,
+        batch: { maxSize: 1, maxDelayMs: 0 },
+      }),
       client: t.client,
       signer: t.charlie,
-      logger: pino({ level: 'silent' }),
-    } as unknown as PhalaDestinationParameters);
-    const item = async (expectedVersion: bigint) => {
+    });
+    const batch = async (expectedVersion: bigint): Promise<PreparedBatch> => {
       const requestId = await newRequest();
       const r = result(requestId, { expectedVersion });
       const origin = { kind: 'phala' as const, genesisHash: genesisHex(t.client) };
@@ -323,17 +329,32 @@ describe('the relayer delivering to the Phala-style chain', () => {
         gasUsed: 1,
         producedAt: Date.now(),
       } satisfies ResultJob;
-      return { request, result: job };
+      return {
+        id: `state-binding-${requestId}`,
+        chain: 'phala',
+        worker: job.worker,
+        items: [{ request, result: job }],
+        root: null,
+        signature: null,
+        attempt: 0,
+      };
+    };
+    /** Sends (recording before the broadcast, as the submit stage does) and looks until final. */
+    const deliver = async (b: PreparedBatch) => {
+      const recorded: SentTransaction[] = [];
+      const sent = await destination.send([b], async (s) => void recorded.push(s));
+      expect(recorded).toEqual([sent]);
+      for (let look = 0; look < 200; look++) {
+        const check = await destination.check(sent, [b]);
+        if (check.kind === 'final') return check.items.get(b.items[0]!.request.requestId);
+        expect(['pending', 'mined']).toContain(check.kind);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('not final after 200 looks');
     };
     const current = await version();
-    const sent: string[] = [];
-    const [outcome] = await destination.submit([await item(current)], async (tx) => {
-      sent.push(tx);
-    });
-    expect(outcome).toMatchObject({ kind: 'fulfilled' });
-    expect(sent).toHaveLength(1);
+    expect(await deliver(await batch(current))).toEqual({ kind: 'delivered', callbackFailed: false });
     expect(await version()).toBe(current + 1n);
-    const [stale] = await destination.submit([await item(current)], async () => {});
-    expect(stale).toMatchObject({ kind: 'rerun' });
+    expect(await deliver(await batch(current))).toMatchObject({ kind: 'rerun' });
   }, 60_000);
 });

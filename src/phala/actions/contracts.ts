@@ -1,3 +1,4 @@
+import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { Codec } from '@polkadot/types/types';
 import { z } from 'zod';
 import { u8aToHex } from '@polkadot/util';
@@ -119,19 +120,26 @@ export function signFulfillment(
  * changed the contract's state brings it as `stateCommit` (signed with it: `signFulfillment`);
  * both land in one dispatch or neither does (PhalaContracts.StaleState when the state moved on).
  */
-export function fulfill(
-  client: PhalaClient,
-  p: {
-    signer: Signer;
-    requestId: Bytes;
-    publicOutput: Bytes;
-    sealedOutput: Bytes;
-    stateRoot: Bytes;
-    stateCommit?: NewState | null | undefined;
-    signature: Bytes;
-  } & ActionOptions,
-) {
-  const call = tx(client).fulfill!(
+export function fulfill(client: PhalaClient, p: { signer: Signer } & FulfillParameters & ActionOptions) {
+  return submitFor(client, fulfillCall(client, p), p.signer, 'RequestFulfilled', p);
+}
+
+/** What a fulfilment carries: the worker's answer, the state it made, and the worker's signature. */
+export type FulfillParameters = {
+  requestId: Bytes;
+  publicOutput: Bytes;
+  sealedOutput: Bytes;
+  stateRoot: Bytes;
+  stateCommit?: NewState | null | undefined;
+  signature: Bytes;
+};
+
+/**
+ * The unsigned `fulfill` call that `fulfill` submits, for a caller that signs and broadcasts it
+ * itself (the relayer's destination: its own nonces, no waiting).
+ */
+export function fulfillCall(client: PhalaClient, p: FulfillParameters): SubmittableExtrinsic<'promise'> {
+  return tx(client).fulfill!(
     hexOf(p.requestId, 'requestId', 32),
     hexOf(p.publicOutput, 'publicOutput'),
     hexOf(p.sealedOutput, 'sealedOutput'),
@@ -144,7 +152,6 @@ export function fulfill(
       : null,
     hexOf(p.signature, 'signature', 65),
   );
-  return submitFor(client, call, p.signer, 'RequestFulfilled', p);
 }
 
 /** A worker's signature of a state commit for requests of other chains (`stateCommitPayload`, v2). */
@@ -275,6 +282,30 @@ export async function getRequest(client: PhalaClient, requestId: Bytes): Promise
 /** The recorded result of a fulfilled request. */
 export async function getResult(client: PhalaClient, requestId: Bytes): Promise<Fulfillment | null> {
   const value = await queryPlain(q(client).results!, hexOf(requestId, 'requestId', 32));
+  return value === null ? null : parseChainData(fulfillmentSchema, value, 'PhalaContracts.Results');
+}
+
+/** An open request as of one block (e.g. the finalized head). */
+export async function getRequestAt(
+  client: PhalaClient,
+  requestId: Bytes,
+  blockHash: Bytes,
+): Promise<Request | null> {
+  const at = await client.api.at(hexOf(blockHash, 'blockHash', 32));
+  const query = (at.query.phalaContracts as unknown as Record<string, Query>).requests!;
+  const value = await queryPlain(query, hexOf(requestId, 'requestId', 32));
+  return value === null ? null : parseChainData(requestSchema, value, 'PhalaContracts.Requests');
+}
+
+/** The recorded result of a request as of one block (e.g. the finalized head). */
+export async function getResultAt(
+  client: PhalaClient,
+  requestId: Bytes,
+  blockHash: Bytes,
+): Promise<Fulfillment | null> {
+  const at = await client.api.at(hexOf(blockHash, 'blockHash', 32));
+  const query = (at.query.phalaContracts as unknown as Record<string, Query>).results!;
+  const value = await queryPlain(query, hexOf(requestId, 'requestId', 32));
   return value === null ? null : parseChainData(fulfillmentSchema, value, 'PhalaContracts.Results');
 }
 
