@@ -1,55 +1,92 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Hex, parseEventLogs } from 'viem';
+import type { Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
+import { z } from 'zod';
 import { fromHex, toHex } from '../../src/base/bytes.js';
 import { parseConfig } from '../../src/config/load.js';
 import { sealKeyHandover } from '../../src/crypto/key-handover.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
 import { startDevnet } from '../../src/devnet/orchestrator/devnet.js';
-import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
+import { type GatewayLogEvent, decodeGatewayLog } from '../../src/evm/gateway/events.js';
 import { sendRequest } from '../../src/evm/gateway/request.js';
 import { computeRequestIdFromInput } from '../../src/evm/request-id.js';
 import { createLogger } from '../../src/log/logger.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
-import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../src/protocol/queue-names.js';
+import { RESULT_QUEUE, confirmQueueName, requestQueueName } from '../../src/protocol/queue-names.js';
 import { type RequestJob, requestJobSchema } from '../../src/protocol/request-job.js';
+import { type ResultBatchJob, resultBatchJobId, resultBatchOf } from '../../src/protocol/result-batch-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
+import type { SignBatchRequest } from '../../src/pruntime/enclave/executor.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { resultJobOf } from '../../src/pruntime/worker/request-processor.js';
+import { ResultBatcher } from '../../src/pruntime/worker/result-batcher.js';
 import { type AdminClientParameters, getJourney } from '../../src/relayer/admin-client.js';
+import { buildChainAdapters } from '../../src/relayer/chains/build.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
-import type { Destination, ItemOutcome, OriginWatcher, WatchSink } from '../../src/relayer/ports.js';
-import { submitQueueName } from '../../src/relayer/queues.js';
+import type {
+  Destination,
+  ItemResult,
+  OriginWatcher,
+  SentTransaction,
+  WatchSink,
+} from '../../src/relayer/ports.js';
+import { stageJobOptions } from '../../src/relayer/queues.js';
+import { createRedis } from '../../src/relayer/redis.js';
 import { sealInput } from '../../src/sdk/seal.js';
 import type { BenchReport } from '../index.js';
 
 export const name = 'relayer';
 
 /**
- * The relayer's own cost, two ways.
+ * The relayer's own cost, and what it makes of the workers it serves (issue 15, "What must show").
  *
- * (a) Queue pipeline, observe → result ready to submit: a real RelayerDaemon on a real Redis
- * (unique prefix) with a bench watcher feeding its observe stage (as the EVM watcher does, from
- * 8 concurrent callers) and an in-memory destination (no chain: it approves the bench workers and
- * answers every submission at once). Workers are BullMQ consumers of the cluster queue running
- * the real enclave (sim TEE) and QuickJS engine on a one-line stateless contract, as
- * test/helpers/evm-relay.ts does; the worker service's chain reads are left out (see the
- * pruntime-worker suite). "Ready" is the submit job being added (after the result checks:
- * request match, proof recovery, approved worker). Beside it, in the same run: raw BullMQ
- * add → process of empty jobs with the same feeding, and the ratio of the two rates. Added
- * latency is observe → ready minus the enclave's own execution time, at half the peak rate.
+ * (a) Queue pipeline, observe → confirmed: a real RelayerDaemon on a real Redis (unique prefix)
+ * with a bench watcher feeding its observe stage (as the EVM watcher does, from 8 concurrent
+ * callers) and an in-memory destination on the Destination port: no chain, it approves the bench
+ * worker, any batches may share a transaction, `send` makes a fake SentTransaction, hands it to
+ * `beforeBroadcast` and returns it, and `check` answers `final` with every item delivered at the
+ * first look (`rebroadcast`, `replace`: nothing to do). Workers are BullMQ consumers of the cluster
+ * queue publishing what a worker service publishes: ONE ResultBatchJob per worker batch, grouped
+ * and signed by the worker's own ResultBatcher with the real enclave (sim TEE) and QuickJS engine
+ * on a one-line stateless contract. The results are executed before timing (the relayer's cost
+ * alone; the worker service's chain reads are left out, see the pruntime-worker suite).
+ * End point ("ready"): the completion of the confirm job of the transaction carrying the request
+ * (QueueEvents `completed` on `confirm-bench`, timed when the event arrives; the confirm stage has
+ * recorded the journey's `confirmed` by then). Beside it, in the same run: raw BullMQ add →
+ * process of empty jobs with the same feeding, and the ratio of the two rates (`pipelineRatio`: 4
+ * workers, signed batches). Then the same with two relayer processes on one Redis and prefix:
+ * this one (holding the watch and submit leases) and a child process (`node --import tsx` of this
+ * file) running a second daemon with the same in-memory destination, so prepare and confirm work
+ * spreads over both (`pipelineScale2Relayers`, the 2-process rate ÷ the 1-process rate). Latency
+ * at half the peak rate.
  *
  * (b) End to end on the devnet (`startDevnet`: relay + Phala-style + sibling chains, Hardhat
- * gateway, gatekeeper, 2 real worker services, relayer), with a stateless echo contract:
- * requests sent straight to the gateway by 10 funded senders, all fulfilled; mined → mined
- * latency is timed by a block follower (wall clock at first sight of each block). Run with worker
- * batching on and then off (a second devnet), for gas per request.
+ * gateway, gatekeeper, 2 real worker services, relayer), with a stateless echo contract; mined →
+ * mined latency is timed by a block follower (wall clock at first sight of each block). On the
+ * devnet with worker batching, in order:
+ *   1. the worker pool alone: the relayer stopped, N requests sent to the gateway and mined, their
+ *      request jobs put on the cluster queue as the observe stage would (so the workers' on-chain
+ *      checks pass), timed until every result is on the results queue; then a relayer started
+ *      again on the same config fulfils them before going on (`workersAloneRequestsPerSecond`).
+ *   2. a burst of 1,000 requests from 10 funded senders as fast as they send: the peak
+ *      end-to-end rate (`e2eRequestsPerSecond`), `e2eRatio` = that ÷ the pool's own rate, and
+ *      `e2eBurstP99Ms` (= `e2eP99Ms`).
+ *   3. steady: half that peak rate for 60 s, paced over the senders: `e2eSteadyP50Ms`,
+ *      `e2eSteadyP99Ms`, `gasPerRequestBatched`.
+ * Then a second devnet with worker batching off, a burst only, for gas per request unbatched.
+ *
+ * Counts: BENCH_RELAYER_PIPELINE_REQUESTS, BENCH_RELAYER_PIPELINE_WORKER_BATCH,
+ * BENCH_RELAYER_WORKERS_ALONE_REQUESTS, BENCH_RELAYER_E2E_REQUESTS, BENCH_RELAYER_STEADY_SECONDS,
+ * BENCH_RELAYER_E2E_UNBATCHED_REQUESTS (0 skips a part), BENCH_RELAYER_E2E_WAIT_MS,
+ * BENCH_RELAYER_PARTS (pipeline,e2e), BENCH_VERBOSE.
  */
 
 const REDIS_URL = process.env.PHALA_BRIDGE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -58,9 +95,21 @@ const GATEWAY = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Hex;
 const CHAIN_ID = 31337;
 const FEEDERS = 8;
 const PIPELINE_REQUESTS = Number(process.env.BENCH_RELAYER_PIPELINE_REQUESTS ?? 600);
+/** The bench workers' batches (the worker service's ResultBatcher; 20 ms, its linger). */
+const PIPELINE_BATCH = {
+  maxSize: Number(process.env.BENCH_RELAYER_PIPELINE_WORKER_BATCH ?? 4),
+  maxDelayMs: 20,
+};
+const WORKERS_ALONE_REQUESTS = Number(process.env.BENCH_RELAYER_WORKERS_ALONE_REQUESTS ?? 1000);
 const E2E_REQUESTS = Number(process.env.BENCH_RELAYER_E2E_REQUESTS ?? 1000);
+const STEADY_SECONDS = Number(process.env.BENCH_RELAYER_STEADY_SECONDS ?? 60);
 const E2E_UNBATCHED_REQUESTS = Number(process.env.BENCH_RELAYER_E2E_UNBATCHED_REQUESTS ?? 1000);
+const E2E_WAIT_MS = Number(process.env.BENCH_RELAYER_E2E_WAIT_MS ?? 300_000);
+const VERBOSE = Boolean(process.env.BENCH_VERBOSE);
 const SENDERS = 10;
+/** argv[2] of the second relayer process (this file run by itself). */
+const CHILD_FLAG = '--bench-relayer-child';
+const SELF = fileURLToPath(import.meta.url);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -68,6 +117,18 @@ function percentile(values: number[], p: number): number {
 }
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const randomHex = (bytes: number) => toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+
+/** Resolves with `promise`, or rejects with `message` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message())), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** Runs `task(i)` for i < n from `width` concurrent callers. */
 async function feed(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -96,6 +157,8 @@ async function paced(n: number, perSecond: number, task: (i: number) => Promise<
 
 type Mode = { width: number } | { perSecond: number };
 type Presigned = { job: RequestJob; result: ResultJob };
+/** The worker's result batching: `maxSize` 1 publishes every result as a batch of its own. */
+type WorkerBatch = { maxSize: number; maxDelayMs: number };
 
 /**
  * The contract, its key, one worker enclave holding it, and requests with the results that
@@ -211,36 +274,75 @@ async function pipelineWorld(dataDir: string) {
     requests,
     execute,
     presign,
+    /** The worker's batch signature over results this enclave produced (result-batcher.ts). */
+    signBatch: (request: SignBatchRequest) => enclave.signBatch(request),
     close: () => engine.close(),
   };
 }
 type PipelineWorld = Awaited<ReturnType<typeof pipelineWorld>>;
 
-/** A real RelayerDaemon under `prefix` with the bench watcher and the in-memory destination. */
-async function startDaemon(prefix: string, approved: string) {
-  // The watcher only hands over the daemon's observe stage (it starts under the watch lease).
-  const watchers: OriginWatcher[] = [];
-  const sinkReady = new Promise<WatchSink>((resolve) => {
-    watchers.push({
-      chain: 'bench',
-      start: async (s) => resolve(s),
-      stop: async () => {},
-      lag: async () => 0,
-    });
-  });
-  // The chain side, in memory: the bench worker is approved, and every submission succeeds.
-  const destination: Destination & { batch: { maxSize: number; maxDelayMs: number } } = {
+/**
+ * The chain side, in memory, on the Destination port: the bench worker is approved, every request
+ * pending, any batches share a transaction, and a transaction is final, every item delivered, at
+ * its first look. Each instance signs as an address of its own, so two relayer processes' fake
+ * transactions never share a nonce.
+ */
+function benchDestination(approved: string): Destination {
+  const signer = randomHex(20);
+  let nonce = 0;
+  const delivered: ItemResult = { kind: 'delivered', callbackFailed: false };
+  return {
     chain: 'bench',
     batch: { maxSize: 16, maxDelayMs: 20 },
     accepts: (o) => o.kind === 'evm' && o.chainId === CHAIN_ID,
     isApprovedWorker: async (_cluster, worker) => worker.address.toLowerCase() === approved,
     status: async () => 'pending',
-    submit: async (items, onSent) => {
-      const txHash = toHex(crypto.getRandomValues(new Uint8Array(32)));
-      await onSent(txHash, items);
-      return items.map((): ItemOutcome => ({ kind: 'fulfilled', txHash }));
+    canShare: () => true,
+    send: async (_batches, beforeBroadcast) => {
+      const now = Date.now();
+      const sent: SentTransaction = {
+        chain: 'bench',
+        signer,
+        nonce: nonce++,
+        hashes: [randomHex(32)],
+        raw: '0x02',
+        fees: null,
+        sentAt: now,
+        lastSentAt: now,
+      };
+      await beforeBroadcast(sent);
+      return sent;
     },
+    // Items by request id, as TransactionCheck names them.
+    check: async (sent, batches) => ({
+      kind: 'final',
+      txHash: sent.hashes.at(-1)!,
+      blockNumber: sent.nonce + 1,
+      gasUsed: 0n,
+      items: new Map(batches.flatMap((b) => b.items.map((i) => [i.request.requestId, delivered] as const))),
+    }),
+    rebroadcast: async () => {},
+    replace: async () => null,
   };
+}
+
+/**
+ * A real RelayerDaemon under `prefix` with the in-memory destination; with `watch`, also the bench
+ * watcher, whose sink (the daemon's observe stage, handed over under the watch lease) is returned.
+ */
+async function startDaemon(prefix: string, approved: string, watch: boolean) {
+  const watchers: OriginWatcher[] = [];
+  const sinkReady = watch
+    ? new Promise<WatchSink>((resolve) => {
+        watchers.push({
+          chain: 'bench',
+          start: async (s) => resolve(s),
+          stop: async () => {},
+          lag: async () => 0,
+        });
+      })
+    : null;
+  const destination = benchDestination(approved);
   const config = parseConfig(
     {
       mode: 'development',
@@ -270,13 +372,60 @@ async function startDaemon(prefix: string, approved: string) {
     adapters: () => ({ watchers, destinations: [destination] }),
   });
   await daemon.start();
-  return { observe: await sinkReady, close: () => daemon.stop(2_000) };
+  return { observe: sinkReady ? await sinkReady : null, close: () => daemon.stop(2_000) };
 }
 
 /**
- * `count` BullMQ consumers of the cluster queue (concurrency 4 each). `presigned`: a worker looks
- * up the result the enclave signed beforehand and puts it on the results queue (the relayer's
- * cost alone); otherwise it runs the request in the enclave first.
+ * A second relayer process on `prefix`: this file run by node with CHILD_FLAG (see the end of the
+ * file). It has no watcher (this process keeps the watch lease and feeds observe); it takes
+ * prepare and confirm jobs, and submit if it ever held the submit lease.
+ */
+async function startChildRelayer(prefix: string, approved: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, CHILD_FLAG, prefix, approved], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await within(
+    new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('ready\n')) resolve();
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`the second relayer exited (${code}) before it was ready`)),
+      );
+    }),
+    60_000,
+    () => 'the second relayer was not ready after 60 s',
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    close: async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The second relayer process itself: a daemon until SIGTERM. */
+async function childMain(prefix: string, approved: string): Promise<void> {
+  const daemon = await startDaemon(prefix, approved, false);
+  process.once('SIGTERM', () => {
+    void daemon.close().finally(() => process.exit(0));
+  });
+  process.stdout.write('ready\n');
+}
+
+/**
+ * `count` BullMQ consumers of the cluster queue (concurrency 4 each), each with the worker
+ * service's ResultBatcher: results ready together go as ONE ResultBatchJob signed by the enclave
+ * (a batch of one when `batch.maxSize` is 1). `presigned`: a worker takes the result the enclave
+ * produced beforehand (the relayer's cost alone); otherwise it runs the request in the enclave.
  */
 async function startWorkers(
   redis: Redis,
@@ -284,25 +433,41 @@ async function startWorkers(
   world: PipelineWorld,
   count: number,
   presigned: Map<string, ResultJob> | null,
+  batch: WorkerBatch,
 ) {
   const results = new Queue(RESULT_QUEUE, { connection: redis, prefix });
+  const publish = async (job: ResultBatchJob) => {
+    await results.add('result', job, { jobId: resultBatchJobId(job) });
+  };
   const executeMs = new Map<string, number>();
-  const workers = Array.from(
-    { length: count },
-    () =>
-      new Worker(
-        requestQueueName(world.cluster),
-        async (job: Job) => {
-          const request = requestJobSchema.parse(job.data);
-          const id = requestJobId(request.origin, request.requestId);
-          const started = performance.now();
-          const result = presigned?.get(id) ?? (await world.execute(request));
-          executeMs.set(id, performance.now() - started);
-          await results.add('result', result, { jobId: resultJobIdOf(id, result.worker.address) });
-        },
-        { connection: redis.duplicate(), prefix, concurrency: 4 },
-      ),
-  );
+  const workers = Array.from({ length: count }, () => {
+    let running = 0;
+    const batcher = new ResultBatcher({
+      maxSize: batch.maxSize,
+      maxDelayMs: batch.maxDelayMs,
+      running: () => running,
+      sign: (request) => world.signBatch(request),
+      publish,
+    });
+    return new Worker(
+      requestQueueName(world.cluster),
+      async (job: Job) => {
+        const request = requestJobSchema.parse(job.data);
+        const id = requestJobId(request.origin, request.requestId);
+        const started = performance.now();
+        running++;
+        let result: ResultJob;
+        try {
+          result = presigned?.get(id) ?? (await world.execute(request));
+        } finally {
+          running--;
+        }
+        executeMs.set(id, performance.now() - started);
+        await batcher.add(result);
+      },
+      { connection: redis.duplicate(), prefix, concurrency: 4 },
+    );
+  });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     executeMs,
@@ -313,7 +478,15 @@ async function startWorkers(
   };
 }
 
-/** Feeds `jobs` through observe and times each until its submit job is added (result accepted). */
+/** What the bench reads of a confirm job: the requests its transaction carries. */
+const confirmJobSchema = z.object({
+  batches: z.array(z.object({ items: z.array(z.object({ request: requestJobSchema })) })),
+});
+
+/**
+ * Feeds `jobs` through observe and times each until the confirm job of its transaction completes
+ * (the journey's `confirmed`).
+ */
 async function timePipeline(
   redis: Redis,
   prefix: string,
@@ -321,18 +494,32 @@ async function timePipeline(
   jobs: RequestJob[],
   mode: Mode,
 ) {
-  const events = new QueueEvents(submitQueueName('bench'), { connection: redis.duplicate(), prefix });
+  const confirm = new Queue(confirmQueueName('bench'), { connection: redis, prefix });
+  const events = new QueueEvents(confirmQueueName('bench'), { connection: redis.duplicate(), prefix });
   await events.waitUntilReady();
   const observedAt = new Map<string, number>();
   const latency = new Map<string, number>();
+  const unreadable: string[] = [];
   let last = 0;
   const done = new Promise<void>((resolve) => {
-    events.on('added', ({ jobId }) => {
-      const at = observedAt.get(jobId);
-      if (at === undefined || latency.has(jobId)) return;
-      last = performance.now();
-      latency.set(jobId, last - at);
-      if (latency.size === jobs.length) resolve();
+    events.on('completed', ({ jobId }) => {
+      const at = performance.now();
+      void confirm.getJob(jobId).then((job) => {
+        const parsed = confirmJobSchema.safeParse(job?.data);
+        if (!parsed.success) {
+          unreadable.push(jobId);
+          return;
+        }
+        for (const batch of parsed.data.batches)
+          for (const { request } of batch.items) {
+            const id = requestJobId(request.origin, request.requestId);
+            const observed = observedAt.get(id);
+            if (observed === undefined || latency.has(id)) continue;
+            last = Math.max(last, at);
+            latency.set(id, at - observed);
+          }
+        if (latency.size === jobs.length) resolve();
+      });
     });
   });
   const first = performance.now();
@@ -341,19 +528,20 @@ async function timePipeline(
     observedAt.set(requestJobId(job.origin, job.requestId), performance.now());
     await observe.request(job);
   };
-  if ('width' in mode) await feed(jobs.length, mode.width, one);
-  else await paced(jobs.length, mode.perSecond, one);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    done,
-    new Promise((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`pipeline: ${latency.size} of ${jobs.length} results ready after 120 s`)),
-        120_000,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-  await events.close();
+  try {
+    if ('width' in mode) await feed(jobs.length, mode.width, one);
+    else await paced(jobs.length, mode.perSecond, one);
+    await within(
+      done,
+      120_000,
+      () =>
+        `pipeline: ${latency.size} of ${jobs.length} requests confirmed after 120 s` +
+        (unreadable.length ? ` (confirm jobs not read: ${unreadable.slice(0, 3).join(', ')})` : ''),
+    );
+  } finally {
+    await events.close();
+    await confirm.close();
+  }
   return { seconds: (last - first) / 1000, latency };
 }
 
@@ -395,14 +583,23 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-relayer-'));
   const world = await pipelineWorld(dataDir);
   const prefixes: string[] = [];
-  /** One daemon, under a fresh prefix, for one measurement (the same requests can be fed again). */
-  const withDaemon = async <T>(fn: (observe: WatchSink, prefix: string) => Promise<T>): Promise<T> => {
+  /**
+   * `relayers` daemons (the first in this process with the watcher, any other a child process)
+   * under a fresh prefix, for one measurement (the same requests can be fed again).
+   */
+  const withDaemons = async <T>(
+    relayers: number,
+    fn: (observe: WatchSink, prefix: string) => Promise<T>,
+  ): Promise<T> => {
     const prefix = `{${base}-${prefixes.length}}`;
     prefixes.push(prefix);
-    const daemon = await startDaemon(prefix, world.address);
+    const daemon = await startDaemon(prefix, world.address, true);
+    const others: { close: () => Promise<void> }[] = [];
     try {
-      return await fn(daemon.observe, prefix);
+      for (let i = 1; i < relayers; i++) others.push(await startChildRelayer(prefix, world.address));
+      return await fn(daemon.observe!, prefix);
     } finally {
+      await Promise.all(others.map((o) => o.close()));
       await daemon.close();
     }
   };
@@ -411,31 +608,41 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     const main = await world.presign(PIPELINE_REQUESTS);
     const presigned = new Map([...warm, ...main].map((p) => [p.result.jobId, p.result]));
     const mainJobs = main.map((p) => p.job);
-    /** One daemon with `count` workers: optionally warmed up, then `jobs` fed in `mode` and timed. */
-    const measure = (
-      count: number,
-      results: Map<string, ResultJob> | null,
-      jobs: RequestJob[],
-      mode: Mode,
-      warmUp: boolean,
-    ) =>
-      withDaemon(async (observe, prefix) => {
-        const workers = await startWorkers(redis, prefix, world, count, results);
+    /** One measurement: `count` workers, optionally warmed up, then `jobs` fed in `mode` and timed. */
+    const measure = (p: {
+      count: number;
+      results: Map<string, ResultJob> | null;
+      jobs: RequestJob[];
+      mode: Mode;
+      warmUp: boolean;
+      batch?: WorkerBatch;
+      relayers?: number;
+    }) =>
+      withDaemons(p.relayers ?? 1, async (observe, prefix) => {
+        const workers = await startWorkers(
+          redis,
+          prefix,
+          world,
+          p.count,
+          p.results,
+          p.batch ?? PIPELINE_BATCH,
+        );
         try {
-          if (warmUp)
+          if (p.warmUp)
             await timePipeline(
               redis,
               prefix,
               observe,
-              warm.map((p) => p.job),
+              warm.map((w) => w.job),
               { width: FEEDERS },
             );
-          const timed = await timePipeline(redis, prefix, observe, jobs, mode);
-          return { ...timed, executeMs: workers.executeMs };
+          const timed = await timePipeline(redis, prefix, observe, p.jobs, p.mode);
+          return { ...timed, rate: p.jobs.length / timed.seconds, executeMs: workers.executeMs };
         } finally {
           await workers.close();
         }
       });
+    const full = { results: presigned, jobs: mainJobs, mode: { width: FEEDERS }, warmUp: true } as const;
     const raw = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { width: FEEDERS });
     prefixes.push(`{${base}-raw}`);
     rows.push({
@@ -445,27 +652,45 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
       'p99 ms': round(percentile(raw.latency, 99)),
     });
     figures.rawBullmqPerSecond = Math.round(raw.rate);
-    let peak4 = 0;
-    for (const count of [1, 2, 4]) {
-      const { seconds, latency } = await measure(count, presigned, mainJobs, { width: FEEDERS }, true);
-      const rate = PIPELINE_REQUESTS / seconds;
-      const values = [...latency.values()];
+    const pipelineRow = (label: string, run: { rate: number; latency: Map<string, number> }) => {
+      const values = [...run.latency.values()];
       rows.push({
-        case: `pipeline observe→ready, ${count} worker${count > 1 ? 's' : ''} × 4 (pre-signed results)`,
-        'requests/s': Math.round(rate),
+        case: label,
+        'requests/s': Math.round(run.rate),
         'p50 ms': round(percentile(values, 50)),
         'p99 ms': round(percentile(values, 99)),
-        'vs raw': round(rate / raw.rate, 2),
+        'vs raw': round(run.rate / raw.rate, 2),
       });
-      figures[`pipelinePerSecond${count}Workers`] = Math.round(rate);
-      figures[`pipelineRatio${count}Workers`] = round(rate / raw.rate, 3);
-      if (count === 4) peak4 = rate;
+    };
+    const batches = `batches ≤ ${PIPELINE_BATCH.maxSize}`;
+    let peak4 = 0;
+    for (const count of [1, 2, 4]) {
+      const run = await measure({ ...full, count });
+      pipelineRow(
+        `pipeline observe→confirmed, ${count} worker${count > 1 ? 's' : ''} × 4, ${batches} (pre-signed results)`,
+        run,
+      );
+      figures[`pipelinePerSecond${count}Workers`] = Math.round(run.rate);
+      figures[`pipelineRatio${count}Workers`] = round(run.rate / raw.rate, 3);
+      if (count === 4) peak4 = run.rate;
     }
     figures.pipelineRatio = figures.pipelineRatio4Workers;
+    figures.pipelineWorkerBatch = PIPELINE_BATCH.maxSize;
+
+    const single = await measure({ ...full, count: 4, batch: { maxSize: 1, maxDelayMs: 0 } });
+    pipelineRow('pipeline observe→confirmed, 4 workers × 4, batches of 1 (pre-signed results)', single);
+    figures.pipelinePerSecond4WorkersUnbatched = Math.round(single.rate);
+    figures.pipelineRatio4WorkersUnbatched = round(single.rate / raw.rate, 3);
+
+    // Scale out: a second relayer process on the same Redis and prefix, the same load.
+    const two = await measure({ ...full, count: 4, relayers: 2 });
+    pipelineRow(`pipeline observe→confirmed, 2 relayer processes, 4 workers × 4, ${batches}`, two);
+    figures.pipelineRate2Relayers = Math.round(two.rate);
+    figures.pipelineScale2Relayers = round(two.rate / peak4, 2);
 
     // Latency at half the peak rate (4 workers): what the relayer and the queues add.
     const half = Math.max(1, Math.round(peak4 / 2));
-    const halfLatency = (await measure(4, presigned, mainJobs, { perSecond: half }, true)).latency;
+    const halfLatency = (await measure({ ...full, count: 4, mode: { perSecond: half } })).latency;
     const rawHalf = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { perSecond: half });
     const added = [...halfLatency.values()];
     rows.push({
@@ -487,18 +712,18 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
 
     // For scale: the same pipeline with the workers running each request in the enclave.
     const n = Math.min(PIPELINE_REQUESTS, 300);
-    const fresh = world.requests(n);
-    const enclaveRun = await measure(4, null, fresh, { width: FEEDERS }, false);
-    const enclaveRate = n / enclaveRun.seconds;
-    const values = [...enclaveRun.latency.values()];
-    rows.push({
-      case: 'pipeline observe→ready, 4 workers × 4, each request run in the enclave',
-      'requests/s': Math.round(enclaveRate),
-      'p50 ms': round(percentile(values, 50)),
-      'p99 ms': round(percentile(values, 99)),
-      'vs raw': round(enclaveRate / raw.rate, 2),
+    const enclaveRun = await measure({
+      count: 4,
+      results: null,
+      jobs: world.requests(n),
+      mode: { width: FEEDERS },
+      warmUp: false,
     });
-    figures.pipelineEnclavePerSecond4Workers = Math.round(enclaveRate);
+    pipelineRow(
+      `pipeline observe→confirmed, 4 workers × 4, ${batches}, each request run in the enclave`,
+      enclaveRun,
+    );
+    figures.pipelineEnclavePerSecond4Workers = Math.round(enclaveRun.rate);
     figures.enclaveExecuteP50Ms = round(percentile([...enclaveRun.executeMs.values()], 50));
   } finally {
     await world.close().catch(() => undefined);
@@ -515,19 +740,23 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
 
 // ---------------------------------------------------------------- (b) end to end on the devnet
 
-type E2eOutcome = {
+type RequestSent = Extract<GatewayLogEvent, { kind: 'RequestSent' }>;
+
+type PhaseOutcome = {
   requests: number;
   fulfilled: number;
   duplicated: number;
+  /** Fulfilled ÷ (last fulfilment mined − first request mined). */
   perSecond: number;
+  /** Requests sent ÷ the time sending took. */
+  sentPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   gasPerRequest: number;
   transactions: number;
   meanBatch: number;
   sendSeconds: number;
-  /** Median milliseconds between journey stages, from the relayer's admin API. */
-  stages: Record<string, number>;
+  ids: Hex[];
 };
 
 /** Where a request's time goes: median gaps between consecutive stages of the journeys. */
@@ -555,17 +784,33 @@ async function stageBreakdown(
   return Object.fromEntries([...gaps].map(([name, values]) => [name, Math.round(percentile(values, 50))]));
 }
 
-async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: number }): Promise<E2eOutcome> {
+/**
+ * A devnet with funded senders and a block follower, for phases run one after another (each
+ * waits until its requests are fulfilled, so no transaction carries two phases' requests).
+ */
+async function openDevnet(batch: WorkerBatch) {
+  const logger = createLogger({ level: VERBOSE ? 'warn' : 'error' });
   const devnet = await startDevnet({
+    redisUrl: REDIS_URL,
     contracts: { echo: ECHO },
     workerBatch: batch,
-    logger: createLogger({ level: process.env.BENCH_VERBOSE ? 'warn' : 'error' }),
-    ...(process.env.BENCH_VERBOSE ? { onProgress: (line: string) => console.error(line) } : {}),
+    logger,
+    ...(VERBOSE ? { onProgress: (line: string) => console.error(line) } : {}),
   });
-  const stopped = { value: false };
+  let relayer: RelayerDaemon = devnet.relayer.daemon;
+  let admin: AdminClientParameters = devnet.relayer.admin;
+  let stopped = false;
+  let follower: Promise<void> = Promise.resolve();
+  const stop = async () => {
+    stopped = true;
+    await follower;
+    if (relayer !== devnet.relayer.daemon) await relayer.stop(5_000);
+    await devnet.stop();
+  };
   try {
     const evm = devnet.chains.evm;
     const echo = devnet.contracts.echo!;
+    const origin = { kind: 'evm' as const, chainId: evm.chainId, gateway: evm.gateway.toLowerCase() as Hex };
     const funder = devnetClients(evm, evm.accounts[0]!.privateKey);
     const client = funder.publicClient;
     // Fresh senders funded by account 0 (account 1 is the relayer's signer).
@@ -579,52 +824,69 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
     }
 
     // The block follower: wall clock at first sight of each block, for both ends of a request.
+    const sentByTx = new Map<Hex, RequestSent>();
     const minedAt = new Map<Hex, number>();
     const fulfilledAt = new Map<Hex, number>();
     const fulfilledCount = new Map<Hex, number>();
-    const fulfillTxs = new Map<Hex, number>();
+    const fulfilTxOf = new Map<Hex, Hex>();
+    const txFulfilments = new Map<Hex, number>();
     let last = await client.getBlockNumber();
-    const follower = (async () => {
-      while (!stopped.value) {
-        const head = await client.getBlockNumber().catch(() => last);
-        if (head > last) {
-          const now = performance.now();
-          const logs = await client.getLogs({ address: evm.gateway, fromBlock: last + 1n, toBlock: head });
-          for (const log of parseEventLogs({ abi: phalaBridgeGatewayAbi, logs })) {
-            if (log.eventName === 'RequestSent') minedAt.set(log.args.requestId, now);
-            else if (log.eventName === 'RequestFulfilled') {
-              const id = log.args.requestId;
-              fulfilledCount.set(id, (fulfilledCount.get(id) ?? 0) + 1);
-              if (!fulfilledAt.has(id)) fulfilledAt.set(id, now);
-              fulfillTxs.set(log.transactionHash, (fulfillTxs.get(log.transactionHash) ?? 0) + 1);
+    follower = (async () => {
+      while (!stopped) {
+        try {
+          const head = await client.getBlockNumber();
+          if (head > last) {
+            const now = performance.now();
+            const logs = await client.getLogs({ address: evm.gateway, fromBlock: last + 1n, toBlock: head });
+            for (const log of logs) {
+              const event = decodeGatewayLog(log, evm.chainId);
+              if (event?.kind === 'RequestSent') {
+                const id = event.requestId.toLowerCase() as Hex;
+                sentByTx.set(event.transactionHash.toLowerCase() as Hex, event);
+                minedAt.set(id, now);
+              } else if (event?.kind === 'RequestFulfilled') {
+                const id = event.requestId.toLowerCase() as Hex;
+                const tx = event.transactionHash.toLowerCase() as Hex;
+                fulfilledCount.set(id, (fulfilledCount.get(id) ?? 0) + 1);
+                if (!fulfilledAt.has(id)) {
+                  fulfilledAt.set(id, now);
+                  fulfilTxOf.set(id, tx);
+                }
+                txFulfilments.set(tx, (txFulfilments.get(tx) ?? 0) + 1);
+              }
             }
+            last = head;
           }
-          last = head;
+        } catch (error) {
+          if (VERBOSE) console.error(`e2e follower: ${error instanceof Error ? error.message : error}`);
         }
         await sleep(50);
       }
     })();
 
-    const origin = { kind: 'evm' as const, chainId: evm.chainId, gateway: evm.gateway as Hex };
-    const responseKey = toHex(generateKeyPair('x25519').publicKey);
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3_600);
-    const perSender = Math.ceil(count / SENDERS);
-    const sendStart = performance.now();
-    const hashes: Hex[] = [];
-    await Promise.all(
-      senders.map(async (sender, s) => {
-        const requester = sender.walletClient.account.address.toLowerCase() as Hex;
-        for (let i = 0; i < perSender && s * perSender + i < count; i++) {
-          const sealedInput = sealInput({
-            contractPublicKey: echo.publicKey,
-            contractId: echo.contractId,
-            origin,
-            requester,
-            responseKey,
-            input: `e2e ${s} ${i}`,
-          });
-          hashes.push(
-            await sendRequest(sender.walletClient, {
+    /** Sends `count` requests over the senders, as fast as they go or paced at `perSecond`. */
+    const send = async (count: number, perSecond: number | null, label: string) => {
+      const responseKey = toHex(generateKeyPair('x25519').publicKey);
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3_600);
+      const hashes: Hex[] = [];
+      const start = performance.now();
+      await Promise.all(
+        senders.map(async (sender, s) => {
+          const requester = sender.walletClient.account.address.toLowerCase() as Hex;
+          for (let i = s; i < count; i += SENDERS) {
+            if (perSecond !== null) {
+              const wait = start + (i * 1000) / perSecond - performance.now();
+              if (wait > 0) await sleep(wait);
+            }
+            const sealedInput = sealInput({
+              contractPublicKey: echo.publicKey,
+              contractId: echo.contractId,
+              origin,
+              requester,
+              responseKey,
+              input: `e2e ${label} ${i}`,
+            });
+            const hash = await sendRequest(sender.walletClient, {
               gateway: evm.gateway,
               contractId: echo.contractId,
               sealedInput,
@@ -632,92 +894,326 @@ async function e2eRun(count: number, batch: { maxSize: number; maxDelayMs: numbe
               callbackGasLimit: 0,
               deadline,
               gas: 400_000n,
-            }),
-          );
-        }
-      }),
-    );
-    const sendSeconds = (performance.now() - sendStart) / 1000;
-    const until = Date.now() + Number(process.env.BENCH_RELAYER_E2E_WAIT_MS ?? 300_000);
-    while ((minedAt.size < count || fulfilledAt.size < count) && Date.now() < until) {
-      await sleep(200);
-      if (process.env.BENCH_VERBOSE)
-        console.error(`e2e: ${minedAt.size} mined, ${fulfilledAt.size} fulfilled of ${count}`);
-    }
-    await sleep(1_000); // a late duplicate would show here
-    stopped.value = true;
-    await follower;
-
-    const latencies: number[] = [];
-    for (const [id, at] of minedAt) {
-      const done = fulfilledAt.get(id);
-      if (done !== undefined) latencies.push(done - at);
-    }
-    const firstMined = Math.min(...minedAt.values());
-    const lastFulfilled = Math.max(...fulfilledAt.values());
-    let gas = 0n;
-    for (const hash of fulfillTxs.keys()) gas += (await client.getTransactionReceipt({ hash })).gasUsed;
-    let duplicated = 0;
-    for (const n of fulfilledCount.values()) duplicated += n - 1;
-    return {
-      requests: count,
-      fulfilled: fulfilledAt.size,
-      duplicated,
-      perSecond: fulfilledAt.size / ((lastFulfilled - firstMined) / 1000),
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      gasPerRequest: fulfilledAt.size ? Number(gas) / fulfilledAt.size : 0,
-      transactions: fulfillTxs.size,
-      meanBatch: fulfillTxs.size ? fulfilledAt.size / fulfillTxs.size : 0,
-      sendSeconds,
-      stages: await stageBreakdown(
-        devnet.relayer.admin,
-        [...minedAt.keys()].map((id) => requestJobId(origin, id)),
-      ),
+            });
+            hashes.push(hash.toLowerCase() as Hex);
+          }
+        }),
+      );
+      return { hashes, seconds: (performance.now() - start) / 1000 };
     };
+
+    /** The RequestSent events of `hashes`, once the follower has seen them all mined. */
+    const mined = async (hashes: Hex[]): Promise<RequestSent[]> => {
+      const until = Date.now() + E2E_WAIT_MS;
+      while (hashes.some((h) => !sentByTx.has(h))) {
+        if (Date.now() > until)
+          throw new Error(
+            `e2e: ${hashes.filter((h) => sentByTx.has(h)).length} of ${hashes.length} requests mined`,
+          );
+        await sleep(200);
+      }
+      return hashes.map((h) => sentByTx.get(h)!);
+    };
+
+    /** Waits until every one of `ids` is fulfilled or `ms` pass; the number fulfilled. */
+    const fulfilled = async (ids: Hex[], ms: number): Promise<number> => {
+      const until = Date.now() + ms;
+      const count = () => ids.filter((id) => fulfilledAt.has(id)).length;
+      let lastPrint = 0;
+      while (count() < ids.length && Date.now() < until) {
+        if (VERBOSE && Date.now() - lastPrint > 2_000) {
+          lastPrint = Date.now();
+          console.error(`e2e: ${count()} of ${ids.length} fulfilled`);
+        }
+        await sleep(200);
+      }
+      return count();
+    };
+
+    /** One phase: `count` requests sent (paced or not), waited for, and measured. */
+    const phase = async (count: number, perSecond: number | null, label: string): Promise<PhaseOutcome> => {
+      const sent = await send(count, perSecond, label);
+      const ids = (await mined(sent.hashes)).map((e) => e.requestId.toLowerCase() as Hex);
+      await fulfilled(ids, E2E_WAIT_MS);
+      await sleep(1_000); // a late duplicate would show here
+      const latencies: number[] = [];
+      let firstMined = Number.POSITIVE_INFINITY;
+      let lastFulfilled = 0;
+      let duplicated = 0;
+      const txs = new Set<Hex>();
+      for (const id of ids) {
+        const at = minedAt.get(id)!;
+        firstMined = Math.min(firstMined, at);
+        const done = fulfilledAt.get(id);
+        if (done === undefined) continue;
+        latencies.push(done - at);
+        lastFulfilled = Math.max(lastFulfilled, done);
+        duplicated += (fulfilledCount.get(id) ?? 1) - 1;
+        txs.add(fulfilTxOf.get(id)!);
+      }
+      let gas = 0n;
+      let items = 0;
+      for (const hash of txs) {
+        gas += (await client.getTransactionReceipt({ hash })).gasUsed;
+        items += txFulfilments.get(hash) ?? 0;
+      }
+      return {
+        requests: count,
+        fulfilled: latencies.length,
+        duplicated,
+        perSecond: latencies.length ? latencies.length / ((lastFulfilled - firstMined) / 1000) : 0,
+        sentPerSecond: count / sent.seconds,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        gasPerRequest: items ? Number(gas) / items : 0,
+        transactions: txs.size,
+        meanBatch: txs.size ? latencies.length / txs.size : 0,
+        sendSeconds: sent.seconds,
+        ids,
+      };
+    };
+
+    /**
+     * The worker pool alone: with the relayer stopped, `n` requests are sent and mined, their jobs
+     * put on the cluster queue as the observe stage puts them, and timed from that moment until
+     * each request's result is on the results queue. A relayer on the same config then starts and
+     * fulfils them (counted) before the next phase.
+     */
+    const workersAlone = async (n: number) => {
+      await relayer.stop(5_000);
+      const sent = await send(n, null, 'alone');
+      const events = await mined(sent.hashes);
+      const chain =
+        devnet.config.chains.find((c) => c.kind === 'evm' && c.chainId === evm.chainId)?.name ?? 'evm';
+      const jobs = events.map((e) =>
+        requestJobSchema.parse({
+          v: 1,
+          origin,
+          requestId: e.requestId,
+          contractId: e.contractId,
+          cluster: echo.cluster,
+          requester: e.requester.toLowerCase() as Hex,
+          endUser: e.endUser.toLowerCase() as Hex,
+          nonce: e.nonce.toString(),
+          sealedInput: e.sealedInput,
+          responseKey: e.responseKey,
+          deadline: Number(e.deadline),
+          callbackGasLimit: e.callbackGasLimit,
+          observed: {
+            chain,
+            blockNumber: Number(e.blockNumber),
+            blockHash: e.blockHash,
+            txHash: e.transactionHash,
+            logIndex: e.logIndex,
+            at: Date.now(),
+          },
+        } satisfies RequestJob),
+      );
+      const ids = jobs.map((j) => j.requestId.toLowerCase() as Hex);
+      const want = new Set(ids);
+      const prefix = devnet.config.redis.prefix;
+      const redis = createRedis(devnet.config.redis);
+      const eventsRedis = createRedis(devnet.config.redis);
+      const results = new Queue(RESULT_QUEUE, { connection: redis, prefix });
+      const requests = new Queue(requestQueueName(echo.cluster), { connection: redis, prefix });
+      const added = new QueueEvents(RESULT_QUEUE, { connection: eventsRedis, prefix });
+      const resultAt = new Map<Hex, number>();
+      try {
+        await added.waitUntilReady();
+        let resolveAll: () => void = () => {};
+        const all = new Promise<void>((resolve) => {
+          resolveAll = resolve;
+        });
+        added.on('added', ({ jobId }) => {
+          const at = performance.now();
+          void results.getJob(jobId).then((job) => {
+            const parsed = resultBatchOf(job?.data);
+            if (!parsed.success) return;
+            for (const r of parsed.data.results) {
+              const id = r.requestId.toLowerCase() as Hex;
+              if (want.has(id) && !resultAt.has(id)) resultAt.set(id, at);
+            }
+            if (resultAt.size === want.size) resolveAll();
+          });
+        });
+        const start = performance.now();
+        await requests.addBulk(
+          jobs.map((job) => ({
+            name: 'request',
+            data: job,
+            opts: { ...stageJobOptions, jobId: requestJobId(job.origin, job.requestId) },
+          })),
+        );
+        await within(
+          all,
+          E2E_WAIT_MS,
+          () => `workers alone: ${resultAt.size} of ${n} results after ${E2E_WAIT_MS} ms`,
+        );
+        const latencies = [...resultAt.values()].map((at) => at - start);
+        const outcome = {
+          perSecond: resultAt.size / ((Math.max(...resultAt.values()) - start) / 1000),
+          p50Ms: percentile(latencies, 50),
+          p99Ms: percentile(latencies, 99),
+          sendSeconds: sent.seconds,
+        };
+        // The relayer again (as the devnet starts it), to fulfil what the workers answered.
+        relayer = new RelayerDaemon({
+          config: devnet.config,
+          logger: logger.child({ role: 'relayer' }),
+          adapters: (context) => buildChainAdapters(devnet.config, context),
+        });
+        await relayer.start();
+        admin = { url: relayer.urls.admin!, token: devnet.relayer.admin.token };
+        const drained = await fulfilled(ids, E2E_WAIT_MS);
+        // Restarted, the relayer re-reads those requests and sends back the ones it had not
+        // answered yet (`reconsider`): the next phase starts once that work is over too.
+        const busy = async () => {
+          const counts = await Promise.all(
+            [requests, results].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+          );
+          return counts.some((c) => Object.values(c).some((n) => n > 0));
+        };
+        const quietBy = Date.now() + 60_000;
+        while ((await busy()) && Date.now() < quietBy) await sleep(500);
+        return { ...outcome, drained };
+      } finally {
+        await added.close();
+        await results.close();
+        await requests.close();
+        redis.disconnect();
+        eventsRedis.disconnect();
+      }
+    };
+
+    return {
+      phase,
+      workersAlone,
+      stages: (ids: Hex[]) =>
+        stageBreakdown(
+          admin,
+          ids.map((id) => requestJobId(origin, id)),
+        ),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+type E2eRows = Record<string, string | number>[];
+
+function phaseRow(rows: E2eRows, label: string, o: PhaseOutcome): void {
+  rows.push({
+    case: label,
+    'requests/s': round(o.perSecond),
+    'p50 ms': Math.round(o.p50Ms),
+    'p99 ms': Math.round(o.p99Ms),
+    'gas/request': Math.round(o.gasPerRequest),
+    fulfilled: o.fulfilled,
+    duplicated: o.duplicated,
+    'fulfill txs': o.transactions,
+    'requests/tx': round(o.meanBatch, 2),
+  });
+}
+
+/** The figures of one burst, as `…Batched` / `…Unbatched` (the names before issue 15). */
+function burstFigures(figures: Record<string, unknown>, key: string, o: PhaseOutcome): void {
+  figures[`e2eRequests${key}`] = o.requests;
+  figures[`e2eFulfilled${key}`] = o.fulfilled;
+  figures[`e2eDuplicated${key}`] = o.duplicated;
+  figures[`e2eRequestsPerSecond${key}`] = round(o.perSecond);
+  figures[`e2eP50Ms${key}`] = Math.round(o.p50Ms);
+  figures[`e2eP99Ms${key}`] = Math.round(o.p99Ms);
+  figures[`gasPerRequest${key}`] = Math.round(o.gasPerRequest);
+  figures[`e2eRequestsPerTx${key}`] = round(o.meanBatch, 2);
+  figures[`e2eSendSeconds${key}`] = round(o.sendSeconds);
+}
+
+/** Worker batching on: the pool alone, a burst, then steady at half the burst's rate. */
+async function e2eBatched(rows: E2eRows, figures: Record<string, unknown>) {
+  const devnet = await openDevnet({ maxSize: 16, maxDelayMs: 200 });
+  try {
+    let aloneRate: number | null = null;
+    if (WORKERS_ALONE_REQUESTS > 0) {
+      const alone = await devnet.workersAlone(WORKERS_ALONE_REQUESTS);
+      aloneRate = alone.perSecond;
+      rows.push({
+        case: `worker pool alone (2 services × 4), ${WORKERS_ALONE_REQUESTS} on-chain requests queued at once → results`,
+        'requests/s': round(alone.perSecond),
+        'p50 ms': Math.round(alone.p50Ms),
+        'p99 ms': Math.round(alone.p99Ms),
+      });
+      figures.workersAloneRequests = WORKERS_ALONE_REQUESTS;
+      figures.workersAloneRequestsPerSecond = round(alone.perSecond);
+      figures.workersAloneP50Ms = Math.round(alone.p50Ms);
+      figures.workersAloneP99Ms = Math.round(alone.p99Ms);
+      figures.workersAloneFulfilledAfter = alone.drained;
+      if (alone.drained < WORKERS_ALONE_REQUESTS)
+        console.error(
+          `  worker pool alone: only ${alone.drained} of its requests fulfilled by the relayer after`,
+        );
+    }
+
+    const burst = await devnet.phase(E2E_REQUESTS, null, 'burst');
+    phaseRow(rows, `devnet e2e, batched, burst (${burst.requests} requests, ${SENDERS} senders)`, burst);
+    burstFigures(figures, 'Batched', burst);
+    figures.gasPerRequestBurstBatched = Math.round(burst.gasPerRequest);
+    figures.e2eRequestsPerSecond = round(burst.perSecond);
+    figures.e2eP50Ms = Math.round(burst.p50Ms);
+    figures.e2eP99Ms = Math.round(burst.p99Ms);
+    figures.e2eBurstP99Ms = Math.round(burst.p99Ms);
+    if (aloneRate) figures.e2eRatio = round(burst.perSecond / aloneRate, 3);
+    const stages = await devnet.stages(burst.ids);
+    figures.e2eStageMedianMsBatched = stages;
+    console.error(`  batched burst: median ms per stage ${JSON.stringify(stages)}`);
+
+    figures.gasPerRequestBatched = Math.round(burst.gasPerRequest);
+    figures.gasPerRequestBatchedAt = 'burst';
+    if (STEADY_SECONDS > 0 && burst.perSecond > 0) {
+      const rate = Math.max(0.5, round(burst.perSecond / 2));
+      const count = Math.max(1, Math.round(rate * STEADY_SECONDS));
+      const steady = await devnet.phase(count, rate, 'steady');
+      phaseRow(
+        rows,
+        `devnet e2e, batched, steady at ${rate}/s for ${STEADY_SECONDS} s (half the burst's rate)`,
+        steady,
+      );
+      figures.e2eSteadyPerSecond = rate;
+      figures.e2eSteadySentPerSecond = round(steady.sentPerSecond);
+      figures.e2eSteadyFulfilledPerSecond = round(steady.perSecond);
+      figures.e2eSteadyRequests = steady.requests;
+      figures.e2eSteadyFulfilled = steady.fulfilled;
+      figures.e2eSteadyDuplicated = steady.duplicated;
+      figures.e2eSteadyP50Ms = Math.round(steady.p50Ms);
+      figures.e2eSteadyP99Ms = Math.round(steady.p99Ms);
+      figures.e2eSteadyRequestsPerTx = round(steady.meanBatch, 2);
+      figures.gasPerRequestBatched = Math.round(steady.gasPerRequest);
+      figures.gasPerRequestBatchedAt = `steady ${rate}/s`;
+    }
   } finally {
-    stopped.value = true;
     await devnet.stop();
   }
 }
 
-async function e2eBench(rows: Record<string, string | number>[], figures: Record<string, unknown>) {
-  const runs = [
-    { label: 'batched', count: E2E_REQUESTS, batch: { maxSize: 16, maxDelayMs: 200 } },
-    { label: 'unbatched', count: E2E_UNBATCHED_REQUESTS, batch: { maxSize: 1, maxDelayMs: 0 } },
-  ];
-  for (const r of runs) {
-    if (r.count <= 0) continue;
-    const o = await e2eRun(r.count, r.batch);
-    rows.push({
-      case: `devnet e2e, ${r.label} (${o.requests} requests, ${SENDERS} senders)`,
-      'requests/s': round(o.perSecond),
-      'p50 ms': Math.round(o.p50Ms),
-      'p99 ms': Math.round(o.p99Ms),
-      'gas/request': Math.round(o.gasPerRequest),
-      fulfilled: o.fulfilled,
-      duplicated: o.duplicated,
-      'fulfill txs': o.transactions,
-      'requests/tx': round(o.meanBatch, 2),
-    });
-    const key = r.label === 'batched' ? 'Batched' : 'Unbatched';
-    figures[`e2eRequests${key}`] = o.requests;
-    figures[`e2eFulfilled${key}`] = o.fulfilled;
-    figures[`e2eDuplicated${key}`] = o.duplicated;
-    figures[`e2eRequestsPerSecond${key}`] = round(o.perSecond);
-    figures[`e2eP50Ms${key}`] = Math.round(o.p50Ms);
-    figures[`e2eP99Ms${key}`] = Math.round(o.p99Ms);
-    figures[`gasPerRequest${key}`] = Math.round(o.gasPerRequest);
-    figures[`e2eRequestsPerTx${key}`] = round(o.meanBatch, 2);
-    figures[`e2eSendSeconds${key}`] = round(o.sendSeconds);
-    figures[`e2eStageMedianMs${key}`] = o.stages;
-    console.error(`  ${r.label}: median ms per stage ${JSON.stringify(o.stages)}`);
-    if (r.label === 'batched') {
-      figures.e2eRequestsPerSecond = round(o.perSecond);
-      figures.e2eP50Ms = Math.round(o.p50Ms);
-      figures.e2eP99Ms = Math.round(o.p99Ms);
-    }
+/** Worker batching off: a burst, for gas per request unbatched. */
+async function e2eUnbatched(rows: E2eRows, figures: Record<string, unknown>) {
+  const devnet = await openDevnet({ maxSize: 1, maxDelayMs: 0 });
+  try {
+    const burst = await devnet.phase(E2E_UNBATCHED_REQUESTS, null, 'burst');
+    phaseRow(rows, `devnet e2e, unbatched, burst (${burst.requests} requests, ${SENDERS} senders)`, burst);
+    burstFigures(figures, 'Unbatched', burst);
+    const stages = await devnet.stages(burst.ids);
+    figures.e2eStageMedianMsUnbatched = stages;
+    console.error(`  unbatched burst: median ms per stage ${JSON.stringify(stages)}`);
+  } finally {
+    await devnet.stop();
   }
+}
+
+async function e2eBench(rows: E2eRows, figures: Record<string, unknown>) {
+  if (E2E_REQUESTS > 0) await e2eBatched(rows, figures);
+  if (E2E_UNBATCHED_REQUESTS > 0) await e2eUnbatched(rows, figures);
   figures.e2eSetup =
     'startDevnet (relay, Phala-style, sibling, Hardhat, gatekeeper, 2 worker services × 4, relayer); stateless echo contract';
 }
@@ -731,4 +1227,12 @@ export async function run(): Promise<BenchReport> {
   if (parts.includes('pipeline')) await pipelineBench(rows, figures);
   if (parts.includes('e2e')) await e2eBench(rows, figures);
   return { table: rows, figures };
+}
+
+// This file run by itself is the pipeline bench's second relayer process (startChildRelayer).
+if (process.argv[2] === CHILD_FLAG && path.resolve(process.argv[1] ?? '') === SELF) {
+  childMain(process.argv[3]!, process.argv[4]!).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }
