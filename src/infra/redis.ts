@@ -1,5 +1,5 @@
 import { Cluster, Command, Redis, type RedisOptions } from 'ioredis';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { redactUrl } from '../base/redact-url.js';
 import type { RedisConfig } from '../config/schema.js';
 
@@ -11,8 +11,8 @@ export type RedisConnection = Redis | Cluster;
  * that connection fails with this instead. Retrying cannot help: the configuration must change.
  */
 export class RedisClusterUrlError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
   override name = 'RedisClusterUrlError';
-  readonly retryable = false;
   readonly url: string;
   constructor(url: string) {
     super(`Redis at ${redactUrl(url)} is a Redis Cluster node, but redis.url connects to a single Redis.`, {

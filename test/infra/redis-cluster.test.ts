@@ -170,7 +170,7 @@ describe('Redis Cluster (3 masters)', () => {
     expect(refused).toBeInstanceOf(RedisClusterUrlError);
     expect((refused as RedisClusterUrlError).message).toContain('redis.clusterNodes');
     expect((refused as RedisClusterUrlError).docsPath).toBe('docs/operations.md#redis-cluster');
-    expect((refused as RedisClusterUrlError).retryable).toBe(false);
+    expect((refused as RedisClusterUrlError).retry).toBe('after-fix');
     expect(errors.some((e) => e instanceof RedisClusterUrlError)).toBe(true);
     // BullMQ on such a connection gets the same error instead of a retry loop.
     const queue = new Queue(RESULT_QUEUE, {

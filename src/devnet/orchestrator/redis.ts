@@ -4,7 +4,6 @@ import { BaseError, type Retry } from '../../base/errors.js';
 import { redactUrl } from '../../base/redact-url.js';
 
 export class RedisUnavailableError extends BaseError {
-
   /** Start Redis (or point the devnet at one). */
 
   static override readonly retry: Retry = 'after-fix';
