@@ -26,11 +26,10 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
     uint256 internal constant GAS_FOR_CALL_EXACT_CHECK = 5_000;
     uint256 internal constant MAX_GATEKEEPERS = 64;
 
-    /// @dev A contract's record. The first slot is all `request` touches (one SLOAD, one SSTORE).
+    /// @dev A contract's record. The first slot is all `request` touches (one SLOAD, no write).
     struct ContractRecord {
-        uint64 nonce; // slot 0, bits 0..63
-        uint64 epoch; // slot 0, bits 64..127
-        bool registered; // slot 0, bits 128..135
+        uint64 epoch; // slot 0, bits 0..63
+        bool registered; // slot 0, bits 64..71
         bytes32 cluster; // slot 1
         bytes32 publicKey; // slot 2
     }
@@ -41,8 +40,7 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         bytes signature;
     }
 
-    uint256 private constant NONCE_MASK = 0xffffffffffffffff;
-    uint256 private constant REGISTERED_BIT = 1 << 128;
+    uint256 private constant REGISTERED_BIT = 1 << 64;
 
     bytes32 internal constant FULFILLMENT_TYPEHASH = keccak256(
         "Fulfillment(bytes32 requestId,bytes32 publicOutputHash,bytes32 sealedOutputHash,bytes32 stateRoot)"
@@ -69,6 +67,12 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
     mapping(address => bool) internal _isGatekeeper;
     uint16 internal _threshold;
     uint64 internal _epoch;
+    /// How many requests this transaction has made so far (transient: zero in every transaction).
+    uint256 internal transient _requestsInTransaction;
+
+    /// @notice An identical request (same requester, end user, contract, response key and sealed
+    /// input) was already made in this block by another transaction and is pending.
+    error DuplicateRequest(bytes32 requestId);
 
     /// @param initialGatekeepers The first gatekeeper set, in ascending address order.
     /// @param initialThreshold How many of them must sign (1..n).
@@ -86,7 +90,12 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
     /// @param callbackGasLimit The exact gas `onConfidentialResult` gets on the requester.
     /// @param deadline Unix time after which the request can no longer be fulfilled, only cancelled.
     /// @return requestId `keccak256(abi.encode(chainId, gateway, nonce, requester, endUser,
-    /// contractId, responseKey, keccak256(sealedInput)))`, here with `endUser = requester`.
+    /// contractId, responseKey, keccak256(sealedInput)))`, here with `endUser = requester`, where
+    /// `nonce = block.number + 2^40 * i` for the transaction's i-th request (from 0). No counter is
+    /// kept: an id is unique because an identical request in the same block is refused while the
+    /// first is pending (`DuplicateRequest`), and no request can be answered or cancelled in the
+    /// block it was made in (a worker answers only a request it proved mined; the deadline is later
+    /// than the block's time).
     function request(
         bytes32 contractId,
         bytes calldata sealedInput,
@@ -132,13 +141,15 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
             state := sload(c.slot)
         }
         if (state & REGISTERED_BIT == 0) revert ContractNotRegistered(contractId);
+        uint256 index = _requestsInTransaction;
+        _requestsInTransaction = index + 1;
         bytes32 topic = RequestSent.selector;
-        // The request is the hot path (the gas target is 62k with a 256-byte input): it is written
+        bytes4 duplicate = DuplicateRequest.selector;
+        // The request is the hot path (the gas target is 60k with a 256-byte input): it is written
         // in assembly so that the input is copied once, into the event data, and hashed there.
         assembly ("memory-safe") {
-            // Next nonce (the low 64 bits; 2^64 requests to one contract will not happen).
-            sstore(c.slot, add(state, 1))
-            let nonce := and(state, NONCE_MASK)
+            // Block numbers stay below 2^40 and a transaction makes far fewer than 2^24 requests.
+            let nonce := or(number(), shl(40, index))
             // Event data, ABI-encoded in place: endUser, nonce, offset, responseKey, gas, deadline, input.
             let m := mload(0x40)
             mstore(m, endUser)
@@ -171,7 +182,14 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
             let commitment := keccak256(h, 0x80)
             mstore(0x00, requestId)
             mstore(0x20, _commitments.slot)
-            sstore(keccak256(0x00, 0x40), commitment)
+            let slot := keccak256(0x00, 0x40)
+            // Reading the fresh slot first costs nothing more: the write then finds it warm.
+            if sload(slot) {
+                mstore(0x00, duplicate)
+                mstore(0x04, requestId)
+                revert(0x00, 0x24)
+            }
+            sstore(slot, commitment)
             log4(m, dataLength, topic, requestId, contractId, caller())
         }
     }
@@ -671,7 +689,7 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
             cluster: c.cluster,
             publicKey: c.publicKey,
             epoch: c.epoch,
-            nonce: c.nonce,
+            nonce: 0, // request nonces are block-based (see `request`): no counter is kept
             registered: c.registered
         });
     }

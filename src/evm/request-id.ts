@@ -1,8 +1,25 @@
 import { type Address, type Hex, encodeAbiParameters, keccak256 } from 'viem';
 
+/**
+ * An EVM request's nonce: the number of the block it was made in, plus 2^40 times its place
+ * among its transaction's requests (from 0). The gateway keeps no counter (issue 15: the counter's
+ * write was 2,900 gas of every request); ids stay unique because an identical request in the same
+ * block is refused while the first is pending, and no request is answered or cancelled in the
+ * block it was made in.
+ */
+export function evmRequestNonce(blockNumber: bigint, indexInTransaction = 0): bigint {
+  return blockNumber + (BigInt(indexInTransaction) << 40n);
+}
+
+/** The block an EVM request nonce names (its low 40 bits). */
+export function blockOfEvmRequestNonce(nonce: bigint): bigint {
+  return nonce & ((1n << 40n) - 1n);
+}
+
 export type ComputeRequestIdParameters = {
   chainId: number | bigint;
   gateway: Address;
+  /** `evmRequestNonce(block, place in the transaction)`, as `RequestSent` carries it. */
   nonce: bigint;
   requester: Address;
   /** The account the requester acts for (`requestFor`); the requester itself for `request`. */

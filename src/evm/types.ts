@@ -42,6 +42,7 @@ export type ContractInfo = {
   cluster: Hex;
   publicKey: Hex;
   epoch: bigint;
+  /** Always 0: request nonces are block-based (`evmRequestNonce`), the gateway keeps no counter. */
   nonce: bigint;
   registered: boolean;
 };

@@ -2,7 +2,7 @@ import { encodeFunctionData, parseEventLogs } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
-import { computeRequestIdFromInput } from '../../src/evm/request-id.js';
+import { computeRequestIdFromInput, evmRequestNonce } from '../../src/evm/request-id.js';
 import { gatewayLogs } from '../../src/evm/submitter/submit-fulfillment.js';
 import { type GatewayFixture, gatewayErrorOf, gatewayFixture, rand32, randBytes } from './fixture.js';
 
@@ -18,12 +18,6 @@ describe('end user of a request', () => {
     const caller = f.clients.walletClient.account.address;
     const sealedInput = randBytes(64);
     const responseKey = rand32();
-    const { nonce } = await f.clients.publicClient.readContract({
-      address: f.dev.gateway,
-      abi: phalaBridgeGatewayAbi,
-      functionName: 'contractOf',
-      args: [f.contractId],
-    });
     const deadline = (await f.now()) + 600n;
     const receipt = await f.send(
       f.dev.gateway,
@@ -35,6 +29,7 @@ describe('end user of a request', () => {
       eventName: 'RequestSent',
     });
     expect(sent!.args.endUser).toBe(caller);
+    const nonce = evmRequestNonce(receipt.blockNumber);
     const id = (p: { endUser: `0x${string}`; responseKey: `0x${string}` }) =>
       computeRequestIdFromInput({
         chainId: f.dev.node.chainId,

@@ -7,15 +7,14 @@ import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js
 import { decodeGatewayLog } from '../../src/evm/gateway/events.js';
 import { encodeCancel, encodeFulfill } from '../../src/evm/gateway/fulfill.js';
 import { getFulfillmentOutputs } from '../../src/evm/gateway/outputs.js';
-import {
-  getCommitment,
-  getContractInfo,
-  isRequestPending,
-  isWorkerAuthorized,
-} from '../../src/evm/gateway/read.js';
+import { getCommitment, isRequestPending, isWorkerAuthorized } from '../../src/evm/gateway/read.js';
 import { encodeRevokeWorker, signAsGatekeepers } from '../../src/evm/gateway/registry.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
-import { computeRequestCommitment, computeRequestIdFromInput } from '../../src/evm/request-id.js';
+import {
+  computeRequestCommitment,
+  computeRequestIdFromInput,
+  evmRequestNonce,
+} from '../../src/evm/request-id.js';
 import { signFulfillment } from '../../src/evm/sign.js';
 import { gatewayLogs } from '../../src/evm/submitter/submit-fulfillment.js';
 import type { FulfillmentInput } from '../../src/evm/types.js';
@@ -79,10 +78,6 @@ describe('request → fulfill with a worker registered through gatekeeper signat
     const sealedInput = randBytes(256);
     const responseKey = rand32();
     const deadline = (await f.now()) + 3_600n;
-    const before = await getContractInfo(f.clients.publicClient, {
-      gateway: f.dev.gateway,
-      contractId: f.contractId,
-    });
     const receipt = await f.send(
       f.consumer,
       encodeFunctionData({
@@ -99,7 +94,8 @@ describe('request → fulfill with a worker registered through gatekeeper signat
     expect(sent?.args).toMatchObject({
       contractId: f.contractId,
       requester: f.consumer,
-      nonce: before.nonce,
+      // The block number: the first request of its transaction (issue 15, no stored counter).
+      nonce: evmRequestNonce(receipt.blockNumber, 0),
       sealedInput,
       responseKey,
       callbackGasLimit: 150_000,
@@ -111,7 +107,7 @@ describe('request → fulfill with a worker registered through gatekeeper signat
     const requestId = computeRequestIdFromInput({
       chainId: f.dev.node.chainId,
       gateway: f.dev.gateway,
-      nonce: before.nonce,
+      nonce: evmRequestNonce(receipt.blockNumber, 0),
       requester: f.consumer,
       endUser,
       contractId: f.contractId,
@@ -187,6 +183,60 @@ describe('request → fulfill with a worker registered through gatekeeper signat
     };
     const { receipt: fulfilled } = await fulfillOnChain(f.outputs(ref));
     expect(fulfilledEvents(fulfilled)[0]?.args).toMatchObject({ requestId: ref.requestId, result: 0 });
+  });
+});
+
+describe('request nonces (block-based, no stored counter)', () => {
+  it('refuses an identical request in the same block while the first is pending; a later block gives a new id', async () => {
+    const { publicClient, walletClient } = f.clients;
+    const data = encodeRequest({
+      contractId: f.contractId,
+      sealedInput: randBytes(64),
+      responseKey: rand32(),
+      callbackGasLimit: 0,
+      deadline: (await f.now()) + 600n,
+    });
+    const automine = (on: boolean) =>
+      publicClient.request({ method: 'evm_setAutomine' as never, params: [on] as never });
+    await automine(false);
+    let hashes: Hex[];
+    try {
+      // Explicit gas: nothing is estimated against the block the two will share.
+      hashes = [
+        await walletClient.sendTransaction({ to: f.dev.gateway, data, gas: 200_000n }),
+        await walletClient.sendTransaction({ to: f.dev.gateway, data, gas: 200_000n }),
+      ];
+      await publicClient.request({ method: 'evm_mine' as never, params: [] as never });
+    } finally {
+      await automine(true);
+    }
+    const [first, second] = await Promise.all(
+      hashes.map((hash) => publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 })),
+    );
+    expect(first!.blockNumber).toBe(second!.blockNumber);
+    expect([first!.status, second!.status]).toEqual(['success', 'reverted']);
+    const sent = (logs: typeof first.logs) =>
+      parseEventLogs({ abi: phalaBridgeGatewayAbi, logs, eventName: 'RequestSent' })[0]!.args;
+    const firstSent = sent(first!.logs);
+    expect(firstSent.nonce).toBe(evmRequestNonce(first!.blockNumber, 0));
+    // Replayed in that block's context, the second one names its reason.
+    expect(
+      await gatewayErrorOf(
+        publicClient.call({
+          account: walletClient.account,
+          to: f.dev.gateway,
+          data,
+          blockNumber: first!.blockNumber,
+        }),
+      ),
+    ).toBe('DuplicateRequest');
+    // The same request in a later block is a new request with a new id.
+    const later = sent((await f.send(f.dev.gateway, data)).logs);
+    expect(later.nonce).toBeGreaterThan(firstSent.nonce);
+    expect(later.requestId).not.toBe(firstSent.requestId);
+    expect(
+      await isRequestPending(publicClient, { gateway: f.dev.gateway, requestId: firstSent.requestId }),
+    ).toBe(true);
   });
 });
 

@@ -15,6 +15,6 @@ export const CONTRACTS_SLOT = 3n;
 export const GATEWAY_SLOTS = {
   /** `_commitments[requestId]`: the pending request's commitment, zero when none. */
   commitment: (requestId: Hex): Hex => mappingSlot(requestId, COMMITMENTS_SLOT),
-  /** First slot of `_contracts[contractId]`: next nonce (bits 0..63), epoch, registered bit. */
+  /** First slot of `_contracts[contractId]`: epoch (bits 0..63), registered (bit 64). */
   contractRecord: (contractId: Hex): Hex => mappingSlot(contractId, CONTRACTS_SLOT),
 };

@@ -1,6 +1,6 @@
 import { type Hex, concatBytes, equalBytes, fromHex, toHex } from '../../base/bytes.js';
 import { blake2_256 } from '../../crypto/hash.js';
-import { computeRequestCommitment } from '../../evm/request-id.js';
+import { blockOfEvmRequestNonce, computeRequestCommitment } from '../../evm/request-id.js';
 import { GATEWAY_SLOTS } from '../../evm/gateway/storage-slots.js';
 import {
   type ProvenContract,
@@ -205,16 +205,15 @@ export class RequestOnChain {
         `no verified view of EVM chain ${chainId} configured`,
       );
     const commitmentSlot = GATEWAY_SLOTS.commitment(request.requestId);
-    const contractSlot = GATEWAY_SLOTS.contractRecord(request.contractId);
-    const { blockNumber, values } = await view.readSlots(gateway, [commitmentSlot, contractSlot]);
+    const { blockNumber, values } = await view.readSlots(gateway, [commitmentSlot]);
     const where = `gateway ${gateway} on chain ${chainId} at block ${blockNumber}`;
     const stored = BigInt(values.get(commitmentSlot) ?? '0x0');
     if (stored === 0n) {
       behind(blockNumber, request.observed.blockNumber, `EVM chain ${chainId}`);
-      const nextNonce = BigInt(values.get(contractSlot) ?? '0x0') & 0xffffffffffffffffn;
-      // A nonce the contract already gave out: a request with it existed and is gone (answered or
-      // cancelled), or never had these fields. A nonce not given out yet: no such request.
-      if (BigInt(request.nonce) < nextNonce)
+      // The nonce names the block the request was made in. At or before the proven block: a
+      // request with these fields is gone (answered or cancelled) or never existed. After it: no
+      // such request yet, and the relayer's block claim was not believed.
+      if (blockOfEvmRequestNonce(BigInt(request.nonce)) <= BigInt(blockNumber))
         refuse(
           'RequestNotPending',
           `no pending request ${request.requestId} in ${where} (answered, cancelled or never made)`,
