@@ -1,6 +1,6 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { z } from 'zod';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { addressSchema, hexSchema, uintStringSchema } from './schemas.js';
 
 /**
@@ -32,6 +32,8 @@ export const tapeEntrySchema = z.strictObject({
 export type TapeEntry = z.infer<typeof tapeEntrySchema>;
 
 export class TapeFormatError extends BaseError {
+  /** The tape file must be fixed. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'TapeFormatError';
   constructor(file: string, line: number, reason: string) {
     super(`${file}:${line}: not a tape entry.`, {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseError, type BaseErrorParameters } from '../base/errors.js';
+import { BaseError, type BaseErrorParameters, type Retry, retryOfHttpStatus } from '../base/errors.js';
 import { redactUrl } from '../base/redact-url.js';
 import { journeyEntrySchema, journeyStages } from './journey.js';
 
@@ -8,11 +8,16 @@ import { journeyEntrySchema, journeyStages } from './journey.js';
  * devnet demo use. Replies are validated: the daemon may be another version.
  */
 export class AdminApiError extends BaseError {
+  /** No answer at all is worth another try; otherwise as the status says (401/403: fix the token). */
+  static override readonly retry: Retry = 'retry';
   override name = 'AdminApiError';
   /** The HTTP status the API answered with; undefined when it did not answer at all. */
   readonly status: number | undefined;
   constructor(shortMessage: string, parameters: BaseErrorParameters & { status?: number } = {}) {
-    super(shortMessage, parameters);
+    super(shortMessage, {
+      ...(parameters.status === undefined ? {} : { retry: retryOfHttpStatus(parameters.status) }),
+      ...parameters,
+    });
     this.status = parameters.status;
   }
 }

@@ -18,10 +18,14 @@ import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
 import { recordSecurityRefusal } from '../log/security-refusal.js';
 import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { PendingIndex, RecentlyConfirmed } from './pending.js';
+import { redisReadiness, redisWhere, runReadiness, watchRedisErrors } from './readiness.js';
 import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
-import { AcceptResultStage } from './stages/accept-result.js';
+import { ConfirmStage, DEFAULT_CONFIRM_TIMING } from './stages/confirm.js';
+import { ItemOutcomes } from './stages/item-outcomes.js';
+import { PrepareStage } from './stages/prepare.js';
+import { preparedBatchSchema } from '../protocol/prepared-batch.js';
 import { TapeRecorder, type TransactionLookup } from './tape/recorder.js';
 import { ObserveStage } from './stages/observe.js';
 import { SubmitStage } from './stages/submit.js';
@@ -29,7 +33,7 @@ import { SubmitStage } from './stages/submit.js';
 /** The chain-specific parts, built from the config by `chains/` (or by tests). */
 export type ChainAdapters = {
   watchers: OriginWatcher[];
-  destinations: (Destination & { batch: { maxSize: number; maxDelayMs: number } })[];
+  destinations: Destination[];
   phalaGenesisHash?: `0x${string}` | undefined;
   /** Extra readiness checks (each chain's RPC, approved workers per cluster). */
   readiness?: { name: string; check: () => Promise<{ ok: boolean; detail?: string }> }[];
@@ -63,7 +67,7 @@ type Running = { stop: () => Promise<void>; abort?: () => Promise<void> };
 
 /**
  * The relayer daemon: one of these per process, any number of processes per Redis. Watchers and
- * each destination's submitter run only where their lease is held; checking results runs
+ * each destination's submitter run only where their lease is held; prepare and confirm run
  * everywhere. Stopping takes no new work and hands in-flight jobs back within the grace period.
  */
 export class RelayerDaemon {
@@ -135,25 +139,9 @@ export class RelayerDaemon {
 
   async start(): Promise<void> {
     const { config, logger } = this.#p;
-    await this.redis.ping();
-    this.#adapters = await this.#p.adapters({
-      redis: this.redis,
-      metrics: this.metrics,
-      logger,
-      checkpoints: (chain) =>
-        new RedisCheckpointStore({ redis: this.redis, prefix: this.#prefix, chain, mirror: this.#mirror }),
-      journeys: this.journeys,
-    });
-    const adapters = this.#adapters;
-    await this.#markInstance();
-    this.#startResultChecker();
-    await this.#followExistingQueues();
-    for (const watcher of adapters.watchers)
-      this.#underLease(`watch:${watcher.chain}`, () => this.#startWatcher(watcher));
-    for (const destination of adapters.destinations) {
-      this.#underLease(`submit:${destination.chain}`, (lease) => this.#startSubmitter(destination, lease));
-    }
-    this.#timers.push(setInterval(() => void this.#checkRedisKeptState(), 5_000).unref());
+    // The health and metrics ports open first: while Redis does not answer they say so (/readyz
+    // names it) and the daemon waits for it; its roles start once it answers.
+    watchRedisErrors(this.redis);
     const metricsServer = await startHttpServer({
       host: config.metrics.host,
       port: config.metrics.port,
@@ -186,6 +174,40 @@ export class RelayerDaemon {
     });
     this.#running.push({ stop: metricsServer.close }, { stop: adminServer.close });
     this.#urls = { metrics: metricsServer.url, admin: adminServer.url };
+    // ioredis reconnects until Redis answers the PING; but a connection closed while it
+    // reconnects never settles it, so the wait also ends when stop() is called.
+    let answered = false;
+    const ping = this.redis.ping().then(() => {
+      answered = true;
+    });
+    ping.catch(() => undefined);
+    try {
+      while (!answered && !this.#stopping) await Promise.race([ping, new Promise((r) => setTimeout(r, 200))]);
+    } catch (error) {
+      if (this.#stopping) return; // stopped while waiting
+      await Promise.allSettled([metricsServer.close(), adminServer.close()]);
+      throw error;
+    }
+    if (this.#stopping) return;
+    this.#adapters = await this.#p.adapters({
+      redis: this.redis,
+      metrics: this.metrics,
+      logger,
+      checkpoints: (chain) =>
+        new RedisCheckpointStore({ redis: this.redis, prefix: this.#prefix, chain, mirror: this.#mirror }),
+      journeys: this.journeys,
+    });
+    const adapters = this.#adapters;
+    await this.#markInstance();
+    this.#startPrepare();
+    for (const destination of adapters.destinations) this.#startConfirm(destination);
+    await this.#followExistingQueues();
+    for (const watcher of adapters.watchers)
+      this.#underLease(`watch:${watcher.chain}`, () => this.#startWatcher(watcher));
+    for (const destination of adapters.destinations) {
+      this.#underLease(`submit:${destination.chain}`, (lease) => this.#startSubmitter(destination, lease));
+    }
+    this.#timers.push(setInterval(() => void this.#checkRedisKeptState(), 5_000).unref());
     logger.info({ metrics: metricsServer.url, admin: adminServer.url }, 'relayer started');
   }
 
@@ -225,15 +247,29 @@ export class RelayerDaemon {
     return { stop: () => watcher.stop() };
   }
 
-  #startResultChecker(): void {
+  /** The outcomes of requests, written by whichever stage ends them. */
+  #outcomes(): ItemOutcomes {
+    return new ItemOutcomes({
+      journeys: this.journeys,
+      pending: this.pending,
+      confirmed: this.confirmed,
+      metrics: this.metrics,
+      logger: this.#p.logger.child({ stage: 'outcome' }),
+      rerun: (request) => this.#rerun(request),
+    });
+  }
+
+  /** Prepare runs in every process: workers' batches are checked wherever there is room. */
+  #startPrepare(): void {
     const { config, logger } = this.#p;
     const adapters = this.#adapters;
-    const stage = new AcceptResultStage({
+    const stage = new PrepareStage({
       queues: this.queues,
       journeys: this.journeys,
+      outcomes: this.#outcomes(),
       destinations: adapters.destinations,
       metrics: this.metrics,
-      logger: logger.child({ stage: 'result' }),
+      logger: logger.child({ stage: 'prepare' }),
       phalaGenesisHash: adapters.phalaGenesisHash,
     });
     const worker = new Worker(this.queues.results.name, stage.process, {
@@ -242,34 +278,67 @@ export class RelayerDaemon {
       concurrency: config.queues.dispatchConcurrency,
       settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
     });
-    worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'result worker error'));
+    worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'prepare worker error'));
+    this.#running.push({ stop: () => worker.close(), abort: () => worker.close(true) });
+  }
+
+  /**
+   * Confirm runs in every process: a sent transaction is watched by whichever process looks next,
+   * so a relayer that dies between send and confirm loses nothing.
+   */
+  #startConfirm(destination: ChainAdapters['destinations'][number]): void {
+    const { logger } = this.#p;
+    const stage = new ConfirmStage({
+      destination,
+      timing: destination.timing ?? DEFAULT_CONFIRM_TIMING,
+      resultsQueue: this.queues.results,
+      journeys: this.journeys,
+      outcomes: this.#outcomes(),
+      metrics: this.metrics,
+      logger: logger.child({ stage: 'confirm', chain: destination.chain }),
+    });
+    const worker = new Worker(this.queues.confirm(destination.chain).name, stage.process, {
+      connection: this.redis,
+      prefix: this.#prefix,
+      // Each look is a few reads; a job waits between looks in the delayed set, not here.
+      concurrency: 32,
+    });
+    worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'confirm worker error'));
     this.#running.push({ stop: () => worker.close(), abort: () => worker.close(true) });
   }
 
   async #startSubmitter(destination: ChainAdapters['destinations'][number], lease: Lease): Promise<Running> {
     const { config, logger } = this.#p;
+    const outcomes = this.#outcomes();
     const stage = new SubmitStage({
       destination,
       lease,
-      batch: destination.batch,
+      submitQueue: this.queues.submit(destination.chain),
+      confirmQueue: this.queues.confirm(destination.chain),
+      redis: this.redis,
+      prefix: this.#prefix,
       journeys: this.journeys,
-      pending: this.pending,
-      confirmed: this.confirmed,
+      outcomes,
       metrics: this.metrics,
       logger: logger.child({ stage: 'submit', chain: destination.chain }),
-      rerun: (request) => this.#rerun(request),
+      firstLookMs: Math.min((destination.timing ?? DEFAULT_CONFIRM_TIMING).lookEveryMs, 250),
     });
     const worker = new Worker(this.queues.submit(destination.chain).name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
-      // Each job waits in process until its transaction is mined: the concurrency is how many
-      // results can be on their way at once, a few batches' worth while earlier ones confirm.
-      concurrency: Math.max(8 * destination.batch.maxSize, 64),
+      // A job is active only until its transaction leaves: enough for a few transactions' worth
+      // of batches to gather while one is being signed.
+      concurrency: Math.max(2 * destination.batch.maxSize, 16),
       settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
       if (!job) return;
-      void job.isFailed().then((final) => (final ? stage.onFinalFailure(job, error) : undefined));
+      void job.isFailed().then(async (final) => {
+        if (!final) return;
+        const batch = preparedBatchSchema.safeParse(job.data);
+        if (!batch.success) return;
+        for (const item of batch.data.items) await outcomes.dead(item, destination.chain, error.message);
+      });
     });
     worker.on('error', (error) => logger.warn({ err: errorMessage(error) }, 'submit worker error'));
     return {
@@ -357,26 +426,23 @@ export class RelayerDaemon {
       await job.retry(state, { resetAttemptsMade: true });
   }
 
+  /**
+   * A request answered on chain that a reorg made pending again: its answer went with the undone
+   * block, so the workers answer it again (their new answer is prepared like any other).
+   */
   async #reconsider(request: RequestJob, requestJob: Job): Promise<void> {
     const destination = this.#adapters.destinations.find((d) => d.accepts(request.origin));
     if (!destination || request.deadline * 1000 <= Date.now()) return;
     if ((await destination.status(request)) !== 'pending') return;
+    const state = await requestJob.getState();
+    if (state !== 'completed' && state !== 'failed') return;
+    await requestJob.retry(state, { resetAttemptsMade: true });
     const jobId = requestJobId(request.origin, request.requestId);
-    const submitJob = await this.queues.submit(destination.chain).getJob(jobId);
-    const state = await submitJob?.getState();
-    if (submitJob && (state === 'completed' || state === 'failed')) {
-      // The answer is still valid (same request, same proof): only its submission was undone.
-      await submitJob.retry(state, { resetAttemptsMade: true });
-    } else if (!submitJob) {
-      await requestJob.retry('completed', { resetAttemptsMade: true });
-    } else {
-      return;
-    }
     await this.pending.add(request.observed.chain, jobId, request.observed.blockNumber);
     await this.journeys.record(jobId, {
       stage: 'reorged',
       chain: request.observed.chain,
-      detail: 'pending on chain again; resubmitting',
+      detail: 'pending on chain again; answering again',
     });
     this.#p.logger.warn({ jobId }, 'finished request is pending on chain again; sent back');
   }
@@ -440,18 +506,11 @@ export class RelayerDaemon {
   }
 
   async #readiness() {
-    const checks: Record<string, { ok: boolean; detail?: string }> = {};
-    try {
-      await this.redis.ping();
-      checks.redis = { ok: true };
-    } catch (error) {
-      checks.redis = { ok: false, detail: errorMessage(error) };
-    }
-    for (const c of this.#adapters.readiness ?? []) {
-      checks[c.name] = await c
-        .check()
-        .catch((error: unknown) => ({ ok: false, detail: errorMessage(error) }));
-    }
+    // Each check bounded (readiness.ts): a dead RPC or Redis makes its check fail, not /readyz hang.
+    const checks = await runReadiness([
+      redisReadiness(this.redis, redisWhere(this.#p.config.redis)),
+      ...(this.#adapters.readiness ?? []),
+    ]);
     const ok = !this.#stopping && Object.values(checks).every((c) => c.ok);
     return { status: ok ? 200 : 503, json: { ok, checks } };
   }

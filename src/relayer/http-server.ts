@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Logger } from 'pino';
-import { BaseError, cliErrorText } from '../base/errors.js';
+import { BaseError, type Retry, cliErrorText, retryOfHttpStatus } from '../base/errors.js';
 import { hostNameOf, isIpLiteral, isLoopbackHost } from '../base/net-host.js';
 import { redactUrl } from '../base/redact-url.js';
 
@@ -46,10 +46,12 @@ export type HttpServerParameters = {
 
 /** What a handler throws to answer with a client error: its short message is the public reply. */
 export class HttpRequestError extends BaseError {
+  /** As its status says: a client error is "not this request". */
+  static override readonly retry: Retry = 'never';
   override name = 'HttpRequestError';
   readonly status: number;
   constructor(status: number, shortMessage: string, parameters: { details?: string } = {}) {
-    super(shortMessage, parameters);
+    super(shortMessage, { ...parameters, retry: retryOfHttpStatus(status) });
     this.status = status;
   }
 }

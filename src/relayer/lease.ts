@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import type { RedisConnection } from './redis.js';
 
 /**
@@ -123,6 +123,8 @@ export class Lease {
 }
 
 export class LeaseLostError extends BaseError {
+  /** Another process holds it now; this one may get it again later. */
+  static override readonly retry: Retry = 'retry';
   override name = 'LeaseLostError';
   constructor(key: string) {
     super(`Lease ${key} is no longer held by this process.`);

@@ -1,6 +1,11 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import { MAX_ATTEMPTS } from '../protocol/retry.js';
-import { RESULT_QUEUE, requestQueueName, submitQueueName } from '../protocol/queue-names.js';
+import {
+  RESULT_QUEUE,
+  confirmQueueName,
+  requestQueueName,
+  submitQueueName,
+} from '../protocol/queue-names.js';
 
 export { submitQueueName };
 import type { RedisConnection } from './redis.js';
@@ -8,8 +13,9 @@ import type { RedisConnection } from './redis.js';
 /**
  * The relayer's queues, one per stage:
  *   requests-<cluster>  observed requests; taken by that cluster's pRuntime workers
- *   results             workers' signed answers; checked by any relayer process
- *   submit-<chain>      checked answers; sent by the one process holding that chain's submitter lease
+ *   results             workers' signed batches, one job each; prepared by any relayer process
+ *   submit-<chain>      prepared batches; sent by the one process holding that chain's submitter lease
+ *   confirm-<chain>     sent transactions, one job each; watched until final by any relayer process
  *
  * Finished jobs are kept for a week: while a job exists its id cannot be queued again, which is
  * what makes a request seen twice (restart, two relayers, reorg replay) run once.
@@ -56,6 +62,10 @@ export class RelayerQueues {
 
   submit(chain: string): Queue {
     return this.queue(submitQueueName(chain));
+  }
+
+  confirm(chain: string): Queue {
+    return this.queue(confirmQueueName(chain));
   }
 
   /** Every queue this process has opened, by name. */

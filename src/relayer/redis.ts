@@ -32,3 +32,12 @@ export function redisKey(prefix: string, ...parts: string[]): string {
   const rest = shared ? (parts.length === 1 && parts[0] === shared ? [] : parts) : parts.slice(2);
   return [prefix, `{${tagged.join(':')}}`, ...rest].join(':');
 }
+
+/**
+ * The namespace for a key family whose own code appends the rest of each key and runs MULTI or
+ * scripts across them (the XCM tracker store: `<namespace>:xcm:msg:<id>`, its open set, its
+ * cursors): `phala-bridge:{xcm}` with a plain prefix, the prefix itself when braced (keys as before).
+ */
+export function redisNamespace(prefix: string, family: string): string {
+  return isSingleSlotPrefix(prefix) ? prefix : `${prefix}:{${family}}`;
+}

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import type { Config, EvmChainConfig, PhalaChainConfig } from '../config/schema.js';
 import { decodeGatewayLog } from '../evm/gateway/events.js';
 import { type PhalaClient, closePhalaClient, createPhalaClient } from '../phala/client.js';
 import type { TapeEntry } from '../protocol/tape.js';
-import { EvmOriginWatcher } from './chains/evm.js';
+import { EvmOriginWatcher } from './chains/evm-origin.js';
 import { PhalaOriginWatcher } from './chains/phala-origin.js';
 import { RedisCheckpointStore } from './checkpoints.js';
 import { JourneyStore } from './journey.js';
@@ -24,6 +24,8 @@ import { evmLogOf, phalaEventOf } from './tape/entries.js';
 export type ReplayIntoQueueResult = { entries: number; queued: number; rejected: string[] };
 
 export class ReplayChainError extends BaseError {
+  /** The tape and the configuration must agree. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'ReplayChainError';
 }
 

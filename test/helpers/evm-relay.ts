@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { Address, Hex } from 'viem';
+import { type Address, type Hex, parseEventLogs } from 'viem';
 import { fromHex, toHex } from '../../src/base/bytes.js';
 import { parseConfig } from '../../src/config/load.js';
 import { sealKeyHandover } from '../../src/crypto/key-handover.js';
@@ -17,12 +17,14 @@ import {
   registerWorkerOnGateway,
   startEvmDevnet,
 } from '../../src/devnet/evm/index.js';
+import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { testConsumerAbi } from '../../src/evm/artifacts/testing/index.js';
 import { getGatekeeperSet } from '../../src/evm/gateway/read.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../src/protocol/queue-names.js';
+import { type ResultBatchJob, resultBatchJobId } from '../../src/protocol/result-batch-job.js';
 import { endUserOf, requestJobSchema } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import { buildChainAdapters } from '../../src/relayer/chains/build.js';
@@ -51,11 +53,21 @@ export type EvmRelayFixtureOptions = {
    * the gateway instead of a fresh random one; the fixture's in-process enclave gets its key.
    */
   contract?: { contractId: Hex; key: { publicKey: Uint8Array; secretKey: Uint8Array } };
+  /** Key prefix (default a fresh braced one): a second fixture on the same prefix shares the relayer. */
+  prefix?: string;
+  /** The workers' cluster (default 0x11…11): a second fixture on the same prefix needs its own queue. */
+  cluster?: Hex;
+  /** The Hardhat node's chain id (default 31337): two fixtures in one relayer need two ids. */
+  chainId?: number;
+  /** A Redis Cluster's nodes (`redis.clusterNodes`), used instead of `redisUrl`. */
+  redisCluster?: { nodes: { host: string; port: number }[] };
 };
 
 export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {}) {
   const redisUrl = options.redisUrl ?? REDIS_URL;
-  const devnet: EvmDevnet = await startEvmDevnet({ node: {} });
+  const devnet: EvmDevnet = await startEvmDevnet({
+    node: options.chainId !== undefined ? { chainId: options.chainId } : {},
+  });
   const engine = await ContractEngine.start({ threads: 1 });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pb-relay-'));
   const measurement = new Uint8Array(32).fill(0x4d);
@@ -65,7 +77,7 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
     measurement,
   });
   const enclave = await Enclave.open({ dataDir: path.join(dataDir, 'worker'), platform, engine });
-  const cluster = toHex(new Uint8Array(32).fill(0x11));
+  const cluster = options.cluster ?? toHex(new Uint8Array(32).fill(0x11));
   const contractId = options.contract?.contractId ?? toHex(generateKeyPair('x25519').publicKey);
   const contractKey = options.contract?.key ?? generateKeyPair('x25519');
   await enclave.receiveKeyHandover({
@@ -101,11 +113,14 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
     gatekeeperKeys,
   });
   const consumerAddress = (await deployTestConsumer(devnet.clients, devnet.gateway)).address;
-  const prefix = `{${uniquePrefix('relay')}}`;
+  const prefix = options.prefix ?? `{${uniquePrefix('relay')}}`;
   const origin = { kind: 'evm' as const, chainId: devnet.node.chainId, gateway: devnet.gateway };
   const responseKey = generateKeyPair('x25519');
   const relayerAccount = devnet.node.accounts[1]!;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const clusterNodes = options.redisCluster?.nodes;
+  const redis: Redis | Cluster = clusterNodes
+    ? new Cluster(clusterNodes, { redisOptions: { maxRetriesPerRequest: null } })
+    : new Redis(redisUrl, { maxRetriesPerRequest: null });
 
   type ConfigOverrides = {
     batch?: { maxSize: number; maxDelayMs: number };
@@ -132,7 +147,7 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
           replaceAfterMs: 3_000,
         },
       ],
-      redis: { url: redisUrl, prefix },
+      redis: clusterNodes ? { clusterNodes, prefix } : { url: redisUrl, prefix },
       queues: { backoffMs: [200, 500, 1000] },
       metrics: { port: 0 },
       admin: { port: 0 },
@@ -182,7 +197,79 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
     return requestId;
   }
 
-  /** An in-process worker on the cluster's queue, running requests in the real enclave. */
+  /**
+   * Sends a request without waiting for it to be mined (for a node that mines on demand); returns
+   * the transaction hash. The request id is known once mined: `requestIdsOf`.
+   */
+  async function sendRequest(text: string, deadlineSeconds = 3600): Promise<Hex> {
+    const sealedInput = sealInput({
+      contractPublicKey: contractKey.publicKey,
+      contractId,
+      origin,
+      requester: consumerAddress.toLowerCase() as Hex,
+      endUser: devnet.clients.walletClient.account.address.toLowerCase() as Hex,
+      responseKey: toHex(responseKey.publicKey),
+      input: text,
+    });
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + deadlineSeconds);
+    return devnet.clients.walletClient.writeContract({
+      address: consumerAddress,
+      abi: testConsumerAbi,
+      functionName: 'send',
+      args: [contractId, sealedInput, toHex(responseKey.publicKey), 200_000, deadline],
+      account: devnet.clients.walletClient.account,
+      chain: devnet.clients.walletClient.chain,
+      // Estimated against a block without the earlier unmined requests: a fixed limit instead.
+      gas: 1_000_000n,
+    });
+  }
+
+  /** The request ids of mined request transactions (their gateway `RequestSent` events), in order. */
+  async function requestIdsOf(hashes: Hex[]): Promise<Hex[]> {
+    const ids: Hex[] = [];
+    for (const hash of hashes) {
+      const receipt = await devnet.clients.publicClient.waitForTransactionReceipt({ hash });
+      const gatewayLogs = receipt.logs.filter(
+        (l) => l.address.toLowerCase() === devnet.gateway.toLowerCase(),
+      );
+      const [sent] = parseEventLogs({
+        abi: phalaBridgeGatewayAbi,
+        logs: gatewayLogs,
+        eventName: 'RequestSent',
+      });
+      if (!sent) throw new Error(`transaction ${hash} sent no request`);
+      ids.push(sent.args.requestId);
+    }
+    return ids;
+  }
+
+  /** Hardhat mining control: `false` leaves transactions in the pool until `mine` or automine again. */
+  async function setAutomine(on: boolean): Promise<void> {
+    await devnet.clients.publicClient.request({ method: 'evm_setAutomine' as never, params: [on] as never });
+  }
+
+  /** Mines one block with what the pool holds. */
+  async function mine(): Promise<void> {
+    await devnet.clients.publicClient.request({ method: 'evm_mine' as never, params: [] as never });
+  }
+
+  /** Moves the chain's clock: the next block is at least `seconds` later than it would be. */
+  async function increaseTime(seconds: number): Promise<void> {
+    await devnet.clients.publicClient.request({
+      method: 'evm_increaseTime' as never,
+      params: [seconds] as never,
+    });
+  }
+
+  /** The transactions waiting in the node's pool (Hardhat's `pending` block). */
+  async function pendingTransactions() {
+    const block = await devnet.clients.publicClient.getBlock({
+      blockTag: 'pending',
+      includeTransactions: true,
+    });
+    return block.transactions;
+  }
+
   /**
    * An in-process worker on the cluster's queue, running requests in the real enclave. With
    * `batch`, results made within the window are also signed as one FulfillmentBatch.
@@ -203,6 +290,7 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
       if (group.length === 0) return;
       try {
         if (group.length > 1) {
+          // One job per worker batch, as the worker service publishes it (result-batch-job.ts).
           const leaves = group.map(({ result: r }) =>
             toHex(
               fulfillmentLeaf(
@@ -211,13 +299,16 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
             ),
           );
           const signed = enclave.signBatch({ target, leaves });
-          group.forEach((p, index) => {
-            p.result.batch = { root: signed.root, index, count: signed.count, signature: signed.signature };
-          });
+          const batch: ResultBatchJob = {
+            v: 2,
+            worker: group[0]!.result.worker,
+            results: group.map((p) => p.result),
+            batch: { root: signed.root, signature: signed.signature },
+          };
+          await results.add('result', batch, { jobId: resultBatchJobId(batch) });
+        } else {
+          await results.add('result', group[0]!.result, { jobId: group[0]!.bullId });
         }
-        await results.addBulk(
-          group.map((p) => ({ name: 'result', data: p.result, opts: { jobId: p.bullId } })),
-        );
         for (const p of group) p.done();
       } catch (error) {
         for (const p of group) p.done(error);
@@ -285,8 +376,11 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
   }
 
   async function close() {
-    const keys = await redis.keys(`${prefix}*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    // A Redis Cluster is its owner's to throw away; on a single Redis this run's keys go.
+    if (!clusterNodes) {
+      const keys = await redis.keys(`${prefix}*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    }
     redis.disconnect();
     await engine.close();
     await devnet.stop();
@@ -310,6 +404,12 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
     registerWorker,
     startRelayer,
     request,
+    sendRequest,
+    requestIdsOf,
+    setAutomine,
+    mine,
+    increaseTime,
+    pendingTransactions,
     startTestWorker,
     received,
     close,

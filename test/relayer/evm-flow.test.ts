@@ -99,7 +99,7 @@ describe('relayer, EVM origin (real Hardhat node, real Redis, real enclave)', ()
         'confirmed journey',
       );
       txs.add(journey.find((e) => e.stage === 'confirmed')!.txHash!);
-      expect(journey.find((e) => e.stage === 'submitted')!.detail).toBe('batch of 8');
+      expect(journey.find((e) => e.stage === 'submitted')!.detail).toBe('1 batch(es), 8 items');
     }
     expect(txs.size).toBe(1);
     const receipt = await f.devnet.clients.publicClient.getTransactionReceipt({

@@ -1,11 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Address, Client, Hex, LocalAccount, TransactionReceipt } from 'viem';
-import { keccak256 } from 'viem';
+import { TransactionNotFoundError, TransactionReceiptNotFoundError, keccak256 } from 'viem';
 import {
   estimateGas,
   estimateMaxPriorityFeePerGas,
   getBlock,
   getBlockNumber,
+  getTransaction,
   getTransactionCount,
   getTransactionReceipt,
   sendRawTransaction,
@@ -27,6 +28,8 @@ export type TransactionRequest = { to: Address; data: Hex; value?: bigint; gas?:
 export type SentTransaction = {
   request: TransactionRequest & { gas: bigint };
   nonce: number;
+  /** The latest signed bytes (what `hash` is the hash of). */
+  raw: Hex;
   /** The latest hash sent for this nonce. */
   hash: Hex;
   /** Every hash sent for this nonce (the original and its replacements). */
@@ -129,8 +132,13 @@ export class EvmSubmitter {
   /**
    * Signs and broadcasts with the next nonce. A nonce that turns out to be taken (by an outside
    * transaction) is skipped after reconciling with the chain, up to `sendAttempts` times.
+   * `beforeBroadcast` sees the signed transaction before it leaves (to record it where a crash
+   * cannot lose it); if it throws, nothing is broadcast.
    */
-  async send(tx: TransactionRequest): Promise<SentTransaction> {
+  async send(
+    tx: TransactionRequest,
+    options: { beforeBroadcast?: (sent: SentTransaction) => Promise<void> } = {},
+  ): Promise<SentTransaction> {
     const gas = tx.gas ?? (await this.estimateGas(tx));
     const request = { ...tx, gas };
     const attempts = this.#o.sendAttempts ?? 3;
@@ -139,9 +147,20 @@ export class EvmSubmitter {
       const fees = await this.#initialFees(attempt > 0);
       try {
         return await this.nonces.withNextNonce(async (nonce) => {
-          const hash = await this.#broadcast(request, nonce, fees);
+          const { raw, hash } = await this.#sign(request, nonce, fees);
+          const sent: SentTransaction = {
+            request,
+            nonce,
+            raw,
+            hash,
+            hashes: [hash],
+            fees,
+            sentAt: Date.now(),
+          };
+          await options.beforeBroadcast?.(sent);
+          await this.rebroadcast(raw);
           this.#o.onEvent?.({ kind: 'sent', nonce, hash, fees });
-          return { request, nonce, hash, hashes: [hash], fees, sentAt: Date.now() };
+          return sent;
         });
       } catch (error) {
         lastError = error;
@@ -178,7 +197,7 @@ export class EvmSubmitter {
     let replacements = 0;
     let lastSend = sent.sentAt;
     while (true) {
-      const receipt = await this.#findReceipt(current.hashes);
+      const receipt = await this.findReceipt(current.hashes);
       if (receipt) {
         const confirmed = await this.#confirm(receipt, poll, start + timeout);
         if (confirmed) {
@@ -197,7 +216,7 @@ export class EvmSubmitter {
       if (mined > current.nonce) {
         // Our nonce is used; a receipt may only lag behind the count. Look once more.
         await sleep(poll);
-        if (!(await this.#findReceipt(current.hashes))) {
+        if (!(await this.findReceipt(current.hashes))) {
           await this.nonces.reconcile();
           this.#o.onEvent?.({ kind: 'nonce-reconciled', reason: 'nonce used by another transaction' });
           throw new NonceTakenError(
@@ -243,14 +262,23 @@ export class EvmSubmitter {
     }
   }
 
+  /**
+   * The same transaction with bumped fees under the same nonce; null when the fees are at the
+   * cap or the node does not take it (mined meanwhile, or it wants a larger bump).
+   */
+  async replace(sent: SentTransaction): Promise<SentTransaction | null> {
+    return this.#replace(sent);
+  }
+
   async #replace(sent: SentTransaction): Promise<SentTransaction | null> {
     const block = await getBlock(this.#o.client, { blockTag: 'latest' });
     const fees = bumpedFees(sent.fees, block.baseFeePerGas ?? 0n, this.#o.fees);
     if (!fees) return null; // at the cap: nothing to do but wait
     try {
-      const hash = await this.#broadcast(sent.request, sent.nonce, fees);
+      const { raw, hash } = await this.#sign(sent.request, sent.nonce, fees);
+      await this.rebroadcast(raw);
       this.#o.onEvent?.({ kind: 'replaced', nonce: sent.nonce, hash, fees });
-      return { ...sent, hash, hashes: [...sent.hashes, hash], fees, sentAt: Date.now() };
+      return { ...sent, raw, hash, hashes: [...sent.hashes, hash], fees, sentAt: Date.now() };
     } catch (error) {
       // Mined meanwhile, or the node wants a larger bump: the wait loop sorts it out.
       if (isNonceTooLowError(error) || isReplacementUnderpricedError(error)) return null;
@@ -258,8 +286,12 @@ export class EvmSubmitter {
     }
   }
 
-  async #broadcast(request: SentTransaction['request'], nonce: number, fees: Fees): Promise<Hex> {
-    const serializedTransaction = await this.#o.account.signTransaction({
+  async #sign(
+    request: SentTransaction['request'],
+    nonce: number,
+    fees: Fees,
+  ): Promise<{ raw: Hex; hash: Hex }> {
+    const raw = await this.#o.account.signTransaction({
       chainId: this.#o.chainId,
       type: 'eip1559',
       nonce,
@@ -270,14 +302,27 @@ export class EvmSubmitter {
       maxFeePerGas: fees.maxFeePerGas,
       maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
     });
-    const hash = keccak256(serializedTransaction);
+    return { raw, hash: keccak256(raw) };
+  }
+
+  /** Broadcasts signed bytes; the very same bytes already in the pool (a lost reply) count as sent. */
+  async rebroadcast(raw: Hex): Promise<void> {
     try {
-      await sendRawTransaction(this.#o.client, { serializedTransaction });
+      await sendRawTransaction(this.#o.client, { serializedTransaction: raw });
     } catch (error) {
-      // The very same bytes are already in the pool (a retry after a lost reply): that is sent.
       if (!isAlreadyKnownError(error)) throw error;
     }
-    return hash;
+  }
+
+  /** Whether the node still knows the transaction (in its pool or mined). */
+  async isKnown(hash: Hex): Promise<boolean> {
+    try {
+      await getTransaction(this.#o.client, { hash });
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionNotFoundError) return false;
+      throw error;
+    }
   }
 
   /**
@@ -307,12 +352,13 @@ export class EvmSubmitter {
     return initialFees(block.baseFeePerGas ?? 0n, tip, this.#o.fees);
   }
 
-  async #findReceipt(hashes: readonly Hex[]): Promise<TransactionReceipt | null> {
+  /** The receipt of whichever of `hashes` (versions of one nonce) was mined, or null. */
+  async findReceipt(hashes: readonly Hex[]): Promise<TransactionReceipt | null> {
     for (const hash of [...hashes].reverse()) {
       try {
         return await getTransactionReceipt(this.#o.client, { hash });
       } catch (error) {
-        if (error instanceof Error && error.name === 'TransactionReceiptNotFoundError') continue;
+        if (error instanceof TransactionReceiptNotFoundError) continue;
         throw error;
       }
     }
@@ -329,7 +375,7 @@ export class EvmSubmitter {
     while (true) {
       const head = await getBlockNumber(this.#o.client, { cacheTime: 0 });
       if (head - receipt.blockNumber + 1n >= needed) {
-        const again = await this.#findReceipt([receipt.transactionHash]);
+        const again = await this.findReceipt([receipt.transactionHash]);
         return again && again.blockHash === receipt.blockHash ? again : null;
       }
       if (Date.now() > deadline) throw new SubmitterError('confirmations not reached in time');

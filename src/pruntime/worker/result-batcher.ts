@@ -1,13 +1,16 @@
 import { type Hex, fromHex, toHex } from '../../base/bytes.js';
 import { fulfillmentLeaf, fulfillmentOf } from '../../crypto/proofs.js';
+import type { ResultBatchJob } from '../../protocol/result-batch-job.js';
 import type { ResultJob } from '../../protocol/result-job.js';
 import type { SignBatchRequest } from '../enclave/executor.js';
 
 /**
- * Groups a worker's EVM results that are ready together for the same gateway and has the
- * enclave sign them as one FulfillmentBatch (docs/PROTOCOL.md, `fulfillBatch`), so the relayer
- * can send them in one transaction. Every result keeps its own signature: a batch the relayer
- * cannot send whole still goes out one by one.
+ * Groups a worker's EVM results that are ready together for the same gateway, has the enclave
+ * sign them as one FulfillmentBatch (docs/PROTOCOL.md, `fulfillBatch`), and publishes the group as
+ * ONE results job: the batch travels whole from here to the chain, where the relayer may put
+ * several workers' batches in one transaction. A lone EVM result is signed as a batch of one for
+ * the same reason. Every result keeps its own signature: a batch the relayer cannot send whole
+ * still goes out one by one.
  *
  * A group is published when it reaches its size, when its first result has waited `maxDelayMs`,
  * or `lingerMs` after no other job is running in this worker any more: a lone request is not held
@@ -24,8 +27,8 @@ export type ResultBatcherParameters = {
   /** Jobs of this worker that are still executing (and may yet add a result). */
   running: () => number;
   sign: (request: SignBatchRequest) => { root: Hex; count: number; signature: Hex };
-  /** Puts one result on the results queue. */
-  publish: (result: ResultJob) => Promise<void>;
+  /** Puts one worker batch on the results queue. */
+  publish: (batch: ResultBatchJob) => Promise<void>;
   onSignError?: (error: unknown, size: number) => void;
 };
 
@@ -52,12 +55,12 @@ export class ResultBatcher {
     const origin = result.origin;
     // Stateful results commit state first and go one by one on the relayer side anyway.
     if (this.#p.maxSize < 2 || origin.kind !== 'evm' || result.proof.kind !== 'eip712' || result.stateCommit)
-      return this.#p.publish(result);
+      return this.#p.publish(alone(result));
     const maxSize = Math.min(
       this.#p.maxSize,
       this.#p.maxSizeFor?.(origin.chainId, origin.gateway) ?? Infinity,
     );
-    if (maxSize < 2) return this.#p.publish(result);
+    if (maxSize < 2) return this.#p.publish(alone(result));
     const key = `${origin.chainId}:${origin.gateway.toLowerCase()}`;
     return new Promise<void>((resolve, reject) => {
       let group = this.#groups.get(key);
@@ -105,29 +108,40 @@ export class ResultBatcher {
     this.#groups.delete(key);
     clearTimeout(group.timer);
     const items = group.items;
-    if (items.length > 1) {
-      try {
-        const leaves = items.map(({ result: r }) =>
-          toHex(
-            fulfillmentLeaf(
-              fulfillmentOf(r.requestId, fromHex(r.publicOutput), fromHex(r.sealedOutput), r.stateRoot),
-            ),
+    const results = items.map((w) => w.result);
+    let batch: ResultBatchJob['batch'];
+    try {
+      const leaves = results.map((r) =>
+        toHex(
+          fulfillmentLeaf(
+            fulfillmentOf(r.requestId, fromHex(r.publicOutput), fromHex(r.sealedOutput), r.stateRoot),
           ),
-        );
-        const signed = this.#p.sign({ target: group.target, leaves });
-        items.forEach((w, index) => {
-          w.result = {
-            ...w.result,
-            batch: { root: signed.root, index, count: signed.count, signature: signed.signature },
-          };
-        });
-      } catch (error) {
-        // Each result is still signed on its own: publish them unbatched.
-        this.#p.onSignError?.(error, items.length);
-      }
+        ),
+      );
+      const signed = this.#p.sign({ target: group.target, leaves });
+      batch = { root: signed.root, signature: signed.signature };
+    } catch (error) {
+      // Each result is still signed on its own: publish them as single answers.
+      this.#p.onSignError?.(error, items.length);
     }
-    for (const w of items) {
-      this.#p.publish(w.result).then(w.resolve, (error: unknown) => w.reject(error));
+    const published = batch
+      ? [this.#p.publish({ v: 2, worker: results[0]!.worker, results, batch }).then(() => items)]
+      : items.map((w) => this.#p.publish(alone(w.result)).then(() => [w]));
+    for (const [i, p] of published.entries()) {
+      const waiting = batch ? items : [items[i]!];
+      p.then(
+        () => {
+          for (const w of waiting) w.resolve();
+        },
+        (error: unknown) => {
+          for (const w of waiting) w.reject(error);
+        },
+      );
     }
   }
+}
+
+/** One result as a worker batch of its own, unsigned as a batch (its own proof is enough). */
+function alone(result: ResultJob): ResultBatchJob {
+  return { v: 2, worker: result.worker, results: [result] };
 }

@@ -8,7 +8,12 @@ import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../pha
 import { signerFromUri } from '../../phala/signers.js';
 import type { Signer } from '../../phala/submit.js';
 import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../protocol/queue-names.js';
-import { type ResultJob, resultJobSchema } from '../../protocol/result-job.js';
+import type { ResultJob } from '../../protocol/result-job.js';
+import {
+  type ResultBatchJob,
+  resultBatchJobId,
+  resultBatchJobSchema,
+} from '../../protocol/result-batch-job.js';
 import { MAX_ATTEMPTS, scheduleBackoffStrategy } from '../../protocol/retry.js';
 import { Enclave } from '../enclave/enclave.js';
 import {
@@ -468,7 +473,7 @@ export class WorkerService {
           .maxSize ?? Number.POSITIVE_INFINITY,
       running: () => this.#executing,
       sign: (request) => this.enclave.signBatch(request),
-      publish: (result) => this.#publish(result),
+      publish: (batch) => this.#publish(batch),
       onSignError: (error, size) =>
         this.#log.warn(
           { err: errorMessage(error), size },
@@ -753,19 +758,19 @@ export class WorkerService {
   }
 
   /**
-   * Puts a result on the results queue under `<request job id>-<worker address>`. An earlier
-   * result of this worker for the same request (the request came back: a rejected or stale
-   * answer) is replaced, unless the relayer is reading it at this moment.
+   * Puts a worker batch on the results queue under its id (`resultBatchJobId`: a lone result keeps
+   * `<request job id>-<worker address>`). An earlier job under the same id (the request came back:
+   * a rejected or stale answer) is replaced, unless the relayer is reading it at this moment.
    */
-  async #publish(result: ResultJob): Promise<void> {
+  async #publish(batch: ResultBatchJob): Promise<void> {
     if (this.#abandoned) throw new WorkerError('The worker stopped before the result was published.');
-    const payload = resultJobSchema.parse(result);
-    const id = resultJobIdOf(payload.jobId, this.address);
+    const payload = resultBatchJobSchema.parse(batch);
+    const id = resultBatchJobId(payload);
     const results = this.#results!;
     const existing = await results.getJob(id);
     if (existing) {
       if ((await existing.getState()) === 'active') {
-        this.#log.info({ jobId: payload.jobId }, 'an earlier result is being checked; not replaced');
+        this.#log.info({ resultJob: id }, 'an earlier result is being checked; not replaced');
         return;
       }
       await existing.remove();

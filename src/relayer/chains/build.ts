@@ -1,7 +1,9 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/schema.js';
-import { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
+import { getGatekeeperSet } from '../../evm/gateway/read.js';
+import type { GatekeeperSet } from '../../evm/types.js';
+import { EvmSignatureCollector, type GatewayRef } from '../../gatekeeper/evm/collector.js';
 import { WorkerRevocationCollector } from '../../gatekeeper/sibling/revocation-collector.js';
 import { ethereumAddress } from '../../crypto/keys.js';
 import { processRevocations } from '../approval-cache.js';
@@ -12,8 +14,11 @@ import { PolkadotXcmEventSource } from './xcm-source.js';
 import { RedisXcmTrackerStore } from '../../xcm/tracker/redis-store.js';
 import { XcmTracker } from '../../xcm/tracker/tracker.js';
 import type { XcmTopology } from '../../xcm/tracker/topology.js';
+import { CarryQueue, type CarryMetrics, RefreshedRead, createCarryMetrics } from '../carry-queue.js';
 import type { AdapterContext, ChainAdapters } from '../daemon.js';
-import { EvmDestination, EvmOriginWatcher } from './evm.js';
+import { type ReadinessCheck, evmReadiness, substrateReadiness, unusedChainReadiness } from '../readiness.js';
+import { EvmDestination } from './evm-destination.js';
+import { EvmOriginWatcher, evmClient } from './evm-origin.js';
 import { PhalaDestination } from './phala-destination.js';
 import { PhalaOriginWatcher } from './phala-origin.js';
 import { type SignedWorkerApproval, SiblingApprovalCarrier } from './sibling.js';
@@ -21,6 +26,11 @@ import { type SignedWorkerApproval, SiblingApprovalCarrier } from './sibling.js'
 /**
  * Chain adapters for every chain in the config. Every EVM and Phala-style chain is watched and
  * answered; parachains and the relay chain are followed only to track XCM responses.
+ *
+ * What one chain's watcher finds for another chain (gatekeeper signatures for EVM gateways,
+ * worker approvals and revocations for siblings) goes to that chain's carry queue
+ * (carry-queue.ts): the watcher's block never waits on, or fails with, another chain. Every
+ * configured chain has a readiness check (readiness.ts), in the config's order.
  */
 export async function buildChainAdapters(config: Config, context: AdapterContext): Promise<ChainAdapters> {
   const adapters: ChainAdapters = { watchers: [], destinations: [], readiness: [] };
@@ -29,6 +39,8 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   const logger = context.logger;
+  const carryMetrics = createCarryMetrics(context.metrics.registry);
+  const readiness = new Map<string, ReadinessCheck>();
 
   const phalaConfig = config.chains.find((c) => c.kind === 'phala');
   let phala: PhalaClient | undefined;
@@ -41,7 +53,7 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
       phalaSigner = await signerFromUri(phalaConfig.signer.reveal(), phalaConfig.signerType);
   }
 
-  const evmDestinations: EvmDestination[] = [];
+  const evmCarriers: EvmRegistrationCarrier[] = [];
   const evmWatchers = new Map<string, EvmOriginWatcher>();
   adapters.transactionOf = async (chain, hash) => (await evmWatchers.get(chain)?.transactionOf(hash)) ?? null;
   for (const chain of config.chains) {
@@ -60,20 +72,36 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
     if (chain.signer) {
       const destination = new EvmDestination(common);
       adapters.destinations.push(destination);
-      evmDestinations.push(destination);
+      const carrier = evmRegistrationCarrier(chain, destination, common.logger, carryMetrics);
+      closers.push(() => carrier.stop());
+      evmCarriers.push(carrier);
     }
-    adapters.readiness!.push({
-      name: `chain:${chain.name}`,
-      check: async () => {
-        const lag = await watcher.lag();
-        return { ok: lag >= 0 && lag < 1_000, detail: `lag ${lag} blocks` };
-      },
-    });
+    readiness.set(
+      chain.name,
+      evmReadiness({
+        chain: chain.name,
+        rpcUrl: chain.rpcUrl,
+        lag: { checkpoint: async () => (await common.checkpoints.load())?.blockNumber, maxLag: 1_000 },
+      }),
+    );
+  }
+
+  // Parachains and the relay chain are connected to only for the Phala-style chain's XCM.
+  const substrate = phala ? await connectSubstrateChains(config, closers) : new Map<string, PhalaClient>();
+  for (const chain of config.chains) {
+    if (chain.kind !== 'parachain' && chain.kind !== 'relay') continue;
+    const client = substrate.get(chain.name);
+    readiness.set(
+      chain.name,
+      client
+        ? substrateReadiness({ chain: chain.name, kind: chain.kind, wsUrl: chain.wsUrl, api: client.api })
+        : unusedChainReadiness(chain.name, `${chain.kind}: not followed (no Phala-style chain configured)`),
+    );
   }
 
   if (phalaConfig && phala) {
     // One tracker writes (alongside the Phala watcher, under its lease); every process reads it.
-    const tracker = await createXcmTracker(config, context, phala.api, closers);
+    const tracker = createXcmTracker(config, context, phala.api, substrate, closers);
     const collector = new EvmSignatureCollector();
     const common = {
       config: phalaConfig,
@@ -81,13 +109,23 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
       checkpoints: context.checkpoints(phalaConfig.name),
       logger: logger.child({ chain: phalaConfig.name }),
       metrics: context.metrics,
-      onEvmSignatures: async (senderKey: `0x${string}`, payload: `0x${string}`) => {
+      // Pooled here, carried by each gateway's own queue: the block goes on at once.
+      onEvmSignatures: (senderKey: `0x${string}`, payload: `0x${string}`) => {
         const added = collector.add(fromHex(senderKey), fromHex(payload));
         for (const reason of added.rejected) logger.warn({ reason }, 'ignored a gatekeeper EVM signature');
-        for (const destination of evmDestinations) await destination.carryRegistrations(collector);
+        if (added.accepted > 0) for (const carrier of evmCarriers) carrier.carry(collector);
       },
     };
-    const carriers = await siblingCarriers(config, context, closers);
+    const carriers = await siblingCarriers(config, context, substrate);
+    const siblings = carriers.map((carrier) => {
+      const queue = new CarryQueue({
+        target: carrier.chain,
+        logger: logger.child({ chain: carrier.chain, component: 'carry' }),
+        metrics: carryMetrics,
+      });
+      closers.push(() => queue.stop());
+      return { carrier, queue };
+    });
     const revocations = new WorkerRevocationCollector(phala.genesisHash);
     const watcher = new PhalaOriginWatcher({
       ...common,
@@ -100,18 +138,21 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
       },
       ...(carriers.length
         ? {
-            onWorkerRevocationSignatures: async (senderKey: `0x${string}`, payload: `0x${string}`) => {
+            onWorkerRevocationSignatures: (senderKey: `0x${string}`, payload: `0x${string}`) => {
               const added = revocations.add(fromHex(senderKey), fromHex(payload));
               if (typeof added !== 'string')
                 logger.warn({ reason: added.rejected }, 'ignored a gatekeeper worker revocation');
-              for (const carrier of carriers) await carrier.carryRevocations(revocations);
+              for (const { carrier, queue } of siblings)
+                queue.schedule('revocations', () => carrier.carryRevocations(revocations));
             },
           }
         : {}),
       ...(carriers.length
         ? {
-            onWorkerApproved: async (approval: SignedWorkerApproval) =>
-              void (await Promise.all(carriers.map((c) => c.carry(approval)))),
+            onWorkerApproved: (approval: SignedWorkerApproval) => {
+              const key = `approval:${approval.worker}:${approval.measurement}:${approval.expiresAt}`;
+              for (const { carrier, queue } of siblings) queue.schedule(key, () => carrier.carry(approval));
+            },
           }
         : {}),
     });
@@ -122,29 +163,105 @@ export async function buildChainAdapters(config: Config, context: AdapterContext
           ...common,
           signer: phalaSigner,
           tracker,
-          onXcmSent: (jobId, messageId) =>
-            context.journeys.record(jobId, { stage: 'xcm-sent', detail: `response ${messageId}` }),
         }),
       );
     }
-    adapters.readiness!.push({
-      name: `chain:${phalaConfig.name}`,
-      check: async () => {
-        const lag = await watcher.lag();
-        return { ok: lag >= 0 && lag < 100, detail: `lag ${lag} blocks` };
-      },
-    });
+    readiness.set(
+      phalaConfig.name,
+      substrateReadiness({
+        chain: phalaConfig.name,
+        kind: 'phala',
+        wsUrl: phalaConfig.wsUrl,
+        api: phala.api,
+        lag: { checkpoint: async () => (await common.checkpoints.load())?.blockNumber, maxLag: 100 },
+      }),
+    );
+  }
+  for (const chain of config.chains) {
+    const check = readiness.get(chain.name);
+    if (check) adapters.readiness!.push(check);
   }
   return adapters;
 }
 
+/**
+ * Gatekeeper-signed registrations, revocations and gatekeeper updates for one EVM gateway, carried
+ * by that chain's queue. The gateway's gatekeeper set is read in the background (kept while the
+ * chain is down; a new set re-runs the carry, as its members decide what is ready).
+ */
+type EvmRegistrationCarrier = { carry(collector: EvmSignatureCollector): void; stop(): Promise<void> };
+
+/**
+ * What the carrier needs of the destination. `gatekeepers` is the cached set: a destination that
+ * takes it need not read the gateway again on the carry path.
+ */
+type RegistrationTarget = {
+  carryRegistrations(collector: EvmSignatureCollector, gatekeepers?: GatekeeperSet): Promise<number>;
+};
+
+function evmRegistrationCarrier(
+  chain: Extract<Config['chains'][number], { kind: 'evm' }>,
+  destination: RegistrationTarget,
+  logger: AdapterContext['logger'],
+  metrics: CarryMetrics,
+): EvmRegistrationCarrier {
+  const queue = new CarryQueue({ target: chain.name, logger: logger.child({ component: 'carry' }), metrics });
+  const gateway: GatewayRef = { chainId: BigInt(chain.chainId), gateway: chain.gateway as `0x${string}` };
+  const client = evmClient(chain);
+  let pool: EvmSignatureCollector | undefined;
+  const carry = (collector: EvmSignatureCollector) => {
+    pool = collector;
+    queue.schedule('registrations', async () => {
+      const set = await gatekeepers.get();
+      // Nothing has this gateway's threshold of its gatekeepers' signatures: nothing to send.
+      if (collector.ready(gateway, set.threshold, set.members).length === 0) return;
+      await destination.carryRegistrations(collector, set);
+    });
+  };
+  const gatekeepers: RefreshedRead<GatekeeperSet> = new RefreshedRead({
+    name: `${chain.name}:gatekeepers`,
+    read: () => getGatekeeperSet(client, { gateway: gateway.gateway }),
+    ttlMs: 30_000,
+    logger,
+    metrics,
+    same: (a, b) =>
+      a.epoch === b.epoch && a.threshold === b.threshold && a.members.join() === b.members.join(),
+    onChange: () => {
+      if (pool) carry(pool);
+    },
+  });
+  return {
+    carry,
+    stop: async () => {
+      gatekeepers.stop();
+      await queue.stop();
+    },
+  };
+}
+
+/** One connection per parachain and the relay chain, shared by the XCM tracker and the carriers. */
+async function connectSubstrateChains(
+  config: Config,
+  closers: (() => Promise<void>)[],
+): Promise<Map<string, PhalaClient>> {
+  const clients = new Map<string, PhalaClient>();
+  for (const chain of config.chains) {
+    if (chain.kind !== 'parachain' && chain.kind !== 'relay') continue;
+    const client = await createPhalaClient({ url: chain.wsUrl });
+    closers.push(() => closePhalaClient(client));
+    clients.set(chain.name, client);
+  }
+  return clients;
+}
+
 /** A tracker over the Phala-style chain, the relay chain and the parachains, for XCM responses. */
-async function createXcmTracker(
+function createXcmTracker(
   config: Config,
   context: AdapterContext,
   phalaApi: ApiPromise,
+  substrate: Map<string, PhalaClient>,
   closers: (() => Promise<void>)[],
-): Promise<XcmTracker | undefined> {
+): XcmTracker | undefined {
   const others = config.chains.filter((c) => c.kind === 'parachain' || c.kind === 'relay');
   const phalaConfig = config.chains.find((c) => c.kind === 'phala');
   if (others.length === 0 || !phalaConfig) return undefined;
@@ -153,11 +270,7 @@ async function createXcmTracker(
   };
   for (const c of others) topology[c.name] = c.kind === 'parachain' ? { paraId: c.paraId } : {};
   const apis: { name: string; api: ApiPromise }[] = [{ name: phalaConfig.name, api: phalaApi }];
-  for (const c of others) {
-    const client = await createPhalaClient({ url: c.wsUrl });
-    closers.push(() => closePhalaClient(client));
-    apis.push({ name: c.name, api: client.api });
-  }
+  for (const c of others) apis.push({ name: c.name, api: substrate.get(c.name)!.api });
   const tracker = new XcmTracker({
     store: new RedisXcmTrackerStore(context.redis as Redis, { prefix: config.redis.prefix }),
     sources: apis.map(
@@ -179,13 +292,13 @@ async function createXcmTracker(
 async function siblingCarriers(
   config: Config,
   context: AdapterContext,
-  closers: (() => Promise<void>)[],
+  substrate: Map<string, PhalaClient>,
 ): Promise<SiblingApprovalCarrier[]> {
   const carriers: SiblingApprovalCarrier[] = [];
   for (const chain of config.chains) {
     if (chain.kind !== 'parachain' || !chain.signer) continue;
-    const client = await createPhalaClient({ url: chain.wsUrl });
-    closers.push(() => closePhalaClient(client));
+    const client = substrate.get(chain.name);
+    if (!client) continue;
     const signer = await signerFromUri(chain.signer.reveal(), chain.signerType);
     carriers.push(
       new SiblingApprovalCarrier(chain.name, client, signer, context.logger.child({ chain: chain.name })),

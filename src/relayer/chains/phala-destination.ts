@@ -96,7 +96,13 @@ const DISPATCH_OUTCOMES: Record<string, ItemResult> = {
   WorkerExpired: { kind: 'refused', code: 'PhalaContracts.WorkerExpired', retryable: true },
 };
 
-type Included = { blockNumber: number; blockHash: Hex; txHash: Hex; failure: ItemResult | null };
+type Included = {
+  blockNumber: number;
+  blockHash: Hex;
+  txHash: Hex;
+  /** How its dispatch failed (null: it did not); `unreadable` when the node has pruned the block's events. */
+  failure: ItemResult | null | 'unreadable';
+};
 
 export class PhalaDestination implements Destination {
   readonly chain: string;
@@ -219,7 +225,7 @@ export class PhalaDestination implements Destination {
     const finalized = (await api.rpc.chain.getFinalizedHead()).toHex() as Hex;
     const [finalizedHeader, finalizedNonce] = await Promise.all([
       api.rpc.chain.getHeader(finalized),
-      this.#nonceAt(finalized),
+      this.#nonceAt(finalized, sent.signer),
     ]);
     const finalizedNumber = finalizedHeader.number.toNumber();
     // Final only once our nonce is used at the finalized head: until then our bytes may still be
@@ -240,6 +246,13 @@ export class PhalaDestination implements Destination {
       this.#nonces.reset(sent.signer);
       return { kind: 'replaced' };
     }
+    // Failed, we cannot say how: the items go back to prepare, which reads where each request stands.
+    if (included.failure === 'unreadable')
+      return {
+        kind: 'reverted',
+        txHash: included.txHash,
+        reason: `failed in block ${included.blockNumber}, whose events the node has pruned`,
+      };
     if (!included.failure)
       throw new ChainDataError(
         `${this.chain}: fulfil extrinsic ${included.txHash} succeeded in block ${included.blockHash}, yet request ${requestId} has no result at the finalized head`,
@@ -251,9 +264,12 @@ export class PhalaDestination implements Destination {
   async #notFinal(sent: SentTransaction, finalizedNumber: number): Promise<TransactionCheck> {
     const { api } = this.#p.client;
     const best = (await api.rpc.chain.getHeader()).number.toNumber();
-    if (best > finalizedNumber && (await this.#nonceAt(await this.#blockHash(best))) > sent.nonce) {
+    if (
+      best > finalizedNumber &&
+      (await this.#nonceAt(await this.#blockHash(best), sent.signer)) > sent.nonce
+    ) {
       // Used above the finalized head (by us or, rarely, another extrinsic: finality will tell).
-      const at = await this.#firstBlockUsing(sent.nonce, finalizedNumber, best).catch(() => null);
+      const at = await this.#firstBlockUsing(sent, finalizedNumber, best).catch(() => null);
       return { kind: 'mined', blockNumber: at ?? best };
     }
     const pending = await api.rpc.author.pendingExtrinsics();
@@ -319,7 +335,7 @@ export class PhalaDestination implements Destination {
     const from = Math.min(sent.sentAtBlock ?? 0, finalizedNumber);
     let blockNumber: number | null;
     try {
-      blockNumber = await this.#firstBlockUsing(sent.nonce, from, finalizedNumber);
+      blockNumber = await this.#firstBlockUsing(sent, from, finalizedNumber);
     } catch {
       // The node has pruned the state of those blocks: look for the hash in their bodies instead.
       return this.#scanBodies(sent, from, finalizedNumber);
@@ -329,17 +345,18 @@ export class PhalaDestination implements Destination {
   }
 
   /**
-   * The first block in (from, to] whose state has the signer's nonce past `nonce` (binary search:
-   * the nonce only grows along one chain); null when it is past already at `from`.
+   * The first block in (from, to] whose state has the signer's nonce past `sent.nonce` (binary
+   * search: the nonce only grows along one chain); null when it is past already at `from`.
    */
-  async #firstBlockUsing(nonce: number, from: number, to: number): Promise<number | null> {
-    const address = this.#p.signer.address;
-    if ((await this.#nonceAt(await this.#blockHash(from), address)) > nonce) return null;
+  async #firstBlockUsing(sent: SentTransaction, from: number, to: number): Promise<number | null> {
+    const usedAt = async (n: number) =>
+      (await this.#nonceAt(await this.#blockHash(n), sent.signer)) > sent.nonce;
+    if (await usedAt(from)) return null;
     let lo = from;
     let hi = to;
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
-      if ((await this.#nonceAt(await this.#blockHash(mid), address)) > nonce) hi = mid;
+      if (await usedAt(mid)) hi = mid;
       else lo = mid;
     }
     return hi;
@@ -357,19 +374,25 @@ export class PhalaDestination implements Destination {
     return null;
   }
 
-  /** Our extrinsic in block `blockNumber` and how its dispatch ended, or null when it is not there. */
+  /**
+   * Our extrinsic in block `blockNumber` and how its dispatch ended, or null when it is not there
+   * (`unreadable`: the node no longer has that block's events).
+   */
   async #inspect(sent: SentTransaction, blockNumber: number): Promise<Included | null> {
     const { api } = this.#p.client;
     const blockHash = await this.#blockHash(blockNumber);
-    const [block, rawEvents] = await Promise.all([
-      api.rpc.chain.getBlock(blockHash),
-      api.rpc.state.getStorage(api.query.system.events.key(), blockHash) as Promise<
-        Option<StorageData> | StorageData
-      >,
-    ]);
+    const block = await api.rpc.chain.getBlock(blockHash);
     const index = block.block.extrinsics.findIndex((x) => sent.hashes.includes(x.hash.toHex() as Hex));
     if (index < 0) return null;
     const txHash = block.block.extrinsics[index]!.hash.toHex() as Hex;
+    let rawEvents: Option<StorageData> | StorageData;
+    try {
+      rawEvents = (await api.rpc.state.getStorage(api.query.system.events.key(), blockHash)) as
+        | Option<StorageData>
+        | StorageData;
+    } catch {
+      return { blockNumber, blockHash, txHash, failure: 'unreadable' };
+    }
     const failed = eventRecordsOf(api, rawEvents).find(
       (r) =>
         r.phase.isApplyExtrinsic &&
@@ -391,7 +414,7 @@ export class PhalaDestination implements Destination {
   }
 
   /** The signer's nonce in the state of block `blockHash` (how many of its extrinsics are in the chain up to it). */
-  async #nonceAt(blockHash: Hex, address = this.#p.signer.address): Promise<number> {
+  async #nonceAt(blockHash: Hex, address: string): Promise<number> {
     const at = await this.#p.client.api.at(blockHash);
     const account = (await at.query.system.account(address)) as unknown as { nonce: { toNumber(): number } };
     return account.nonce.toNumber();

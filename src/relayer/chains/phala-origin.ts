@@ -37,12 +37,17 @@ export type PhalaChainParameters = {
   metrics: RelayerMetrics;
   /** Started and stopped with the watcher: one process writes the XCM tracker's store. */
   xcmTracker?: XcmTracker | undefined;
+  /*
+   * The three hand-offs below run on this chain's block: they must return at once and leave the
+   * work for other chains to a carry queue (build.ts). A hand-off that throws is logged and
+   * counted; the block still completes, since the failure is not this chain's.
+   */
   /** A worker approved on this chain, with the gatekeepers' signatures (carried to sibling parachains). */
-  onWorkerApproved?: ((approval: SignedWorkerApproval) => Promise<void>) | undefined;
+  onWorkerApproved?: ((approval: SignedWorkerApproval) => void | Promise<void>) | undefined;
   /** Gatekeeper messages with EIP-712 signatures for EVM gateways (the relayer carries them there). */
-  onEvmSignatures?: ((senderKey: Hex, payload: Hex) => Promise<void>) | undefined;
+  onEvmSignatures?: ((senderKey: Hex, payload: Hex) => void | Promise<void>) | undefined;
   /** Gatekeeper-signed worker revocations for sibling parachains (PhalaMq worker-revocation/v1). */
-  onWorkerRevocationSignatures?: ((senderKey: Hex, payload: Hex) => Promise<void>) | undefined;
+  onWorkerRevocationSignatures?: ((senderKey: Hex, payload: Hex) => void | Promise<void>) | undefined;
   /** A worker approved or revoked on this chain (finalized), for the result checks' revocation marks. */
   onWorkerVerdict?: ((worker: Hex, verdict: 'approved' | 'revoked', reason: string) => void) | undefined;
 };
@@ -191,15 +196,31 @@ export class PhalaOriginWatcher implements OriginWatcher {
     this.#approvalSignatures.delete(key);
     const info = await registry.getWorker(this.#p.client, e.worker);
     if (!info || signatures.length === 0) return;
-    await this.#p.onWorkerApproved({
-      worker: e.worker,
-      x25519: info.x25519,
-      cluster: e.cluster,
-      measurement: e.measurement,
-      expiresAt: BigInt(e.expiresAt),
-      registeredAt: info.registeredAt,
-      signatures,
-    });
+    const onWorkerApproved = this.#p.onWorkerApproved;
+    await this.#handOff('worker approval', () =>
+      onWorkerApproved({
+        worker: e.worker,
+        x25519: info.x25519,
+        cluster: e.cluster,
+        measurement: e.measurement,
+        expiresAt: BigInt(e.expiresAt),
+        registeredAt: info.registeredAt,
+        signatures,
+      }),
+    );
+  }
+
+  /** Runs a hand-off to another chain's carrier; its failure is logged, never the block's. */
+  async #handOff(what: string, handOff: () => void | Promise<void>): Promise<void> {
+    try {
+      await handOff();
+    } catch (error) {
+      this.#p.metrics.errors.inc({ kind: 'carry-hand-off' });
+      this.#p.logger.error(
+        { chain: this.chain, what, err: errorMessage(error) },
+        'could not hand off cross-chain work',
+      );
+    }
   }
 
   async #handleBlock(block: FinalizedBlock, sink: WatchSink, onlyPending: boolean): Promise<number> {
@@ -219,7 +240,8 @@ export class PhalaOriginWatcher implements OriginWatcher {
         event.destination.toLowerCase() === EVM_SIGNATURE_DESTINATION &&
         !onlyPending
       ) {
-        await this.#p.onEvmSignatures?.(event.sender.key, event.payload);
+        const { key } = event.sender;
+        await this.#handOff('gatekeeper EVM signatures', () => this.#p.onEvmSignatures?.(key, event.payload));
         continue;
       }
       if (
@@ -228,7 +250,10 @@ export class PhalaOriginWatcher implements OriginWatcher {
         event.destination.toLowerCase() === WORKER_REVOCATION_DESTINATION_HEX &&
         !onlyPending
       ) {
-        await this.#p.onWorkerRevocationSignatures?.(event.sender.key, event.payload);
+        const { key } = event.sender;
+        await this.#handOff('gatekeeper worker revocation', () =>
+          this.#p.onWorkerRevocationSignatures?.(key, event.payload),
+        );
         continue;
       }
       if (event?.pallet === 'PhalaRegistry' && event.type === 'WorkerRevoked' && !onlyPending) {

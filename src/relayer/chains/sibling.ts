@@ -4,6 +4,7 @@ import type { WorkerRevocationCollector } from '../../gatekeeper/sibling/revocat
 import type { PhalaClient } from '../../phala/client.js';
 import { submit } from '../../phala/client.js';
 import type { Signer } from '../../phala/submit.js';
+import { CarryFailedError } from '../carry-queue.js';
 
 /** A worker approval as the gatekeepers signed it on the Phala-style chain (workerApprovalPayload). */
 export type SignedWorkerApproval = {
@@ -21,7 +22,8 @@ export type SignedWorkerApproval = {
  * The sibling checks the gatekeepers' signatures itself (for approvals the same ones the Phala
  * registry accepted; for revocations the ones the gatekeepers publish on every `WorkerRevoked`,
  * PhalaMq worker-revocation/v1), so the relayer only copies them across; it cannot approve or
- * revoke anyone.
+ * revoke anyone. build.ts runs both in the sibling's own carry queue (carry-queue.ts), never on
+ * the Phala-style watcher's block: a dead sibling delays only what goes to it.
  */
 export class SiblingApprovalCarrier {
   readonly chain: string;
@@ -36,6 +38,11 @@ export class SiblingApprovalCarrier {
     this.#logger = logger;
   }
 
+  /**
+   * Submits one approval and waits until it is in a block. False when the sibling has no such
+   * call (nothing to carry there); throws CarryFailedError when the submission failed (whether a
+   * retry can help is the cause's answer): this runs in the sibling's carry queue, which retries.
+   */
   async carry(approval: SignedWorkerApproval): Promise<boolean> {
     const tx = this.#client.api.tx.confidentialClient?.approveWorker;
     if (!tx) {
@@ -62,18 +69,15 @@ export class SiblingApprovalCarrier {
       );
       return true;
     } catch (error) {
-      this.#logger.warn(
-        { chain: this.chain, worker: approval.worker, err: errorMessage(error) },
-        'could not carry a worker approval',
-      );
-      return false;
+      throw new CarryFailedError(this.chain, `the approval of worker ${approval.worker}`, error);
     }
   }
 
   /**
    * Submits every pooled revocation that reached the sibling's threshold and whose worker the
    * sibling still lists; a revocation the sibling no longer needs is dropped from the pool.
-   * Returns how many were carried.
+   * Returns how many were carried; when any failed (after trying the others) throws the first
+   * failure as CarryFailedError, so the carry queue tries the rest again.
    */
   async carryRevocations(collector: WorkerRevocationCollector): Promise<number> {
     const pallet = this.#client.api.query.confidentialClient;
@@ -89,6 +93,7 @@ export class SiblingApprovalCarrier {
     const threshold = Number((await pallet.approvalThreshold()).toString());
     const gatekeepers = (await pallet.gatekeepers.keys()).map((k) => k.args[0]!.toHex() as `0x${string}`);
     let carried = 0;
+    let failed: CarryFailedError | undefined;
     for (const revocation of collector.ready(threshold, gatekeepers)) {
       const listed = (await pallet.workers(revocation.cluster, revocation.worker)) as unknown as {
         isEmpty: boolean;
@@ -120,8 +125,10 @@ export class SiblingApprovalCarrier {
           { chain: this.chain, worker: revocation.worker, err: errorMessage(error) },
           'could not carry a worker revocation',
         );
+        failed ??= new CarryFailedError(this.chain, `the revocation of worker ${revocation.worker}`, error);
       }
     }
+    if (failed) throw failed;
     return carried;
   }
 }

@@ -1,231 +1,213 @@
-import { type Job, UnrecoverableError } from 'bullmq';
+import { type Job, type Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { errorMessage } from '../../base/errors.js';
-import { originKey, requestJobId } from '../../protocol/origin.js';
-import { requestJobSchema } from '../../protocol/request-job.js';
-import { resultJobSchema } from '../../protocol/result-job.js';
-import { Batcher } from '../batcher.js';
+import { BaseError, errorMessage, walkCauses } from '../../base/errors.js';
+import { type PreparedBatch, preparedBatchSchema } from '../../protocol/prepared-batch.js';
+import type { SentTransaction } from '../../protocol/sent-transaction.js';
 import type { JourneyStore } from '../journey.js';
 import type { Lease } from '../lease.js';
 import type { RelayerMetrics } from '../metrics.js';
-import type { PendingIndex, RecentlyConfirmed } from '../pending.js';
-import type { Destination, ItemOutcome, SubmitItem } from '../ports.js';
-
-export const submitJobSchema = z.strictObject({ request: requestJobSchema, result: resultJobSchema });
+import type { Destination } from '../ports.js';
+import { type RedisConnection, redisKey } from '../redis.js';
+import type { ItemOutcomes } from './item-outcomes.js';
 
 export type SubmitStageParameters = {
   destination: Destination;
   /** The submitter lease of this destination's signer; checked before every transaction. */
   lease: Lease;
-  batch: { maxSize: number; maxDelayMs: number };
+  submitQueue: Queue;
+  confirmQueue: Queue;
+  redis: RedisConnection;
+  prefix: string;
   journeys: JourneyStore;
-  pending: PendingIndex;
-  confirmed: RecentlyConfirmed;
+  outcomes: ItemOutcomes;
   metrics: RelayerMetrics;
   logger: Logger;
-  /** Sends a request back to the workers (its result was computed on state that moved on). */
-  rerun: (request: SubmitItem['request']) => Promise<void>;
+  /** When the confirm stage first looks at a sent transaction. */
+  firstLookMs: number;
 };
 
 /**
- * Stages 4–5, submit → confirm, for one destination chain: accepted results are grouped into
- * batches, each is checked against the chain first ("already fulfilled" is success), sent, and
- * held until final. A reverted or reorged submission goes back to the queue and is retried on the
- * backoff schedule until the request's deadline.
+ * What the submit stage did with one prepared batch (its typed outcome):
+ *   sent       in transaction `txHash` (with other batches when the chain let them share it)
+ *   resent     already sent before a restart: its confirm job is watching it
+ *   ended      nothing to send (every deadline passed; or refused for good before sending)
+ *   split      the chain refused the signed batch as a whole: its answers go again one by one
+ * A refusal a retry can help (a node down, a nonce to repair) is thrown, and the job retries.
+ */
+export type SubmitOutcome =
+  | { kind: 'sent'; txHash: string; nonce: number; batches: number }
+  | { kind: 'resent'; confirmJob: string }
+  | { kind: 'ended'; reason: string }
+  | { kind: 'split'; reason: string };
+
+type Waiting = { batch: PreparedBatch; resolve: (o: SubmitOutcome) => void; reject: (e: unknown) => void };
+
+/**
+ * The submit stage (one process per destination signer, under its lease): groups prepared batches
+ * that may share a transaction, sends each transaction with the signer's next nonce and hands it
+ * to the confirm stage without waiting for it to be mined. Several transactions are in flight at
+ * once; the destination bounds how many.
  */
 export class SubmitStage {
   readonly #p: SubmitStageParameters;
-  readonly #batcher: Batcher<SubmitItem, ItemOutcome>;
-  readonly #firstSeen = new Map<string, number>();
-  #draining = false;
+  #group: Waiting[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(parameters: SubmitStageParameters) {
     this.#p = parameters;
-    this.#batcher = new Batcher({ ...parameters.batch, flush: (items) => this.#flush(items) });
   }
 
-  readonly process = async (job: Job): Promise<string> => {
-    const parsed = submitJobSchema.safeParse(job.data);
+  readonly process = async (job: Job): Promise<SubmitOutcome> => {
+    const parsed = preparedBatchSchema.safeParse(job.data);
     if (!parsed.success) {
       this.#p.metrics.errors.inc({ kind: 'bad-submit-payload' });
       throw new UnrecoverableError(`submit payload: ${parsed.error.issues[0]?.message}`);
     }
-    const item = parsed.data;
-    const jobId = requestJobId(item.request.origin, item.request.requestId);
-    if (item.request.deadline * 1000 <= Date.now()) {
-      throw new UnrecoverableError('request deadline passed');
+    const batch = parsed.data;
+    const now = Date.now();
+    if (batch.items.every((i) => i.request.deadline * 1000 <= now)) {
+      for (const item of batch.items)
+        await this.#p.outcomes.dead(item, this.#p.destination.chain, 'deadline passed');
+      return { kind: 'ended', reason: 'deadline passed' };
     }
-    const outcome = await this.#batcher.add(item);
-    const chain = this.#p.destination.chain;
-    const origin = item.request.origin.kind;
-    switch (outcome.kind) {
-      case 'fulfilled':
-        if (outcome.xcm)
-          await this.#p.journeys.record(jobId, {
-            stage: 'xcm-processed',
-            detail: `response ${outcome.xcm.messageId}`,
-          });
-        await this.#p.journeys.record(jobId, {
-          stage: 'confirmed',
-          chain,
-          txHash: outcome.txHash,
-          ...(outcome.blockNumber !== undefined ? { blockNumber: outcome.blockNumber } : {}),
-        });
-        this.#p.metrics.completed.inc({ origin, outcome: 'fulfilled' });
-        this.#p.metrics.endToEnd.observe({ origin }, (Date.now() - item.request.observed.at) / 1000);
-        if (outcome.gasUsed !== undefined) this.#p.metrics.gasSpent.inc({ chain }, Number(outcome.gasUsed));
-        if (outcome.blockNumber !== undefined)
-          await this.#p.confirmed.add(chain, item.request.cluster, jobId, outcome.blockNumber);
-        await this.#p.pending.remove(item.request.observed.chain, jobId);
-        return outcome.txHash;
-      case 'already-fulfilled':
-        await this.#p.journeys.record(jobId, { stage: 'already-fulfilled', chain });
-        this.#p.metrics.completed.inc({ origin, outcome: 'already-fulfilled' });
-        await this.#p.pending.remove(item.request.observed.chain, jobId);
-        return 'already-fulfilled';
-      case 'cancelled':
-        await this.#p.journeys.record(jobId, { stage: 'cancelled', chain });
-        this.#p.metrics.completed.inc({ origin, outcome: 'cancelled' });
-        await this.#p.pending.remove(item.request.observed.chain, jobId);
-        return 'cancelled';
-      case 'reorged':
-        await this.#p.journeys.record(jobId, { stage: 'reorged', chain, txHash: outcome.txHash });
-        throw new Error(`submission ${outcome.txHash} was reorged out`);
-      case 'rerun':
-        await this.#p.journeys.record(jobId, {
-          stage: 'retry',
-          chain,
-          detail: `${outcome.reason}; running again`,
-        });
-        await this.#p.rerun(item.request);
-        return 'rerun';
-      case 'rejected':
-        if (!outcome.retryable) throw new UnrecoverableError(outcome.reason);
-        throw new Error(outcome.reason);
-    }
+    const confirmJob = await this.#p.redis.get(this.#sentKey(batch.id));
+    if (confirmJob && (await this.#p.confirmQueue.getJob(confirmJob))) return { kind: 'resent', confirmJob };
+    return new Promise<SubmitOutcome>((resolve, reject) => {
+      this.#group.push({ batch, resolve, reject });
+      const items = this.#group.reduce((n, w) => n + w.batch.items.length, 0);
+      if (items >= this.#p.destination.batch.maxSize) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#p.destination.batch.maxDelayMs);
+    });
   };
 
-  /** Called by the queue worker when a job will not be retried again. */
-  async onFinalFailure(job: Job, error: Error): Promise<void> {
-    const parsed = submitJobSchema.safeParse(job.data);
-    if (!parsed.success) return;
-    const { request } = parsed.data;
-    const jobId = requestJobId(request.origin, request.requestId);
-    await this.#p.journeys.record(jobId, {
-      stage: 'dead',
-      chain: this.#p.destination.chain,
-      detail: error.message.slice(0, 500),
-    });
-    this.#p.metrics.completed.inc({ origin: request.origin.kind, outcome: 'dead' });
-    await this.#p.pending.remove(request.observed.chain, jobId);
-    this.#p.logger.error(
-      { jobId, origin: originKey(request.origin), reason: error.message },
-      'request dead-lettered',
-    );
+  /** Sends what is waiting and resolves when every transaction being sent has left. */
+  async drain(): Promise<void> {
+    this.#flush();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const group = this.#group;
+    this.#group = [];
+    for (const tx of this.#transactions(group)) {
+      const run = this.#send(tx).finally(() => this.#inFlight.delete(run));
+      this.#inFlight.add(run);
+    }
+  }
+
+  /** Waiting batches in transactions: each joins the first that it may share and that has room. */
+  #transactions(group: Waiting[]): Waiting[][] {
+    const { destination } = this.#p;
+    const txs: Waiting[][] = [];
+    for (const w of group) {
+      const tx = txs.find(
+        (t) =>
+          t.reduce((n, x) => n + x.batch.items.length, 0) + w.batch.items.length <=
+            destination.batch.maxSize &&
+          destination.canShare(
+            w.batch,
+            t.map((x) => x.batch),
+          ),
+      );
+      if (tx) tx.push(w);
+      else txs.push([w]);
+    }
+    return txs;
+  }
+
+  async #send(tx: Waiting[]): Promise<void> {
+    const { destination, metrics } = this.#p;
+    const chain = destination.chain;
+    const batches = tx.map((w) => w.batch);
+    const kind = batches.length > 1 || batches[0]!.items.length > 1 ? 'batch' : 'single';
+    try {
+      await this.#p.lease.assertHeld();
+      const sent = await destination.send(batches, (s) => this.#handOver(s, batches));
+      metrics.submissions.inc({ chain, kind, outcome: 'sent' });
+      const txHash = sent.hashes.at(-1)!;
+      await Promise.all(
+        batches.flatMap((b) =>
+          b.items.map((item) =>
+            this.#p.journeys.record(item.result.jobId, {
+              stage: 'submitted',
+              chain,
+              txHash,
+              ...(kind === 'batch'
+                ? { detail: `${batches.length} batch(es), ${countItems(batches)} items` }
+                : {}),
+            }),
+          ),
+        ),
+      );
+      this.#p.logger.debug({ chain, nonce: sent.nonce, txHash, batches: batches.length }, 'sent');
+      for (const w of tx) w.resolve({ kind: 'sent', txHash, nonce: sent.nonce, batches: batches.length });
+    } catch (error) {
+      metrics.submissions.inc({ chain, kind, outcome: 'error' });
+      metrics.errors.inc({ kind: 'submit' });
+      if (tx.length > 1) {
+        // One batch the chain refuses must not sink the others: each goes on its own.
+        this.#p.logger.warn(
+          { chain, batches: tx.length, err: errorMessage(error) },
+          'transaction refused; sending its batches apart',
+        );
+        await Promise.all(tx.map((w) => this.#send([w])));
+        return;
+      }
+      const [w] = tx as [Waiting];
+      try {
+        w.resolve(await this.#refused(w.batch, error));
+      } catch (thrown) {
+        w.reject(thrown);
+      }
+    }
+  }
+
+  /** One batch the chain would not take: split it, end it, or retry it later. */
+  async #refused(batch: PreparedBatch, error: unknown): Promise<SubmitOutcome> {
+    const chain = this.#p.destination.chain;
+    // A refusal is final when an error in its chain of causes says no retry can help.
+    const refusal = walkCauses(error, (e) => e instanceof BaseError && e.retry === 'never') as
+      | BaseError
+      | undefined;
+    this.#p.logger.warn({ chain, batch: batch.id, err: errorMessage(error) }, 'submission refused');
+    if (refusal instanceof BaseError) {
+      if (batch.items.length > 1) {
+        // The signed batch as a whole is refused: its answers still carry their own proofs.
+        for (const [i, item] of batch.items.entries())
+          await this.#p.submitQueue.add(
+            'submit',
+            { ...batch, id: `${batch.id}/${i}`, items: [item], root: null, signature: null },
+            { jobId: `${batch.id}/${i}` },
+          );
+        return { kind: 'split', reason: refusal.shortMessage };
+      }
+      for (const item of batch.items)
+        await this.#p.outcomes.dead(item, chain, `gateway: ${refusal.shortMessage}`);
+      return { kind: 'ended', reason: refusal.shortMessage };
+    }
+    throw error;
   }
 
   /**
-   * Results of a worker-signed batch travel together: one of them in a group without the rest is
-   * put back to wait for them (up to BATCH_HOLD_MS from when it first came), so that the batch
-   * goes as one `fulfillBatch` instead of one transaction per result.
+   * Records a signed transaction before it is broadcast: the confirm job that will watch it, and
+   * for each batch the mark that it was sent (a submit job run again after a crash finds it).
    */
-  async #flush(items: SubmitItem[]): Promise<ItemOutcome[]> {
-    const now = Date.now();
-    // A held item whose job went away (its process stopped while it waited) never comes back to
-    // be sent: forget it once it is well past any hold.
-    for (const [id, first] of this.#firstSeen)
-      if (now - first > 10 * BATCH_HOLD_MS) this.#firstSeen.delete(id);
-    const present = new Map<string, number>();
-    for (const item of items) {
-      const key = workerBatchKey(item);
-      if (key) present.set(key, (present.get(key) ?? 0) + 1);
-    }
-    const ready: SubmitItem[] = [];
-    const held = new Set<SubmitItem>();
-    for (const item of items) {
-      const key = workerBatchKey(item);
-      const id = requestJobId(item.request.origin, item.request.requestId);
-      const first = this.#firstSeen.get(id) ?? now;
-      const incomplete = key !== null && present.get(key)! < item.result.batch!.count;
-      if (incomplete && !this.#draining && now - first < BATCH_HOLD_MS) {
-        this.#firstSeen.set(id, first);
-        held.add(item);
-      } else {
-        this.#firstSeen.delete(id);
-        ready.push(item);
-      }
-    }
-    const sent = ready.length ? await this.#send(ready) : [];
-    const byItem = new Map(ready.map((item, i) => [item, sent[i]!] as const));
-    return Promise.all(
-      items.map((item) => (held.has(item) ? this.#batcher.add(item) : Promise.resolve(byItem.get(item)!))),
-    );
+  async #handOver(sent: SentTransaction, batches: PreparedBatch[]): Promise<void> {
+    const id = `${sent.chain}-${sent.nonce}-${sent.hashes[0]!.slice(2, 18)}`;
+    await this.#p.confirmQueue.add('confirm', { sent, batches }, { jobId: id, delay: this.#p.firstLookMs });
+    const marks = this.#p.redis.pipeline();
+    for (const b of batches) marks.set(this.#sentKey(b.id), id, 'EX', 7 * 24 * 3600);
+    await marks.exec();
   }
 
-  async #send(items: SubmitItem[]): Promise<ItemOutcome[]> {
-    const outcomes: (ItemOutcome | undefined)[] = new Array(items.length);
-    const statuses = await Promise.all(
-      items.map((item) => this.#p.destination.status(item.request).catch(() => 'unknown' as const)),
-    );
-    const toSend: SubmitItem[] = [];
-    const sendIndex: number[] = [];
-    statuses.forEach((status, i) => {
-      if (status === 'fulfilled') outcomes[i] = { kind: 'already-fulfilled' };
-      else if (status === 'cancelled') outcomes[i] = { kind: 'cancelled' };
-      else if (status === 'expired')
-        outcomes[i] = { kind: 'rejected', reason: 'request expired on chain', retryable: false };
-      else if (status === 'unknown')
-        outcomes[i] = { kind: 'rejected', reason: 'request status unknown on chain', retryable: true };
-      else {
-        toSend.push(items[i]!);
-        sendIndex.push(i);
-      }
-    });
-    if (toSend.length > 0) {
-      await this.#p.lease.assertHeld();
-      const chain = this.#p.destination.chain;
-      const kind = toSend.length > 1 ? 'batch' : 'single';
-      try {
-        const sent = await this.#p.destination.submit(toSend, async (txHash, batch) => {
-          this.#p.metrics.submissions.inc({ chain, kind, outcome: 'sent' });
-          await Promise.all(
-            batch.map((item) =>
-              this.#p.journeys.record(requestJobId(item.request.origin, item.request.requestId), {
-                stage: 'submitted',
-                chain,
-                txHash,
-                ...(batch.length > 1 ? { detail: `batch of ${batch.length}` } : {}),
-              }),
-            ),
-          );
-        });
-        sent.forEach((outcome, j) => {
-          outcomes[sendIndex[j]!] = outcome;
-        });
-      } catch (error) {
-        this.#p.metrics.submissions.inc({ chain, kind, outcome: 'error' });
-        this.#p.metrics.errors.inc({ kind: 'submit' });
-        this.#p.logger.warn({ chain, count: toSend.length, err: errorMessage(error) }, 'submission failed');
-        for (const i of sendIndex)
-          outcomes[i] = { kind: 'rejected', reason: errorMessage(error), retryable: true };
-      }
-    }
-    return outcomes.map((o) => o ?? { kind: 'rejected', reason: 'no outcome', retryable: true });
-  }
-
-  async drain(): Promise<void> {
-    this.#draining = true;
-    await this.#batcher.drain();
+  #sentKey(batchId: string): string {
+    return redisKey(this.#p.prefix, 'sent', this.#p.destination.chain, batchId);
   }
 }
 
-/** How long a result waits for the rest of its worker's batch before it goes alone. */
-const BATCH_HOLD_MS = 2_000;
-
-/** The worker batch a result belongs to (root and signer), or null when it is not in one. */
-function workerBatchKey(item: SubmitItem): string | null {
-  const batch = item.result.batch;
-  if (!batch || batch.count < 2) return null;
-  return `${batch.root}:${item.result.worker.address.toLowerCase()}`;
+function countItems(batches: readonly PreparedBatch[]): number {
+  return batches.reduce((n, b) => n + b.items.length, 0);
 }

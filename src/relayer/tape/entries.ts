@@ -1,7 +1,7 @@
 import type { ApiPromise } from '@polkadot/api';
 import { type Address, type Hex, type Log, decodeAbiParameters, encodeAbiParameters } from 'viem';
 import { fromHex } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { type DecodedEvent, decodeEventRecords } from '../../phala/events.js';
 import { type PhalaEvent, parsePhalaEvent } from '../../phala/types.js';
 import type { RequestJob } from '../../protocol/request-job.js';
@@ -17,6 +17,7 @@ import type { TapeEntry, TapeObservation } from '../../protocol/tape.js';
 const EVM_LOG_PARAMETERS = [{ type: 'address' }, { type: 'bytes32[]' }, { type: 'bytes' }] as const;
 
 export class TapeDecodeError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'TapeDecodeError';
   constructor(entry: Pick<TapeEntry, 'kind' | 'chain' | 'block' | 'index'>, reason: string) {
     super(`Cannot decode the ${entry.kind} entry of ${entry.chain} block ${entry.block} #${entry.index}.`, {
