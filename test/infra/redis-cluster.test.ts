@@ -18,7 +18,7 @@ import {
   submitQueueName,
 } from '../../src/protocol/queue-names.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
-import { redisKey } from '../../src/relayer/redis.js';
+import { redisKey, redisNamespace } from '../../src/relayer/redis.js';
 import { requestFromEvm, waitForEvmResult } from '../../src/sdk/evm.js';
 import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.js';
 
@@ -135,6 +135,8 @@ describe('Redis Cluster (3 masters)', () => {
     expect(await slot(redisKey('phala-bridge', 'journey-meta', 'evm-1'))).toBe(
       await slot(redisKey('phala-bridge', 'journeys')),
     );
+    expect(redisNamespace('{phala-bridge}', 'xcm')).toBe('{phala-bridge}');
+    expect(redisNamespace('phala-bridge', 'xcm')).toBe('phala-bridge:{xcm}');
     const lease = redisKey('phala-bridge', 'lease', 'submit:evm');
     expect(await slot(`${lease}:fence`)).toBe(await slot(lease));
     node.disconnect();
