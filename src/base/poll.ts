@@ -1,6 +1,8 @@
-import { BaseError, errorMessage } from './errors.js';
+import { BaseError, errorMessage, type Retry } from './errors.js';
 
 export class PollTimeoutError extends BaseError {
+  /** What was awaited may still come. */
+  static override readonly retry: Retry = 'retry';
   override name = 'PollTimeoutError';
 }
 

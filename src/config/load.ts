@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { type Config, configSchema } from './schema.js';
 
 export type ConfigIssue = { path: string; message: string };
 
 /** One error for a whole bad configuration, naming each bad field by its path. */
 export class ConfigError extends BaseError {
+  /** Fix the named fields and start again. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'ConfigError';
   readonly issues: ConfigIssue[];
   constructor(source: string, issues: ConfigIssue[]) {

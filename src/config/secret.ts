@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 
 /**
  * A secret from the configuration. It prints as `[secret]` everywhere (JSON, util.inspect,
@@ -30,6 +30,8 @@ export class Secret {
 }
 
 export class SecretSourceError extends BaseError {
+  /** Set the variable or fix the file. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'SecretSourceError';
 }
 

@@ -3,7 +3,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { concatBytes, utf8 } from '../base/bytes.js';
-import { BaseError, InvalidInputError } from '../base/errors.js';
+import { BaseError, InvalidInputError, type Retry } from '../base/errors.js';
 import { x25519Generate, x25519PublicKey, x25519SharedSecret } from './x25519.js';
 
 /**
@@ -35,6 +35,7 @@ const reasonText: Record<EnvelopeOpenErrorReason, string> = {
 
 /** The one error for every envelope that cannot be opened; never carries partial plaintext. */
 export class EnvelopeOpenError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'EnvelopeOpenError';
   readonly reason: EnvelopeOpenErrorReason;
   constructor(reason: EnvelopeOpenErrorReason) {

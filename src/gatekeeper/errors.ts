@@ -1,4 +1,4 @@
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 
 /** Errors of the gatekeeper (docs/gatekeeper.md#errors). None ever carries key material. */
 
@@ -20,6 +20,8 @@ export type GatekeeperRefusalReason =
 
 /** The gatekeeper enclave refused an operation; nothing was signed or sealed. */
 export class GatekeeperRefusalError extends BaseError {
+  /** Nothing was signed; the same request is refused again. */
+  static override readonly retry: Retry = 'never';
   override name = 'GatekeeperRefusalError';
   readonly reason: GatekeeperRefusalReason;
   constructor(reason: GatekeeperRefusalReason, details: string) {
@@ -33,6 +35,8 @@ export class GatekeeperRefusalError extends BaseError {
 
 /** The sealed master keys cannot be opened (another build or platform) or are malformed. */
 export class MasterKeyUnsealError extends BaseError {
+  /** The master keys must come from another gatekeeper. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'MasterKeyUnsealError';
   constructor(file: string, cause: unknown) {
     super('Cannot unseal the master keys.', {
@@ -45,5 +49,7 @@ export class MasterKeyUnsealError extends BaseError {
 
 /** The gatekeeper cannot start or continue: configuration, chain or identity problems. */
 export class GatekeeperError extends BaseError {
+  /** Configuration, chain or identity must be put right. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'GatekeeperError';
 }

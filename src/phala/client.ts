@@ -1,7 +1,7 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { hexToU8a } from '@polkadot/util';
 import type { Hex } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import {
   NonceTracker,
   type SubmitOptions,
@@ -40,6 +40,8 @@ export type CreatePhalaClientParameters =
     };
 
 export class ConnectError extends BaseError {
+  /** The node may be starting or briefly unreachable. */
+  static override readonly retry: Retry = 'retry';
   override name = 'ConnectError';
 }
 

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Hex } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 
 /**
  * How far a follower of the Phala-style chain got, kept in a small JSON file of its data
@@ -14,6 +14,8 @@ export type ChainProgress = { genesisHash: Hex; cursor: number };
 
 /** The progress file exists but is not one this code wrote. */
 export class ProgressFileError extends BaseError {
+  /** A person must move or fix the file. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'ProgressFileError';
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Hex, toHex, utf8 } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { pollUntil } from '../base/poll.js';
 import { blake2_256 } from '../crypto/hash.js';
 import * as contracts from '../phala/actions/contracts.js';
@@ -9,6 +9,7 @@ import type { PhalaClient } from '../phala/client.js';
 import type { Signer } from '../phala/submit.js';
 
 export class CodeMismatchError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'CodeMismatchError';
 }
 

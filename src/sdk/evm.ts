@@ -11,7 +11,7 @@ import {
   http,
 } from 'viem';
 import { getChainId, waitForTransactionReceipt } from 'viem/actions';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { pollUntil } from '../base/poll.js';
 import { decodeGatewayLog } from '../evm/gateway/events.js';
 import { type GetFulfillmentOutputsReturnType, getFulfillmentOutputs } from '../evm/gateway/outputs.js';
@@ -47,6 +47,7 @@ export type RequestFromEvmReturnType = {
 };
 
 export class EvmRequestError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'EvmRequestError';
 }
 

@@ -1,5 +1,5 @@
 import type { Hex } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { pollUntil } from '../base/poll.js';
 import * as contracts from '../phala/actions/contracts.js';
 import * as registry from '../phala/actions/registry.js';
@@ -9,6 +9,8 @@ import type { Fulfillment } from '../phala/types.js';
 import { createResponseKey, sealInput } from './seal.js';
 
 export class ContractKeyMissingError extends BaseError {
+  /** A gatekeeper publishes it shortly. */
+  static override readonly retry: Retry = 'retry';
   override name = 'ContractKeyMissingError';
   constructor(contractId: Hex) {
     super(`Contract ${contractId} has no published key yet.`, {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Hex, fromHex, toHex, utf8 } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { sealEnvelope } from '../crypto/envelope.js';
 import { requestContext } from '../crypto/envelope-context.js';
 import { blake2_256 } from '../crypto/hash.js';
@@ -14,6 +14,8 @@ import { getContractTarget } from './phala.js';
 import { openOutput } from './seal.js';
 
 export class ContractQueryError extends BaseError {
+  /** Most are final (a refusal, a bad answer); "does not answer" is worth another try. */
+  static override readonly retry: Retry = 'never';
   override name = 'ContractQueryError';
 }
 

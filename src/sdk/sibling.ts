@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Hex } from '../base/bytes.js';
-import { BaseError } from '../base/errors.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { pollUntil } from '../base/poll.js';
 import { queryPlain } from '../phala/actions/common.js';
 import * as contracts from '../phala/actions/contracts.js';
@@ -13,6 +13,8 @@ import { getContractTarget } from './phala.js';
 import { createResponseKey, sealInput } from './seal.js';
 
 export class SiblingRequestError extends BaseError {
+  /** The sibling chain lacks what the SDK needs. */
+  static override readonly retry: Retry = 'never';
   override name = 'SiblingRequestError';
 }
 

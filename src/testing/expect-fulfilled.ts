@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import { type Hex as BytesHex, fromHex, toHex, utf8 } from '../base/bytes.js';
-import { BaseError, errorMessage } from '../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../base/errors.js';
 import { PollTimeoutError } from '../base/poll.js';
 import type { Devnet } from '../devnet/orchestrator/devnet.js';
 import { openOutput } from '../sdk/seal.js';
@@ -12,10 +12,13 @@ import { type RequestRef, outcomeOf, waitForFulfilmentEntry } from './outcomes.j
  */
 
 export class NotFulfilledError extends BaseError {
+  /** It may still be fulfilled. */
+  static override readonly retry: Retry = 'retry';
   override name = 'NotFulfilledError';
 }
 
 export class UnexpectedOutputError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'UnexpectedOutputError';
 }
 

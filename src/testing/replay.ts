@@ -1,7 +1,7 @@
 import { u8aToHex } from '@polkadot/util';
 import type { Hex } from 'viem';
 import { waitForTransactionReceipt } from 'viem/actions';
-import { BaseError, errorMessage } from '../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../base/errors.js';
 import type { Devnet } from '../devnet/orchestrator/devnet.js';
 import { devnetClients } from '../devnet/evm/clients.js';
 import { DEV_ACCOUNT_NAMES } from '../devnet/substrate/chains/dev-accounts.js';
@@ -32,6 +32,8 @@ import { startDevnet } from './devnet.js';
  */
 
 export class ReplayError extends BaseError {
+  /** The recorded tape does not replay the same. */
+  static override readonly retry: Retry = 'never';
   override name = 'ReplayError';
   constructor(message: string, details?: string) {
     super(message, { ...(details ? { details } : {}), docsPath: '/docs/testing.md#replay' });

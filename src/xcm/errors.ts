@@ -1,4 +1,4 @@
-import { BaseError, type BaseErrorParameters } from '../base/errors.js';
+import { BaseError, type BaseErrorParameters, type Retry } from '../base/errors.js';
 import type { XcmLimit } from './limits.js';
 
 /** Why bytes were refused; stable codes for tests, logs and metrics. */
@@ -39,6 +39,7 @@ export type XcmDecodeErrorParameters = BaseErrorParameters & {
  * the type that was being read.
  */
 export class XcmDecodeError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'XcmDecodeError';
   readonly reason: XcmDecodeReason;
   readonly offset: number | undefined;
@@ -59,6 +60,7 @@ export class XcmDecodeError extends BaseError {
 
 /** A JSON value given to the encoder does not fit the XCM type; `path` names the place. */
 export class XcmEncodeError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'XcmEncodeError';
   readonly path: string;
   constructor(path: string, expected: string, parameters: BaseErrorParameters = {}) {
@@ -69,6 +71,7 @@ export class XcmEncodeError extends BaseError {
 
 /** A message, location or asset cannot be expressed in the requested XCM version. */
 export class XcmConversionError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'XcmConversionError';
   readonly from: number;
   readonly to: number;

@@ -1,5 +1,5 @@
 import { type Address, type Hex, getAddress } from 'viem';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import {
   type ContractRegistration,
   type WorkerRegistration,
@@ -19,6 +19,7 @@ import {
 import type { DevnetClients } from './clients.js';
 
 export class DevnetDeployError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'DevnetDeployError';
 }
 

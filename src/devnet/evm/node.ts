@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Address, type Hex, bytesToHex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 
 /** Hardhat's well-known development mnemonic: the accounts are public, never use them for value. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -51,12 +51,22 @@ export type EvmNode = {
 };
 
 export class EvmNodeStartError extends BaseError {
+  /** The environment must change, unless another process took the port first (`portTaken`). */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'EvmNodeStartError';
+  /**
+   * The port was taken between choosing and binding it: another port will do. Hardhat says so
+   * only in its output ("listen EADDRINUSE: address already in use").
+   */
+  readonly portTaken: boolean;
   constructor(reason: string, output: string) {
+    const portTaken = /EADDRINUSE/.test(output);
     super(`EVM node did not start: ${reason}`, {
       details: output.trim().split('\n').slice(-15).join('\n'),
       docsPath: 'docs/evm.md#devnet-node',
+      retry: portTaken ? 'retry' : 'after-fix',
     });
+    this.portTaken = portTaken;
   }
 }
 
@@ -100,7 +110,7 @@ export async function startEvmNode(params: StartEvmNodeParameters = {}): Promise
     } catch (error) {
       lastError = error;
       // Only a port taken between choosing and binding is worth another try.
-      if (!(error instanceof EvmNodeStartError) || !/EADDRINUSE/.test(error.details ?? '')) throw error;
+      if (!(error instanceof EvmNodeStartError) || !error.portTaken) throw error;
     }
   }
   throw lastError;

@@ -5,7 +5,6 @@ import { redactUrl } from '../../base/redact-url.js';
 
 export class RedisUnavailableError extends BaseError {
   /** Start Redis (or point the devnet at one). */
-
   static override readonly retry: Retry = 'after-fix';
   override name = 'RedisUnavailableError';
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { type Hex, toHex, utf8 } from '../../base/bytes.js';
 import { blake2_256 } from '../../crypto/hash.js';
 
@@ -26,6 +26,7 @@ export type DevnetSecrets = {
 };
 
 export class DevnetSecretsError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
   override name = 'DevnetSecretsError';
 }
 

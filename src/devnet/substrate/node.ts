@@ -1,4 +1,4 @@
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { type BlockProduction, type ChainLogger, type ChainSpec, DevChain } from './chain/chain.js';
 import type { GrandpaSetInfo } from './chain/grandpa.js';
 import { type PhalaChainOptions, phalaChainSpec } from './chains/phala.js';
@@ -56,6 +56,7 @@ export type DevNode = {
 };
 
 export class DevNodeError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
   override name = 'DevNodeError';
 }
 

@@ -1,5 +1,5 @@
 import { concatBytes, fromHex, type Hex, toHex } from '../../base/bytes.js';
-import { BaseError, errorMessage } from '../../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../../base/errors.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import { convertXcm } from '../../xcm/convert.js';
 import type { DecodedXcm } from '../../xcm/decode.js';
@@ -21,6 +21,7 @@ import { locationOf, routeOf } from './locations.js';
 export type XcmSendErrorReason = 'Unroutable' | 'ExceedsMaxMessageSize' | 'NotApplicable';
 
 export class XcmSendError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'XcmSendError';
   constructor(
     readonly reason: XcmSendErrorReason,

@@ -1,4 +1,11 @@
-import { type Address, type Hex, type Log, decodeEventLog, getAddress } from 'viem';
+import {
+  AbiEventSignatureNotFoundError,
+  type Address,
+  type Hex,
+  type Log,
+  decodeEventLog,
+  getAddress,
+} from 'viem';
 import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
 import { GatewayLogDecodeError } from '../errors.js';
 import { type FulfillResult, fulfillResultName } from '../types.js';
@@ -172,8 +179,7 @@ export function decodeGatewayLog(log: Log, chainId: number): GatewayLogEvent | n
     });
     event = toEvent(decoded.eventName, decoded.args as Record<string, unknown>);
   } catch (error) {
-    const unknownTopic = error instanceof Error && error.name === 'AbiEventSignatureNotFoundError';
-    if (unknownTopic) return null;
+    if (error instanceof AbiEventSignatureNotFoundError) return null;
     throw new GatewayLogDecodeError(transactionHash, logIndex, {
       cause: error,
       details: error instanceof Error ? error.message.split('\n')[0] : String(error),

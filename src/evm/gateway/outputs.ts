@@ -1,6 +1,6 @@
 import { type Address, type Client, type Hex, decodeFunctionData, getAbiItem, toEventSelector } from 'viem';
 import { getLogs, getTransaction } from 'viem/actions';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
 import { type FulfillResult, fulfillResultName } from '../types.js';
 
@@ -23,6 +23,8 @@ export type GetFulfillmentOutputsReturnType = {
 } | null;
 
 export class FulfillmentOutputsError extends BaseError {
+  /** The same transaction holds the same calldata. */
+  static override readonly retry: Retry = 'never';
   override name = 'FulfillmentOutputsError';
 }
 

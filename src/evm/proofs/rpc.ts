@@ -1,5 +1,5 @@
 import { http, type PublicClient, createPublicClient } from 'viem';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 
 /**
  * One untrusted JSON-RPC endpoint. `label` names it in errors and logs: the URL's host only,
@@ -12,6 +12,7 @@ export type EvmEndpoint = {
 
 /** An endpoint that did not answer within the time allowed. */
 export class EndpointTimeoutError extends BaseError {
+  static override readonly retry: Retry = 'retry';
   override name = 'EndpointTimeoutError';
 }
 

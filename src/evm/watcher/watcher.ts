@@ -1,4 +1,4 @@
-import type { Address, Client, Hex, Log } from 'viem';
+import { type Address, BlockNotFoundError, type Client, type Hex, type Log } from 'viem';
 import { getBlock, getLogs } from 'viem/actions';
 import type { Checkpoint, CheckpointStore } from '../../base/checkpoint.js';
 import { errorMessage } from '../../base/errors.js';
@@ -207,7 +207,7 @@ export class GatewayWatcher {
       const block = await getBlock(this.#o.client, { blockNumber, includeTransactions: false });
       return block.hash;
     } catch (error) {
-      if (error instanceof Error && error.name === 'BlockNotFoundError') return null;
+      if (error instanceof BlockNotFoundError) return null;
       throw error;
     }
   }

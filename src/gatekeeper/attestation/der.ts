@@ -1,4 +1,4 @@
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 
 /**
  * A strict, bounds-checked DER reader: just enough ASN.1 for X.509 certificates, CRLs and Intel's
@@ -8,6 +8,7 @@ import { BaseError } from '../../base/errors.js';
  * its bounds and throws DerError, which the verifier turns into a `Malformed` reason.
  */
 export class DerError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'DerError';
 }
 

@@ -1,4 +1,4 @@
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 
 /**
  * Intel DCAP ECDSA quotes: SGX v3, TDX v4 (TD report 1.0) and v5 (SGX, TD 1.0 or TD 1.5 body),
@@ -12,6 +12,7 @@ import { BaseError } from '../../base/errors.js';
  *                      QE report ‖ QE report sig ‖ QE auth data ‖ certification data (type 5)
  */
 export class QuoteFormatError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'QuoteFormatError';
   readonly unsupported: boolean;
   constructor(message: string, unsupported = false) {

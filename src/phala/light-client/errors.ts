@@ -1,4 +1,4 @@
-import { BaseError, type BaseErrorParameters } from '../../base/errors.js';
+import { BaseError, type BaseErrorParameters, type Retry } from '../../base/errors.js';
 
 const docsPath = 'docs/ARCHITECTURE.md#trust-model';
 
@@ -31,11 +31,26 @@ export type LightClientErrorReason =
   | 'rpc-answer'
   | 'rpc-error';
 
+/**
+ * The reasons another try (later, or at another node) can get past: the node failed or answered
+ * something unusable, or what is asked for is not final or proven yet. Everything else is a proof
+ * that does not hold, which no retry changes.
+ */
+const RETRY: Partial<Record<LightClientErrorReason, Retry>> = {
+  'rpc-error': 'retry',
+  'rpc-answer': 'retry',
+  'no-justification': 'retry',
+  'not-verified': 'retry',
+  'authority-set-change-unsupported': 'after-fix',
+};
+
 export class LightClientError extends BaseError {
+  /** A proof that does not hold; `RETRY` names the reasons that are worth another try. */
+  static override readonly retry: Retry = 'never';
   override name = 'LightClientError';
   readonly reason: LightClientErrorReason;
   constructor(reason: LightClientErrorReason, shortMessage: string, parameters: BaseErrorParameters = {}) {
-    super(shortMessage, { docsPath, ...parameters });
+    super(shortMessage, { docsPath, retry: RETRY[reason] ?? 'never', ...parameters });
     this.reason = reason;
   }
 }

@@ -1,7 +1,7 @@
 import { type Address, isAddress } from 'viem';
 import { z } from 'zod';
 import { type Hex, fromHex, isHex, toHex, utf8 } from '../../base/bytes.js';
-import { BaseError, InvalidInputError } from '../../base/errors.js';
+import { BaseError, InvalidInputError, type Retry } from '../../base/errors.js';
 import { EnvelopeOpenError } from '../../crypto/envelope.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import {
@@ -138,6 +138,8 @@ export type EnclaveErrorReason =
  * Another worker may be able to serve it.
  */
 export class EnclaveRefusalError extends BaseError {
+  /** Another worker (or this one, once it holds the key) may serve it. */
+  static override readonly retry: Retry = 'retry';
   override name = 'EnclaveRefusalError';
   readonly reason: EnclaveErrorReason;
   constructor(reason: EnclaveErrorReason, details: string) {

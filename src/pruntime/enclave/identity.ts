@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Hex, concatBytes, fromHex, toHex, utf8 } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import {
   type KeyPair,
   type PublicIdentity,
@@ -29,6 +29,8 @@ const IDENTITY_LABEL = 'identity';
 const MAGIC = utf8('PBID');
 
 export class IdentityUnsealError extends BaseError {
+  /** Move the data directory away to start as a new worker. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'IdentityUnsealError';
   constructor(file: string, cause: SealedDataError) {
     super('Cannot unseal the worker identity.', {

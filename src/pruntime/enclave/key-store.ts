@@ -4,7 +4,7 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { type Hex, concatBytes, equalBytes, fromHex, toHex, utf8 } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/envelope.js';
 import { outputContext, requestContext, stateContext } from '../../crypto/envelope-context.js';
 import type { KeyHandover, KeyHandoverKind } from '../../crypto/key-handover.js';
@@ -20,6 +20,7 @@ import { readIfExists, writeSealedFile } from './sealed-files.js';
 export type StoredKeyInfo = { kind: KeyHandoverKind; id: Hex; epoch: number; publicKey: Hex };
 
 export class KeyMismatchError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'KeyMismatchError';
   constructor(id: Hex, epoch: number) {
     super('Handed-over key does not match the published public key.', {

@@ -3,7 +3,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { concatBytes, lengthPrefixed, utf8 } from '../../base/bytes.js';
-import { BaseError, InvalidInputError } from '../../base/errors.js';
+import { BaseError, InvalidInputError, type Retry } from '../../base/errors.js';
 
 /**
  * Sealed storage: what the enclave writes to disk (its identity, the keys it was handed). The
@@ -29,6 +29,8 @@ const TAG = 16;
 export type SealedDataErrorReason = 'malformed' | 'authentication-failed';
 
 export class SealedDataError extends BaseError {
+  /** The same bytes never open here. */
+  static override readonly retry: Retry = 'never';
   override name = 'SealedDataError';
   readonly reason: SealedDataErrorReason;
   constructor(reason: SealedDataErrorReason, label: string) {

@@ -1,7 +1,7 @@
 import type { IKeyringPair } from '@polkadot/types/types';
 import { encodeAddress } from '@polkadot/util-crypto';
 import { concatBytes, utf8 } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import type { EnclaveIdentity } from './identity.js';
 
@@ -20,6 +20,7 @@ import type { EnclaveIdentity } from './identity.js';
 const PAYLOAD_TAG_PREFIX = utf8('phala-bridge/');
 
 export class TransactionSigningRefusedError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'TransactionSigningRefusedError';
   constructor() {
     super('The enclave refused to sign: the bytes are a phala-bridge payload, not a transaction.', {

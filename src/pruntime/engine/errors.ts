@@ -1,4 +1,4 @@
-import { BaseError, type BaseErrorParameters } from '../../base/errors.js';
+import { BaseError, type BaseErrorParameters, type Retry } from '../../base/errors.js';
 
 /**
  * How a contract call can end other than with a result. Each is deterministic: every worker that
@@ -44,6 +44,8 @@ export type EngineFailureReason = 'crashed' | 'closed' | 'startup';
  * worker). A call that runs too long is not one of these: it ends as the contract's `OutOfGas`.
  */
 export class EngineFailureError extends BaseError {
+  /** Not the contract's doing: run the request again, here or on another worker. */
+  static override readonly retry: Retry = 'retry';
   override name = 'EngineFailureError';
   readonly reason: EngineFailureReason;
   constructor(reason: EngineFailureReason, details: string, parameters: BaseErrorParameters = {}) {

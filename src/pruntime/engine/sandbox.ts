@@ -20,6 +20,7 @@ import { PRELUDE_SOURCE } from './prelude.js';
 import { QuickJsWasm } from './quickjs-wasm.js';
 import { DeterministicRandom } from './random.js';
 import { ContractState, MAX_KEY_BYTES } from './state.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 
 /**
  * The synchronous core of the contract engine. It runs inside the engine thread (engine.ts),
@@ -134,7 +135,10 @@ const INTRINSICS = {
   Promise: true, // module evaluation needs it; no job is ever run, so no callback fires
 } as const;
 
-class ContractFailure extends Error {
+class ContractFailure extends BaseError {
+  /** The contract ran out of its limits: the same call does the same. */
+  static override readonly retry: Retry = 'never';
+  override name = 'ContractFailure';
   constructor(
     readonly code: ContractErrorCode,
     message: string,

@@ -1,5 +1,5 @@
 import { type Hex, fromHex, toHex } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import * as contracts from '../../phala/actions/contracts.js';
 import * as registry from '../../phala/actions/registry.js';
@@ -16,6 +16,7 @@ import { RequestRejectedError, WorkerError } from './errors.js';
  */
 
 export class ChainReadTimeoutError extends BaseError {
+  static override readonly retry: Retry = 'retry';
   override name = 'ChainReadTimeoutError';
   constructor(what: string, ms: number) {
     super(`Reading ${what} from the chain took longer than ${ms} ms.`, {

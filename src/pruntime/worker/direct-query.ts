@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Hex, fromHex, toHex } from '../../base/bytes.js';
-import { BaseError, InvalidInputError } from '../../base/errors.js';
+import { BaseError, InvalidInputError, type Retry, retryOfHttpStatus } from '../../base/errors.js';
 import { hex32Schema, hexSchema } from '../../protocol/schemas.js';
 import type { Enclave } from '../enclave/enclave.js';
 import { EnclaveRefusalError } from '../enclave/executor.js';
@@ -37,11 +37,16 @@ export type QueryResponse = {
 
 /** A query the worker will not answer, with the HTTP status that says why. */
 export class QueryError extends BaseError {
+  /** As its HTTP status says: 429 and 503 are "not now", other 4xx "not this query". */
+  static override readonly retry: Retry = 'never';
   override name = 'QueryError';
   readonly status: number;
   readonly code: string;
   constructor(status: number, code: string, detail: string) {
-    super(`${code}: ${detail}`, { docsPath: '/docs/pruntime-worker.md#http-api' });
+    super(`${code}: ${detail}`, {
+      docsPath: '/docs/pruntime-worker.md#http-api',
+      retry: retryOfHttpStatus(status),
+    });
     this.status = status;
     this.code = code;
   }

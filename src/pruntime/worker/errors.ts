@@ -1,9 +1,11 @@
-import { BaseError, type BaseErrorParameters } from '../../base/errors.js';
+import { BaseError, type BaseErrorParameters, type Retry } from '../../base/errors.js';
 
 const docsPath = '/docs/pruntime-worker.md';
 
 /** A worker that cannot start or keep running as configured. */
 export class WorkerError extends BaseError {
+  /** The configuration or environment must change. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'WorkerError';
   constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
     super(shortMessage, { docsPath, ...parameters });
@@ -41,6 +43,8 @@ export const SECURITY_REFUSALS: ReadonlySet<RejectionReason> = new Set([
 ]);
 
 export class RequestRejectedError extends BaseError {
+  /** Refused for good, by every worker. */
+  static override readonly retry: Retry = 'never';
   override name = 'RequestRejectedError';
   readonly reason: RejectionReason;
   /** What was wrong, without the reason's name. */
@@ -67,6 +71,8 @@ export type DeferralReason =
   | 'contract-busy';
 
 export class RequestDeferredError extends BaseError {
+  /** The request waits for something that is on its way. */
+  static override readonly retry: Retry = 'retry';
   override name = 'RequestDeferredError';
   readonly reason: DeferralReason;
   constructor(reason: DeferralReason, detail: string) {

@@ -1,6 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorMessage } from '../../base/errors.js';
+import { BaseError, type Retry, errorMessage, retryOfHttpStatus } from '../../base/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { type QueryBody, QueryError, type QueryResponse, queryBodySchema } from './direct-query.js';
 
@@ -37,13 +37,16 @@ export type HttpApiParameters = {
 
 export type HttpApi = { url: string; close(): Promise<void> };
 
-class HttpError extends Error {
+class HttpError extends BaseError {
+  /** As its HTTP status says (429: retry shortly; other 4xx: not this request). */
+  static override readonly retry: Retry = 'never';
+  override name = 'HttpError';
   constructor(
     readonly status: number,
     readonly code: string,
     readonly detail: string,
   ) {
-    super(`${code}: ${detail}`);
+    super(`${code}: ${detail}`, { retry: retryOfHttpStatus(status) });
   }
 }
 

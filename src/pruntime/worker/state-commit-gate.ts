@@ -1,5 +1,5 @@
 import { type Hex, toHex } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import * as contracts from '../../phala/actions/contracts.js';
 import type { PhalaClient } from '../../phala/client.js';
 import { DispatchFailedError } from '../../phala/errors.js';
@@ -75,6 +75,8 @@ export type StateCommitGateErrorReason =
   | 'timeout';
 
 export class StateCommitGateError extends BaseError {
+  /** `stale` and `timeout` are worth another run; `already-committed` and `refused` are final. */
+  static override readonly retry: Retry = 'never';
   override name = 'StateCommitGateError';
   readonly reason: StateCommitGateErrorReason;
   constructor(reason: StateCommitGateErrorReason, details: string, cause?: unknown) {
@@ -82,6 +84,7 @@ export class StateCommitGateError extends BaseError {
       details,
       docsPath: '/docs/pruntime-worker.md#state-commits',
       cause,
+      retry: reason === 'stale' || reason === 'timeout' ? 'retry' : 'never',
     });
     this.reason = reason;
   }

@@ -1,5 +1,5 @@
 import type { Hex } from '../../base/bytes.js';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import { isFinal, type TrackedXcm, type XcmCursor } from './types.js';
 
 /** The tracker's state after one block or one `expect`, written as one unit. */
@@ -26,6 +26,8 @@ export interface XcmTrackerStore {
 }
 
 export class XcmTrackerStoreError extends BaseError {
+  /** The prefix or the stored records must be fixed. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'XcmTrackerStoreError';
 }
 

@@ -1,5 +1,5 @@
 import type { Hex } from '../../base/bytes.js';
-import { BaseError, errorMessage } from '../../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../../base/errors.js';
 import type { DecodedXcm } from '../decode.js';
 import type { XcmEventSource, XcmSubscription } from './event-source.js';
 import { applyEvent, emptyRecord, mergeRecords, settle } from './merge.js';
@@ -45,6 +45,8 @@ export type WaitOptions = {
 };
 
 export class XcmTrackTimeoutError extends BaseError {
+  /** The message may still be processed. */
+  static override readonly retry: Retry = 'retry';
   override name = 'XcmTrackTimeoutError';
   readonly id: Hex;
   readonly last: TrackedXcm | null;

@@ -1,6 +1,6 @@
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { BaseError, errorMessage } from '../../../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../../../base/errors.js';
 import { TIMESTAMP_INHERENT, timestampStorage } from '../pallets/timestamp.js';
 import { EVENTS_KEY, System } from '../pallets/system.js';
 import type { BlockInfo, Env } from '../runtime/context.js';
@@ -115,6 +115,8 @@ export type InherentDataProvider = (block: {
 
 /** Errors author_submitExtrinsic reports: code, message, data as a Substrate node does. */
 export class SubmitError extends BaseError {
+  /** The pool's answer to these bytes. */
+  static override readonly retry: Retry = 'never';
   override name = 'SubmitError';
   constructor(
     readonly code: number,
@@ -126,6 +128,7 @@ export class SubmitError extends BaseError {
 }
 
 export class UnknownBlockError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'UnknownBlockError';
 }
 

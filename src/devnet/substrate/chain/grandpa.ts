@@ -2,7 +2,7 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { TypeRegistry } from '@polkadot/types';
 import { u8aToHex } from '@polkadot/util';
-import { BaseError } from '../../../base/errors.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * The dev node's finality gadget, reduced to what a light client checks: a fixed GRANDPA
@@ -42,6 +42,7 @@ export type GrandpaSetInfo = {
 export type GrandpaErrorReason = 'NoAuthorities' | 'DuplicateAuthority' | 'BadAuthorityUri';
 
 export class GrandpaConfigError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
   override name = 'GrandpaConfigError';
   constructor(
     readonly reason: GrandpaErrorReason,

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { BaseError } from '../../../base/errors.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * `--data-dir`: an append-only log of blocks (header, extrinsics, state changes), one JSON object a
@@ -39,6 +39,7 @@ export type GenesisRecord = z.infer<typeof genesisRecord>;
 export type BlockRecord = z.infer<typeof blockRecord>;
 
 export class DataDirError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
   override name = 'DataDirError';
 }
 

@@ -1,5 +1,6 @@
 import { u8aToHex } from '@polkadot/util';
 import type { ValidTransaction } from '../runtime/executive.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * The transaction pool: ready transactions (nonce chains from each sender's on-chain nonce) and
@@ -31,7 +32,10 @@ export type PoolTx = {
   lastStatus: 'future' | 'ready';
 };
 
-export class PoolError extends Error {
+export class PoolError extends BaseError {
+  /** The pool's answer to these bytes (author RPC 1010-1016), sent back as the node's error. */
+  static override readonly retry: Retry = 'never';
+  override name = 'PoolError';
   constructor(
     readonly code: number,
     message: string,

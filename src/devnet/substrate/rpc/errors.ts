@@ -1,11 +1,16 @@
+import { BaseError, type Retry } from '../../../base/errors.js';
+
 /** A JSON-RPC error with the code, message and data a Substrate node (jsonrpsee) would send. */
-export class RpcError extends Error {
+export class RpcError extends BaseError {
+  /** By code: internal (-32603) and busy (-32009) are "not now"; the rest are about the request. */
+  static override readonly retry: Retry = 'never';
+  override name = 'RpcError';
   constructor(
     readonly code: number,
     message: string,
     readonly data?: unknown,
   ) {
-    super(message);
+    super(message, { retry: code === -32603 || code === -32009 ? 'retry' : 'never' });
   }
 }
 

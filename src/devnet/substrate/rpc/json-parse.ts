@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { BaseError } from '../../../base/errors.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * Parses request bodies. JSON.parse cannot be paused, and a body of many MiB takes hundreds of
@@ -25,6 +25,7 @@ parentPort.on('message', ({ id, chunks }) => {
 
 /** The body is not JSON (answered with -32700 Parse error). */
 export class InvalidJson extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'InvalidJson';
   constructor() {
     super('request body is not JSON');

@@ -1,4 +1,4 @@
-import { BaseError } from '../../../base/errors.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * Every limit of the dev node's JSON-RPC server, in one place, with its default. Where
@@ -84,6 +84,7 @@ export const RPC_LIMIT_FLAGS: Readonly<Record<keyof RpcLimits, string>> = Object
 
 /** A limit set to something other than a positive integer; retrying will not help. */
 export class RpcLimitsError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
   override name = 'RpcLimitsError';
 }
 

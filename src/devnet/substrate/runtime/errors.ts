@@ -1,4 +1,4 @@
-import { BaseError } from '../../../base/errors.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 import type { DispatchErrorValue, TokenErrorName } from './types.js';
 
 /**
@@ -6,6 +6,7 @@ import type { DispatchErrorValue, TokenErrorName } from './types.js';
  * runtime. Module errors name their pallet and variant; the runtime fills in the indices.
  */
 export class DispatchFailure extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'DispatchFailure';
   constructor(
     readonly error: DispatchErrorValue | { tag: 'ModuleByName'; pallet: string; variant: string },
@@ -71,7 +72,15 @@ export const UNKNOWN_TRANSACTION_TEXT: Record<UnknownTransactionReason, string> 
   NoUnsignedValidator: 'Could not find an unsigned validator for the unsigned transaction',
 };
 
+function validityRetry(validity: { kind: 'invalid' | 'unknown'; reason: string }): Retry {
+  if (validity.kind === 'unknown') return 'never';
+  if (validity.reason === 'Payment') return 'after-fix';
+  return ['Stale', 'Future', 'ExhaustsResources'].includes(validity.reason) ? 'retry' : 'never';
+}
+
 export class TransactionValidityError extends BaseError {
+  /** Stale, Future and ExhaustsResources pass with a fresh nonce or in a later block; the rest never. */
+  static override readonly retry: Retry = 'never';
   override name = 'TransactionValidityError';
   constructor(
     readonly validity:
@@ -82,6 +91,7 @@ export class TransactionValidityError extends BaseError {
       validity.kind === 'invalid'
         ? INVALID_TRANSACTION_TEXT[validity.reason]
         : UNKNOWN_TRANSACTION_TEXT[validity.reason],
+      { retry: validityRetry(validity) },
     );
   }
   static invalid(reason: InvalidTransactionReason): TransactionValidityError {
@@ -94,6 +104,7 @@ export class TransactionValidityError extends BaseError {
 
 /** An extrinsic that cannot be decoded at all (author RPC 1001/1002). */
 export class ExtrinsicFormatError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'ExtrinsicFormatError';
   constructor(
     readonly stage: 'format' | 'call',

@@ -34,6 +34,7 @@ import {
   Weight,
   type WeightValue,
 } from './types.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * FRAME's executive: builds blocks (initialize, inherents, extrinsics, finalize with the state and
@@ -580,7 +581,9 @@ export function callRuntimeApi(
   return runtime.codec.encode(m.output, output);
 }
 
-export class RuntimeApiError extends Error {
+export class RuntimeApiError extends BaseError {
+  /** A call the runtime does not have, or input it does not decode. */
+  static override readonly retry: Retry = 'never';
   override name = 'RuntimeApiError';
 }
 

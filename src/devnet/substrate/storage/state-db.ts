@@ -1,5 +1,6 @@
 import { PersistentTrie } from './persistent-trie.js';
 import type { TrieVersion } from './trie.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * The chain's key-value state with its history: every key keeps the list of (block, value)
@@ -205,7 +206,9 @@ function trieChanges(changes: StateChanges): [Uint8Array, Uint8Array | null][] {
   return [...changes].map(([k, v]) => [hexBytes(k), v]);
 }
 
-export class StateDiscardedError extends Error {
+export class StateDiscardedError extends BaseError {
+  /** Pruned state does not come back. */
+  static override readonly retry: Retry = 'never';
   override name = 'StateDiscardedError';
   constructor(readonly block: number) {
     super(`State already discarded for block ${block}`);

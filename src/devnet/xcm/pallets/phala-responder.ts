@@ -1,7 +1,7 @@
 import { responseTopicOf } from '../../../protocol/xcm-response.js';
 import { compactAddLength } from '@polkadot/util';
 import { concatBytes } from '../../../base/bytes.js';
-import { BaseError, errorMessage } from '../../../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../../../base/errors.js';
 import { buildResponseProgram, fungibleAsset } from '../../../xcm/builders.js';
 import { convertLocation } from '../../../xcm/convert.js';
 import type { JsonValue } from '../../../xcm/json.js';
@@ -92,6 +92,7 @@ export const responderEvents = defineEvents(PHALA_XCM_RESPONDER, CRATE, {
 export { responseTopicOf };
 
 class ResponseError extends BaseError {
+  static override readonly retry: Retry = 'never';
   override name = 'ResponseError';
 }
 

@@ -1,4 +1,4 @@
-import { BaseError } from '../../../base/errors.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * A TEE provider failed or answered something it must not (docs/attestation.md#quote-providers).
@@ -6,6 +6,8 @@ import { BaseError } from '../../../base/errors.js';
  * misconfiguration or a confused interface that needs a person.
  */
 export class PlatformError extends BaseError {
+  /** Unless `retryable` says otherwise, a person must look at the platform or its configuration. */
+  static override readonly retry: Retry = 'after-fix';
   override name = 'PlatformError';
   readonly retryable: boolean;
   constructor(
@@ -14,7 +16,12 @@ export class PlatformError extends BaseError {
     cause?: unknown,
     options: { retryable?: boolean } = {},
   ) {
-    super(shortMessage, { details, cause, docsPath: '/docs/attestation.md#quote-providers' });
+    super(shortMessage, {
+      details,
+      cause,
+      docsPath: '/docs/attestation.md#quote-providers',
+      retry: options.retryable ? 'retry' : 'after-fix',
+    });
     this.retryable = options.retryable ?? false;
   }
 }

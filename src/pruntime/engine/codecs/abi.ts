@@ -2,6 +2,7 @@ import type { AbiParameter } from 'viem';
 import { decodeAbiParameters, encodeAbiParameters, parseAbiParameters } from 'viem';
 import { fromHex, isHex, toHex } from '../../../base/bytes.js';
 import type { HostValue } from './wire.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * `ctx.abi`: Solidity ABI encoding through viem, with one value mapping so contracts see the
@@ -9,7 +10,10 @@ import type { HostValue } from './wire.js';
  * addresses to checksummed strings, tuples and arrays to arrays. Types are viem's human-readable
  * parameter lists, e.g. `"uint256, (address to, bytes data)[]"`.
  */
-export class AbiCodecError extends Error {
+export class AbiCodecError extends BaseError {
+  /** The contract's values; the same ones fail the same way. */
+  static override readonly retry: Retry = 'never';
+  // The contract sees a TypeError.
   override name = 'TypeError';
 }
 

@@ -1,6 +1,7 @@
 import { compactFromU8a, compactToU8a } from '@polkadot/util';
 import { concatBytes, utf8 } from '../../../base/bytes.js';
 import type { HostValue } from './wire.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * `ctx.scale`: SCALE encoding for a small, explicit type grammar, with one value mapping:
@@ -15,7 +16,10 @@ import type { HostValue } from './wire.js';
  * set-up per call; compact integers come from @polkadot/util. Every type takes at least one byte,
  * so a decoder always consumes input and cannot be made to loop.
  */
-export class ScaleCodecError extends Error {
+export class ScaleCodecError extends BaseError {
+  /** The contract's values; the same ones fail the same way. */
+  static override readonly retry: Retry = 'never';
+  // The contract sees a TypeError.
   override name = 'TypeError';
 }
 

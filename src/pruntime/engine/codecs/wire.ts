@@ -1,4 +1,5 @@
 import { fromHex, isHex, toHex } from '../../../base/bytes.js';
+import { BaseError, type Retry } from '../../../base/errors.js';
 
 /**
  * Values that cross the sandbox boundary for the ABI and SCALE codecs travel as JSON with three
@@ -16,7 +17,10 @@ export type HostValue =
   | HostValue[]
   | { [key: string]: HostValue };
 
-export class WireFormatError extends Error {
+export class WireFormatError extends BaseError {
+  /** The contract's values; the same ones fail the same way. */
+  static override readonly retry: Retry = 'never';
+  // The contract sees a TypeError.
   override name = 'TypeError';
 }
 
