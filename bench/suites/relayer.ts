@@ -31,6 +31,7 @@ import { ResultBatcher } from '../../src/pruntime/worker/result-batcher.js';
 import { type AdminClientParameters, getJourney } from '../../src/relayer/admin-client.js';
 import { buildChainAdapters } from '../../src/relayer/chains/build.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
+import { JourneyStore } from '../../src/relayer/journey.js';
 import type {
   Destination,
   ItemResult,
@@ -53,10 +54,11 @@ export const name = 'relayer';
  * callers) and an in-memory destination on the Destination port: no chain, it approves the bench
  * worker, any batches may share a transaction, `send` makes a fake SentTransaction, hands it to
  * `beforeBroadcast` and returns it, and `check` answers `final` with every item delivered at the
- * first look (`rebroadcast`, `replace`: nothing to do). Workers are BullMQ consumers of the cluster
- * queue publishing what a worker service publishes: ONE ResultBatchJob per worker batch, grouped
- * and signed by the worker's own ResultBatcher with the real enclave (sim TEE) and QuickJS engine
- * on a one-line stateless contract. The results are executed before timing (the relayer's cost
+ * first look, which its `timing` puts 20 ms after sending (`rebroadcast`, `replace`: nothing to
+ * do). Workers are BullMQ consumers of the cluster queue publishing what a worker service
+ * publishes: ONE ResultBatchJob per worker batch, grouped and signed by the worker's own
+ * ResultBatcher with the real enclave (sim TEE) and QuickJS engine on a one-line stateless
+ * contract. The results are executed before timing (the relayer's cost
  * alone; the worker service's chain reads are left out, see the pruntime-worker suite).
  * End point ("ready"): the completion of the confirm job of the transaction carrying the request
  * (QueueEvents `completed` on `confirm-bench`, timed when the event arrives; the confirm stage has
@@ -284,8 +286,9 @@ type PipelineWorld = Awaited<ReturnType<typeof pipelineWorld>>;
 /**
  * The chain side, in memory, on the Destination port: the bench worker is approved, every request
  * pending, any batches share a transaction, and a transaction is final, every item delivered, at
- * its first look. Each instance signs as an address of its own, so two relayer processes' fake
- * transactions never share a nonce.
+ * its first look (after 20 ms: the port's `timing`, as for a chain that is final at once). Each
+ * instance signs as an address of its own, so two relayer processes' fake transactions never
+ * share a nonce.
  */
 function benchDestination(approved: string): Destination {
   const signer = randomHex(20);
@@ -294,6 +297,8 @@ function benchDestination(approved: string): Destination {
   return {
     chain: 'bench',
     batch: { maxSize: 16, maxDelayMs: 20 },
+    // Final at once, so looked at soon (the confirm stage's first look is at most lookEveryMs).
+    timing: { lookEveryMs: 20, replaceAfterMs: 30_000 },
     accepts: (o) => o.kind === 'evm' && o.chainId === CHAIN_ID,
     isApprovedWorker: async (_cluster, worker) => worker.address.toLowerCase() === approved,
     status: async () => 'pending',
@@ -478,6 +483,34 @@ async function startWorkers(
   };
 }
 
+/** The journey stages a request passes in the pipeline, in order. */
+const PIPELINE_STAGES = ['observed', 'queued', 'dispatched', 'result', 'submitted', 'confirmed'] as const;
+
+/** Median milliseconds between consecutive journey stages of `jobIds` (where the time goes). */
+async function pipelineStages(
+  redis: Redis,
+  prefix: string,
+  jobIds: string[],
+): Promise<Record<string, number>> {
+  const journeys = new JourneyStore({ redis, prefix });
+  const gaps = PIPELINE_STAGES.slice(1).map(() => [] as number[]);
+  for (const jobId of jobIds) {
+    const entries = await journeys.entries(jobId);
+    const at = (stage: string) => entries.find((e) => e.stage === stage)?.at;
+    PIPELINE_STAGES.slice(1).forEach((stage, i) => {
+      const a = at(PIPELINE_STAGES[i]!);
+      const b = at(stage);
+      if (a !== undefined && b !== undefined) gaps[i]!.push(b - a);
+    });
+  }
+  return Object.fromEntries(
+    PIPELINE_STAGES.slice(1).map((stage, i) => [
+      `${PIPELINE_STAGES[i]}→${stage}`,
+      Math.round(percentile(gaps[i]!, 50)),
+    ]),
+  );
+}
+
 /** What the bench reads of a confirm job: the requests its transaction carries. */
 const confirmJobSchema = z.object({
   batches: z.array(z.object({ items: z.array(z.object({ request: requestJobSchema })) })),
@@ -637,7 +670,8 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
               { width: FEEDERS },
             );
           const timed = await timePipeline(redis, prefix, observe, p.jobs, p.mode);
-          return { ...timed, rate: p.jobs.length / timed.seconds, executeMs: workers.executeMs };
+          const stages = await pipelineStages(redis, prefix, [...timed.latency.keys()]);
+          return { ...timed, rate: p.jobs.length / timed.seconds, executeMs: workers.executeMs, stages };
         } finally {
           await workers.close();
         }
@@ -672,7 +706,11 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
       );
       figures[`pipelinePerSecond${count}Workers`] = Math.round(run.rate);
       figures[`pipelineRatio${count}Workers`] = round(run.rate / raw.rate, 3);
-      if (count === 4) peak4 = run.rate;
+      if (count === 4) {
+        peak4 = run.rate;
+        figures.pipelineStageMedianMs4Workers = run.stages;
+        console.error(`  pipeline, 4 workers: median ms per stage ${JSON.stringify(run.stages)}`);
+      }
     }
     figures.pipelineRatio = figures.pipelineRatio4Workers;
     figures.pipelineWorkerBatch = PIPELINE_BATCH.maxSize;
@@ -690,7 +728,10 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
 
     // Latency at half the peak rate (4 workers): what the relayer and the queues add.
     const half = Math.max(1, Math.round(peak4 / 2));
-    const halfLatency = (await measure({ ...full, count: 4, mode: { perSecond: half } })).latency;
+    const halfRun = await measure({ ...full, count: 4, mode: { perSecond: half } });
+    const halfLatency = halfRun.latency;
+    figures.pipelineStageMedianMsHalfPeak = halfRun.stages;
+    console.error(`  pipeline at half peak: median ms per stage ${JSON.stringify(halfRun.stages)}`);
     const rawHalf = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { perSecond: half });
     const added = [...halfLatency.values()];
     rows.push({
