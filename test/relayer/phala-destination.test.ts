@@ -10,6 +10,7 @@ import type { RequestJob } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
 import type { SentTransaction } from '../../src/protocol/sent-transaction.js';
 import { responseTopicOf } from '../../src/protocol/xcm-response.js';
+import { NonceCounter } from '../../src/phala/nonce-counter.js';
 import { PhalaBatchShapeError, PhalaDestination } from '../../src/relayer/chains/phala-destination.js';
 import type { TransactionCheck } from '../../src/relayer/ports.js';
 import { MemoryXcmTrackerStore } from '../../src/xcm/tracker/store.js';
@@ -30,6 +31,7 @@ let worker: Actor;
 let contractId: Hex;
 let destination: PhalaDestination;
 let tracker: XcmTracker;
+let nonces: NonceCounter;
 const measurement = randomHash();
 const cluster = randomHash();
 
@@ -51,6 +53,7 @@ beforeAll(async () => {
   });
   contractId = made.event.contractId;
   tracker = new XcmTracker({ store: new MemoryXcmTrackerStore() });
+  nonces = new NonceCounter(t.api);
   destination = new PhalaDestination({
     config: phalaChainSchema.parse({
       kind: 'phala',
@@ -62,6 +65,7 @@ beforeAll(async () => {
     // Only the destination signs with Charlie here: its nonce counter is the one sender.
     signer: t.charlie,
     tracker,
+    nonces,
   });
 }, 90_000);
 afterAll(async () => {
@@ -153,9 +157,9 @@ async function batchFor(
 }
 
 /** Records the sent transaction and broadcasts it (what the submit stage does). */
-async function send(batch: PreparedBatch): Promise<SentTransaction> {
+async function send(batch: PreparedBatch, to = destination): Promise<SentTransaction> {
   const recorded: SentTransaction[] = [];
-  const sent = await destination.send([batch], async (s) => void recorded.push(s));
+  const sent = await to.send([batch], async (s) => void recorded.push(s));
   expect(recorded).toEqual([sent]);
   return sent;
 }
@@ -180,11 +184,12 @@ async function lookUntil(
   batch: PreparedBatch,
   done: (check: TransactionCheck) => boolean = (c) => c.kind === 'final' || c.kind === 'replaced',
   timeoutMs = 20_000,
+  from = destination,
 ): Promise<{ seen: TransactionCheck['kind'][]; last: TransactionCheck }> {
   const seen: TransactionCheck['kind'][] = [];
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const last = await destination.check(sent, [batch]);
+    const last = await from.check(sent, [batch]);
     if (seen.at(-1) !== last.kind) seen.push(last.kind);
     if (done(last)) return { seen, last };
     if (Date.now() > until) throw new Error(`still ${last.kind} after ${timeoutMs} ms (seen ${seen})`);
@@ -435,6 +440,57 @@ describe('PhalaDestination: XCM origins end when the origin has processed the re
       );
     }, 60_000);
   }
+
+  it('no response processed within xcmResponseTimeoutMs → refused XcmResponseTimeout (the answer stays on chain)', async () => {
+    // Same signer, same nonce counter: one sender for Charlie in this process.
+    const impatient = new PhalaDestination({
+      config: phalaChainSchema.parse({
+        kind: 'phala',
+        name: 'phala',
+        wsUrl: t.node.wsUrl,
+        xcmResponseTimeoutMs: 1_000,
+      }),
+      client: t.client,
+      signer: t.charlie,
+      tracker,
+      nonces,
+    });
+    const batch = await batchFor({ origin: xcmOrigin });
+    const sent = await send(batch, impatient);
+    const { seen, last } = await lookUntil(sent, batch, undefined, 20_000, impatient);
+    expect(seen).toContain('mined');
+    expect(Date.now() - sent.sentAt).toBeGreaterThan(1_000);
+    expect(itemOf(last, batch)).toEqual({ kind: 'refused', code: 'XcmResponseTimeout', retryable: false });
+    expect(await contracts.getResult(t.client, batch.items[0]!.request.requestId)).not.toBeNull();
+  }, 60_000);
+});
+
+describe('PhalaDestination: a node that pruned the state of old blocks', () => {
+  it('finds our failed extrinsic by its body when the nonces of old blocks are gone', async () => {
+    const pruning = await startTestNode({ stateHistory: 4, finalityDelayMs: 0 });
+    try {
+      const there = new PhalaDestination({
+        config: phalaChainSchema.parse({ kind: 'phala', name: 'pruning', wsUrl: pruning.node.wsUrl }),
+        client: pruning.client,
+        signer: pruning.charlie,
+      });
+      // No such request on that chain: the dispatch fails with RequestNotFound.
+      const batch = await batchFor({ requestId: randomHash() });
+      const sent = await send(batch, there);
+      const before = await lookUntil(sent, batch, undefined, 20_000, there);
+      expect(itemOf(before.last, batch)).toEqual({ kind: 'not-pending' });
+      // 70 blocks later the node has dropped the state of the blocks around the send.
+      for (let i = 0; i < 70; i++) await pruning.node.chain.produceBlock();
+      const old = await pruning.api.rpc.chain.getBlockHash(30);
+      await expect(
+        (await pruning.api.at(old)).query.system.account(pruning.charlie.address),
+      ).rejects.toThrow(/discarded/);
+      // No binary search on nonces then: the block bodies are read one by one, and the same answer comes.
+      expect(await there.check(sent, [batch])).toEqual(before.last);
+    } finally {
+      await pruning.stop();
+    }
+  }, 60_000);
 });
 
 describe('PhalaDestination: the shape of a transaction', () => {

@@ -285,18 +285,6 @@ export async function getResult(client: PhalaClient, requestId: Bytes): Promise<
   return value === null ? null : parseChainData(fulfillmentSchema, value, 'PhalaContracts.Results');
 }
 
-/** An open request as of one block (e.g. the finalized head). */
-export async function getRequestAt(
-  client: PhalaClient,
-  requestId: Bytes,
-  blockHash: Bytes,
-): Promise<Request | null> {
-  const at = await client.api.at(hexOf(blockHash, 'blockHash', 32));
-  const query = (at.query.phalaContracts as unknown as Record<string, Query>).requests!;
-  const value = await queryPlain(query, hexOf(requestId, 'requestId', 32));
-  return value === null ? null : parseChainData(requestSchema, value, 'PhalaContracts.Requests');
-}
-
 /** The recorded result of a request as of one block (e.g. the finalized head). */
 export async function getResultAt(
   client: PhalaClient,
