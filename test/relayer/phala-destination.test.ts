@@ -482,10 +482,11 @@ describe('PhalaDestination: a node that pruned the state of old blocks', () => {
       // 70 blocks later the node has dropped the state of the blocks around the send.
       for (let i = 0; i < 70; i++) await pruning.node.chain.produceBlock();
       const old = await pruning.api.rpc.chain.getBlockHash(30);
-      await expect(
-        (await pruning.api.at(old)).query.system.account(pruning.charlie.address),
-      ).rejects.toThrow(/discarded/);
-      // No binary search on nonces then: the block bodies are read one by one, and the same answer comes.
+      await expect((await pruning.api.at(old)).query.system.account(pruning.charlie.address)).rejects.toThrow(
+        /discarded/,
+      );
+      // No binary search on the nonces of those blocks then: the block bodies are read one by one,
+      // and the same answer comes.
       expect(await there.check(sent, [batch])).toEqual(before.last);
     } finally {
       await pruning.stop();
