@@ -4,136 +4,33 @@
  * Relayers run as real child processes (`phala-bridge start`), so they can be SIGKILLed.
  * Ends with `faults: <S> scenarios, <N> requests, <L> lost, <D> duplicated`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Hex, getAbiItem, parseEventLogs } from 'viem';
+import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
-import { isRequestPending } from '../../src/evm/gateway/read.js';
 import { requestQueueName } from '../../src/protocol/queue-names.js';
 import { type EvmRelayFixture, startEvmRelayFixture, waitFor } from '../helpers/evm-relay.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { type WorkerEvmRelayFixture, startWorkerEvmRelayFixture } from '../helpers/worker-evm-relay.js';
-
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/phala-bridge.js');
-// A Redis database of its own, so that "Redis flushed" flushes only what this run wrote.
-const REDIS_URL = process.env.PHALA_BRIDGE_FAULTS_REDIS ?? 'redis://127.0.0.1:6379/13';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Relayer = { child: ChildProcess; log: string[]; stop(signal?: NodeJS.Signals): Promise<void> };
-/** Relayers of the running scenario; their last log lines are printed when it fails. */
-const spawned: { name: string; relayer: Relayer }[] = [];
-
-function spawnRelayer(
-  f: EvmRelayFixture,
-  name: string,
-  overrides: Parameters<EvmRelayFixture['rawConfig']>[0] = {},
-): Relayer {
-  const file = path.join(f.dataDir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(f.rawConfig(overrides)));
-  const child = spawn(process.execPath, [bin, 'start', '--config', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const log: string[] = [];
-  spawned.push({ name, relayer: { child, log, stop: async () => {} } });
-  child.stderr!.on('data', (d: Buffer) => {
-    log.push(String(d));
-    if (log.length > 200) log.shift();
-  });
-  return {
-    child,
-    log,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
-}
-
-type WorkerChild = {
-  child: ChildProcess;
-  url: string;
-  address: Hex;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-};
-
-/** A worker service as an operator runs it (`phala-bridge worker --config`); resolves once its API listens. */
-async function spawnWorker(f: WorkerEvmRelayFixture, name: string): Promise<WorkerChild> {
-  const file = f.writeWorkerConfig({
-    name,
-    concurrency: 2,
-    lockDurationMs: 2_000,
-    stalledIntervalMs: 1_000,
-    logLevel: 'info',
-  });
-  const child = spawn(process.execPath, [bin, 'worker', '--config', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const log: string[] = [];
-  spawned.push({ name, relayer: { child, log, stop: async () => {} } });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${name} did not start in time`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      for (const line of String(d).split('\n')) {
-        if (!line) continue;
-        log.push(line);
-        if (log.length > 200) log.shift();
-        try {
-          const entry = JSON.parse(line) as { msg?: string; url?: string };
-          if (entry.msg === 'worker http api listening' && entry.url) {
-            clearTimeout(timer);
-            resolve(entry.url);
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker ${name} exited with ${code}`));
-    });
-  });
-  const info = (await (await fetch(`${url}/info`)).json()) as {
-    worker: { secp256k1: Hex; x25519: Hex; address: Hex };
-  };
-  return {
-    child,
-    url,
-    address: info.worker.address,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
-}
-
-/** Onboards a spawned worker (approval, key, gateway) and waits until it serves with the key. */
-async function onboardWorker(f: WorkerEvmRelayFixture, worker: WorkerChild): Promise<void> {
-  const info = async () =>
-    (await (await fetch(`${worker.url}/info`)).json()) as {
-      worker: { secp256k1: Hex; x25519: Hex; address: Hex };
-      serving: boolean;
-      keys: { id: string }[];
-    };
-  await f.onboard((await info()).worker);
-  await waitFor(
-    async () => {
-      const view = await info();
-      return view.serving && view.keys.some((k) => k.id === f.deployed.contractId.toLowerCase());
-    },
-    60_000,
-    'the worker serving with the contract key',
-  );
-}
+import { clusterScenarios } from './cluster.js';
+import {
+  REDIS_URL,
+  type Scenario,
+  type ScenarioResult,
+  allAnswered,
+  cleanups,
+  count,
+  deliveredCount,
+  onboardWorker,
+  sleep,
+  spawnRelayer,
+  spawnWorker,
+  spawned,
+  stream,
+  trace,
+} from './harness.js';
+import { inFlightScenarios } from './in-flight.js';
+import { outageScenarios } from './outages.js';
 
 /** A stateless contract slow enough (a few hundred ms) that a worker is caught holding jobs. */
 const SLOW_ECHO = `
@@ -152,80 +49,20 @@ type Outcome = {
   requests: number;
   lost: number;
   duplicated: number;
+  refused: number;
   seconds: number;
   error?: string;
-};
-
-async function count(
-  f: EvmRelayFixture,
-  ids: Hex[],
-  fromBlock: bigint,
-): Promise<{ lost: number; duplicated: number }> {
-  const client = f.devnet.clients.publicClient;
-  const pending = await Promise.all(
-    ids.map((requestId) => isRequestPending(client, { gateway: f.devnet.gateway, requestId })),
-  );
-  const logs = await client.getLogs({
-    address: f.devnet.gateway,
-    event: getAbiItem({ abi: phalaBridgeGatewayAbi, name: 'RequestFulfilled' }),
-    fromBlock,
-    toBlock: 'latest',
-  });
-  const fulfilled = new Map<string, number>();
-  for (const log of parseEventLogs({ abi: phalaBridgeGatewayAbi, logs, eventName: 'RequestFulfilled' })) {
-    fulfilled.set(log.args.requestId, (fulfilled.get(log.args.requestId) ?? 0) + 1);
-  }
-  let duplicated = 0;
-  for (const id of ids) duplicated += Math.max(0, (fulfilled.get(id) ?? 0) - 1);
-  return { lost: pending.filter(Boolean).length, duplicated };
-}
-
-async function allAnswered(f: EvmRelayFixture, ids: Hex[], timeoutMs = 90_000) {
-  const client = f.devnet.clients.publicClient;
-  await waitFor(
-    async () => {
-      const pending = await Promise.all(
-        ids.map((requestId) => isRequestPending(client, { gateway: f.devnet.gateway, requestId })),
-      );
-      return pending.every((p) => !p);
-    },
-    timeoutMs,
-    'every request answered',
-  ).catch(() => undefined);
-}
-
-/** Sends `n` requests, one every `gapMs`, calling `at(i)` before the i-th. */
-async function stream(
-  f: EvmRelayFixture,
-  n: number,
-  gapMs: number,
-  at: (i: number) => Promise<void> = async () => {},
-) {
-  const ids: Hex[] = [];
-  for (let i = 0; i < n; i++) {
-    await at(i);
-    ids.push(await f.request(`fault ${i} ${Date.now()}`));
-    await sleep(gapMs);
-  }
-  return ids;
-}
-
-type Scenario = {
-  name: string;
-  run: (f: EvmRelayFixture) => Promise<Hex[]>;
-  /** Its own fixture (default: the EVM fixture with the in-process test worker). */
-  start?: () => Promise<EvmRelayFixture>;
 };
 
 const scenarios: Scenario[] = [
   {
     name: 'relayer SIGKILLed mid-run and restarted',
     run: async (f) => {
-      let relayer = spawnRelayer(f, 'r1');
+      let relayer = await spawnRelayer(f, 'r1');
       const ids = await stream(f, 16, 150, async (i) => {
         if (i === 6) {
           await relayer.stop('SIGKILL');
-          relayer = spawnRelayer(f, 'r1b');
+          relayer = await spawnRelayer(f, 'r1b');
         }
       });
       await allAnswered(f, ids);
@@ -236,8 +73,8 @@ const scenarios: Scenario[] = [
   {
     name: 'two relayers at once',
     run: async (f) => {
-      const a = spawnRelayer(f, 'a');
-      const b = spawnRelayer(f, 'b');
+      const a = await spawnRelayer(f, 'a');
+      const b = await spawnRelayer(f, 'b');
       const ids = await stream(f, 16, 100);
       await allAnswered(f, ids);
       await Promise.all([a.stop(), b.stop()]);
@@ -247,7 +84,7 @@ const scenarios: Scenario[] = [
   {
     name: 'Redis flushed mid-run',
     run: async (f) => {
-      const relayer = spawnRelayer(f, 'flush');
+      const relayer = await spawnRelayer(f, 'flush');
       const first = await stream(f, 8, 100);
       await waitFor(async () => (await count(f, first, 0n)).lost <= 4, 60_000, 'half answered').catch(
         () => undefined,
@@ -265,7 +102,7 @@ const scenarios: Scenario[] = [
     name: 'RPC connection dropped',
     run: async (f) => {
       const proxy = await startTcpProxy(Number(new URL(f.devnet.node.rpcUrl).port));
-      const relayer = spawnRelayer(f, 'rpc', { rpcUrl: proxy.url });
+      const relayer = await spawnRelayer(f, 'rpc', { rpcUrl: proxy.url });
       const ids = await stream(f, 16, 150, async (i) => {
         if (i === 5) proxy.drop();
         if (i === 11) proxy.restore();
@@ -280,7 +117,7 @@ const scenarios: Scenario[] = [
     name: 'EVM reorg undoes fulfillments',
     run: async (f) => {
       const client = f.devnet.clients.publicClient;
-      const relayer = spawnRelayer(f, 'reorg');
+      const relayer = await spawnRelayer(f, 'reorg');
       const ids = await stream(f, 8, 50);
       const snapshot = await client.request({ method: 'evm_snapshot' as never, params: [] as never });
       await allAnswered(f, ids);
@@ -296,7 +133,7 @@ const scenarios: Scenario[] = [
   {
     name: 'submitter nonce taken by an outside transaction',
     run: async (f) => {
-      const relayer = spawnRelayer(f, 'nonce');
+      const relayer = await spawnRelayer(f, 'nonce');
       const outsider = privateKeyToAccount(f.relayerAccount.privateKey as Hex);
       let stop = false;
       const interfere = (async () => {
@@ -333,7 +170,7 @@ scenarios.push({
   },
   run: async () => {
     const f = workerFixture!;
-    const relayer = spawnRelayer(f, 'wk');
+    const relayer = await spawnRelayer(f, 'wk');
     const a = await spawnWorker(f, 'worker-a');
     const b = await spawnWorker(f, 'worker-b');
     try {
@@ -363,51 +200,84 @@ scenarios.push({
   },
 });
 
+scenarios.push(...inFlightScenarios, ...outageScenarios, ...clusterScenarios);
+
 async function main() {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   await redis.flushdb();
   redis.disconnect();
+  // `npm run test:faults -- <word> …`: only the scenarios whose name contains one of the words.
   const only = process.argv.slice(2);
   const outcomes: Outcome[] = [];
   for (const scenario of scenarios) {
     if (only.length && !only.some((o) => scenario.name.includes(o))) continue;
-    const f = scenario.start ? await scenario.start() : await startEvmRelayFixture({ redisUrl: REDIS_URL });
-    const worker = scenario.start ? undefined : f.startTestWorker();
     const started = Date.now();
-    const fromBlock = await f.devnet.clients.publicClient.getBlockNumber();
-    let ids: Hex[] = [];
+    let f: EvmRelayFixture | undefined;
+    let worker: { close(): Promise<void> } | undefined;
+    let result: ScenarioResult = { ids: [] };
     let error: string | undefined;
+    let lost = 0;
+    let duplicated = 0;
     try {
-      ids = await scenario.run(f);
+      f = scenario.start ? await scenario.start() : await startEvmRelayFixture({ redisUrl: REDIS_URL });
+      worker = scenario.start ? undefined : f.startTestWorker(scenario.testWorker);
+      trace('fixture started');
+      const fromBlock = await f.devnet.clients.publicClient.getBlockNumber();
+      try {
+        const returned = await scenario.run(f);
+        result = Array.isArray(returned) ? { ids: returned } : returned;
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
+      for (const group of [{ f, ids: result.ids, fromBlock }, ...(result.elsewhere ?? [])]) {
+        if (!group.ids.length) continue;
+        const counted = await count(group.f, group.ids, group.fromBlock);
+        lost += counted.lost;
+        duplicated += counted.duplicated;
+      }
+      // A refused item counts as lost only if it was delivered after all (it must not be).
+      if (result.refused?.length && (await deliveredCount(f, result.refused, fromBlock)) > 0)
+        error ??= 'a request the gateway refused was delivered';
     } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
+      error ??= e instanceof Error ? e.message : String(e);
     }
-    const { lost, duplicated } = ids.length ? await count(f, ids, fromBlock) : { lost: 0, duplicated: 0 };
+    const requests =
+      result.ids.length +
+      (result.elsewhere ?? []).reduce((n, g) => n + g.ids.length, 0) +
+      (result.refused?.length ?? 0);
     const outcome: Outcome = {
       name: scenario.name,
-      requests: ids.length,
+      requests,
       lost,
       duplicated,
+      refused: result.refused?.length ?? 0,
       seconds: Math.round((Date.now() - started) / 1000),
       ...(error ? { error } : {}),
     };
     outcomes.push(outcome);
+    const refusedNote = outcome.refused ? `, ${outcome.refused} refused as intended` : '';
     console.log(
-      `${lost || duplicated || error ? 'FAIL' : 'ok  '} ${scenario.name}: ${ids.length} requests, ${lost} lost, ${duplicated} duplicated (${outcome.seconds} s)${error ? ` — ${error}` : ''}`,
+      `${lost || duplicated || error ? 'FAIL' : 'ok  '} ${scenario.name}: ${requests} requests, ${lost} lost, ${duplicated} duplicated${refusedNote} (${outcome.seconds} s)${error ? ` — ${error}` : ''}`,
     );
+    if (error || lost || duplicated)
+      for (const { name, relayer } of spawned) {
+        const tail = relayer.log.join('').trim().split('\n').slice(-8).join('\n      ');
+        if (tail) console.log(`   ${name} (last lines):\n      ${tail}`);
+      }
     // A scenario that failed part-way may leave its child processes running: none outlives it.
     for (const { relayer } of spawned.splice(0))
       if (relayer.child.exitCode === null && relayer.child.signalCode === null) relayer.child.kill('SIGKILL');
-    await worker?.close();
-    await f.close();
+    await worker?.close().catch(() => undefined);
+    await f?.close().catch(() => undefined);
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   }
-  const total = outcomes.reduce((a, o) => ({ n: a.n + o.requests, l: a.l + o.lost, d: a.d + o.duplicated }), {
-    n: 0,
-    l: 0,
-    d: 0,
-  });
+  const total = outcomes.reduce(
+    (a, o) => ({ n: a.n + o.requests, l: a.l + o.lost, d: a.d + o.duplicated, r: a.r + o.refused }),
+    { n: 0, l: 0, d: 0, r: 0 },
+  );
+  const times = outcomes.reduce((t, o) => t + o.seconds, 0);
   console.log(
-    `faults: ${outcomes.length} scenarios, ${total.n} requests, ${total.l} lost, ${total.d} duplicated`,
+    `faults: ${outcomes.length} scenarios, ${total.n} requests, ${total.l} lost, ${total.d} duplicated, ${total.r} refused as intended (${times} s)`,
   );
   process.exit(outcomes.some((o) => o.lost || o.duplicated || o.error) ? 1 : 0);
 }
