@@ -58,11 +58,12 @@ export const name = 'relayer';
  * do). Workers are BullMQ consumers of the cluster queue publishing what a worker service
  * publishes: ONE ResultBatchJob per worker batch, grouped and signed by the worker's own
  * ResultBatcher with the real enclave (sim TEE) and QuickJS engine on a one-line stateless
- * contract. The results are executed before timing (the relayer's cost
- * alone; the worker service's chain reads are left out, see the pruntime-worker suite).
- * End point ("ready"): the completion of the confirm job of the transaction carrying the request
- * (QueueEvents `completed` on `confirm-bench`, timed when the event arrives; the confirm stage has
- * recorded the journey's `confirmed` by then). Beside it, in the same run: raw BullMQ add →
+ * contract. The results are executed before timing (the relayer's cost alone; the worker
+ * service's chain reads are left out, see the pruntime-worker suite).
+ * End point: a request is done when the confirm job of the transaction carrying it completes
+ * (QueueEvents `completed` on `confirm-bench`, timed when the event arrives, before the job is
+ * read for its requests); the confirm stage has recorded the journey's `confirmed` by then. Median
+ * ms between journey stages are printed beside it. Beside it, in the same run: raw BullMQ add →
  * process of empty jobs with the same feeding, and the ratio of the two rates (`pipelineRatio`: 4
  * workers, signed batches). Then the same with two relayer processes on one Redis and prefix:
  * this one (holding the watch and submit leases) and a child process (`node --import tsx` of this
@@ -1085,14 +1086,14 @@ async function openDevnet(batch: WorkerBatch) {
             opts: { ...stageJobOptions, jobId: requestJobId(job.origin, job.requestId) },
           })),
         );
-        await within(
-          all,
-          E2E_WAIT_MS,
-          () => `workers alone: ${resultAt.size} of ${n} results after ${E2E_WAIT_MS} ms`,
+        // A result that never comes (a refusal) leaves the rate on what came, with the count.
+        await within(all, E2E_WAIT_MS, () => 'late').catch(() =>
+          console.error(`  worker pool alone: ${resultAt.size} of ${n} results after ${E2E_WAIT_MS} ms`),
         );
         const latencies = [...resultAt.values()].map((at) => at - start);
         const outcome = {
-          perSecond: resultAt.size / ((Math.max(...resultAt.values()) - start) / 1000),
+          results: resultAt.size,
+          perSecond: resultAt.size ? resultAt.size / ((Math.max(...resultAt.values()) - start) / 1000) : 0,
           p50Ms: percentile(latencies, 50),
           p99Ms: percentile(latencies, 99),
           sendSeconds: sent.seconds,
@@ -1186,6 +1187,7 @@ async function e2eBatched(rows: E2eRows, figures: Record<string, unknown>) {
         'p99 ms': Math.round(alone.p99Ms),
       });
       figures.workersAloneRequests = WORKERS_ALONE_REQUESTS;
+      figures.workersAloneResults = alone.results;
       figures.workersAloneRequestsPerSecond = round(alone.perSecond);
       figures.workersAloneP50Ms = Math.round(alone.p50Ms);
       figures.workersAloneP99Ms = Math.round(alone.p99Ms);
