@@ -60,7 +60,7 @@ export class PhalaBatchShapeError extends BaseError {
  * extrinsic has taken the nonce (the nonce counter is reset, so the next send does).
  */
 export class PhalaBroadcastError extends BaseError {
-  /** A fresh nonce, or a later try, usually does it (out of funds is marked `after-fix` below). */
+  /** A fresh nonce, or a later try, usually does it (each error says what its pool answer means). */
   static override readonly retry: Retry = 'retry';
   override name = 'PhalaBroadcastError';
   constructor(
@@ -71,15 +71,11 @@ export class PhalaBroadcastError extends BaseError {
     super(`${chain}: the node refused fulfil extrinsic ${sent.hashes.at(-1)} (nonce ${sent.nonce})`, {
       details: rejection.reason,
       cause: rejection,
-      // Out of funds needs a person; anything else (nonce, full or busy pool) a fresh nonce or a later try.
-      retry: /payment|inability to pay/i.test(rejection.reason) ? 'after-fix' : 'retry',
+      // As the pool said (TransactionRejectedError.kind): a nonce or a busy pool is worth another try, funds need a person.
+      retry: rejection.retry,
     });
   }
 }
-
-/** Pool answers that mean the node has (or had) these very bytes: a broadcast that need not happen again. */
-const ALREADY_IMPORTED = 1013;
-const TEMPORARILY_BANNED = 1012;
 
 /**
  * Dispatch errors of PhalaContracts.fulfill and what they mean for the item; anything else is
@@ -195,7 +191,7 @@ export class PhalaDestination implements Destination {
       await api.rpc.author.submitExtrinsic(sent.raw);
     } catch (error) {
       const rejection = rejectionOf(error);
-      if (rejection.code === ALREADY_IMPORTED) return sent;
+      if (rejection.kind === 'already-imported') return sent;
       this.#nonces.reset(address);
       throw new PhalaBroadcastError(this.chain, sent, rejection);
     }
@@ -207,9 +203,14 @@ export class PhalaDestination implements Destination {
       await this.#p.client.api.rpc.author.submitExtrinsic(sent.raw);
     } catch (error) {
       const rejection = rejectionOf(error);
-      if (rejection.code === ALREADY_IMPORTED || rejection.code === TEMPORARILY_BANNED) return;
-      // The nonce is used already (by these bytes or others): the next look says which.
-      if (/outdated/i.test(rejection.reason)) return;
+      // The node has (or just had) these very bytes; or the nonce is used already, by these bytes or
+      // others, and the next look says which.
+      if (
+        rejection.kind === 'already-imported' ||
+        rejection.kind === 'temporarily-banned' ||
+        rejection.kind === 'stale'
+      )
+        return;
       throw new PhalaBroadcastError(this.chain, sent, rejection);
     }
   }
