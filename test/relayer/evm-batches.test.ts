@@ -12,24 +12,33 @@ import {
 import type { Origin } from '../../src/protocol/origin.js';
 import type { RequestJob } from '../../src/protocol/request-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
-import { completeBatches } from '../../src/relayer/chains/evm-batches.js';
+import { isSignedBatch } from '../../src/relayer/chains/evm-batches.js';
 import type { SubmitItem } from '../../src/relayer/ports.js';
 
 /**
- * Batch completeness (src/relayer/chains/evm-batches.ts): the relayer sends a worker's signed
- * FulfillmentBatch as one transaction only when every member is at hand, in the worker's order,
- * under the worker's own signature. Everything else goes one by one. Signatures are real.
+ * Whether a worker batch goes whole (src/relayer/chains/evm-batches.ts, `isSignedBatch`): the
+ * prepare stage sends a worker's FulfillmentBatch as one signed batch only when the root is the
+ * root of exactly these answers, in the worker's order, for one gateway, signed by the key the
+ * answers name. Anything else goes one by one, each answer under its own proof. Signatures are real.
  */
 const EVM: Extract<Origin, { kind: 'evm' }> = {
   kind: 'evm',
   chainId: 31337,
   gateway: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
 };
-const DOMAIN = { chainId: EVM.chainId, verifyingContract: EVM.gateway };
+const OTHER_GATEWAY: Extract<Origin, { kind: 'evm' }> = {
+  kind: 'evm',
+  chainId: 31337,
+  gateway: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
+};
+const OTHER_CHAIN: Extract<Origin, { kind: 'evm' }> = { ...EVM, chainId: 31338 };
 
 const bytes32 = (fill: number): Hex => toHex(new Uint8Array(32).fill(fill)) as Hex;
 
-function requestFor(n: number, origin: Origin = EVM): RequestJob {
+type Worker = ReturnType<typeof generateKeyPair>;
+type Batch = { root: Hex; signature: Hex };
+
+function requestFor(n: number, origin: Origin): RequestJob {
   return {
     v: 1,
     origin,
@@ -45,148 +54,220 @@ function requestFor(n: number, origin: Origin = EVM): RequestJob {
   };
 }
 
-type Worker = ReturnType<typeof generateKeyPair>;
-
-/** A worker's results for `ns`, each signed alone and all signed together as one batch. */
-function signedBatch(worker: Worker, ns: number[], batchSigner: Worker = worker): SubmitItem[] {
-  const outputs = ns.map((n) => ({
-    request: requestFor(n),
-    publicOutput: new TextEncoder().encode(`answer ${n}`),
-    sealedOutput: new Uint8Array([n]),
-    stateRoot: bytes32(0xd0),
-  }));
-  const leaves = outputs.map((o) =>
-    fulfillmentLeaf(fulfillmentOf(o.request.requestId, o.publicOutput, o.sealedOutput, o.stateRoot)),
-  );
-  const root = toHex(fulfillmentBatchRoot(leaves)) as Hex;
-  const signature = signTypedDigest(fulfillmentBatchDigest(DOMAIN, root, ns.length), batchSigner.secretKey);
-  return outputs.map((o, index) => {
-    const single = fulfillmentDigest(
-      DOMAIN,
-      fulfillmentOf(o.request.requestId, o.publicOutput, o.sealedOutput, o.stateRoot),
-    );
-    const result: ResultJob = {
-      v: 1,
-      jobId: `job-${index}`,
-      origin: EVM,
-      requestId: o.request.requestId,
-      contractId: o.request.contractId,
-      cluster: o.request.cluster,
-      worker: { address: ethereumAddress(worker.publicKey), publicKey: toHex(worker.publicKey) },
-      status: 'ok',
-      publicOutput: toHex(o.publicOutput),
-      sealedOutput: toHex(o.sealedOutput),
-      stateRoot: o.stateRoot,
-      proof: { kind: 'eip712', signature: signTypedDigest(single, worker.secretKey) },
-      batch: { root, index, count: ns.length, signature },
-      gasUsed: 10,
-      producedAt: 1_700_000_001,
-    };
-    return { request: o.request, result };
-  });
+/** `worker`'s answer to request `n`, signed alone (its own proof). */
+function answer(worker: Worker, n: number, origin: Origin = EVM): SubmitItem {
+  const request = requestFor(n, origin);
+  const publicOutput = new TextEncoder().encode(`answer ${n}`);
+  const sealedOutput = new Uint8Array([n]);
+  const stateRoot = bytes32(0xd0);
+  const domain =
+    origin.kind === 'evm' ? { chainId: origin.chainId, verifyingContract: origin.gateway } : undefined;
+  const signature = domain
+    ? signTypedDigest(
+        fulfillmentDigest(domain, fulfillmentOf(request.requestId, publicOutput, sealedOutput, stateRoot)),
+        worker.secretKey,
+      )
+    : toHex(new Uint8Array(65));
+  const result: ResultJob = {
+    v: 1,
+    jobId: `job-${n}`,
+    origin,
+    requestId: request.requestId,
+    contractId: request.contractId,
+    cluster: request.cluster,
+    worker: { address: ethereumAddress(worker.publicKey), publicKey: toHex(worker.publicKey) },
+    status: 'ok',
+    publicOutput: toHex(publicOutput),
+    sealedOutput: toHex(sealedOutput),
+    stateRoot,
+    proof: { kind: 'eip712', signature },
+    gasUsed: 10,
+    producedAt: 1_700_000_001,
+  };
+  return { request, result };
 }
 
-const ids = (groups: SubmitItem[][]): Hex[][] => groups.map((g) => g.map((item) => item.request.requestId));
+/** The FulfillmentBatch over `items` in this order, for `origin`'s gateway, signed by `signer`. */
+function sign(
+  items: readonly SubmitItem[],
+  signer: Worker,
+  options: { origin?: Origin; count?: number } = {},
+): Batch {
+  const origin = (options.origin ?? items[0]!.request.origin) as Extract<Origin, { kind: 'evm' }>;
+  const leaves = items.map(({ request, result }) =>
+    fulfillmentLeaf(
+      fulfillmentOf(
+        request.requestId,
+        fromHex(result.publicOutput),
+        fromHex(result.sealedOutput),
+        result.stateRoot,
+      ),
+    ),
+  );
+  const root = toHex(fulfillmentBatchRoot(leaves)) as Hex;
+  const digest = fulfillmentBatchDigest(
+    { chainId: origin.chainId, verifyingContract: origin.gateway },
+    root,
+    options.count ?? items.length,
+  );
+  return { root, signature: signTypedDigest(digest, signer.secretKey) };
+}
 
-describe('completeBatches', () => {
-  const alice = generateKeyPair('secp256k1');
-  const bob = generateKeyPair('secp256k1');
+const alice = generateKeyPair('secp256k1');
+const bob = generateKeyPair('secp256k1');
+const abc = [answer(alice, 1), answer(alice, 2), answer(alice, 3)];
 
-  it('a whole batch, however it arrived, goes as one group in the worker’s order', () => {
-    const batch = signedBatch(alice, [1, 2, 3, 4]);
-    const arrived = [batch[2]!, batch[0]!, batch[3]!, batch[1]!];
-    expect(ids(completeBatches(arrived))).toEqual([[bytes32(1), bytes32(2), bytes32(3), bytes32(4)]]);
-  });
+type Row = { case: string; items: () => SubmitItem[]; batch: () => Batch; whole: boolean };
 
-  it('two workers’ batches are two groups; a partial batch beside them is left out', () => {
-    const a = signedBatch(alice, [1, 2]);
-    const b = signedBatch(bob, [3, 4, 5]);
-    const partial = signedBatch(alice, [6, 7, 8]).slice(0, 2);
-    const groups = ids(completeBatches([...b, ...partial, ...a]));
-    expect(groups).toHaveLength(2);
-    expect(groups).toContainEqual([bytes32(1), bytes32(2)]);
-    expect(groups).toContainEqual([bytes32(3), bytes32(4), bytes32(5)]);
-  });
-
-  it('a batch missing its last member is not complete (no sparse-array holes pass)', () => {
-    expect(completeBatches(signedBatch(alice, [1, 2, 3]).slice(0, 2))).toEqual([]);
-  });
-
-  it('a member whose outputs were changed breaks the root: the batch goes one by one', () => {
-    const batch = signedBatch(alice, [1, 2, 3]);
-    const tampered = {
-      ...batch[1]!,
-      result: { ...batch[1]!.result, publicOutput: toHex(new Uint8Array([9])) },
-    };
-    expect(completeBatches([batch[0]!, tampered, batch[2]!])).toEqual([]);
-  });
-
-  it('members swapped between places (the relayer reordering) break the root', () => {
-    const batch = signedBatch(alice, [1, 2, 3]);
-    const swap = (item: SubmitItem, index: number): SubmitItem => ({
-      ...item,
-      result: { ...item.result, batch: { ...item.result.batch!, index } },
-    });
-    expect(completeBatches([swap(batch[0]!, 1), swap(batch[1]!, 0), batch[2]!])).toEqual([]);
-  });
-
-  it('a batch signed by a key other than the results’ worker is refused', () => {
-    expect(completeBatches(signedBatch(alice, [1, 2], bob))).toEqual([]);
-  });
-
-  it('a batch signature over another count is refused', () => {
-    const batch = signedBatch(alice, [1, 2]);
-    const forged = signTypedDigest(
-      fulfillmentBatchDigest(DOMAIN, batch[0]!.result.batch!.root, 3),
-      alice.secretKey,
-    );
-    const items = batch.map((item) => ({
-      ...item,
-      result: { ...item.result, batch: { ...item.result.batch!, signature: forged } },
-    }));
-    expect(completeBatches(items)).toEqual([]);
-  });
-
-  it('another worker cannot complete a batch by claiming a member', () => {
-    const batch = signedBatch(alice, [1, 2]);
-    const claimed = {
-      ...batch[1]!,
-      result: {
-        ...batch[1]!.result,
-        worker: { address: ethereumAddress(bob.publicKey), publicKey: toHex(bob.publicKey) },
-      },
-    };
-    expect(completeBatches([batch[0]!, claimed])).toEqual([]);
-  });
-
-  it('single results, stateful results and non-EVM origins are never grouped', () => {
-    const single = signedBatch(alice, [1]);
-    const stateful = signedBatch(alice, [2, 3]).map((item) => ({
-      ...item,
-      result: {
-        ...item.result,
-        stateCommit: {
-          contractId: item.request.contractId,
-          expectedVersion: '0',
-          sealedState: '0x00' as Hex,
-          stateRoot: bytes32(0xd0),
-          signature: toHex(new Uint8Array(65)),
+const rows: Row[] = [
+  {
+    case: 'the worker’s batch, every answer, in the worker’s order → whole',
+    items: () => abc,
+    batch: () => sign(abc, alice),
+    whole: true,
+  },
+  {
+    case: 'a batch of one (a lone result signed as a batch) → whole',
+    items: () => [abc[0]!],
+    batch: () => sign([abc[0]!], alice),
+    whole: true,
+  },
+  {
+    case: 'the answers in another order than signed → one by one',
+    items: () => [abc[1]!, abc[0]!, abc[2]!],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'part of the batch (its last answer missing) → one by one',
+    items: () => abc.slice(0, 2),
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'part of the batch (its first answer missing) → one by one',
+    items: () => abc.slice(1),
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'an answer whose output was changed after signing → one by one',
+    items: () => [abc[0]!, { ...abc[1]!, result: { ...abc[1]!.result, publicOutput: '0x09' } }, abc[2]!],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'an answer whose state root was changed after signing → one by one',
+    items: () => [abc[0]!, abc[1]!, { ...abc[2]!, result: { ...abc[2]!.result, stateRoot: bytes32(0xee) } }],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'a root that is not the root of these answers → one by one',
+    items: () => abc,
+    batch: () => ({ ...sign(abc, alice), root: bytes32(0x77) }),
+    whole: false,
+  },
+  {
+    case: 'signed by another key than the answers’ worker → one by one',
+    items: () => abc,
+    batch: () => sign(abc, bob),
+    whole: false,
+  },
+  {
+    case: 'another worker’s answers under alice’s batch signature → one by one',
+    items: () => [answer(bob, 1), answer(bob, 2), answer(bob, 3)],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'one answer claimed by another worker → one by one',
+    items: () => [abc[0]!, answer(bob, 2), abc[2]!],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'signed over another count → one by one',
+    items: () => abc,
+    batch: () => sign(abc, alice, { count: 4 }),
+    whole: false,
+  },
+  {
+    case: 'signed for another gateway’s domain → one by one',
+    items: () => abc,
+    batch: () => sign(abc, alice, { origin: OTHER_GATEWAY }),
+    whole: false,
+  },
+  {
+    case: 'answers for two gateways in one batch → one by one',
+    items: () => [abc[0]!, answer(alice, 2, OTHER_GATEWAY)],
+    batch: () => sign([abc[0]!, answer(alice, 2, OTHER_GATEWAY)], alice),
+    whole: false,
+  },
+  {
+    case: 'answers for two chains in one batch → one by one',
+    items: () => [abc[0]!, answer(alice, 2, OTHER_CHAIN)],
+    batch: () => sign([abc[0]!, answer(alice, 2, OTHER_CHAIN)], alice),
+    whole: false,
+  },
+  {
+    case: 'stateful answers (each commits its state first) → one by one',
+    items: () =>
+      abc.map((item) => ({
+        ...item,
+        result: {
+          ...item.result,
+          stateCommit: {
+            contractId: item.request.contractId,
+            expectedVersion: '0',
+            sealedState: '0x00' as Hex,
+            stateRoot: bytes32(0xd0),
+            signature: toHex(new Uint8Array(65)),
+          },
         },
-      },
-    }));
-    const phala = signedBatch(alice, [4, 5]).map((item) => ({
-      ...item,
-      request: { ...item.request, origin: { kind: 'phala', genesisHash: bytes32(0xee) } as Origin },
-    }));
-    expect(completeBatches([...single, ...stateful, ...phala])).toEqual([]);
+      })),
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'answers to a Phala-style origin → one by one (no EVM batch there)',
+    items: () => [answer(alice, 1, { kind: 'phala', genesisHash: bytes32(0xee) })],
+    batch: () => sign([abc[0]!], alice),
+    whole: false,
+  },
+  {
+    case: 'one answer twice (a duplicate in the job) → one by one',
+    items: () => [abc[0]!, abc[0]!, abc[1]!, abc[2]!],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'a batch signed over a duplicate answer, sent with it → whole (the gateway skips the copy as NotPending)',
+    items: () => [abc[0]!, abc[0]!],
+    batch: () => sign([abc[0]!, abc[0]!], alice),
+    whole: true,
+  },
+  {
+    case: 'no answers at all → nothing to send whole',
+    items: () => [],
+    batch: () => sign(abc, alice),
+    whole: false,
+  },
+  {
+    case: 'a malformed signature → one by one (no throw)',
+    items: () => abc,
+    batch: () => ({ ...sign(abc, alice), signature: '0x1234' }),
+    whole: false,
+  },
+];
+
+describe('isSignedBatch: does a worker batch go whole?', () => {
+  it.each(rows)('$case', ({ items, batch, whole }) => {
+    expect(isSignedBatch(items(), batch())).toBe(whole);
   });
 
-  it('a duplicate of a member does not displace the first copy', () => {
-    const batch = signedBatch(alice, [1, 2]);
-    const duplicate = { ...batch[0]!, result: { ...batch[0]!.result, jobId: 'again' } };
-    const groups = completeBatches([batch[0]!, duplicate, batch[1]!]);
-    expect(groups).toHaveLength(1);
-    expect(groups[0]![0]!.result.jobId).toBe(batch[0]!.result.jobId);
-    expect(fromHex(groups[0]![1]!.request.requestId)).toEqual(fromHex(bytes32(2)));
+  it('the root is compared whatever the case of its hex digits', () => {
+    const batch = sign(abc, alice);
+    expect(isSignedBatch(abc, { ...batch, root: `0x${batch.root.slice(2).toUpperCase()}` })).toBe(true);
   });
 });
