@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
+import { isRequestQueueName } from '../protocol/queue-names.js';
 import type { JourneyStore } from './journey.js';
 import { HttpRequestError, type Route } from './http-server.js';
 import type { RelayerQueues } from './queues.js';
@@ -48,12 +49,25 @@ async function findJobs(queues: RelayerQueues, jobId: string): Promise<Job[]> {
   return found.filter((j): j is Job => Boolean(j));
 }
 
-/** Retries a request at the stage where it stopped: its failed submit job, else its failed request job. */
+/**
+ * Retries a request at the stage where it stopped: its failed job; or, for a request the chain
+ * refused after the workers answered it (dead-lettered by the confirm stage, whose job holds the
+ * whole transaction), its finished request job, so that the workers answer it again.
+ */
 async function retryOne(queues: RelayerQueues, journeys: JourneyStore, jobId: string): Promise<boolean> {
-  for (const job of await findJobs(queues, jobId)) {
+  const jobs = await findJobs(queues, jobId);
+  for (const job of jobs) {
     if (await job.isFailed()) {
       await job.retry('failed', { resetAttemptsMade: true });
       await journeys.record(jobId, { stage: 'retry', detail: `operator retry in ${job.queueName}` });
+      return true;
+    }
+  }
+  if ((await journeys.summary(jobId))?.state !== 'dead') return false;
+  for (const job of jobs) {
+    if (isRequestQueueName(job.queueName) && (await job.isCompleted())) {
+      await job.retry('completed', { resetAttemptsMade: true });
+      await journeys.record(jobId, { stage: 'retry', detail: 'operator retry: sent back to the workers' });
       return true;
     }
   }

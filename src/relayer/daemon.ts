@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { type RequestJob, requestJobSchema } from '../protocol/request-job.js';
 import type { TapeObservation } from '../protocol/tape.js';
 import { requestJobId } from '../protocol/origin.js';
-import { requestQueueName } from '../protocol/queue-names.js';
+import { REQUEST_QUEUE_META_MATCH, isRequestQueueName, requestQueueName } from '../protocol/queue-names.js';
 import { scheduleBackoffStrategy } from '../protocol/retry.js';
 import { adminRoutes } from './admin-routes.js';
 import { CheckpointFile, RedisCheckpointStore } from './checkpoints.js';
@@ -18,7 +18,7 @@ import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
 import { recordSecurityRefusal } from '../log/security-refusal.js';
 import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { PendingIndex, RecentlyConfirmed } from './pending.js';
-import { redisReadiness, redisWhere, runReadiness, watchRedisErrors } from './readiness.js';
+import { redisReadiness, redisWhere, runReadiness, watchRedisErrors, withTimeout } from './readiness.js';
 import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
@@ -61,6 +61,13 @@ export type RelayerDaemonParameters = {
   /** Appends every queued request to this tape (docs/PROTOCOL.md §8); default `config.recordTape`. */
   recordTape?: string | undefined;
 };
+
+/** Journey states in which our record says the request is answered on chain. */
+const ANSWERED: ReadonlySet<string> = new Set(['confirmed', 'already-fulfilled', 'xcm-processed']);
+/** Journey states that ended for good otherwise (an operator retries those, not a rescan). */
+const ENDED: ReadonlySet<string> = new Set(['dead', 'refused', 'cancelled']);
+/** A request whose journey has not moved for this long is answered again when seen pending. */
+const STALLED_MS = 5 * 60_000;
 
 /** A running part: `stop` lets in-flight work finish; `abort` drops it (it goes back as stalled). */
 type Running = { stop: () => Promise<void>; abort?: () => Promise<void> };
@@ -360,14 +367,14 @@ export class RelayerDaemon {
    * the start, so a refusal or dead letter is recorded even before this process queues anything.
    */
   async #followExistingQueues(): Promise<void> {
-    const match = `${this.#prefix}:requests-*:meta`;
-    // A Redis Cluster is scanned node by node (the hash-tagged prefix keeps them on one).
+    const match = `${this.#prefix}:${REQUEST_QUEUE_META_MATCH}`;
+    // Request queues sit in slots of their own on a Redis Cluster: every master is scanned.
     const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     for (const node of nodes)
       for await (const keys of node.scanStream({ match, count: 200 }) as AsyncIterable<string[]>)
         for (const key of keys) {
           const name = key.slice(this.#prefix.length + 1, -':meta'.length);
-          if (/^requests-[0-9a-f]{16}$/.test(name)) this.#followQueue(name);
+          if (isRequestQueueName(name)) this.#followQueue(name);
         }
   }
 
@@ -427,17 +434,22 @@ export class RelayerDaemon {
   }
 
   /**
-   * A request answered on chain that a reorg made pending again: its answer went with the undone
-   * block, so the workers answer it again (their new answer is prepared like any other).
+   * A finished request the chain still shows pending. Answered already by our record (a reorg
+   * undid the block with the answer), or stalled with no move for a while (its answer lost): the
+   * workers answer it again. An answer still on its way (prepare, submit, confirm) is left alone.
    */
   async #reconsider(request: RequestJob, requestJob: Job): Promise<void> {
     const destination = this.#adapters.destinations.find((d) => d.accepts(request.origin));
     if (!destination || request.deadline * 1000 <= Date.now()) return;
+    const jobId = requestJobId(request.origin, request.requestId);
+    const summary = await this.journeys.summary(jobId);
+    const answered = summary && ANSWERED.has(summary.state);
+    const stalled = !summary || (Date.now() - summary.updatedAt > STALLED_MS && !ENDED.has(summary.state));
+    if (!answered && !stalled) return;
     if ((await destination.status(request)) !== 'pending') return;
     const state = await requestJob.getState();
     if (state !== 'completed' && state !== 'failed') return;
     await requestJob.retry(state, { resetAttemptsMade: true });
-    const jobId = requestJobId(request.origin, request.requestId);
     await this.pending.add(request.observed.chain, jobId, request.observed.blockNumber);
     await this.journeys.record(jobId, {
       stage: 'reorged',
@@ -483,23 +495,31 @@ export class RelayerDaemon {
     return total;
   }
 
+  /** Metrics, each read bounded: a dead Redis or RPC leaves its gauges as they were, never hangs. */
   async #metricsText(): Promise<string> {
     const now = Date.now();
     await Promise.all(
       this.queues.opened().map(async (queue) => {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        const counts = await withTimeout(
+          queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'),
+          2_000,
+          'queue counts',
+        );
         for (const [state, n] of Object.entries(counts))
           this.metrics.queueDepth.set({ queue: queue.name, state }, n);
-        const [oldest] = await queue.getWaiting(0, 0);
+        const [oldest] = await withTimeout(queue.getWaiting(0, 0), 2_000, 'oldest job');
         this.metrics.oldestJobAge.set(
-          { stage: queue.name.split('-')[0]! },
+          { stage: queue.name.replace(/^\{/, '').split('-')[0]!.replace(/\}$/, '') },
           oldest ? (now - oldest.timestamp) / 1000 : 0,
         );
       }),
     ).catch(() => undefined);
     await Promise.all(
       this.#adapters.watchers.map(async (w) =>
-        this.metrics.headLag.set({ chain: w.chain }, await w.lag().catch(() => -1)),
+        this.metrics.headLag.set(
+          { chain: w.chain },
+          await withTimeout(w.lag(), 2_000, 'lag').catch(() => -1),
+        ),
       ),
     );
     return this.metrics.registry.metrics();

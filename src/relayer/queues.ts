@@ -12,10 +12,11 @@ import type { RedisConnection } from './redis.js';
 
 /**
  * The relayer's queues, one per stage:
- *   requests-<cluster>  observed requests; taken by that cluster's pRuntime workers
- *   results             workers' signed batches, one job each; prepared by any relayer process
- *   submit-<chain>      prepared batches; sent by the one process holding that chain's submitter lease
- *   confirm-<chain>     sent transactions, one job each; watched until final by any relayer process
+ *   {requests-<cluster>}  observed requests; taken by that cluster's pRuntime workers
+ *   {results}             workers' signed batches, one job each; prepared by any relayer process
+ *   {submit-<chain>}      prepared batches; sent by the one process holding that chain's submitter lease
+ *   {confirm-<chain>}     sent transactions, one job each; watched until final by any relayer process
+ * (each name is its own Redis Cluster hash tag: src/protocol/queue-names.ts)
  *
  * Finished jobs are kept for a week: while a job exists its id cannot be queued again, which is
  * what makes a request seen twice (restart, two relayers, reorg replay) run once.

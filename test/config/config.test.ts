@@ -71,7 +71,7 @@ describe('configuration', () => {
   it('fills production defaults', () => {
     const config = parseConfig({ chains: [evm], admin }, 'test', {});
     expect(config.mode).toBe('production');
-    expect(config.redis.prefix).toBe('{phala-bridge}');
+    expect(config.redis.prefix).toBe('phala-bridge');
     expect(config.chains[0]).toMatchObject({ confirmations: 2, batch: { maxSize: 32 } });
   });
 

@@ -11,7 +11,7 @@ import {
   getTransactionReceipt,
   sendRawTransaction,
 } from 'viem/actions';
-import { errorMessage } from '../../base/errors.js';
+import { type Retry, errorMessage } from '../../base/errors.js';
 import { SubmitterError } from '../errors.js';
 import {
   isAlreadyKnownError,
@@ -80,6 +80,8 @@ export type EvmSubmitterOptions = {
 
 /** An outside transaction used our nonce before ours was mined; send the request again. */
 export class NonceTakenError extends SubmitterError {
+  /** The request is sent again with a fresh nonce. */
+  static override readonly retry: Retry = 'retry';
   override name = 'NonceTakenError';
 }
 

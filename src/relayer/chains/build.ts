@@ -12,6 +12,7 @@ import { signerFromUri } from '../../phala/signers.js';
 import { fromHex } from '../../base/bytes.js';
 import { PolkadotXcmEventSource } from './xcm-source.js';
 import { RedisXcmTrackerStore } from '../../xcm/tracker/redis-store.js';
+import { redisNamespace } from '../redis.js';
 import { XcmTracker } from '../../xcm/tracker/tracker.js';
 import type { XcmTopology } from '../../xcm/tracker/topology.js';
 import { CarryQueue, type CarryMetrics, RefreshedRead, createCarryMetrics } from '../carry-queue.js';
@@ -272,7 +273,9 @@ function createXcmTracker(
   const apis: { name: string; api: ApiPromise }[] = [{ name: phalaConfig.name, api: phalaApi }];
   for (const c of others) apis.push({ name: c.name, api: substrate.get(c.name)!.api });
   const tracker = new XcmTracker({
-    store: new RedisXcmTrackerStore(context.redis as Redis, { prefix: config.redis.prefix }),
+    store: new RedisXcmTrackerStore(context.redis as Redis, {
+      prefix: redisNamespace(config.redis.prefix, 'xcm'),
+    }),
     sources: apis.map(
       ({ name, api }) =>
         new PolkadotXcmEventSource({

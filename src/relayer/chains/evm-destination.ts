@@ -16,7 +16,7 @@ import {
   EvmSubmitter,
   type SentTransaction as SubmitterSentTransaction,
 } from '../../evm/submitter/submitter.js';
-import type { FulfillResult, FulfillmentInput } from '../../evm/types.js';
+import type { FulfillResult, FulfillmentInput, GatekeeperSet } from '../../evm/types.js';
 import type { EvmSignatureCollector } from '../../gatekeeper/evm/collector.js';
 import type { Origin } from '../../protocol/origin.js';
 import type { RequestJob } from '../../protocol/request-job.js';
@@ -29,6 +29,7 @@ import type {
   SubmitItem,
   TransactionCheck,
 } from '../ports.js';
+import { CarryFailedError } from '../carry-queue.js';
 import { type EvmChainParameters, evmClient, evmOrigin } from './evm-origin.js';
 
 /**
@@ -90,12 +91,15 @@ export class EvmDestination implements Destination {
 
   /**
    * Carries gatekeeper-signed registrations (workers, contracts, revocations) that reached the
-   * gateway's threshold to the gateway; what the gateway already holds is skipped.
+   * gateway's threshold to the gateway; what the gateway already holds is skipped. `gatekeepers`:
+   * the gateway's set as last read (the carrier keeps it fresh off the watcher's path). Throws
+   * `CarryFailedError` after trying every item when one failed, so the carrier retries.
    */
-  async carryRegistrations(collector: EvmSignatureCollector): Promise<number> {
+  async carryRegistrations(collector: EvmSignatureCollector, gatekeepers?: GatekeeperSet): Promise<number> {
     const gateway = { chainId: BigInt(this.#origin.chainId), gateway: this.#origin.gateway };
-    const set = await getGatekeeperSet(this.#client, { gateway: this.#origin.gateway });
+    const set = gatekeepers ?? (await getGatekeeperSet(this.#client, { gateway: this.#origin.gateway }));
     let carried = 0;
+    let failed: { kind: string; error: unknown } | undefined;
     // Revocations first: a revoked worker must stop being authorised before anything else lands.
     const readyItems = collector.ready(gateway, set.threshold, set.members);
     readyItems.sort(
@@ -135,12 +139,14 @@ export class EvmDestination implements Destination {
         this.#carried.add(ready.digest);
         carried++;
       } catch (error) {
+        failed ??= { kind: ready.item.kind, error };
         this.#p.logger.warn(
           { chain: this.chain, kind: ready.item.kind, err: errorMessage(error) },
           'could not carry a registration',
         );
       }
     }
+    if (failed) throw new CarryFailedError(this.chain, `a ${failed.kind}`, failed.error);
     return carried;
   }
 
@@ -307,7 +313,7 @@ export class EvmDestination implements Destination {
 }
 
 /** What a gateway code says about one item. */
-function itemResultOfCode(code: FulfillResult): ItemResult {
+export function itemResultOfCode(code: FulfillResult): ItemResult {
   switch (code) {
     case 'Delivered':
       return { kind: 'delivered', callbackFailed: false };
@@ -328,7 +334,8 @@ function gatewayRefusal(error: unknown): Error {
   const decoded = decodeGatewayError(error);
   if (!decoded)
     return new SubmitterError('the fulfilment could not be estimated', { cause: error, retry: 'retry' });
-  return new GatewayRejectedError(decoded.name, { cause: error, retry: 'never' });
+  // Whether a retry can help is the gateway error's own (WorkerNotAuthorized can heal).
+  return new GatewayRejectedError(decoded.name, { cause: error });
 }
 
 function fulfillmentInputOf({ request, result }: SubmitItem): FulfillmentInput {

@@ -26,13 +26,11 @@ export const MAX_REPREPARE = 5;
  *   confirmed   final: each item ended (delivered, answered by someone else, dead) or re-run
  *   reprepare   the transaction cannot deliver (reverted, its nonce taken, an item refused for
  *               now): its batches go back to prepare, with this reason
- *   drop        nothing left to wait for (every request's deadline passed)
  */
 export type ConfirmOutcome =
   | { kind: 'wait'; ms: number; did?: 'rebroadcast' | 'replaced' }
   | { kind: 'confirmed'; txHash: string; delivered: number; ended: number; reprepared: number }
-  | { kind: 'reprepare'; reason: string }
-  | { kind: 'drop'; reason: string };
+  | { kind: 'reprepare'; reason: string };
 
 export type ConfirmTiming = { lookEveryMs: number; replaceAfterMs: number };
 
@@ -52,9 +50,12 @@ export function confirmDecision(
 ): ConfirmOutcome {
   switch (check.kind) {
     case 'pending': {
-      if (batches.every((b) => b.items.every((i) => i.request.deadline * 1000 <= now)))
-        return { kind: 'drop', reason: 'every request deadline passed before the transaction was mined' };
-      if (!check.known) return { kind: 'wait', ms: timing.lookEveryMs, did: 'rebroadcast' };
+      // Never given up while unmined, even past every deadline: an abandoned nonce would leave a
+      // gap that holds back every later transaction of the signer. Once mined, the chain's own
+      // codes end the expired items; meanwhile it is looked at less often.
+      const expired = batches.every((b) => b.items.every((i) => i.request.deadline * 1000 <= now));
+      const ms = expired ? timing.lookEveryMs * 10 : timing.lookEveryMs;
+      if (!check.known) return { kind: 'wait', ms, did: 'rebroadcast' };
       if (now - sent.lastSentAt >= timing.replaceAfterMs)
         return { kind: 'wait', ms: timing.lookEveryMs, did: 'replaced' };
       return { kind: 'wait', ms: timing.lookEveryMs };
@@ -146,10 +147,6 @@ export class ConfirmStage {
       case 'reprepare':
         for (const b of batches) await this.#reprepare(b, outcome.reason);
         return outcome;
-      case 'drop':
-        for (const b of batches)
-          for (const item of b.items) await this.#p.outcomes.dead(item, destination.chain, outcome.reason);
-        return outcome;
       case 'confirmed':
         return outcome;
     }
@@ -191,21 +188,26 @@ export class ConfirmStage {
       blockNumber: check.blockNumber,
       gasUsed: check.gasUsed / BigInt(items),
     };
-    for (const batch of batches) {
-      let again = false;
-      for (const item of batch.items) {
-        const r = itemResultOf(check, item);
-        if (r.kind === 'delivered') await this.#p.outcomes.delivered(item, chain, tx, r.xcm);
-        else if (r.kind === 'not-pending')
-          await this.#p.outcomes.notPending(item, chain, 'already-fulfilled');
-        else if (r.kind === 'rerun') await this.#p.outcomes.rerun(item, chain, r.reason);
-        else if (r.retryable) again = true;
-        else await this.#p.outcomes.dead(item, chain, `${chain}: ${r.code}`);
-      }
-      // A refusal that can heal (a worker approval on its way): the batch is prepared again, and
-      // items that landed meanwhile are no longer pending there.
-      if (again) await this.#reprepare(batch, 'the chain refused an item for now');
-    }
+    await Promise.all(
+      batches.map(async (batch) => {
+        const results = batch.items.map((item) => itemResultOf(check, item));
+        await Promise.all(
+          batch.items.map((item, i) => {
+            const r = results[i]!;
+            if (r.kind === 'delivered') return this.#p.outcomes.delivered(item, chain, tx, r.xcm);
+            if (r.kind === 'not-pending')
+              return this.#p.outcomes.notPending(item, chain, 'already-fulfilled');
+            if (r.kind === 'rerun') return this.#p.outcomes.rerun(item, chain, r.reason);
+            if (!r.retryable) return this.#p.outcomes.dead(item, chain, `${chain}: ${r.code}`);
+            return undefined;
+          }),
+        );
+        // A refusal that can heal (a worker approval on its way): the batch is prepared again, and
+        // items that landed meanwhile are no longer pending there.
+        if (results.some((r) => r.kind === 'refused' && r.retryable))
+          await this.#reprepare(batch, 'the chain refused an item for now');
+      }),
+    );
   }
 
   /** Sends a batch back to prepare (a new results job), or dead-letters it after MAX_REPREPARE. */

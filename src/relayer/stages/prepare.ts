@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import { BaseError } from '../../base/errors.js';
+import { BaseError, type Retry } from '../../base/errors.js';
 import type { Origin } from '../../protocol/origin.js';
 import type { PreparedBatch } from '../../protocol/prepared-batch.js';
 import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
@@ -53,7 +53,7 @@ export type Preparation = {
 
 /** A chain did not answer a status read; the batch is prepared again later. */
 export class StatusUnknownError extends BaseError {
-  static override readonly retry = 'retry' as const;
+  static override readonly retry: Retry = 'retry';
   override name = 'StatusUnknownError';
 }
 

@@ -123,9 +123,13 @@ export class SubmitStage {
     const chain = destination.chain;
     const batches = tx.map((w) => w.batch);
     const kind = batches.length > 1 || batches[0]!.items.length > 1 ? 'batch' : 'single';
+    // Confirm jobs recorded for versions that never left (a broadcast refused, then a new nonce):
+    // only the one for what was finally sent stays.
+    const handed: string[] = [];
     try {
       await this.#p.lease.assertHeld();
-      const sent = await destination.send(batches, (s) => this.#handOver(s, batches));
+      const sent = await destination.send(batches, (s) => this.#handOver(s, batches, handed));
+      await this.#discard(handed.filter((id) => id !== confirmJobId(sent)));
       metrics.submissions.inc({ chain, kind, outcome: 'sent' });
       const txHash = sent.hashes.at(-1)!;
       await Promise.all(
@@ -145,6 +149,7 @@ export class SubmitStage {
       this.#p.logger.debug({ chain, nonce: sent.nonce, txHash, batches: batches.length }, 'sent');
       for (const w of tx) w.resolve({ kind: 'sent', txHash, nonce: sent.nonce, batches: batches.length });
     } catch (error) {
+      await this.#discard(handed, batches);
       metrics.submissions.inc({ chain, kind, outcome: 'error' });
       metrics.errors.inc({ kind: 'submit' });
       if (tx.length > 1) {
@@ -195,17 +200,29 @@ export class SubmitStage {
    * Records a signed transaction before it is broadcast: the confirm job that will watch it, and
    * for each batch the mark that it was sent (a submit job run again after a crash finds it).
    */
-  async #handOver(sent: SentTransaction, batches: PreparedBatch[]): Promise<void> {
-    const id = `${sent.chain}-${sent.nonce}-${sent.hashes[0]!.slice(2, 18)}`;
+  async #handOver(sent: SentTransaction, batches: PreparedBatch[], handed: string[]): Promise<void> {
+    const id = confirmJobId(sent);
     await this.#p.confirmQueue.add('confirm', { sent, batches }, { jobId: id, delay: this.#p.firstLookMs });
+    handed.push(id);
     const marks = this.#p.redis.pipeline();
     for (const b of batches) marks.set(this.#sentKey(b.id), id, 'EX', 7 * 24 * 3600);
     await marks.exec();
   }
 
+  /** Removes confirm jobs of transactions that never left (and, on failure, the batches' marks). */
+  async #discard(ids: string[], batches?: PreparedBatch[]): Promise<void> {
+    for (const id of ids) await (await this.#p.confirmQueue.getJob(id))?.remove().catch(() => undefined);
+    if (batches && ids.length > 0) await this.#p.redis.del(...batches.map((b) => this.#sentKey(b.id)));
+  }
+
   #sentKey(batchId: string): string {
     return redisKey(this.#p.prefix, 'sent', this.#p.destination.chain, batchId);
   }
+}
+
+/** The confirm job of a sent transaction: one per chain, nonce and first version. */
+function confirmJobId(sent: SentTransaction): string {
+  return `${sent.chain}-${sent.nonce}-${sent.hashes[0]!.slice(2, 18)}`;
 }
 
 function countItems(batches: readonly PreparedBatch[]): number {

@@ -12,6 +12,7 @@ import { createLogger } from '../../../src/log/logger.js';
 import { contracts, registry } from '../../../src/phala/index.js';
 import { recoverPayloadSigner } from '../../../src/phala/payloads.js';
 import { requestJobId } from '../../../src/protocol/origin.js';
+import { requestQueueName } from '../../../src/protocol/queue-names.js';
 import type { RequestJob } from '../../../src/protocol/request-job.js';
 import type { ResultJob } from '../../../src/protocol/result-job.js';
 import { ContractEngine } from '../../../src/pruntime/engine/engine.js';
@@ -121,7 +122,7 @@ describe('worker service', () => {
       n: 1,
       origin: { kind: 'phala', requester: request.requester },
     });
-    const job = await f.queue(`requests-${cluster.slice(2, 18)}`).getJob(jobId);
+    const job = await f.queue(requestQueueName(cluster)).getJob(jobId);
     expect(await job!.getState()).toBe('completed');
 
     // What the relayer does next, on the real chain: fulfil, with the new state in the same extrinsic.
@@ -272,7 +273,7 @@ describe('worker service', () => {
     const badSchemaId = `evm-31337-${randomHash()}`;
     const tampered: RequestJob = { ...good, nonce: '12' };
     const tamperedId = requestJobId(good.origin, good.requestId);
-    const queue = f.queue(`requests-${cluster.slice(2, 18)}`);
+    const queue = f.queue(requestQueueName(cluster));
     await queue.add('request', badSchema, { jobId: badSchemaId });
     await queue.add('request', tampered, { jobId: tamperedId });
     const reasons = await f.waitFor(
