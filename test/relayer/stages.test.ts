@@ -59,7 +59,7 @@ import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 /**
  * The relayer's stages as tables of input → typed outcome (issue 15): prepare (one worker batch →
  * what is sent, ended, rejected), confirm (one look at a sent transaction → wait, confirmed,
- * reprepare, drop), the gateway's per-item codes, and submit (prepared batches → transactions)
+ * reprepare), the gateway's per-item codes, and submit (prepared batches → transactions)
  * over real Redis and BullMQ. Every worker signature here is real (fresh secp256k1 keys); the
  * chain reads are plain data: which requests are queued, which workers approved, each status.
  */
@@ -204,6 +204,8 @@ class MemoryDestination implements Destination {
   readonly handedOverFirst: boolean[] = [];
   /** Makes `send` fail for a transaction carrying these batches. */
   refuse: (batches: readonly PreparedBatch[]) => Error | undefined = () => undefined;
+  /** Makes `send` fail after the hand-over, as a broadcast the node refused. */
+  failBroadcast: Error | undefined;
   confirmQueue: Queue | undefined;
   #nonce = 0;
 
@@ -245,6 +247,7 @@ class MemoryDestination implements Destination {
       lastSentAt: Date.now(),
     };
     await beforeBroadcast(sent);
+    if (this.failBroadcast) throw this.failBroadcast;
     const confirmId = `${this.chain}-${nonce}-${hash.slice(2, 18)}`;
     this.handedOverFirst.push((await this.confirmQueue?.getJob(confirmId)) !== undefined);
     return sent;
@@ -649,15 +652,18 @@ const twoWorkers = [
   preparedOf(published(alice, ['a', 'b']), 'batch-alice'),
   preparedOf(published(bob, ['c']), 'batch-bob'),
 ];
-const sentTx = (lastSentMsAgo: number, sentMsAgo = lastSentMsAgo): SentTransaction => ({
+/** After every request's deadline (2033). */
+const LATE = (DEADLINE + 1) * 1000;
+/** The transaction, last sent `lastSentMsAgo` before `now` (first sent `sentMsAgo` before it). */
+const sentTx = (lastSentMsAgo: number, sentMsAgo = lastSentMsAgo, now = NOW): SentTransaction => ({
   chain: 'evm-a',
   signer: workerOf(bob).address,
   nonce: 7,
   hashes: [TX],
   raw: '0x02',
   fees: { maxFeePerGas: '2', maxPriorityFeePerGas: '1' },
-  sentAt: NOW - sentMsAgo,
-  lastSentAt: NOW - lastSentMsAgo,
+  sentAt: now - sentMsAgo,
+  lastSentAt: now - lastSentMsAgo,
 });
 const final = (items: Record<string, ItemResult>): TransactionCheck => ({
   kind: 'final',
@@ -707,10 +713,24 @@ const confirmRows: ConfirmRow[] = [
     outcome: { kind: 'wait', ms: 500 },
   },
   {
-    case: 'pending and every request’s deadline passed → drop (nothing can land any more)',
+    case: 'pending, lost by the node, every deadline passed → rebroadcast, looked at 10× less often (never abandoned: its nonce would block the signer)',
     check: { kind: 'pending', known: false },
-    now: (DEADLINE + 1) * 1000,
-    outcome: { kind: 'drop', reason: 'every request deadline passed before the transaction was mined' },
+    now: LATE,
+    outcome: { kind: 'wait', ms: 5_000, did: 'rebroadcast' },
+  },
+  {
+    case: 'pending, stuck, every deadline passed → still replaced (the nonce must be used)',
+    check: { kind: 'pending', known: true },
+    sent: sentTx(30_000, 30_000, LATE),
+    now: LATE,
+    outcome: { kind: 'wait', ms: 500, did: 'replaced' },
+  },
+  {
+    case: 'pending, held by the node, every deadline passed → look again',
+    check: { kind: 'pending', known: true },
+    sent: sentTx(1_000, 1_000, LATE),
+    now: LATE,
+    outcome: { kind: 'wait', ms: 500 },
   },
   {
     case: 'pending, one request’s deadline passed but not another’s → still waiting',
@@ -732,7 +752,7 @@ const confirmRows: ConfirmRow[] = [
   {
     case: 'mined after every deadline, not yet at depth → still waiting (it may have landed in time)',
     check: { kind: 'mined', blockNumber: 12 },
-    now: (DEADLINE + 1) * 1000,
+    now: LATE,
     outcome: { kind: 'wait', ms: 500 },
   },
   {
@@ -791,12 +811,12 @@ const confirmRows: ConfirmRow[] = [
   {
     case: 'final after every deadline → still confirmed by the chain’s answer (a mined answer counts)',
     check: final({ a: delivered, b: delivered, c: delivered }),
-    now: (DEADLINE + 1) * 1000,
+    now: LATE,
     outcome: { kind: 'confirmed', txHash: TX, delivered: 3, ended: 0, reprepared: 0 },
   },
 ];
 
-describe('confirm: one look at a sent transaction → wait, confirmed, reprepare or drop', () => {
+describe('confirm: one look at a sent transaction → wait, confirmed or reprepare', () => {
   it.each(confirmRows)('$case', (row) => {
     expect(
       confirmDecision(
@@ -985,6 +1005,20 @@ describe('submit: prepared batches → transactions (real Redis and BullMQ, in-m
       confirmJob: expect.stringMatching(/^mem-\d+-\d+-[0-9a-f]{16}$/),
     });
     expect(destination.sends).toEqual([[batch.id]]);
+  });
+
+  it('a broadcast that fails after the hand-over → its confirm job and sent mark are removed; a retry sends again', async () => {
+    const { destination, confirmQueue, submitQueue, stage, submit } = await submitStage();
+    const batch = prepared(alice, 2);
+    destination.failBroadcast = new SubmitterError('the node refused the transaction');
+    await expect(submit(batch)).rejects.toBeInstanceOf(SubmitterError);
+    expect(await confirmQueue.getJobCounts('delayed', 'waiting')).toEqual({ delayed: 0, waiting: 0 });
+    expect(await redis.get(redisKey(prefix, 'sent', destination.chain, batch.id))).toBeNull();
+    destination.failBroadcast = undefined;
+    const again = await stage.process((await submitQueue.getJob(batch.id))!);
+    expect(again.kind).toBe('sent');
+    expect(destination.sends).toEqual([[batch.id], [batch.id]]);
+    expect(await confirmQueue.getJobCounts('delayed')).toEqual({ delayed: 1 });
   });
 
   it('every deadline passed → ended, each request dead-lettered, nothing sent', async () => {
