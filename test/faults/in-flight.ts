@@ -129,8 +129,14 @@ export const inFlightScenarios: Scenario[] = [
         ids = await requestsInOneBlock(f, [90, 3600, 3600, 3600]);
         const pooled = await waitForPooledFulfils(f, ids);
         const together = pooled.some((tx) => ids.every((id) => tx.input.toLowerCase().includes(id.slice(2))));
-        if (!together)
-          throw new Error('the four results were not sent in one transaction: no batch to refuse an item of');
+        if (!together) {
+          const carried = pooled.map(
+            (tx) => ids.filter((id) => tx.input.toLowerCase().includes(id.slice(2))).length,
+          );
+          throw new Error(
+            `the four results were not sent in one transaction (the pooled ones carry ${JSON.stringify(carried)}): no batch to refuse an item of`,
+          );
+        }
         await f.increaseTime(180);
       } finally {
         await resumeMining(f);

@@ -117,12 +117,17 @@ const scenarios: Scenario[] = [
     name: 'EVM reorg undoes fulfillments',
     run: async (f) => {
       const client = f.devnet.clients.publicClient;
-      const relayer = await spawnRelayer(f, 'reorg');
+      // The requests are mined before the snapshot, their fulfilments (the relayer starts after it) after.
       const ids = await stream(f, 8, 50);
       const snapshot = await client.request({ method: 'evm_snapshot' as never, params: [] as never });
+      const relayer = await spawnRelayer(f, 'reorg');
       await allAnswered(f, ids);
+      // Mining stops across the revert: what the relayer sends again waits in the pool meanwhile,
+      // so the fulfilments the reorg undid can be counted.
+      await f.setAutomine(false);
       await client.request({ method: 'evm_revert' as never, params: [snapshot] as never });
       const undone = (await count(f, ids, 0n)).lost;
+      await f.setAutomine(true);
       if (undone === 0) throw new Error('the reorg undid no fulfillment: the scenario tested nothing');
       for (let i = 0; i < 4; i++) await client.request({ method: 'evm_mine' as never, params: [] as never });
       await allAnswered(f, ids);

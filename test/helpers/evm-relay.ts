@@ -185,7 +185,7 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
     });
     const deadline = BigInt(Math.floor(Date.now() / 1000) + deadlineSeconds);
     const args = [contractId, sealedInput, toHex(responseKey.publicKey), 200_000, deadline] as const;
-    const { result: requestId, request: tx } = await devnet.clients.publicClient.simulateContract({
+    const { request: tx } = await devnet.clients.publicClient.simulateContract({
       address: consumerAddress,
       abi: testConsumerAbi,
       functionName: 'send',
@@ -193,8 +193,10 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
       account: devnet.clients.walletClient.account,
     });
     const hash = await devnet.clients.walletClient.writeContract(tx);
-    await devnet.clients.publicClient.waitForTransactionReceipt({ hash });
-    return requestId;
+    // The id holds the block number it is mined in (the gateway's nonce), so a simulation's
+    // return value names another request: the id is read from the mined `RequestSent`.
+    const [requestId] = await requestIdsOf([hash]);
+    return requestId!;
   }
 
   /**
