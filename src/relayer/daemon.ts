@@ -80,6 +80,7 @@ type Running = { stop: () => Promise<void>; abort?: () => Promise<void> };
 export class RelayerDaemon {
   readonly metrics: RelayerMetrics = createRelayerMetrics();
   readonly redis: RedisConnection;
+  readonly #records: RedisConnection;
   readonly queues: RelayerQueues;
   readonly journeys: JourneyStore;
   readonly pending: PendingIndex;
@@ -107,10 +108,16 @@ export class RelayerDaemon {
       parameters.logger.warn({ err: errorMessage(error) }, 'redis connection error'),
     );
     this.queues = new RelayerQueues(this.redis, this.#prefix);
-    this.journeys = new JourneyStore({ redis: this.redis, prefix: this.#prefix });
+    // The stages' small writes (journeys, pending index, answers) go on a connection of their own
+    // that sends what is issued together in one round trip: a batch's items are recorded
+    // concurrently, and one by one they cost a round trip each. Kept apart from BullMQ's
+    // connection, whose blocking commands must not hold a pipeline back.
+    this.#records = createRedis(config.redis, { enableAutoPipelining: true });
+    this.#records.on('error', () => undefined);
+    this.journeys = new JourneyStore({ redis: this.#records, prefix: this.#prefix });
     this.#mirror = config.checkpointFile ? new CheckpointFile(config.checkpointFile) : undefined;
-    this.pending = new PendingIndex(this.redis, this.#prefix, this.#mirror);
-    this.confirmed = new RecentlyConfirmed(this.redis, this.#prefix);
+    this.pending = new PendingIndex(this.#records, this.#prefix, this.#mirror);
+    this.confirmed = new RecentlyConfirmed(this.#records, this.#prefix);
     const tape = parameters.recordTape ?? config.recordTape;
     this.#recorder = tape
       ? new TapeRecorder(tape, parameters.logger.child({ component: 'tape-recorder' }), {
@@ -562,5 +569,6 @@ export class RelayerDaemon {
     await this.#recorder?.close();
     await this.queues.close().catch(() => undefined);
     this.redis.disconnect();
+    this.#records.disconnect();
   }
 }

@@ -19,7 +19,10 @@ import { evmLogOf, phalaEventOf } from './tape/entries.js';
  * Replays a tape straight into the relayer's queues (docs/PROTOCOL.md §8): each entry is decoded
  * back to the request job its chain's watcher would have made (the contract's cluster read from
  * the chain, as the watcher does) and handed to the observe stage. Requests already queued change
- * nothing, as when a watcher sees them again. The chains named by the tape must be in the config.
+ * nothing, as when a watcher sees them again. The chains named by the tape must be in the config,
+ * and be the chains it was recorded from: an EVM request id names the block its request was mined
+ * in, so a tape from another devnet names requests these chains never had (to send a tape's
+ * requests again on another devnet, use `replay` of phala-bridge/testing).
  */
 export type ReplayIntoQueueResult = { entries: number; queued: number; rejected: string[] };
 

@@ -618,7 +618,7 @@ describe('prepare: one worker batch → what is sent, ended and rejected', () =>
   });
 
   it('the attempt suffix is `:r<n>`, none for the first preparation', () => {
-    expect([0, 1, 2].map(suffix)).toEqual(['', ':r1', ':r2']);
+    expect([0, 1, 2].map(suffix)).toEqual(['', '-r1', '-r2']);
   });
 
   it('every prepared batch it makes is a valid submit payload', async () => {
@@ -723,14 +723,14 @@ const confirmRows: ConfirmRow[] = [
     check: { kind: 'pending', known: true },
     sent: sentTx(30_000, 30_000, LATE),
     now: LATE,
-    outcome: { kind: 'wait', ms: 500, did: 'replaced' },
+    outcome: { kind: 'wait', ms: 5_000, did: 'replaced' },
   },
   {
-    case: 'pending, held by the node, every deadline passed → look again',
+    case: 'pending, held by the node, every deadline passed → look again, 10× less often',
     check: { kind: 'pending', known: true },
     sent: sentTx(1_000, 1_000, LATE),
     now: LATE,
-    outcome: { kind: 'wait', ms: 500 },
+    outcome: { kind: 'wait', ms: 5_000 },
   },
   {
     case: 'pending, one request’s deadline passed but not another’s → still waiting',

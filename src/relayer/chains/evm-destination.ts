@@ -44,6 +44,7 @@ export type EvmDestinationParameters = EvmChainParameters & {};
 export class EvmDestination implements Destination {
   readonly chain: string;
   readonly batch: { maxSize: number; maxDelayMs: number };
+  readonly timing: { lookEveryMs: number; replaceAfterMs: number };
   readonly #p: EvmDestinationParameters;
   readonly #client: Client;
   readonly #origin: Extract<Origin, { kind: 'evm' }>;
@@ -59,6 +60,11 @@ export class EvmDestination implements Destination {
     this.#p = parameters;
     this.chain = config.name;
     this.batch = config.batch;
+    // Receipts are looked for as often as the chain is watched, at least every second.
+    this.timing = {
+      lookEveryMs: Math.min(config.pollIntervalMs, 1_000),
+      replaceAfterMs: config.replaceAfterMs,
+    };
     this.#client = parameters.client ?? evmClient(config);
     this.#origin = evmOrigin(config);
     const confirmations = typeof config.confirmations === 'number' ? Math.max(config.confirmations, 1) : 1;

@@ -103,6 +103,8 @@ type Included = {
 export class PhalaDestination implements Destination {
   readonly chain: string;
   readonly batch: { maxSize: number; maxDelayMs: number };
+  /** Looked at about four times a block; never replaced (`replace` returns null here). */
+  readonly timing: { lookEveryMs: number; replaceAfterMs: number };
   readonly #p: PhalaDestinationParameters;
   readonly #genesis: Hex;
   readonly #nonces: NonceCounter;
@@ -111,6 +113,10 @@ export class PhalaDestination implements Destination {
     this.#p = parameters;
     this.chain = parameters.config.name;
     this.batch = parameters.config.batch;
+    this.timing = {
+      lookEveryMs: Math.min(Math.max(Math.round(parameters.config.blockTimeMs / 4), 100), 1_000),
+      replaceAfterMs: Number.MAX_SAFE_INTEGER,
+    };
     this.#genesis = genesisHex(parameters.client);
     this.#nonces = parameters.nonces ?? new NonceCounter(parameters.client.api);
   }

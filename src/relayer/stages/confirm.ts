@@ -56,9 +56,8 @@ export function confirmDecision(
       const expired = batches.every((b) => b.items.every((i) => i.request.deadline * 1000 <= now));
       const ms = expired ? timing.lookEveryMs * 10 : timing.lookEveryMs;
       if (!check.known) return { kind: 'wait', ms, did: 'rebroadcast' };
-      if (now - sent.lastSentAt >= timing.replaceAfterMs)
-        return { kind: 'wait', ms: timing.lookEveryMs, did: 'replaced' };
-      return { kind: 'wait', ms: timing.lookEveryMs };
+      if (now - sent.lastSentAt >= timing.replaceAfterMs) return { kind: 'wait', ms, did: 'replaced' };
+      return { kind: 'wait', ms };
     }
     case 'mined':
       return { kind: 'wait', ms: timing.lookEveryMs };
@@ -226,7 +225,7 @@ export class ConfirmStage {
       ...(batch.root && batch.signature ? { batch: { root: batch.root, signature: batch.signature } } : {}),
       attempt,
     };
-    const base = batch.id.replace(/:r\d+$/, '');
+    const base = batch.id.replace(/-r\d+$/, '');
     await this.#p.resultsQueue.add('result', job, { jobId: `${base}${suffix(attempt)}` });
     await Promise.all(
       batch.items.map((item) =>

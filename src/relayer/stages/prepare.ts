@@ -186,9 +186,12 @@ export async function prepareBatch(
   return out;
 }
 
-/** `:r<n>`: the id of a batch prepared again for the n-th time. */
+/**
+ * `-r<n>`: the id of a batch prepared again for the n-th time (BullMQ refuses a `:` in custom
+ * ids; our ids end in hex, so `-r<n>` is never part of one).
+ */
 export function suffix(attempt: number): string {
-  return attempt > 0 ? `:r${attempt}` : '';
+  return attempt > 0 ? `-r${attempt}` : '';
 }
 
 export type PrepareStageParameters = {

@@ -65,14 +65,15 @@ export class SubmitStage {
       throw new UnrecoverableError(`submit payload: ${parsed.error.issues[0]?.message}`);
     }
     const batch = parsed.data;
+    // Sent before a crash: its confirm job is watching it (and will end it, deadline or not).
+    const confirmJob = await this.#p.redis.get(this.#sentKey(batch.id));
+    if (confirmJob && (await this.#p.confirmQueue.getJob(confirmJob))) return { kind: 'resent', confirmJob };
     const now = Date.now();
     if (batch.items.every((i) => i.request.deadline * 1000 <= now)) {
       for (const item of batch.items)
         await this.#p.outcomes.dead(item, this.#p.destination.chain, 'deadline passed');
       return { kind: 'ended', reason: 'deadline passed' };
     }
-    const confirmJob = await this.#p.redis.get(this.#sentKey(batch.id));
-    if (confirmJob && (await this.#p.confirmQueue.getJob(confirmJob))) return { kind: 'resent', confirmJob };
     return new Promise<SubmitOutcome>((resolve, reject) => {
       this.#group.push({ batch, resolve, reject });
       const items = this.#group.reduce((n, w) => n + w.batch.items.length, 0);
