@@ -29,6 +29,8 @@ async function mastersHolding(handle: RedisClusterHandle, prefix: string): Promi
 export const clusterScenarios: Scenario[] = [
   {
     name: 'relayer SIGKILLed while two relayers run on a real 3-master Redis Cluster',
+    // The in-process test worker, on the cluster too.
+    testWorker: {},
     start: async () => {
       cluster = await startRedisCluster(3);
       const handle = cluster;

@@ -315,7 +315,10 @@ export type Scenario = {
   run: (f: EvmRelayFixture) => Promise<Hex[] | ScenarioResult>;
   /** Its own fixture (default: the EVM fixture with the in-process test worker). */
   start?: () => Promise<EvmRelayFixture>;
-  /** Starts the fixture's in-process test worker with these options (default: one-by-one results). */
+  /**
+   * The fixture's in-process test worker's options (default: one-by-one results). Always started
+   * on the default fixture; with `start`, only when this is given.
+   */
   testWorker?: Parameters<EvmRelayFixture['startTestWorker']>[0];
 };
 

@@ -225,7 +225,8 @@ async function main() {
     let duplicated = 0;
     try {
       f = scenario.start ? await scenario.start() : await startEvmRelayFixture({ redisUrl: REDIS_URL });
-      worker = scenario.start ? undefined : f.startTestWorker(scenario.testWorker);
+      // A scenario with its own fixture brings its own workers unless it asks for the test worker.
+      worker = scenario.start && !scenario.testWorker ? undefined : f.startTestWorker(scenario.testWorker);
       trace('fixture started');
       const fromBlock = await f.devnet.clients.publicClient.getBlockNumber();
       try {
