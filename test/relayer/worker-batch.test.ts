@@ -4,7 +4,7 @@ import { toHex } from '../../src/base/bytes.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { getFulfillmentOutputs } from '../../src/evm/gateway/outputs.js';
 import { requestJobId } from '../../src/protocol/origin.js';
-import { resultJobIdOf } from '../../src/protocol/queue-names.js';
+import type { ResultBatchJob } from '../../src/protocol/result-batch-job.js';
 import type { WorkerService } from '../../src/pruntime/worker/index.js';
 import type { RelayerDaemon } from '../../src/relayer/daemon.js';
 import { openOutput } from '../../src/sdk/seal.js';
@@ -83,7 +83,7 @@ describe('worker service batching (real worker service, real relayer, real gatew
       10_000,
       'the submitted stage',
     );
-    expect(submitted.detail).toBe('batch of 6');
+    expect(submitted.detail).toBe('1 batch(es), 6 items');
 
     for (const [i, requestId] of ids.entries()) {
       const outputs = await getFulfillmentOutputs(client, { gateway: f.devnet.gateway, requestId });
@@ -107,11 +107,14 @@ describe('worker service batching (real worker service, real relayer, real gatew
     const logs = await fulfilledLogs(from);
     expect(logs.map((l) => l.args.requestId)).toEqual([requestId]);
     const journey = await daemon.journeys.entries(requestJobId(f.origin, requestId));
-    expect(journey.find((e) => e.stage === 'submitted')?.detail ?? '').not.toMatch(/batch/);
-    // Its result carried no batch: nothing else was running when it was ready.
-    const result = await daemon.queues.results.getJob(
-      resultJobIdOf(requestJobId(f.origin, requestId), worker.address),
+    expect(journey.find((e) => e.stage === 'submitted')).toBeDefined();
+    // It went as one job of its own: a lone EVM result is signed as a batch of one (so it may share
+    // a transaction with other workers' batches), published without waiting for company.
+    const jobs = await daemon.queues.results.getJobs(['completed', 'active', 'waiting']);
+    const mine = jobs.filter((j) =>
+      (j?.data as ResultBatchJob).results?.some((r) => r.requestId === requestId),
     );
-    expect(result?.data.batch).toBeUndefined();
+    expect(mine).toHaveLength(1);
+    expect((mine[0]!.data as ResultBatchJob).results).toHaveLength(1);
   });
 });

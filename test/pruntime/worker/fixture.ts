@@ -16,6 +16,7 @@ import { sendRequest } from '../../../src/evm/gateway/request.js';
 import { contracts, mq, registry } from '../../../src/phala/index.js';
 import { originKey, requestJobId } from '../../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName } from '../../../src/protocol/queue-names.js';
+import { resultBatchOf } from '../../../src/protocol/result-batch-job.js';
 import type { RequestJob } from '../../../src/protocol/request-job.js';
 import type { ResultJob } from '../../../src/protocol/result-job.js';
 import { computeCodeMeasurement } from '../../../src/pruntime/enclave/measurement.js';
@@ -465,12 +466,14 @@ export async function startWorkerFixture(label: string, options: { xcm?: boolean
     }
   }
 
-  /** Every result on the results queue for a request job id. */
+  /** Every result on the results queue for a request job id (results travel in worker batches). */
   async function resultsFor(jobId: string): Promise<{ id: string; data: ResultJob }[]> {
     const jobs = await queue(RESULT_QUEUE).getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
-    return jobs
-      .filter((j) => j && (j.data as ResultJob).jobId === jobId)
-      .map((j) => ({ id: j.id!, data: j.data as ResultJob }));
+    return jobs.flatMap((j) => {
+      const batch = j ? resultBatchOf(j.data) : undefined;
+      if (!batch?.success) return [];
+      return batch.data.results.filter((r) => r.jobId === jobId).map((data) => ({ id: j!.id!, data }));
+    });
   }
 
   function openOutput(result: ResultJob, responseKey: KeyPair): string {
