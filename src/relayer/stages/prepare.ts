@@ -12,6 +12,7 @@ import type { JourneyStore } from '../journey.js';
 import { type RelayerMetrics, type SecurityRefusalReason, countSecurityRefusal } from '../metrics.js';
 import type { Destination, RequestStatus, SubmitItem } from '../ports.js';
 import type { RelayerQueues } from '../queues.js';
+import { withTimeout } from '../readiness.js';
 import { checkResult } from '../verify-result.js';
 import type { ItemOutcomes } from './item-outcomes.js';
 
@@ -186,6 +187,9 @@ export async function prepareBatch(
   return out;
 }
 
+/** How long prepare waits for one status read before the batch is prepared again later. */
+const STATUS_TIMEOUT_MS = 3_000;
+
 /**
  * `-r<n>`: the id of a batch prepared again for the n-th time (BullMQ refuses a `:` in custom
  * ids; our ids end in hex, so `-r<n>` is never part of one).
@@ -228,9 +232,12 @@ export class PrepareStage {
         this.#approvals.verdict(
           worker,
           `${destination.chain}:${cluster}:${worker.address}:${worker.publicKey}`,
-          () => destination.isApprovedWorker(cluster, worker),
+          () =>
+            withTimeout(destination.isApprovedWorker(cluster, worker), STATUS_TIMEOUT_MS, 'approval read'),
         ),
-      status: (destination, request) => destination.status(request),
+      // Bounded: a dead chain's reads must not hold prepare's places from every other chain.
+      status: (destination, request) =>
+        withTimeout(destination.status(request), STATUS_TIMEOUT_MS, 'status read'),
       phalaGenesisHash: parameters.phalaGenesisHash,
     };
   }
