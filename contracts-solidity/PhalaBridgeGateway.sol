@@ -34,12 +34,6 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
         bytes32 publicKey; // slot 2
     }
 
-    /// @notice One worker's signed batch, as `fulfillBatch` takes it, for `fulfillBatches`.
-    struct WorkerBatch {
-        FulfillmentItem[] items;
-        bytes signature;
-    }
-
     uint256 private constant REGISTERED_BIT = 1 << 64;
 
     bytes32 internal constant FULFILLMENT_TYPEHASH = keccak256(
@@ -69,10 +63,6 @@ contract PhalaBridgeGateway is IPhalaBridgeGateway, EIP712 {
     uint64 internal _epoch;
     /// How many requests this transaction has made so far (transient: zero in every transaction).
     uint256 internal transient _requestsInTransaction;
-
-    /// @notice An identical request (same requester, end user, contract, response key and sealed
-    /// input) was already made in this block by another transaction and is pending.
-    error DuplicateRequest(bytes32 requestId);
 
     /// @param initialGatekeepers The first gatekeeper set, in ascending address order.
     /// @param initialThreshold How many of them must sign (1..n).

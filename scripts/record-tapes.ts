@@ -6,7 +6,9 @@
  *            turn, with an early settle by someone who is not the auctioneer, then the settlement;
  *   consumer: requests made by the Solidity examples (PrivateCheck checks, SealedBidAuction bids)
  *            for EVM accounts: replay sends the accounts' transactions to those contracts again.
- * The relayer's recording is split by flow; the outputs as they landed are the golden tapes.
+ * The relayer's recording is split by flow; the outputs as they landed are the golden tapes. A
+ * replay gives EVM requests new ids (their nonce is the block they are mined in), so goldens are
+ * compared by place, and a flow whose public outputs named an EVM request id would not replay.
  * Run: node --import tsx scripts/record-tapes.ts [out-dir] [--flows=evm,consumer]
  * `--flows` records only the flows named (evm, phala, xcm, auction, consumer) and leaves the other
  * tapes as they are: for re-recording the flows a change touched when another is unavailable.
@@ -194,6 +196,7 @@ async function auctionFlow(devnet: Devnet, landed: Landed) {
     [{ type: 'uint8' }, { type: 'bytes32' }, { type: 'uint256' }],
     settled.publicOutput,
   );
+  // The winner is the XCM bid: its id (the Phala chain's nonce) replays the same; an EVM bid's would not.
   if (winner !== dave.requestId || price !== 650n)
     throw new Error(`settled for ${winner} at ${price}: expected Dave's bid ${dave.requestId} at 650`);
 }

@@ -6,9 +6,9 @@ pragma solidity ^0.8.28;
 /// in attested TEE workers; relayers bring back results signed by a worker that gatekeepers
 /// registered on this gateway. See docs/evm.md for the whole flow and the wire formats.
 interface IPhalaBridgeGateway {
-    /// @notice What `fulfill`/`fulfillBatch`/`cancel` pass so the gateway can check the stored
-    /// commitment `keccak256(abi.encode(contractId, requester, callbackGasLimit, deadline))`.
-    /// All fields are copied from the `RequestSent` event.
+    /// @notice What `fulfill`/`fulfillBatch`/`fulfillBatches`/`cancel` pass so the gateway can
+    /// check the stored commitment `keccak256(abi.encode(contractId, requester, callbackGasLimit,
+    /// deadline))`. All fields are copied from the `RequestSent` event.
     struct RequestRef {
         bytes32 requestId;
         bytes32 contractId;
@@ -26,6 +26,12 @@ interface IPhalaBridgeGateway {
         bytes sealedOutput;
         bytes32 stateRoot;
         uint32 index;
+    }
+
+    /// @notice One worker's signed batch, as `fulfillBatch` takes it, for `fulfillBatches`.
+    struct WorkerBatch {
+        FulfillmentItem[] items;
+        bytes signature;
     }
 
     /// @notice EIP-712 `WorkerRegistration`, signed by at least `threshold` gatekeepers.
@@ -56,12 +62,12 @@ interface IPhalaBridgeGateway {
         uint64 revokedUpTo;
     }
 
-    /// @notice A registered confidential contract as stored; `nonce` is the next request nonce.
+    /// @notice A registered confidential contract as stored.
     struct ContractInfo {
         bytes32 cluster;
         bytes32 publicKey;
         uint64 epoch;
-        uint64 nonce;
+        uint64 nonce; // always 0: request nonces are block-based (see `request`)
         bool registered;
     }
 
@@ -129,6 +135,9 @@ interface IPhalaBridgeGateway {
     error InvalidGatekeeperSet();
     /// @notice `requestFor` was given the zero address as the end user.
     error InvalidEndUser();
+    /// @notice An identical request (same requester, end user, contract, response key and sealed
+    /// input) was already made in this block by another transaction and is pending.
+    error DuplicateRequest(bytes32 requestId);
 
     function request(
         bytes32 contractId,
@@ -158,6 +167,10 @@ interface IPhalaBridgeGateway {
     function fulfillBatch(FulfillmentItem[] calldata items, bytes calldata signature)
         external
         returns (FulfillResult[] memory results);
+
+    /// @notice Several workers' signed batches in one transaction, each checked against its own
+    /// signer as `fulfillBatch` checks one; `results[b][i]` is the code of batch `b`'s item `i`.
+    function fulfillBatches(WorkerBatch[] calldata batches) external returns (FulfillResult[][] memory results);
 
     function cancel(RequestRef calldata ref) external;
 

@@ -119,13 +119,15 @@ export function waitForFulfilmentEntry(
 }
 
 /**
- * What is compared of an output entry: where it landed, which request, how it ended and the
- * public output. Block numbers and hashes, transaction hashes, times, sealed outputs (sealed
- * with a fresh ephemeral key each time), state roots and the answering worker are left out.
+ * What is compared of an output entry: where it landed, which request (Phala-style and XCM: see
+ * `compareOutcomes`), how it ended and the public output. Block numbers and hashes, transaction
+ * hashes, times, sealed outputs (sealed with a fresh ephemeral key each time), state roots and the
+ * answering worker are left out.
  */
 export type Outcome = {
   kind: TapeEntry['kind'];
   chain: string;
+  /** Compared for Phala-style and XCM requests only: an EVM id is new on every replay. */
   requestId: Hex;
   result: string;
   publicOutput: Hex;
@@ -147,8 +149,15 @@ export function outcomeOf(entry: TapeEntry, apis: { phala: PhalaClient; sibling:
       if (call.functionName === 'fulfill') {
         publicOutput = call.args[1] as Hex;
         sealedOutput = call.args[2] as Hex;
-      } else if (call.functionName === 'fulfillBatch') {
-        const item = call.args[0].find((i) => i.request.requestId.toLowerCase() === requestId.toLowerCase());
+      } else {
+        // One worker's batch, or several workers' batches in one transaction (`fulfillBatches`).
+        const items =
+          call.functionName === 'fulfillBatch'
+            ? call.args[0]
+            : call.functionName === 'fulfillBatches'
+              ? call.args[0].flatMap((batch) => batch.items)
+              : [];
+        const item = items.find((i) => i.request.requestId.toLowerCase() === requestId.toLowerCase());
         publicOutput = (item?.publicOutput ?? '0x') as Hex;
         sealedOutput = (item?.sealedOutput ?? '0x') as Hex;
       }
@@ -174,22 +183,36 @@ export function outcomeOf(entry: TapeEntry, apis: { phala: PhalaClient; sibling:
   };
 }
 
-/** Differences between two output tapes, entry by entry in order (empty: they agree). */
+/**
+ * Differences between two output tapes, entry by entry in order (empty: they agree). Entries are
+ * matched by their place: the n-th output of a replay is the answer to the tape's n-th request.
+ * Compared: kind, chain, outcome and public output, and the request id of Phala-style and XCM
+ * requests. An EVM request id is not compared: its nonce is the number of the block the request
+ * was mined in (PROTOCOL §1, issue 15), which a replay on another devnet, or later on the same
+ * one, does not repeat; the request's place in the tape stands for it.
+ */
 export function compareOutcomes(actual: Outcome[], golden: Outcome[]): string[] {
   const differences: string[] = [];
   const n = Math.max(actual.length, golden.length);
+  let evmRequests = 0;
   for (let i = 0; i < n; i++) {
     const a = actual[i];
     const g = golden[i];
+    if (g?.kind === 'evm.log') evmRequests++;
     if (!a || !g) {
       differences.push(
         `entry ${i + 1}: ${a ? 'not in the golden tape' : 'missing'} (${JSON.stringify(a ?? g)})`,
       );
       continue;
     }
-    for (const key of ['kind', 'chain', 'requestId', 'result', 'publicOutput'] as const) {
+    const evm = g.kind === 'evm.log' || a.kind === 'evm.log';
+    const label = g.kind === 'evm.log' ? `EVM request ${evmRequests}, golden ${g.requestId}` : g.requestId;
+    const keys = evm
+      ? (['kind', 'chain', 'result', 'publicOutput'] as const)
+      : (['kind', 'chain', 'requestId', 'result', 'publicOutput'] as const);
+    for (const key of keys) {
       if (a[key].toLowerCase() !== g[key].toLowerCase())
-        differences.push(`entry ${i + 1} (${g.requestId}): ${key} is ${a[key]}, golden ${g[key]}`);
+        differences.push(`entry ${i + 1} (${label}): ${key} is ${a[key]}, golden ${g[key]}`);
     }
   }
   return differences;

@@ -7,6 +7,7 @@ import { devnetClients } from '../devnet/evm/clients.js';
 import { DEV_ACCOUNT_NAMES } from '../devnet/substrate/chains/dev-accounts.js';
 import { decodeGatewayLog } from '../evm/gateway/events.js';
 import { sendRequest } from '../evm/gateway/request.js';
+import { blockOfEvmRequestNonce } from '../evm/request-id.js';
 import * as contracts from '../phala/actions/contracts.js';
 import type { Plain } from '../phala/plain.js';
 import { devSigner } from '../phala/signers.js';
@@ -27,8 +28,10 @@ import { startDevnet } from './devnet.js';
  * Replays a recorded tape against a devnet (docs/PROTOCOL.md §8): each recorded request is sent
  * again, in order, from the same sender (a devnet account) with the same sealed input and response
  * key; each is awaited until fulfilled on its origin chain before the next is sent, so a stateful
- * contract sees the same sequence. What landed is written as an output tape and, given a golden
- * one, compared with it.
+ * contract sees the same sequence. What landed is written as an output tape, one entry per
+ * request in the tape's order, and, given a golden one, compared with it entry by entry
+ * (`compareOutcomes`). A replayed EVM request gets a new id (its nonce is the block it is mined
+ * in); its place in the tape is what ties it to the recording.
  */
 
 export class ReplayError extends BaseError {
@@ -56,6 +59,7 @@ export type ReplayOptions = {
   onProgress?: (line: string) => void;
 };
 
+/** One request of the tape: the recorded entry, the request replay made of it, and its answer. */
 export type ReplayedRequest = { entry: TapeEntry; ref: RequestRef; output: TapeEntry };
 
 export type ReplayResult = {
@@ -84,7 +88,7 @@ export async function replay(tape: string | TapeEntry[], options: ReplayOptions 
       const output = await waitForFulfilmentEntry(devnet, ref, options.timeoutMs);
       writer?.write(output);
       requests.push({ entry, ref, output });
-      progress(`${i + 1}/${entries.length} ${entry.kind} → ${refText(ref)} fulfilled`);
+      progress(`${i + 1}/${entries.length} ${entry.kind} → ${refText(ref, entry, devnet)} fulfilled`);
     }
     const apis = { phala: devnet.phala, sibling: devnet.sibling };
     const outputs = requests.map((r) => r.output);
@@ -104,8 +108,11 @@ export async function replay(tape: string | TapeEntry[], options: ReplayOptions 
   }
 }
 
-function refText(ref: RequestRef): string {
-  return ref.kind === 'xcm' ? `xcm query ${ref.query}` : `${ref.kind} ${ref.requestId}`;
+function refText(ref: RequestRef, entry: TapeEntry, devnet: Devnet): string {
+  if (ref.kind === 'xcm') return `xcm query ${ref.query}`;
+  if (ref.kind === 'phala') return `phala ${ref.requestId}`;
+  const recorded = decodeGatewayLog(evmLogOf(entry), devnet.chains.evm.chainId);
+  return `evm ${ref.requestId} (recorded as ${recorded?.kind === 'RequestSent' ? recorded.requestId : '?'})`;
 }
 
 /** Sends the recorded request again from the same sender; returns how to find its fulfilment. */
@@ -189,12 +196,17 @@ async function resendEvm(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> 
       });
   }
   const receipt = await waitForTransactionReceipt(publicClient, { hash });
+  // The id is new (its nonce is this block), so the request is found by what the tape recorded of
+  // it, including its place among its transaction's requests (the nonce's bits above the block).
+  const place = (nonce: bigint) => nonce - blockOfEvmRequestNonce(nonce);
   for (const log of receipt.logs) {
     const sent = decodeGatewayLog(log, devnet.chains.evm.chainId);
     if (
       sent?.kind === 'RequestSent' &&
       sent.requester.toLowerCase() === event.requester.toLowerCase() &&
-      sent.contractId.toLowerCase() === event.contractId.toLowerCase()
+      sent.contractId.toLowerCase() === event.contractId.toLowerCase() &&
+      sent.responseKey.toLowerCase() === event.responseKey.toLowerCase() &&
+      place(sent.nonce) === place(event.nonce)
     )
       return { kind: 'evm', requestId: sent.requestId, fromBlock: receipt.blockNumber };
   }

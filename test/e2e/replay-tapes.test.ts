@@ -4,7 +4,7 @@ import path from 'node:path';
 import { decodeAbiParameters } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTape } from '../../src/protocol/tape.js';
-import { type Devnet, replay, startDevnet } from '../../src/testing/index.js';
+import { type Devnet, compareOutcomes, outcomeOf, replay, startDevnet } from '../../src/testing/index.js';
 
 // One fresh seeded devnet replays the tapes recorded by scripts/record-tapes.ts, in the order they
 // were recorded (Phala-style and XCM requests share the Phala chain's request nonces). It deploys
@@ -33,9 +33,17 @@ describe('recorded tapes replay against a fresh devnet', () => {
       });
       expect(result.differences).toEqual([]);
       expect(result.outcomes.length).toBe(2);
-      // Request ids are re-made by the origin chain from sender, nonce and sealed input: equal to the recording's.
       const golden = readTape(path.join(tapes, `${flow}.golden.ndjson`));
       expect(readTape(out).length).toBe(golden.length);
+      // The n-th outcome answers the n-th request replay made (an XCM request is known by its query).
+      for (const [i, r] of result.requests.entries())
+        if (r.ref.kind !== 'xcm') expect(result.outcomes[i]!.requestId).toBe(r.ref.requestId);
+      // Phala-style and XCM ids come from sender, the Phala chain's nonce counter and sealed input:
+      // the recording's again. EVM ids name the block the request was mined in (compared by place).
+      if (flow !== 'evm')
+        expect(result.outcomes.map((o) => o.requestId)).toEqual(
+          golden.map((g) => outcomeOf(g, devnet).requestId),
+        );
       for (const o of result.outcomes)
         expect(new TextDecoder().decode(Buffer.from(o.publicOutput.slice(2), 'hex'))).toMatch(/^hello, /);
     }, 240_000);
@@ -95,15 +103,33 @@ describe('recorded tapes replay against a fresh devnet', () => {
     );
   }, 300_000);
 
-  it('a golden tape that differs is reported entry by entry', async () => {
-    const result = await replay(path.join(tapes, 'evm.ndjson'), {
-      devnet,
-      compare: path.join(tapes, 'evm.golden.ndjson'),
-    }).catch((error: unknown) => error);
-    // Replaying the same tape twice on one devnet: the gateway's nonces moved on, so the ids differ.
-    expect(result).not.toBeInstanceOf(Error);
-    const differences = (result as Awaited<ReturnType<typeof replay>>).differences;
-    expect(differences.length).toBe(2);
-    expect(differences[0]).toMatch(/entry 1 .*requestId is 0x[0-9a-f]{64}, golden 0x/);
+  it('EVM outcomes are matched by place, not id: the same tape again agrees, a golden tape in another order does not', async () => {
+    const golden = readTape(path.join(tapes, 'evm.golden.ndjson'));
+    // A second replay on this devnet, blocks later: new request ids, the same outcomes in the same places.
+    const result = await replay(path.join(tapes, 'evm.ndjson'), { devnet, compare: golden });
+    expect(result.differences).toEqual([]);
+    const goldenOutcomes = golden.map((g) => outcomeOf(g, devnet));
+    for (const [i, o] of result.outcomes.entries())
+      expect(o.requestId).not.toBe(goldenOutcomes[i]!.requestId);
+    // The golden answers swapped: each entry is reported where its output differs.
+    const differences = compareOutcomes(result.outcomes, [...goldenOutcomes].reverse());
+    expect(differences).toEqual([
+      expect.stringMatching(
+        /^entry 1 \(EVM request 1, golden 0x[0-9a-f]{64}\): publicOutput is 0x[0-9a-f]+, golden 0x/,
+      ),
+      expect.stringMatching(
+        /^entry 2 \(EVM request 2, golden 0x[0-9a-f]{64}\): publicOutput is 0x[0-9a-f]+, golden 0x/,
+      ),
+    ]);
+    // A Phala-style answer where the golden tape has an EVM one: its kind, chain and output differ.
+    const mixed = compareOutcomes(result.outcomes.slice(0, 1), [
+      outcomeOf(readTape(path.join(tapes, 'phala.golden.ndjson'))[0]!, devnet),
+    ]);
+    expect(mixed.map((d) => d.replace(/ is .*/, ''))).toEqual([
+      expect.stringMatching(/^entry 1 \(0x[0-9a-f]{64}\): kind$/),
+      expect.stringMatching(/^entry 1 \(0x[0-9a-f]{64}\): chain$/),
+      expect.stringMatching(/^entry 1 \(0x[0-9a-f]{64}\): result$/),
+      expect.stringMatching(/^entry 1 \(0x[0-9a-f]{64}\): publicOutput$/),
+    ]);
   }, 120_000);
 });

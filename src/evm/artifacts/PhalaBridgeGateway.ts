@@ -976,7 +976,7 @@ export const phalaBridgeGatewayAbi = [
             "type": "bytes"
           }
         ],
-        "internalType": "struct PhalaBridgeGateway.WorkerBatch[]",
+        "internalType": "struct IPhalaBridgeGateway.WorkerBatch[]",
         "name": "batches",
         "type": "tuple[]"
       }

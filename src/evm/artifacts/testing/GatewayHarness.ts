@@ -1124,7 +1124,7 @@ export const gatewayHarnessAbi = [
             "type": "bytes"
           }
         ],
-        "internalType": "struct PhalaBridgeGateway.WorkerBatch[]",
+        "internalType": "struct IPhalaBridgeGateway.WorkerBatch[]",
         "name": "batches",
         "type": "tuple[]"
       }
