@@ -123,7 +123,7 @@ export async function prepareBatch(
       reads.status(destination, item.request).catch(() => 'unknown' as const),
     ),
   );
-  const unknown = statuses.findIndex((s) => s === 'unknown');
+  const unknown = statuses.indexOf('unknown');
   if (unknown >= 0)
     throw new StatusUnknownError(
       `the status of request ${valid[unknown]!.item.request.requestId} is unknown`,
