@@ -33,7 +33,7 @@ const fulfilledTopic = toEventSelector(getAbiItem({ abi: phalaBridgeGatewayAbi, 
 /**
  * The outputs of a fulfilled request, read back from the calldata of the transaction that
  * delivered it (the gateway stores and logs only their hashes' consequences, to save gas).
- * Null while the request is not fulfilled. Works when `fulfill`/`fulfillBatch` was called
+ * Null while the request is not fulfilled. Works when `fulfill`/`fulfillBatch`/`fulfillBatches` was called
  * directly on the gateway (as the relayer does), not through another contract.
  */
 export async function getFulfillmentOutputs(
@@ -65,8 +65,9 @@ export async function getFulfillmentOutputs(
     const [, publicOutput, sealedOutput, stateRoot] = call.args;
     return { ...base, publicOutput, sealedOutput, stateRoot };
   }
-  if (call.functionName === 'fulfillBatch') {
-    const item = call.args[0].find((i) => i.request.requestId.toLowerCase() === p.requestId.toLowerCase());
+  if (call.functionName === 'fulfillBatch' || call.functionName === 'fulfillBatches') {
+    const items = call.functionName === 'fulfillBatch' ? call.args[0] : call.args[0].flatMap((b) => b.items);
+    const item = items.find((i) => i.request.requestId.toLowerCase() === p.requestId.toLowerCase());
     if (item)
       return {
         ...base,

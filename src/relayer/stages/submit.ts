@@ -66,8 +66,12 @@ export class SubmitStage {
     }
     const batch = parsed.data;
     // Sent before a crash: its confirm job is watching it (and will end it, deadline or not).
+    // (A finished confirm job is an earlier send of this batch, undone since — a reorg, a re-run:
+    // the batch goes again.)
     const confirmJob = await this.#p.redis.get(this.#sentKey(batch.id));
-    if (confirmJob && (await this.#p.confirmQueue.getJob(confirmJob))) return { kind: 'resent', confirmJob };
+    const watching = confirmJob ? await this.#p.confirmQueue.getJob(confirmJob) : undefined;
+    if (confirmJob && watching && !(await watching.isCompleted()) && !(await watching.isFailed()))
+      return { kind: 'resent', confirmJob };
     const now = Date.now();
     if (batch.items.every((i) => i.request.deadline * 1000 <= now)) {
       for (const item of batch.items)
