@@ -73,7 +73,8 @@ export type ItemResult =
  *               not yet processed at the origin)
  *   final       at depth: what happened to each item, by request id
  *   reverted    mined and reverted as a whole: every item goes back to prepare
- *   replaced    its nonce was used by a transaction that is not ours: every item goes back to prepare
+ *   replaced    its nonce was used by a transaction that is not ours, or it was lost behind a nonce
+ *               gap nothing fills (a reorg): every item goes back to prepare
  */
 export type TransactionCheck =
   | { kind: 'pending'; known: boolean }

@@ -284,6 +284,14 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
     type Pending = { result: ResultJob; bullId: string; done: (e?: unknown) => void };
     let pending: Pending[] = [];
     let timer: NodeJS.Timeout | undefined;
+    // As the worker service does: an earlier, finished answer under the same id (the request came
+    // back after a reorg or a refusal) is replaced, or BullMQ would ignore the new one.
+    const publish = async (data: ResultJob | ResultBatchJob, jobId: string) => {
+      const existing = await results.getJob(jobId);
+      if (existing && ((await existing.isCompleted()) || (await existing.isFailed())))
+        await existing.remove();
+      await results.add('result', data, { jobId });
+    };
     const flush = async () => {
       clearTimeout(timer);
       timer = undefined;
@@ -307,9 +315,9 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
             results: group.map((p) => p.result),
             batch: { root: signed.root, signature: signed.signature },
           };
-          await results.add('result', batch, { jobId: resultBatchJobId(batch) });
+          await publish(batch, resultBatchJobId(batch));
         } else {
-          await results.add('result', group[0]!.result, { jobId: group[0]!.bullId });
+          await publish(group[0]!.result, group[0]!.bullId);
         }
         for (const p of group) p.done();
       } catch (error) {

@@ -763,7 +763,7 @@ const confirmRows: ConfirmRow[] = [
   {
     case: 'its nonce used by another transaction → every batch back to prepare',
     check: { kind: 'replaced' },
-    outcome: { kind: 'reprepare', reason: 'nonce 7 was used by another transaction' },
+    outcome: { kind: 'reprepare', reason: 'nonce 7 was used by another transaction, or lost behind a gap' },
   },
   {
     case: 'final, every item delivered → confirmed',

@@ -241,7 +241,20 @@ export class EvmDestination implements Destination {
       await this.#submitter.nonces.reconcile();
       return { kind: 'replaced' };
     }
-    return { kind: 'pending', known: await this.#submitter.isKnown(sent.hashes.at(-1) as Hex) };
+    const known = await this.#submitter.isKnown(sent.hashes.at(-1) as Hex);
+    if (!known) {
+      // Lost, and behind a gap nothing of ours fills (a reorg dropped the transactions below it):
+      // its bytes can never be mined, so its batches go again with a fresh nonce.
+      const next = await getTransactionCount(this.#client, {
+        address: this.#submitter.address,
+        blockTag: 'pending',
+      });
+      if (sent.nonce > next) {
+        await this.#submitter.nonces.reconcile();
+        return { kind: 'replaced' };
+      }
+    }
+    return { kind: 'pending', known };
   }
 
   async rebroadcast(sent: SentTransaction): Promise<void> {

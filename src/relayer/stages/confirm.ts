@@ -64,7 +64,10 @@ export function confirmDecision(
     case 'reverted':
       return { kind: 'reprepare', reason: `transaction ${check.txHash} reverted: ${check.reason}` };
     case 'replaced':
-      return { kind: 'reprepare', reason: `nonce ${sent.nonce} was used by another transaction` };
+      return {
+        kind: 'reprepare',
+        reason: `nonce ${sent.nonce} was used by another transaction, or lost behind a gap`,
+      };
     case 'final': {
       let delivered = 0;
       let ended = 0;
