@@ -112,7 +112,7 @@ describe('worker service batching (real worker service, real relayer, real gatew
     // a transaction with other workers' batches), published without waiting for company.
     const jobs = await daemon.queues.results.getJobs(['completed', 'active', 'waiting']);
     const mine = jobs.filter((j) =>
-      (j?.data as ResultBatchJob).results?.some((r) => r.requestId === requestId),
+      Boolean(j && (j.data as ResultBatchJob).results?.some((r) => r.requestId === requestId)),
     );
     expect(mine).toHaveLength(1);
     expect((mine[0]!.data as ResultBatchJob).results).toHaveLength(1);
