@@ -31,16 +31,19 @@ function printEndpoints(d: Devnet): void {
   out();
 }
 
+/** The `devnet` command's options, as commander parses them. */
+export type DevnetCommandOptions = {
+  demo?: boolean;
+  exit?: boolean;
+  dataDir?: string;
+  redisUrl?: string;
+  redisCluster?: { host: string; port: number }[];
+  workers?: number;
+};
+
 /** The `devnet` command: start, print, optionally demo, then run until a signal (or exit). */
 export async function runDevnetCommand(
-  opts: {
-    demo?: boolean;
-    exit?: boolean;
-    dataDir?: string;
-    redisUrl?: string;
-    redisCluster?: { host: string; port: number }[];
-    workers?: number;
-  },
+  opts: DevnetCommandOptions,
   untilSignal: typeof runUntilSignal,
 ): Promise<void> {
   const started = Date.now();

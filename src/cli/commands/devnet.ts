@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { runUntilSignal } from '../../base/signals.js';
+import type { DevnetCommandOptions } from '../devnet-run.js';
 
 /**
  * `phala-bridge devnet [--demo] [--exit] [--data-dir d] [--redis-url u | --redis-cluster h:p,…] [--workers n]`
@@ -32,20 +33,11 @@ export function registerDevnetCommand(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected 1 to 16');
       return n;
     })
-    .action(
-      async (opts: {
-        demo?: boolean;
-        exit?: boolean;
-        dataDir?: string;
-        redisUrl?: string;
-        redisCluster?: { host: string; port: number }[];
-        workers?: number;
-      }) => {
-        const { runDevnetCommand } = await import('../devnet-run.js');
-        await runDevnetCommand(opts, runUntilSignal);
-        process.exit(0);
-      },
-    );
+    .action(async (opts: DevnetCommandOptions) => {
+      const { runDevnetCommand } = await import('../devnet-run.js');
+      await runDevnetCommand(opts, runUntilSignal);
+      process.exit(0);
+    });
 }
 
 /** `host:port,host:port,…` → `redis.clusterNodes`. */
