@@ -200,6 +200,9 @@ export class RelayerDaemon {
     } catch (error) {
       if (this.#stopping) return; // stopped while waiting
       await Promise.allSettled([metricsServer.close(), adminServer.close()]);
+      // Refused for good (e.g. a cluster node given as a plain URL): nothing may keep the process up.
+      this.redis.disconnect();
+      this.#records.disconnect();
       throw error;
     }
     if (this.#stopping) return;

@@ -1,7 +1,7 @@
 import type { ApiPromise } from '@polkadot/api';
 import { type Client, createPublicClient, http, BaseError as ViemBaseError } from 'viem';
 import { getBlockNumber } from 'viem/actions';
-import { BaseError, causes, errorMessage } from '../base/errors.js';
+import { BaseError, type Retry, causes, errorMessage } from '../base/errors.js';
 import { redactUrl } from '../base/redact-url.js';
 import type { RedisConfig } from '../config/schema.js';
 import type { RedisConnection } from './redis.js';
@@ -20,7 +20,7 @@ export const READINESS_TIMEOUT_MS = 2_000;
 
 /** A check (or a read inside one) that did not answer in time. A later look may succeed. */
 export class ReadinessTimeoutError extends BaseError {
-  static override readonly retry = 'retry' as const;
+  static override readonly retry: Retry = 'retry';
   override name = 'ReadinessTimeoutError';
   constructor(what: string, timeoutMs: number) {
     super(`${what}: no answer within ${timeoutMs} ms`);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { type Hex, createPublicClient, http, parseGwei } from 'viem';
+import { type Hex, createPublicClient, http, parseEventLogs, parseGwei } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
@@ -9,7 +9,6 @@ import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGatewa
 import { GatewayRejectedError, SubmitterError } from '../../src/evm/errors.js';
 import { encodeFulfill } from '../../src/evm/gateway/fulfill.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
-import { computeRequestIdFromInput } from '../../src/evm/request-id.js';
 import { signFulfillment } from '../../src/evm/sign.js';
 import { submitFulfillment } from '../../src/evm/submitter/submit-fulfillment.js';
 import {
@@ -281,31 +280,20 @@ describe('on a node that mines only when told (automine off)', () => {
     const sealedInput = randBytes(32);
     const responseKey = rand32();
     const deadline = now + 3_600n;
-    const nonce = (
-      await dev.clients.publicClient.readContract({
-        address: dev.gateway,
-        abi: phalaBridgeGatewayAbi,
-        functionName: 'contractOf',
-        args: [contractId],
-      })
-    ).nonce;
     const requestHash = await requester.walletClient.sendTransaction({
       to: dev.gateway,
       data: encodeRequest({ contractId, sealedInput, responseKey, callbackGasLimit: 0, deadline }),
       gas: 200_000n,
     });
-    await dev.clients.publicClient.waitForTransactionReceipt({ hash: requestHash });
+    const requested = await dev.clients.publicClient.waitForTransactionReceipt({ hash: requestHash });
     await automine(false);
-    const requestId = computeRequestIdFromInput({
-      chainId: dev.node.chainId,
-      gateway: dev.gateway,
-      nonce,
-      requester: requester.walletClient.account.address,
-      endUser: requester.walletClient.account.address,
-      contractId,
-      responseKey,
-      sealedInput,
+    // The request's id names the block it was mined in (its nonce): read it from the event.
+    const [sentEvent] = parseEventLogs({
+      abi: phalaBridgeGatewayAbi,
+      logs: requested.logs,
+      eventName: 'RequestSent',
     });
+    const requestId = sentEvent!.args.requestId;
     const input: FulfillmentInput = {
       request: {
         requestId,
