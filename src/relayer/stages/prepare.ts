@@ -1,6 +1,6 @@
-import { type Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
-import { BaseError, type Retry } from '../../base/errors.js';
+import { BaseError, type Retry, errorMessage, walkCauses } from '../../base/errors.js';
 import type { Origin } from '../../protocol/origin.js';
 import type { PreparedBatch } from '../../protocol/prepared-batch.js';
 import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
@@ -12,7 +12,7 @@ import type { JourneyStore } from '../journey.js';
 import { type RelayerMetrics, type SecurityRefusalReason, countSecurityRefusal } from '../metrics.js';
 import type { Destination, RequestStatus, SubmitItem } from '../ports.js';
 import type { RelayerQueues } from '../queues.js';
-import { withTimeout } from '../readiness.js';
+import { ReadinessTimeoutError, withTimeout } from '../readiness.js';
 import { checkResult } from '../verify-result.js';
 import type { ItemOutcomes } from './item-outcomes.js';
 
@@ -189,6 +189,8 @@ export async function prepareBatch(
 
 /** How long prepare waits for one status read before the batch is prepared again later. */
 const STATUS_TIMEOUT_MS = 3_000;
+/** When a batch whose chain did not answer is looked at again. */
+const UNANSWERED_RETRY_MS = 2_000;
 
 /**
  * `-r<n>`: the id of a batch prepared again for the n-th time (BullMQ refuses a `:` in custom
@@ -242,7 +244,7 @@ export class PrepareStage {
     };
   }
 
-  readonly process = async (job: Job): Promise<string> => {
+  readonly process = async (job: Job, token?: string): Promise<string> => {
     const parsed = resultBatchOf(job.data);
     if (!parsed.success) {
       this.#p.metrics.errors.inc({ kind: 'bad-result-payload' });
@@ -254,7 +256,24 @@ export class PrepareStage {
     const batch = parsed.data;
     const attempt = batch.attempt ?? 0;
     const id = job.id ?? resultBatchJobId(batch);
-    const preparation = await prepareBatch(batch, id, attempt, this.#reads);
+    let preparation: Preparation;
+    try {
+      preparation = await prepareBatch(batch, id, attempt, this.#reads);
+    } catch (error) {
+      // A chain that does not answer (down, frozen) is waited out from the delayed set, never by
+      // spending the job's attempts: an outage longer than the backoff schedule must lose nothing.
+      const unanswered = walkCauses(
+        error,
+        (e) => e instanceof StatusUnknownError || e instanceof ReadinessTimeoutError,
+      );
+      if (!unanswered || !token) throw error;
+      this.#p.logger.warn(
+        { queueJob: job.id, err: errorMessage(error) },
+        'a chain did not answer; preparing later',
+      );
+      await job.moveToDelayed(Date.now() + UNANSWERED_RETRY_MS, token);
+      throw new DelayedError();
+    }
     for (const rejection of preparation.reject) await this.#reject(rejection);
     for (const { item, chain, as, reason } of preparation.end) {
       if (as === 'dead') await this.#p.outcomes.dead(item, chain, reason);
