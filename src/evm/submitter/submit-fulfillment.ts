@@ -3,6 +3,7 @@ import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
 import { GatewayRejectedError } from '../errors.js';
 import { decodeGatewayError } from '../gateway/decode-error.js';
 import { encodeFulfill, encodeFulfillBatch } from '../gateway/fulfill.js';
+import { fulfillmentOutcomes } from '../gateway/fulfillment-outcomes.js';
 import { isRequestPending } from '../gateway/read.js';
 import { type FulfillResult, type FulfillmentInput, fulfillResultName } from '../types.js';
 import type { EvmSubmitter } from './submitter.js';
@@ -127,15 +128,7 @@ export async function submitFulfillmentBatch(
   const { receipt } = await submitter.submit({ to: p.gateway, data, gas });
   if (receipt.status !== 'success')
     throw new GatewayRejectedError('reverted', { details: `transaction ${receipt.transactionHash}` });
-  const events = parseEventLogs({
-    abi: phalaBridgeGatewayAbi,
-    logs: gatewayLogs(receipt, p.gateway),
-    eventName: ['RequestFulfilled', 'FulfillmentSkipped'],
-  });
-  for (const e of events) {
-    const code = e.eventName === 'RequestFulfilled' ? e.args.result : e.args.reason;
-    // A duplicate item is skipped after its first copy landed: keep the landed result.
-    if (!results.has(e.args.requestId)) results.set(e.args.requestId, fulfillResultName(code));
-  }
+  // A duplicate item is skipped after its first copy landed: the landed result is kept.
+  for (const [requestId, code] of fulfillmentOutcomes(receipt, p.gateway)) results.set(requestId, code);
   return { receipt, results };
 }
