@@ -1,4 +1,5 @@
 import type { ApiPromise } from '@polkadot/api';
+import type { EventRecord } from '@polkadot/types/interfaces';
 import { type Address, type Hex, type Log, decodeAbiParameters, encodeAbiParameters } from 'viem';
 import { fromHex } from '../../base/bytes.js';
 import { BaseError, type Retry } from '../../base/errors.js';
@@ -59,7 +60,7 @@ export function evmLogOf(entry: TapeEntry): Log {
 export function substrateEventOf(api: ApiPromise, entry: TapeEntry): DecodedEvent {
   if (entry.kind === 'evm.log') throw new TapeDecodeError(entry, 'not a substrate entry');
   try {
-    const record = api.createType('EventRecord', {
+    const record = api.createType<EventRecord>('EventRecord', {
       phase: { ApplyExtrinsic: 0 },
       event: api.createType('Event', fromHex(entry.data)),
       topics: [],
