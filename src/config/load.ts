@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { BaseError, type Retry } from '../base/errors.js';
-import { type Config, configSchema } from './schema.js';
+import { type Config, configSchema, forEachSecret } from './schema.js';
+import { checkingSecrets, UnreadSecret } from './secret.js';
 
 export type ConfigIssue = { path: string; message: string };
 
@@ -99,4 +100,26 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     ]);
   }
   return parseConfig(raw, file, env);
+}
+
+/** A secret `checkConfigFile` could not read on this machine: where it sits, its source, why. */
+export type UnreadSecretNotice = { path: string; source: string; reason: string };
+
+/**
+ * `config check`: validates like `loadConfig` (schema, env overrides, production rules), but a
+ * secret whose file or variable is not on this machine is reported instead of refused, so an
+ * example or a deployment's config can be checked on a build host (`loadConfig`, what every role
+ * runs, still refuses it).
+ */
+export function checkConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: Config; unreadSecrets: UnreadSecretNotice[] } {
+  const config = checkingSecrets(() => loadConfig(file, env));
+  const unreadSecrets: UnreadSecretNotice[] = [];
+  forEachSecret(config, (secret, at) => {
+    if (secret instanceof UnreadSecret)
+      unreadSecrets.push({ path: at.join('.'), source: secret.source, reason: secret.reason });
+  });
+  return { config, unreadSecrets };
 }

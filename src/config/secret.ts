@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { z } from 'zod';
@@ -35,6 +36,33 @@ export class SecretSourceError extends BaseError {
   override name = 'SecretSourceError';
 }
 
+/**
+ * A secret whose source could not be read while a config was only being checked
+ * (`checkingSecrets`): `config check` on a machine other than the one that holds the secrets.
+ * It can never be revealed.
+ */
+export class UnreadSecret extends Secret {
+  /** Why it could not be read (the variable is not set, the file cannot be read). */
+  readonly reason: string;
+  constructor(source: string, reason: string) {
+    super('', source);
+    this.reason = reason;
+  }
+  override reveal(): never {
+    throw new SecretSourceError(`The secret from ${this.source} was not read (config checked only).`);
+  }
+  override toJSON(): string {
+    return `[unread secret from ${this.source}]`;
+  }
+}
+
+const checkOnly = new AsyncLocalStorage<true>();
+
+/** Runs `parse` with unreadable secrets kept as `UnreadSecret` instead of failing the parse. */
+export function checkingSecrets<T>(parse: () => T): T {
+  return checkOnly.run(true, parse);
+}
+
 /** Where a secret comes from: an environment variable, a file, or (development only) inline. */
 export const secretSourceSchema = z.union([
   z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
@@ -42,6 +70,16 @@ export const secretSourceSchema = z.union([
   z.strictObject({ value: z.string().min(1) }),
 ]);
 export type SecretSource = z.infer<typeof secretSourceSchema>;
+
+/** The error's text with the system's code when it has one (`ENOENT`: the file is missing). */
+function reasonOf(error: SecretSourceError): string {
+  const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code ? `${error.shortMessage} (${code})` : error.shortMessage;
+}
+
+function describeSource(source: SecretSource): string {
+  return 'env' in source ? `env ${source.env}` : 'file' in source ? `file ${source.file}` : 'inline value';
+}
 
 export function resolveSecret(source: SecretSource, env: NodeJS.ProcessEnv = process.env): Secret {
   if ('env' in source) {
@@ -65,6 +103,8 @@ export const secretSchema = secretSourceSchema.transform((source, ctx) => {
   try {
     return resolveSecret(source);
   } catch (error) {
+    if (checkOnly.getStore() && error instanceof SecretSourceError)
+      return new UnreadSecret(describeSource(source), reasonOf(error));
     ctx.addIssue({
       code: 'custom',
       message: error instanceof BaseError ? error.shortMessage : String(error),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { redactUrlsIn } from '../../base/redact-url.js';
-import { loadConfig } from '../../config/load.js';
 import { printJson } from '../io.js';
 
 export function registerConfigCommand(program: Command): void {
@@ -11,9 +10,22 @@ export function registerConfigCommand(program: Command): void {
       'Validate a YAML/JSON config (with PHALA_BRIDGE_* overrides) and print it resolved, secrets and URL passwords masked',
     )
     .argument('<file>', 'config file (.yaml, .yml or .json)')
-    .action((file: string) => {
+    .option(
+      '--require-secrets',
+      'also fail (exit 1) when a { file } or { env } secret cannot be read here, as starting a role would',
+    )
+    .action(async (file: string, opts: { requireSecrets?: boolean }) => {
+      const { checkConfigFile, loadConfig } = await import('../../config/load.js');
       // Secrets print as `[secret from …]` on their own; a password inside a URL (redis.url, an
       // RPC endpoint) is plain text in the config, so every URL's userinfo is masked here.
-      printJson(redactUrlsIn(loadConfig(file)));
+      if (opts.requireSecrets) return printJson(redactUrlsIn(loadConfig(file)));
+      // Checked away from the deployment (a build host, CI): its secret files are elsewhere, which
+      // says nothing about the file itself. Each is named on stderr; the exit code stays 0.
+      const { config: checked, unreadSecrets } = checkConfigFile(file);
+      printJson(redactUrlsIn(checked));
+      for (const s of unreadSecrets)
+        process.stderr.write(
+          `warning: ${s.path}: ${s.reason}; a role started here would refuse the config (--require-secrets: an error)\n`,
+        );
     });
 }
