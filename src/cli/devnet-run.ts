@@ -14,6 +14,7 @@ function printEndpoints(d: Devnet): void {
     ['gateway', d.chains.evm.gateway],
     ['gatekeeper', d.gatekeeper.address],
     ...d.workers.map((w, i): [string, string] => [`worker ${i}`, `${w.url} (${w.address})`]),
+    ['relayer console', `${d.relayer.adminUrl}/ (log in with admin.token from config)`],
     ['relayer admin', `${d.relayer.adminUrl}/jobs (token: admin.token in config)`],
     ['relayer jobs CLI', `phala-bridge jobs --url ${d.relayer.adminUrl} -c ${d.configFile} list`],
     ['relayer metrics', `${d.relayer.metricsUrl}/metrics`],

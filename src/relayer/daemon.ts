@@ -11,6 +11,8 @@ import { REQUEST_QUEUE_META_MATCH, isRequestQueueName, requestQueueName } from '
 import { scheduleBackoffStrategy } from '../protocol/retry.js';
 import { adminRoutes } from './admin-routes.js';
 import { CheckpointFile, RedisCheckpointStore } from './checkpoints.js';
+import { OperatorConsole } from './console/routes.js';
+import { SESSION_COOKIE } from './console/session.js';
 import { startHttpServer } from './http-server.js';
 import { JourneyStore } from './journey.js';
 import { Lease } from './lease.js';
@@ -177,16 +179,38 @@ export class RelayerDaemon {
         { method: 'GET', path: '/readyz', handler: async () => this.#readiness() },
       ],
     });
+    // null: no token configured (loopback development only, config validation sees to it).
+    const token = config.admin.token?.reveal() ?? null;
+    const admin = adminRoutes(this.queues, this.journeys);
+    // The operator console (docs/console.md) shares the admin server: same port, token and rules.
+    const operatorConsole = new OperatorConsole(
+      {
+        config,
+        redis: this.redis,
+        queues: this.queues,
+        journeys: this.journeys,
+        metrics: this.metrics,
+        adapters: () => this.#adapters,
+        readiness: async () => (await this.#readiness()).json,
+        logger: logger.child({ component: 'console' }),
+      },
+      { adminRoutes: admin, token },
+    );
     const adminServer = await startHttpServer({
       host: config.admin.host,
       port: config.admin.port,
       logger,
-      // null: no token configured (loopback development only, config validation sees to it).
-      token: config.admin.token?.reveal() ?? null,
+      token,
       allowedHosts: config.admin.allowedHosts,
-      routes: adminRoutes(this.queues, this.journeys),
+      routes: [...admin, ...operatorConsole.routes()],
+      sessionCookie: SESSION_COOKIE,
+      loginPage: operatorConsole.loginPage,
     });
-    this.#running.push({ stop: metricsServer.close }, { stop: adminServer.close });
+    this.#running.push(
+      { stop: metricsServer.close },
+      { stop: adminServer.close },
+      { stop: () => operatorConsole.close() },
+    );
     this.#urls = { metrics: metricsServer.url, admin: adminServer.url };
     // ioredis reconnects until Redis answers the PING; but a connection closed while it
     // reconnects never settles it, so the wait also ends when stop() is called.
@@ -206,6 +230,7 @@ export class RelayerDaemon {
       throw error;
     }
     if (this.#stopping) return;
+    operatorConsole.start();
     this.#adapters = await this.#p.adapters({
       redis: this.redis,
       metrics: this.metrics,

@@ -1,5 +1,11 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer,
+} from 'node:http';
 import type { Logger } from 'pino';
 import { BaseError, type Retry, cliErrorText, retryOfHttpStatus } from '../base/errors.js';
 import { hostNameOf, isIpLiteral, isLoopbackHost } from '../base/net-host.js';
@@ -20,9 +26,30 @@ import { redactUrl } from '../base/redact-url.js';
 export type Route = {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  handler: (req: { params: Record<string, string>; query: URLSearchParams; body: unknown }) => Promise<Reply>;
+  /** 'public': answered without the token (the console's login prompt and its static files). */
+  access?: 'public';
+  handler: (req: RouteRequest) => Promise<Reply>;
 };
-export type Reply = { status?: number; json?: unknown; text?: string; contentType?: string };
+export type RouteRequest = {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  headers: IncomingHttpHeaders;
+};
+/** An open server-sent event stream: `send` writes one event; `closed` fires when the client leaves. */
+export type EventStream = { send(event: string, data: string): void; onClose(listener: () => void): void };
+export type Reply = {
+  status?: number;
+  json?: unknown;
+  text?: string;
+  /** Raw bytes (static files). */
+  body?: Buffer;
+  contentType?: string;
+  /** Extra headers (Set-Cookie, htmx's HX-Redirect, Cache-Control of static files). */
+  headers?: Record<string, string>;
+  /** A server-sent event stream (text/event-stream) kept open until the client leaves. */
+  events?: (stream: EventStream) => void;
+};
 
 export type HttpServerParameters = {
   host: string;
@@ -42,6 +69,40 @@ export type HttpServerParameters = {
   allowedHosts?: readonly string[] | undefined;
   /** Largest request body accepted (413 above it); default 16 KiB. */
   maxBodyBytes?: number | undefined;
+  /**
+   * A cookie that stands for the token (the console's login, src/relayer/console/session.ts): its
+   * value must be `sessionOf(token)`. Only with a string token; the Bearer header keeps working.
+   */
+  sessionCookie?: string | undefined;
+  /**
+   * What a page (a browser navigation or an htmx request) refused for its token gets instead of
+   * the JSON 401: the console's login prompt, never data.
+   */
+  loginPage?: (() => Reply) | undefined;
+};
+
+/**
+ * The session cookie's value for a token: an HMAC of a fixed label under the token, so the cookie
+ * is not the token itself and a new token ends every session.
+ */
+export function sessionOf(token: string): string {
+  return createHmac('sha256', token).update('phala-bridge console session v1').digest('base64url');
+}
+
+function cookieOf(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Content-Security-Policy of every reply: scripts and styles from this server only, no frames. */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
 };
 
 /** What a handler throws to answer with a client error: its short message is the public reply. */
@@ -102,7 +163,7 @@ function sameToken(given: string, expected: string): boolean {
 }
 
 /** The first rule a request breaks (its reply), or null when it may go on to its route. */
-function refusal(req: IncomingMessage, p: HttpServerParameters): HttpRequestError | null {
+function refusal(req: IncomingMessage, p: HttpServerParameters, isPublic: boolean): HttpRequestError | null {
   if (p.allowedHosts) {
     const hostHeader = req.headers.host ?? '';
     const name = hostNameOf(hostHeader);
@@ -120,9 +181,13 @@ function refusal(req: IncomingMessage, p: HttpServerParameters): HttpRequestErro
       return new HttpRequestError(403, 'cross-origin request refused');
   }
   const authorization = req.headers.authorization;
-  if (typeof p.token === 'string') {
-    if (authorization === undefined || !sameToken(authorization, `Bearer ${p.token}`))
-      return new HttpRequestError(401, 'unauthorized');
+  const session = p.sessionCookie ? cookieOf(req, p.sessionCookie) : undefined;
+  if (isPublic) {
+    // Static files and the login prompt: no token needed, nothing to read without one.
+  } else if (typeof p.token === 'string') {
+    const byHeader = authorization !== undefined && sameToken(authorization, `Bearer ${p.token}`);
+    const bySession = session !== undefined && sameToken(session, sessionOf(p.token));
+    if (!byHeader && !bySession) return new HttpRequestError(401, 'unauthorized');
   } else if (p.token === null && authorization !== undefined) {
     // A caller that believes it authenticates is told it does not, rather than let through.
     return new HttpRequestError(401, 'unauthorized: this server has no token configured');
@@ -134,6 +199,11 @@ function refusal(req: IncomingMessage, p: HttpServerParameters): HttpRequestErro
   return null;
 }
 
+/** A browser navigation or an htmx request: answered with a page, not JSON. */
+function isPage(req: IncomingMessage): boolean {
+  return req.headers['hx-request'] === 'true' || (req.headers.accept ?? '').includes('text/html');
+}
+
 export async function startHttpServer(
   parameters: HttpServerParameters,
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
@@ -143,8 +213,34 @@ export async function startHttpServer(
       const send = (reply: Reply) => {
         if (res.headersSent) return;
         const status = reply.status ?? 200;
-        const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-        if (reply.text !== undefined) {
+        const common = {
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+          ...SECURITY_HEADERS,
+          ...reply.headers,
+        };
+        if (reply.events) {
+          res.writeHead(status, { ...common, 'content-type': 'text/event-stream', connection: 'keep-alive' });
+          // A comment first, so the browser's EventSource reports the stream open at once.
+          res.write(': open\n\n');
+          reply.events({
+            send: (event, data) => {
+              res.write(
+                `event: ${event}\n${data
+                  .split('\n')
+                  .map((l) => `data: ${l}\n`)
+                  .join('')}\n`,
+              );
+            },
+            onClose: (listener) => res.once('close', listener),
+          });
+        } else if (reply.body !== undefined) {
+          res.writeHead(status, {
+            ...common,
+            'content-type': reply.contentType ?? 'application/octet-stream',
+          });
+          res.end(reply.body);
+        } else if (reply.text !== undefined) {
           res.writeHead(status, {
             ...common,
             'content-type': reply.contentType ?? 'text/plain; charset=utf-8',
@@ -157,17 +253,32 @@ export async function startHttpServer(
       };
       const url = new URL(req.url ?? '/', 'http://localhost');
       try {
-        const refused = refusal(req, parameters);
-        if (refused) throw refused;
+        // The route is looked up first (whether it is public decides the token rule); a malformed
+        // path is still answered only after the rules, as before.
+        let found: { route: Route; params: Record<string, string> } | undefined;
+        let malformed: unknown;
         for (const route of parameters.routes) {
           if (route.method !== req.method) continue;
-          const params = match(route.path, url.pathname);
-          if (!params) continue;
-          const body = req.method === 'GET' ? undefined : await readJsonBody(req, maxBody);
-          return send(await route.handler({ params, query: url.searchParams, body }));
+          try {
+            const params = match(route.path, url.pathname);
+            if (params) {
+              found = { route, params };
+              break;
+            }
+          } catch (error) {
+            malformed ??= error;
+          }
         }
-        send({ status: 404, json: { error: 'not found' } });
+        const refused = refusal(req, parameters, found?.route.access === 'public');
+        if (refused) throw refused;
+        if (!found && malformed) throw malformed;
+        if (!found) return send({ status: 404, json: { error: 'not found' } });
+        const body = req.method === 'GET' ? undefined : await readJsonBody(req, maxBody);
+        const { route, params } = found;
+        return send(await route.handler({ params, query: url.searchParams, body, headers: req.headers }));
       } catch (error) {
+        if (error instanceof HttpRequestError && error.status === 401 && parameters.loginPage && isPage(req))
+          return send({ ...parameters.loginPage(), status: 401 });
         if (error instanceof HttpRequestError) {
           if (error.status === 413) res.setHeader('connection', 'close');
           return send({ status: error.status, json: { error: error.shortMessage } });

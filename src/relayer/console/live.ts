@@ -1,0 +1,96 @@
+import type { EventStream } from '../http-server.js';
+import type { JourneyStore } from '../journey.js';
+import type { RelayerMetrics } from '../metrics.js';
+import type { QueueSampler } from './samples.js';
+import { securityRefusals } from './security.js';
+
+/** How often the server looks for moved requests and new refusals while a page is open. */
+const LOOK_EVERY_MS = 1_000;
+/** A comment this often keeps proxies from closing a quiet stream. */
+const KEEPALIVE_MS = 15_000;
+/** Workers and chains pages refresh this often (their reads go to the chains). */
+const SLOW_EVERY_MS = 30_000;
+
+/**
+ * Server-sent events to every open console page. One look per second at the newest journey
+ * move and the refusal count, whoever is watching, and only while someone is: pages are told
+ * what changed (`requests`, `security`, `sample`, `chains`, `workers`) and fetch their part again.
+ */
+export class LiveHub {
+  readonly #clients = new Set<EventStream>();
+  readonly #journeys: JourneyStore;
+  readonly #metrics: Pick<RelayerMetrics, 'securityRefusals'>;
+  readonly #sampler: QueueSampler;
+  #timer: NodeJS.Timeout | undefined;
+  #keepalive: NodeJS.Timeout | undefined;
+  #slow: NodeJS.Timeout | undefined;
+  #lastMove: string | null = null;
+  #lastRefusals = -1;
+  #looking = false;
+  readonly #unsubscribe: () => void;
+
+  constructor(p: {
+    journeys: JourneyStore;
+    metrics: Pick<RelayerMetrics, 'securityRefusals'>;
+    sampler: QueueSampler;
+  }) {
+    this.#journeys = p.journeys;
+    this.#metrics = p.metrics;
+    this.#sampler = p.sampler;
+    this.#unsubscribe = this.#sampler.onSample((sample) => {
+      const i = this.#sampler.samples.indexOf(sample);
+      this.broadcast('sample', JSON.stringify(this.#sampler.point(sample, this.#sampler.samples[i - 1])));
+      this.broadcast('chains', '{}');
+    });
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  add(stream: EventStream): void {
+    this.#clients.add(stream);
+    stream.onClose(() => {
+      this.#clients.delete(stream);
+      if (this.#clients.size === 0) this.#pause();
+    });
+    if (!this.#timer) {
+      this.#timer = setInterval(() => void this.#look(), LOOK_EVERY_MS).unref();
+      this.#keepalive = setInterval(() => this.broadcast('ping', ''), KEEPALIVE_MS).unref();
+      this.#slow = setInterval(() => this.broadcast('workers', '{}'), SLOW_EVERY_MS).unref();
+    }
+  }
+
+  broadcast(event: string, data: string): void {
+    for (const c of this.#clients) c.send(event, data);
+  }
+
+  async #look(): Promise<void> {
+    if (this.#looking) return;
+    this.#looking = true;
+    try {
+      const [newest] = await this.#journeys.list({ limit: 1 });
+      const move = newest ? `${newest.jobId}@${newest.updatedAt}` : '';
+      if (this.#lastMove !== null && move !== this.#lastMove) this.broadcast('requests', '{}');
+      this.#lastMove = move;
+      const refusals = (await securityRefusals(this.#metrics)).reduce((n, r) => n + r.count, 0);
+      if (this.#lastRefusals >= 0 && refusals !== this.#lastRefusals) this.broadcast('security', '{}');
+      this.#lastRefusals = refusals;
+    } catch {
+      // Redis away: the pages keep what they show; the next look tries again.
+    } finally {
+      this.#looking = false;
+    }
+  }
+
+  #pause(): void {
+    for (const t of [this.#timer, this.#keepalive, this.#slow]) clearInterval(t);
+    this.#timer = this.#keepalive = this.#slow = undefined;
+  }
+
+  close(): void {
+    this.#pause();
+    this.#unsubscribe();
+    this.#clients.clear();
+  }
+}
