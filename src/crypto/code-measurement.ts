@@ -26,14 +26,30 @@ export function repositoryRoot(): string {
 }
 
 /**
- * Every *.ts file under `directories` (repository-relative), read. A missing directory is an
- * error unless `skipMissing` (the gatekeeper measures what its build ships).
+ * Where this copy's code runs from: its TypeScript sources (through tsx, in a checkout) or the
+ * compiled package (dist/*.js). The measurement covers the files that actually run, so a
+ * checkout and an installed package measure differently, as two builds should.
  */
-export function typeScriptSourcesUnder(
+export type CodeLayout = { directory: 'src' | 'dist'; extension: '.ts' | '.js' };
+
+export function runningCodeLayout(): CodeLayout {
+  return import.meta.url.endsWith('.ts')
+    ? { directory: 'src', extension: '.ts' }
+    : { directory: 'dist', extension: '.js' };
+}
+
+/**
+ * Every code file under `directories` (repository-relative, named by their `src/` path), read
+ * from where `layout` says the code runs: `src/base` is `dist/base`'s *.js in a built package.
+ * A missing directory is an error unless `skipMissing` (the gatekeeper measures what its build
+ * ships).
+ */
+export function codeFilesUnder(
   root: string,
   directories: readonly string[],
-  options: { skipMissing?: boolean } = {},
+  options: { skipMissing?: boolean; layout?: CodeLayout } = {},
 ): MeasuredSource[] {
+  const layout = options.layout ?? runningCodeLayout();
   const out: MeasuredSource[] = [];
   const walk = (relative: string) => {
     let names: string[];
@@ -47,11 +63,11 @@ export function typeScriptSourcesUnder(
       const child = `${relative}/${name}`;
       const stat = statSync(path.join(root, child));
       if (stat.isDirectory()) walk(child);
-      else if (stat.isFile() && name.endsWith('.ts'))
+      else if (stat.isFile() && name.endsWith(layout.extension) && !name.endsWith('.d.ts'))
         out.push({ path: child, content: readFileSync(path.join(root, child)) });
     }
   };
-  for (const directory of directories) walk(directory);
+  for (const directory of directories) walk(directory.replace(/^src(?=\/|$)/, layout.directory));
   return out;
 }
 

@@ -14,7 +14,15 @@ describe('examples/greeter.node-test.ts under node:test', () => {
   it('starts a devnet, gets both answers, stops, and reports every test passed', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=tap', 'examples/greeter.node-test.ts'],
+      // The package's `phala-bridge-source` export condition: the repo's sources, not a build.
+      [
+        '--conditions=phala-bridge-source',
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=tap',
+        'examples/greeter.node-test.ts',
+      ],
       { cwd: root, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
     );
     expect(stdout).toMatch(/^# tests 2$/m);

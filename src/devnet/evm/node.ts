@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type Address, type Hex, bytesToHex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { BaseError, type Retry } from '../../base/errors.js';
+import { type OptionalPackage, optionalPackageDirectory } from '../../base/optional-package.js';
 
 /** Hardhat's well-known development mnemonic: the accounts are public, never use them for value. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -70,7 +70,12 @@ export class EvmNodeStartError extends BaseError {
   }
 }
 
-const require = createRequire(import.meta.url);
+/** The devnet's EVM node is Hardhat 2's, an optional peer dependency of the package. */
+export const HARDHAT: OptionalPackage = {
+  name: 'hardhat',
+  feature: "The devnet's EVM node",
+  installCommand: 'npm install --save-dev hardhat@2.29',
+};
 
 /** Derives the node's funded accounts (the same ones the node derives from the mnemonic). */
 export function devAccounts(count = 10, mnemonic = DEV_MNEMONIC): DevAccount[] {
@@ -121,7 +126,7 @@ async function startOnce(params: StartEvmNodeParameters, port: number): Promise<
   const count = params.accounts ?? 10;
   const mnemonic = params.mnemonic ?? DEV_MNEMONIC;
   const balance = params.balance ?? 10_000n * 10n ** 18n;
-  const hardhatPackage = path.dirname(require.resolve('hardhat/package.json'));
+  const hardhatPackage = optionalPackageDirectory(HARDHAT);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'phala-bridge-evm-'));
   // Hardhat refuses to run from a project where it is not installed locally.
   symlinkSync(path.dirname(hardhatPackage), path.join(dir, 'node_modules'), 'dir');

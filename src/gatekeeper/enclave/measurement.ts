@@ -2,7 +2,7 @@ import {
   type CodeMeasurement,
   measureSources,
   repositoryRoot,
-  typeScriptSourcesUnder,
+  codeFilesUnder,
 } from '../../crypto/code-measurement.js';
 
 /**
@@ -25,6 +25,6 @@ export type GatekeeperMeasurement = CodeMeasurement;
 export function computeGatekeeperMeasurement(root = repositoryRoot()): GatekeeperMeasurement {
   return measureSources(
     DOMAIN,
-    typeScriptSourcesUnder(root, GATEKEEPER_MEASURED_DIRECTORIES, { skipMissing: true }),
+    codeFilesUnder(root, GATEKEEPER_MEASURED_DIRECTORIES, { skipMissing: true }),
   );
 }

@@ -3,7 +3,7 @@ import {
   type CodeMeasurement,
   measureSources,
   repositoryRoot,
-  typeScriptSourcesUnder,
+  codeFilesUnder,
 } from '../../crypto/code-measurement.js';
 import { quickjsWasmPath } from '../engine/quickjs-wasm.js';
 
@@ -11,7 +11,7 @@ export { type CodeMeasurement, type MeasuredFile, repositoryRoot } from '../../c
 
 /**
  * The simulated worker enclave's measurement (src/crypto/code-measurement.ts,
- * docs/pruntime.md#measurement): every *.ts file under MEASURED_DIRECTORIES plus the QuickJS wasm
+ * docs/pruntime.md#measurement): every code file under MEASURED_DIRECTORIES (*.ts, or dist/*.js in the built package) plus the QuickJS wasm
  * under the fixed name MEASURED_WASM_PATH, so any change to the enclave, the contract engine, the
  * crypto or the base helpers, or to the QuickJS build, gives a different measurement.
  */
@@ -35,7 +35,7 @@ export type ComputeMeasurementOptions = {
 export function computeCodeMeasurement(options: ComputeMeasurementOptions = {}): CodeMeasurement {
   const root = options.root ?? repositoryRoot();
   return measureSources(DOMAIN, [
-    ...typeScriptSourcesUnder(root, MEASURED_DIRECTORIES),
+    ...codeFilesUnder(root, MEASURED_DIRECTORIES),
     { path: MEASURED_WASM_PATH, content: readFileSync(options.wasmPath ?? quickjsWasmPath()) },
   ]);
 }
