@@ -108,6 +108,62 @@ export function getJourney(p: AdminClientParameters, jobId: string): Promise<Job
   return call(p, 'GET', `/jobs/${encodeURIComponent(jobId)}`, journeySchema);
 }
 
+/**
+ * A job id the relayer does not know as given: not a request's whole id (`<origin key>-<request
+ * id>`, e.g. `evm-31337-0x…`), or a request id that more than one origin used.
+ */
+export class UnknownJobError extends BaseError {
+  /** Give a whole job id (`phala-bridge jobs list` shows them). */
+  static override readonly retry: Retry = 'after-fix';
+  override name = 'UnknownJobError';
+  /** Whole job ids the given one could mean (several origins used that request id). */
+  readonly candidates: string[];
+  constructor(jobId: string, p: { origins: string[]; candidates?: string[] }) {
+    const candidates = p.candidates ?? [];
+    super(
+      candidates.length > 1
+        ? `${jobId} is a request id of several origins: ${candidates.join(', ')}.`
+        : `No request ${jobId} is known to the relayer.`,
+      {
+        details:
+          candidates.length > 1
+            ? 'give the whole job id'
+            : p.origins.length > 0
+              ? `a job id is <origin>-<request id>; origins with requests: ${p.origins.join(', ')} (e.g. ${p.origins[0]}-0x…). A request id alone is looked up under each of them.`
+              : 'a job id is <origin>-<request id> (evm-<chain id>, phala, xcm-<para id>); the relayer lists no requests at all',
+        docsPath: '/docs/operations.md#admin-api',
+      },
+    );
+    this.candidates = candidates;
+  }
+}
+
+/** The origin key of a listed request: its recorded origin, else its job id before `-0x…`. */
+function originOf(summary: JobSummary): string | undefined {
+  if (summary.origin && summary.jobId.startsWith(`${summary.origin}-`)) return summary.origin;
+  return /^(.+)-0x[0-9a-fA-F]+$/.exec(summary.jobId)?.[1];
+}
+
+/**
+ * A request's journey by its whole job id, or by its request id alone (`0x…`, what a contract's
+ * event or the SDK shows): then looked up under each origin the relayer's recent requests (up to
+ * 1,000) come from. Throws `UnknownJobError` naming those origins when nothing matches, or the
+ * candidates when several origins used the same request id.
+ */
+export async function findJourney(p: AdminClientParameters, jobId: string): Promise<JobJourney> {
+  const direct = await getJourney(p, jobId);
+  if (direct) return direct;
+  const recent = await listJobs(p, { limit: 1000 });
+  const origins = [...new Set(recent.map(originOf).filter((o): o is string => Boolean(o)))].sort();
+  if (jobId.includes('-')) throw new UnknownJobError(jobId, { origins });
+  const tries = origins.map((o) => `${o}-${jobId.toLowerCase()}`);
+  const found = (await Promise.all(tries.map((id) => getJourney(p, id)))).filter(
+    (j): j is JobJourney => j !== null,
+  );
+  if (found.length === 1) return found[0]!;
+  throw new UnknownJobError(jobId, { origins, candidates: found.map((j) => j.jobId) });
+}
+
 export async function retryJob(p: AdminClientParameters, jobId: string): Promise<boolean> {
   try {
     return (await call(p, 'POST', `/jobs/${encodeURIComponent(jobId)}/retry`, z.unknown())) !== null;

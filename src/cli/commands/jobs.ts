@@ -3,11 +3,12 @@ import { BaseError } from '../../base/errors.js';
 import {
   type AdminClientParameters,
   dropJob,
+  findJourney,
   formatJourney,
-  getJourney,
   listJobs,
   retryJob,
   retryMatching,
+  UnknownJobError,
 } from '../../relayer/admin-client.js';
 import { printJson } from '../io.js';
 
@@ -35,6 +36,21 @@ function configuredUrl(admin: { host: string; port: number }): string | undefine
   if (admin.port === 0) return undefined; // a port chosen at start: only the daemon's log knows it
   const host = admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host === '::' ? '::1' : admin.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
+}
+
+/** A request id alone (`0x…`) becomes its whole job id (`<origin>-0x…`); a whole one is kept. */
+async function wholeJobId(admin: AdminClientParameters, jobId: string): Promise<string> {
+  return jobId.includes('-') ? jobId : (await findJourney(admin, jobId)).jobId;
+}
+
+/** What a list was filtered by, in words: `no requests <this>` when it is empty. */
+function describeFilter(filter: { state?: string; origin?: string; contract?: string }): string {
+  const parts = [
+    filter.state ? `in state ${filter.state}` : undefined,
+    filter.origin ? `from origin ${filter.origin}` : undefined,
+    filter.contract ? `for contract ${filter.contract}` : undefined,
+  ].filter(Boolean);
+  return parts.length > 0 ? `match ${parts.join(', ')}` : 'are known to the relayer (no filter)';
 }
 
 function filterOf(opts: Filter) {
@@ -69,18 +85,21 @@ export function registerJobsCommand(program: Command): void {
     .option('--contract <id>', 'contract id')
     .option('--limit <n>', 'at most this many (default 100)')
     .action(async (opts: Filter) => {
-      const list = await listJobs(await adminOf(common()), filterOf(opts));
+      const filter = filterOf(opts);
+      const list = await listJobs(await adminOf(common()), filter);
       if (common().json) return printJson(list);
+      if (list.length === 0) return console.log(`no requests ${describeFilter(filter)}`);
       for (const j of list)
         console.log(`${j.jobId}  ${j.state.padEnd(16)} ${new Date(j.updatedAt).toISOString()}`);
     });
 
   jobs
     .command('show <jobId>')
-    .description("One request's journey: every stage with its time, chain and transaction")
+    .description(
+      "One request's journey: every stage with its time, chain and transaction. <jobId> is <origin>-<request id> (e.g. evm-31337-0x…) or the request id alone, looked up under every origin",
+    )
     .action(async (jobId: string) => {
-      const journey = await getJourney(await adminOf(common()), jobId);
-      if (!journey) throw new BaseError(`No request ${jobId} is known to the relayer.`);
+      const journey = await findJourney(await adminOf(common()), jobId);
       if (common().json) return printJson(journey);
       console.log(formatJourney(journey).join('\n'));
     });
@@ -92,8 +111,9 @@ export function registerJobsCommand(program: Command): void {
     .option('--origin <key>')
     .option('--contract <id>')
     .option('--limit <n>')
-    .action(async (jobId: string | undefined, opts: Filter) => {
+    .action(async (given: string | undefined, opts: Filter) => {
       const admin = await adminOf(common());
+      const jobId = given === undefined ? undefined : await wholeJobId(admin, given);
       const retried = jobId
         ? (await retryJob(admin, jobId))
           ? [jobId]
@@ -107,9 +127,11 @@ export function registerJobsCommand(program: Command): void {
     .command('drop <jobId>')
     .description('Remove a finished request (recorded as dropped); one still waiting only with --force')
     .option('--force', 'drop it even while it waits for a worker (it will never be answered)')
-    .action(async (jobId: string, opts: { force?: boolean }) => {
-      if (!(await dropJob(await adminOf(common()), jobId, { force: opts.force === true })))
-        throw new BaseError(`No request ${jobId} is known to the relayer.`);
+    .action(async (given: string, opts: { force?: boolean }) => {
+      const admin = await adminOf(common());
+      const jobId = await wholeJobId(admin, given);
+      if (!(await dropJob(admin, jobId, { force: opts.force === true })))
+        throw new UnknownJobError(jobId, { origins: [] });
       if (common().json) return printJson({ dropped: jobId });
       console.log(`dropped ${jobId}`);
     });
