@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, destination, pino, stdSerializers, symbols } from 'pino';
+import { isPackageInstalled } from '../base/optional-package.js';
 import { redactUrl } from '../base/redact-url.js';
 
 export type { Logger };
@@ -108,14 +109,17 @@ function logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logge
 
 export type CreateLoggerParameters = {
   level?: string | undefined;
-  /** Human-readable output; defaults to true when stderr is a terminal. */
+  /**
+   * Human-readable output; defaults to true when stderr is a terminal. It needs pino-pretty, an
+   * optional peer dependency: without it the lines stay JSON.
+   */
   pretty?: boolean | undefined;
   name?: string | undefined;
   destination?: NodeJS.WritableStream | undefined;
 };
 
 export function createLogger(parameters: CreateLoggerParameters = {}): Logger {
-  const pretty = parameters.pretty ?? Boolean(process.stderr.isTTY);
+  const pretty = (parameters.pretty ?? Boolean(process.stderr.isTTY)) && isPackageInstalled('pino-pretty');
   const options = {
     name: parameters.name ?? 'phala-bridge',
     level: parameters.level ?? process.env.LOG_LEVEL ?? 'info',
