@@ -1,17 +1,21 @@
 /**
- * Records the tapes under test/tapes/ from a real devnet run (seeded, so they replay on a fresh
- * one), each request awaited before the next:
+ * Records the tapes under test/tapes/ from real devnet runs, each request awaited before the next:
  *   evm, phala, xcm: greeter requests from EVM accounts, Phala-style accounts and sibling accounts;
  *   auction: a sealed-bid auction (open-auction.js, written here) fed by EVM and XCM bidders in
  *            turn, with an early settle by someone who is not the auctioneer, then the settlement;
  *   consumer: requests made by the Solidity examples (PrivateCheck checks, SealedBidAuction bids)
  *            for EVM accounts: replay sends the accounts' transactions to those contracts again.
- * The relayer's recording is split by flow; the outputs as they landed are the golden tapes. A
- * replay gives EVM requests new ids (their nonce is the block they are mined in), so goldens are
- * compared by place, and a flow whose public outputs named an EVM request id would not replay.
+ * Each flow is recorded on its own fresh devnet, started as `phala-bridge replay` starts one for
+ * its tape (the default seed; the auction's with open-auction.js deployed): a tape is then the
+ * whole recording of a fresh chain and replays alone (docs/testing.md). One recording split into
+ * flows would not: Phala-style and XCM requests take their nonce from one counter on the Phala
+ * chain, so a flow recorded after another starts at that one's nonce and replays with other ids.
+ * What landed is the golden tape. A replay gives EVM requests new ids (their nonce is the block
+ * they are mined in), so goldens are compared by place, and a flow whose public outputs named an
+ * EVM request id would not replay.
  * Run: node --import tsx scripts/record-tapes.ts [out-dir] [--flows=evm,consumer]
  * `--flows` records only the flows named (evm, phala, xcm, auction, consumer) and leaves the other
- * tapes as they are: for re-recording the flows a change touched when another is unavailable.
+ * tapes as they are.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +27,7 @@ import {
   encodeFunctionData,
   getContractAddress,
 } from 'viem';
+import { pollUntil } from '../src/base/poll.js';
 import { devnetClients } from '../src/devnet/evm/clients.js';
 import { devAccounts } from '../src/devnet/evm/node.js';
 import { auctionContract } from '../src/devnet/orchestrator/contracts.js';
@@ -43,9 +48,6 @@ const out = path.resolve(args.find((a) => !a.startsWith('--')) ?? 'test/tapes');
 const flowsArg = args.find((a) => a.startsWith('--flows='));
 const only = flowsArg ? new Set(flowsArg.slice('--flows='.length).split(',')) : null;
 const wanted = (flow: string) => only === null || only.has(flow);
-const dir = mkdtempSync(path.join(os.tmpdir(), 'record-tapes-'));
-const recording = path.join(dir, 'recorded.ndjson');
-
 // The auctioneer is EVM account 2 through the devnet's gateway: the gateway is account 0's first
 // contract on every fresh devnet, so the auction's code (and contract id) is the same each time.
 const accounts = devAccounts();
@@ -73,51 +75,68 @@ const abiBytes = (types: string[], values: unknown[]) =>
 const BID = (amount: bigint) => abiBytes(['uint8', 'uint256'], [1, amount]);
 const SETTLE = abiBytes(['uint8'], [2]);
 
-const devnet = await startDevnet({
-  recordTape: recording,
-  contracts: { 'open-auction': auctionFile },
-  onProgress: (l) => console.log(l),
-});
-const outputs = new Map<string, TapeEntry[]>();
-const landed = async (flow: string, ref: RequestRef) => {
-  const list = outputs.get(flow) ?? [];
-  list.push((await fulfilmentEntry(devnet, ref))!);
-  outputs.set(flow, list);
+type Landed = (ref: RequestRef) => Promise<void>;
+type Flow = (devnet: Devnet, landed: Landed) => Promise<void>;
+const flows: Record<string, Flow> = {
+  evm: evmFlow,
+  phala: phalaFlow,
+  xcm: xcmFlow,
+  auction: auctionFlow,
+  consumer: consumerFlow,
 };
-let recorded: TapeEntry[];
-try {
-  if (devnet.chains.evm.gateway.toLowerCase() !== gateway.toLowerCase())
-    throw new Error(`the gateway is at ${devnet.chains.evm.gateway}, not ${gateway}`);
-  await greeterFlows(devnet, landed);
-  if (wanted('auction')) await auctionFlow(devnet, landed);
-  if (wanted('consumer')) await consumerFlow(devnet, landed);
-  recorded = readTape(recording);
-  const flowOf = flowClassifier(devnet);
-  const write = async (file: string, entries: TapeEntry[]) => {
-    const writer = new TapeWriter(path.join(out, file));
-    for (const e of entries) writer.write(e);
-    await writer.close();
-  };
-  for (const [flow, golden] of outputs) {
-    const inputs = recorded.filter((e) => flowOf(e) === flow);
+for (const [flow, run] of Object.entries(flows)) if (wanted(flow)) await record(flow, run);
+process.exit(0);
+
+/**
+ * One flow on a fresh devnet of its own, the one `phala-bridge replay` starts for its tape: what
+ * the relayer recorded is the tape, what landed is the golden tape.
+ */
+async function record(flow: string, run: Flow) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `record-tapes-${flow}-`));
+  const recording = path.join(dir, 'recorded.ndjson');
+  const devnet = await startDevnet({
+    recordTape: recording,
+    ...(flow === 'auction' ? { contracts: { 'open-auction': auctionFile } } : {}),
+    onProgress: (l) => console.log(`${flow}: ${l}`),
+  });
+  try {
+    if (devnet.chains.evm.gateway.toLowerCase() !== gateway.toLowerCase())
+      throw new Error(`the gateway is at ${devnet.chains.evm.gateway}, not ${gateway}`);
+    const golden: TapeEntry[] = [];
+    await run(devnet, async (ref) => {
+      golden.push((await fulfilmentEntry(devnet, ref))!);
+    });
+    // The recorder buffers its writes: every request was queued (so recorded) before it was answered.
+    const inputs = await pollUntil(
+      async () => {
+        const recorded = readTape(recording);
+        return recorded.length >= golden.length ? recorded : null;
+      },
+      { label: `the ${flow} recording`, timeoutMs: 15_000 },
+    );
     if (inputs.length !== golden.length)
       throw new Error(`${flow}: ${inputs.length} requests recorded, ${golden.length} landed`);
+    const flowOf = flowClassifier(devnet);
+    for (const e of inputs)
+      if (flowOf(e) !== flow) throw new Error(`${flow}: a ${flowOf(e)} request was recorded too`);
+    const write = async (file: string, entries: TapeEntry[]) => {
+      const writer = new TapeWriter(path.join(out, file));
+      for (const e of entries) writer.write(e);
+      await writer.close();
+    };
     await write(`${flow}.ndjson`, inputs);
     await write(`${flow}.golden.ndjson`, golden);
     console.log(`${flow}: ${inputs.length} requests`);
+  } finally {
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-} finally {
-  await devnet.stop();
-  rmSync(dir, { recursive: true, force: true });
 }
-process.exit(0);
 
-type Landed = (flow: string, ref: RequestRef) => Promise<void>;
-
-async function greeterFlows(devnet: Devnet, landed: Landed) {
+async function evmFlow(devnet: Devnet, landed: Landed) {
   const greeter = devnet.contracts.greeter!.contractId;
   const evm = devnetClients(devnet.chains.evm, auctioneer.privateKey);
-  for (const name of wanted('evm') ? ['evm-ada', 'evm-grace'] : []) {
+  for (const name of ['evm-ada', 'evm-grace']) {
     const sent = await requestFromEvm({
       sender: evm.walletClient,
       publicClient: evm.publicClient,
@@ -126,34 +145,38 @@ async function greeterFlows(devnet: Devnet, landed: Landed) {
       input: name,
     });
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
-    await landed('evm', { kind: 'evm', requestId: sent.requestId });
+    await landed({ kind: 'evm', requestId: sent.requestId });
   }
-  for (const [who, name] of wanted('phala')
-    ? ([
-        ['Dave', 'phala-dave'],
-        ['Eve', 'phala-eve'],
-      ] as const)
-    : []) {
+}
+
+async function phalaFlow(devnet: Devnet, landed: Landed) {
+  const greeter = devnet.contracts.greeter!.contractId;
+  for (const [who, name] of [
+    ['Dave', 'phala-dave'],
+    ['Eve', 'phala-eve'],
+  ] as const) {
     const sent = await requestFromPhala(devnet.phala, {
       signer: await devSigner(who),
       contractId: greeter,
       input: name,
     });
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!` });
-    await landed('phala', { kind: 'phala', requestId: sent.requestId });
+    await landed({ kind: 'phala', requestId: sent.requestId });
   }
-  for (const [who, name] of wanted('xcm')
-    ? ([
-        ['Dave', 'xcm-dave'],
-        ['Ferdie', 'xcm-ferdie'],
-      ] as const)
-    : []) {
+}
+
+async function xcmFlow(devnet: Devnet, landed: Landed) {
+  const greeter = devnet.contracts.greeter!.contractId;
+  for (const [who, name] of [
+    ['Dave', 'xcm-dave'],
+    ['Ferdie', 'xcm-ferdie'],
+  ] as const) {
     const sent = await requestFromSibling(
       { sibling: devnet.sibling, phala: devnet.phala },
       { signer: await devSigner(who), contractId: greeter, input: name },
     );
     await expectFulfilled(devnet, sent, { publicOutput: `hello, ${name}!`, timeoutMs: 180_000 });
-    await landed('xcm', { kind: 'xcm', query: sent.query });
+    await landed({ kind: 'xcm', query: sent.query });
   }
 }
 
@@ -173,7 +196,7 @@ async function auctionFlow(devnet: Devnet, landed: Landed) {
       input,
     });
     const done = await expectFulfilled(devnet, sent);
-    await landed('auction', { kind: 'evm', requestId: sent.requestId });
+    await landed({ kind: 'evm', requestId: sent.requestId });
     return done;
   };
   const fromSibling = async (who: 'Dave' | 'Ferdie', input: Uint8Array) => {
@@ -182,7 +205,7 @@ async function auctionFlow(devnet: Devnet, landed: Landed) {
       { signer: await devSigner(who), contractId, input },
     );
     const done = await expectFulfilled(devnet, sent, { timeoutMs: 180_000 });
-    await landed('auction', { kind: 'xcm', query: sent.query });
+    await landed({ kind: 'xcm', query: sent.query });
     return done;
   };
   await fromEvm(3, BID(500n));
@@ -243,7 +266,7 @@ async function consumerFlow(devnet: Devnet, landed: Landed) {
       .find((e) => e?.kind === 'RequestSent') as { requestId: Hex } | undefined;
     if (!sent) throw new Error(`no request from ${consumer.address} in ${receipt.transactionHash}`);
     await expectFulfilled(devnet, { kind: 'evm', requestId: sent.requestId });
-    await landed('consumer', { kind: 'evm', requestId: sent.requestId });
+    await landed({ kind: 'evm', requestId: sent.requestId });
   };
   await send(6, 'check', JSON.stringify({ score: 700 }));
   await send(7, 'bid', BID(300n));
@@ -253,7 +276,7 @@ async function consumerFlow(devnet: Devnet, landed: Landed) {
 
 /** Which flow a recorded request belongs to: the auction's contract, or the greeter by origin. */
 function flowClassifier(devnet: Devnet) {
-  const auction = devnet.contracts['open-auction']!.contractId.toLowerCase();
+  const auction = devnet.contracts['open-auction']?.contractId.toLowerCase();
   return (entry: TapeEntry): string => {
     const contractId: Hex =
       entry.kind === 'evm.log'

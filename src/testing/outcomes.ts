@@ -9,7 +9,7 @@ import * as contracts from '../phala/actions/contracts.js';
 import type { PhalaClient } from '../phala/client.js';
 import { eventsAt } from '../phala/events.js';
 import type { TapeEntry } from '../protocol/tape.js';
-import { encodeEvmLog, evmLogOf, substrateEventOf } from '../relayer/tape/entries.js';
+import { TapeDecodeError, encodeEvmLog, evmLogOf, substrateEventOf } from '../relayer/tape/entries.js';
 import { getSiblingResult } from '../sdk/sibling.js';
 
 /**
@@ -135,12 +135,13 @@ export type Outcome = {
   sealedOutput: Hex;
 };
 
-export function outcomeOf(entry: TapeEntry, apis: { phala: PhalaClient; sibling: PhalaClient }): Outcome {
+/** `apis` decode substrate and XCM entries (with their chains' metadata); EVM entries need none. */
+export function outcomeOf(entry: TapeEntry, apis?: { phala: PhalaClient; sibling: PhalaClient }): Outcome {
   if (entry.kind === 'evm.log') {
     const log = evmLogOf(entry);
     const decoded = decodeEventLog({ abi: phalaBridgeGatewayAbi, data: log.data, topics: log.topics });
     if (decoded.eventName !== 'RequestFulfilled')
-      throw new Error(`not a RequestFulfilled log: ${decoded.eventName}`);
+      throw new TapeDecodeError(entry, `not a RequestFulfilled log: ${decoded.eventName}`);
     const { requestId, result } = decoded.args as { requestId: Hex; result: number };
     let publicOutput: Hex = '0x';
     let sealedOutput: Hex = '0x';
@@ -171,6 +172,8 @@ export function outcomeOf(entry: TapeEntry, apis: { phala: PhalaClient; sibling:
       sealedOutput,
     };
   }
+  if (!apis)
+    throw new TapeDecodeError(entry, 'a substrate entry is decoded with its chain’s metadata: pass apis');
   const api = entry.kind === 'xcm.message' ? apis.sibling.api : apis.phala.api;
   const event = substrateEventOf(api, entry);
   return {
@@ -189,9 +192,14 @@ export function outcomeOf(entry: TapeEntry, apis: { phala: PhalaClient; sibling:
  * Compared: kind, chain, outcome and public output, and the request id of Phala-style and XCM
  * requests. An EVM request id is not compared: its nonce is the number of the block the request
  * was mined in (PROTOCOL §1, issue 15), which a replay on another devnet, or later on the same
- * one, does not repeat; the request's place in the tape stands for it.
+ * one, does not repeat; the request's place in the tape stands for it. `why`, given the index of
+ * an entry whose request id differs, may say why (replay: the chain's request nonce moved).
  */
-export function compareOutcomes(actual: Outcome[], golden: Outcome[]): string[] {
+export function compareOutcomes(
+  actual: Outcome[],
+  golden: Outcome[],
+  why?: (index: number) => string | undefined,
+): string[] {
   const differences: string[] = [];
   const n = Math.max(actual.length, golden.length);
   let evmRequests = 0;
@@ -211,8 +219,11 @@ export function compareOutcomes(actual: Outcome[], golden: Outcome[]): string[] 
       ? (['kind', 'chain', 'result', 'publicOutput'] as const)
       : (['kind', 'chain', 'requestId', 'result', 'publicOutput'] as const);
     for (const key of keys) {
-      if (a[key].toLowerCase() !== g[key].toLowerCase())
-        differences.push(`entry ${i + 1} (${label}): ${key} is ${a[key]}, golden ${g[key]}`);
+      if (a[key].toLowerCase() === g[key].toLowerCase()) continue;
+      const reason = key === 'requestId' ? why?.(i) : undefined;
+      differences.push(
+        `entry ${i + 1} (${label}): ${key} is ${a[key]}, golden ${g[key]}${reason ? ` (${reason})` : ''}`,
+      );
     }
   }
   return differences;

@@ -59,8 +59,17 @@ export type ReplayOptions = {
   onProgress?: (line: string) => void;
 };
 
-/** One request of the tape: the recorded entry, the request replay made of it, and its answer. */
-export type ReplayedRequest = { entry: TapeEntry; ref: RequestRef; output: TapeEntry };
+/**
+ * One request of the tape: the recorded entry, the request replay made of it, and its answer. A
+ * Phala-style or XCM request's id is made from the Phala-style chain's request nonce: `nonce`
+ * holds the one it was recorded with and the one the chain was at when replay sent it.
+ */
+export type ReplayedRequest = {
+  entry: TapeEntry;
+  ref: RequestRef;
+  output: TapeEntry;
+  nonce?: { recorded: bigint; replayed: bigint };
+};
 
 export type ReplayResult = {
   requests: ReplayedRequest[];
@@ -84,11 +93,12 @@ export async function replay(tape: string | TapeEntry[], options: ReplayOptions 
   try {
     const requests: ReplayedRequest[] = [];
     for (const [i, entry] of entries.entries()) {
-      const ref = await resend(devnet, entry);
+      const { ref, nonce } = await resend(devnet, entry);
       const output = await waitForFulfilmentEntry(devnet, ref, options.timeoutMs);
       writer?.write(output);
-      requests.push({ entry, ref, output });
-      progress(`${i + 1}/${entries.length} ${entry.kind} → ${refText(ref, entry, devnet)} fulfilled`);
+      requests.push({ entry, ref, output, ...(nonce ? { nonce } : {}) });
+      const moved = nonce && nonce.recorded !== nonce.replayed ? ` (${nonceText(nonce)})` : '';
+      progress(`${i + 1}/${entries.length} ${entry.kind} → ${refText(ref, entry, devnet)} fulfilled${moved}`);
     }
     const apis = { phala: devnet.phala, sibling: devnet.sibling };
     const outputs = requests.map((r) => r.output);
@@ -99,6 +109,10 @@ export async function replay(tape: string | TapeEntry[], options: ReplayOptions 
       differences = compareOutcomes(
         outcomes,
         golden.map((g) => outcomeOf(g, apis)),
+        (i) => {
+          const nonce = requests[i]?.nonce;
+          return nonce && nonce.recorded !== nonce.replayed ? nonceText(nonce) : undefined;
+        },
       );
     }
     return { requests, outputs, outcomes, differences };
@@ -106,6 +120,14 @@ export async function replay(tape: string | TapeEntry[], options: ReplayOptions 
     await writer?.close();
     if (!options.devnet) await devnet.stop();
   }
+}
+
+/**
+ * Why a Phala-style or XCM id differs: the chain's one request counter was elsewhere (the tape is
+ * not the whole recording of a fresh devnet, or requests were sent before it on this one).
+ */
+function nonceText(nonce: { recorded: bigint; replayed: bigint }): string {
+  return `sent at the Phala-style chain's request nonce ${nonce.replayed}, recorded at ${nonce.recorded}: Phala-style and XCM requests share that counter, so a tape replays their ids only as the whole recording of a fresh devnet`;
 }
 
 function refText(ref: RequestRef, entry: TapeEntry, devnet: Devnet): string {
@@ -116,8 +138,11 @@ function refText(ref: RequestRef, entry: TapeEntry, devnet: Devnet): string {
 }
 
 /** Sends the recorded request again from the same sender; returns how to find its fulfilment. */
-async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
-  if (entry.kind === 'evm.log') return resendEvm(devnet, entry);
+async function resend(
+  devnet: Devnet,
+  entry: TapeEntry,
+): Promise<{ ref: RequestRef; nonce?: ReplayedRequest['nonce'] }> {
+  if (entry.kind === 'evm.log') return { ref: await resendEvm(devnet, entry) };
   const event = phalaEventOf(devnet.phala.api, entry);
   if (event.pallet !== 'PhalaContracts' || event.type !== 'RequestSubmitted')
     throw new ReplayError(
@@ -132,6 +157,8 @@ async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
     );
   const head = (await devnet.phala.api.rpc.chain.getHeader()).number.toNumber();
   const deadline = head + Math.max(event.deadline - entry.block, 20);
+  // Requests are awaited one by one: the next nonce now is the one this request gets.
+  const nonce = { recorded: BigInt(event.nonce), replayed: await nextRequestNonce(devnet) };
   if (event.origin.kind === 'signed') {
     const signer = await devSignerOf(event.origin.account, 42);
     const sent = await contracts.request(devnet.phala, {
@@ -141,7 +168,7 @@ async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
       responseKey: event.responseKey,
       deadline,
     });
-    return { kind: 'phala', requestId: sent.event.requestId as Hex };
+    return { ref: { kind: 'phala', requestId: sent.event.requestId as Hex }, nonce };
   }
   if (event.origin.kind !== 'xcm')
     throw new ReplayError(`Request ${event.requestId} has an origin replay does not know.`);
@@ -155,7 +182,15 @@ async function resend(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
     responseKey: event.responseKey,
     deadline,
   });
-  return { kind: 'xcm', query: sent.query };
+  return { ref: { kind: 'xcm', query: sent.query }, nonce };
+}
+
+/** PhalaContracts.NextRequestNonce: the nonce the chain gives its next request, whatever its origin. */
+async function nextRequestNonce(devnet: Devnet): Promise<bigint> {
+  const query = devnet.phala.api.query.phalaContracts as unknown as {
+    nextRequestNonce: () => Promise<{ toString(): string }>;
+  };
+  return BigInt((await query.nextRequestNonce()).toString());
 }
 
 async function resendEvm(devnet: Devnet, entry: TapeEntry): Promise<RequestRef> {
