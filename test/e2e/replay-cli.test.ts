@@ -13,13 +13,15 @@ import { dropJob, getJourney } from '../../src/relayer/admin-client.js';
 import { RelayerQueues } from '../../src/relayer/queues.js';
 import { createRedis } from '../../src/relayer/redis.js';
 import { requestFromEvm } from '../../src/sdk/evm.js';
-import { type Devnet, expectFulfilled, startDevnet } from '../../src/testing/index.js';
+import { type Devnet, expectFulfilled, replay, startDevnet } from '../../src/testing/index.js';
 
 /**
  * `phala-bridge replay` as an operator runs it, the real CLI in a child process:
  *   --queue: a request the relayer had queued is dropped before any worker took it; the tape the
  *            daemon recorded puts it back into the live queue, and it is fulfilled. Again: nothing.
  *   --compare: a golden tape that disagrees makes the command list the difference and exit 1.
+ * And, on the same devnet through `replay()`, why a tape does not replay after other Phala-style
+ * requests: the chain's one request nonce has moved, and each differing id says so.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '../../bin/phala-bridge.js');
@@ -127,6 +129,42 @@ describe('phala-bridge replay (sim TEE)', () => {
     // What landed is still written, one entry per request.
     expect(readTape(out).length).toBe(2);
   }, 300_000);
+});
+
+describe('replay after other requests on the same devnet', () => {
+  it('Phala-style and XCM requests share the chain’s nonce: an XCM tape after a Phala-style one gets other ids, each difference says why', async () => {
+    // The Phala-style chain has sent no request yet: the phala tape starts where its recording did.
+    const first = await replay(path.join(tapes, 'phala.ndjson'), {
+      devnet,
+      compare: path.join(tapes, 'phala.golden.ndjson'),
+    });
+    expect(first.differences).toEqual([]);
+    expect(first.requests.map((r) => r.nonce)).toEqual([
+      { recorded: 0n, replayed: 0n },
+      { recorded: 1n, replayed: 1n },
+    ]);
+    // The xcm tape was recorded on a fresh chain (nonces 0, 1); here the counter is at 2.
+    const second = await replay(path.join(tapes, 'xcm.ndjson'), {
+      devnet,
+      compare: path.join(tapes, 'xcm.golden.ndjson'),
+      timeoutMs: 180_000,
+    });
+    expect(second.requests.map((r) => r.nonce)).toEqual([
+      { recorded: 0n, replayed: 2n },
+      { recorded: 1n, replayed: 3n },
+    ]);
+    expect(second.differences).toEqual([
+      expect.stringMatching(
+        /^entry 1 \(0x[0-9a-f]{64}\): requestId is 0x[0-9a-f]{64}, golden 0x[0-9a-f]{64} \(sent at the Phala-style chain's request nonce 2, recorded at 0: .*whole recording of a fresh devnet\)$/,
+      ),
+      expect.stringMatching(/^entry 2 \(0x[0-9a-f]{64}\): requestId is .*nonce 3, recorded at 1: /),
+    ]);
+    // The answers themselves are the same.
+    expect(second.outcomes.map((o) => Buffer.from(o.publicOutput.slice(2), 'hex').toString())).toEqual([
+      'hello, xcm-dave!',
+      'hello, xcm-ferdie!',
+    ]);
+  }, 480_000);
 });
 
 /**
