@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so the published bin and the repo agree byte for byte.
+// The CLI from this checkout's TypeScript sources, through tsx (npm start, the tests): no build
+// step, never a stale dist/. The published package's bin is the compiled dist/cli/main.js.
 import { register } from 'tsx/esm/api';
 
 register();
