@@ -25,14 +25,23 @@ export function assetRoutes(): Route[] {
     type: `${f.type}; charset=utf-8`,
     body: readFileSync(f.path()),
   }));
-  return loaded.map((file) => ({
-    method: 'GET' as const,
-    path: `/assets/${file.name}`,
-    access: 'public' as const,
-    handler: async () => ({
-      body: file.body,
-      contentType: file.type,
-      headers: { 'cache-control': 'public, max-age=300' },
-    }),
-  }));
+  const favicon: Route = {
+    method: 'GET',
+    path: '/favicon.ico',
+    access: 'public',
+    handler: async () => ({ status: 204, text: '' }),
+  };
+  return [
+    favicon,
+    ...loaded.map((file) => ({
+      method: 'GET' as const,
+      path: `/assets/${file.name}`,
+      access: 'public' as const,
+      handler: async () => ({
+        body: file.body,
+        contentType: file.type,
+        headers: { 'cache-control': 'public, max-age=300' },
+      }),
+    })),
+  ];
 }

@@ -14,7 +14,7 @@ export function chainsTables(p: {
 }): Html {
   const latest = p.sampler.latest;
   const queues = latest ? Object.entries(latest.queues).sort(([a], [b]) => a.localeCompare(b)) : [];
-  return html`<div id="chains-tables" hx-get="/chains" hx-select="#chains-tables" hx-swap="outerHTML" hx-trigger="chains-changed from:body">
+  return html`<div id="chains-tables" hx-get="/chains" hx-select="#chains-tables" hx-swap="outerHTML" hx-trigger="chains-changed from:body" hx-disinherit="*">
 <h2>Watched chains</h2>
 <div class="table-wrap" role="region" aria-label="Chains" tabindex="0">
 <table>

@@ -75,6 +75,7 @@ export function deadLettersBody(p: {
   return html`<h1>Dead letters</h1>
 <p class="muted">Requests that stopped for good. Retry sends one back to the stage where it stopped (the admin API's rules);
 drop removes it. Refused requests (security) are listed under <a href="/?state=refused">Requests → refused</a>.</p>
+<div id="action-status" role="status" aria-live="polite"></div>
 <form class="filters" aria-label="Filter dead letters" action="/dead" method="get"
   hx-get="/dead" hx-select="#dead" hx-target="#dead" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change, submit">
   <label for="d-origin">Origin
@@ -86,11 +87,11 @@ drop removes it. Refused requests (security) are listed under <a href="/?state=r
   <button type="submit">Filter</button>
   <a href="/dead">Clear</a>
 </form>
-<div id="dead" hx-get="/dead${f.origin || f.contract ? `?${new URLSearchParams(Object.entries(f).filter(([, v]) => v) as [string, string][])}` : ''}" hx-select="#dead" hx-swap="outerHTML" hx-trigger="requests-changed from:body">
+<div id="dead" hx-get="/dead${f.origin || f.contract ? `?${new URLSearchParams(Object.entries(f).filter(([, v]) => v) as [string, string][])}` : ''}" hx-select="#dead" hx-swap="outerHTML" hx-trigger="requests-changed from:body" hx-disinherit="*">
 ${p.error ? html`<p class="message error" role="alert">${p.error}</p>` : ''}
 <div class="actions" id="bulk-actions">
   <button type="button" ${p.rows.length === 0 ? 'disabled' : ''} hx-post="/dead/retry" hx-ext="json-enc" hx-vals="${matcher}"
-    hx-confirm="Retry every dead letter matching this filter (${String(p.rows.length)} shown)?" hx-target="#bulk-actions" hx-swap="outerHTML">Retry all matching (${p.rows.length})</button>
+    hx-confirm="Retry every dead letter matching this filter (${String(p.rows.length)} shown)?" hx-target="#action-status" hx-swap="innerHTML">Retry all matching (${p.rows.length})</button>
 </div>
 <p class="muted" aria-live="polite">${p.rows.length} dead letter${p.rows.length === 1 ? '' : 's'}.</p>
 <div class="table-wrap" role="region" aria-label="Dead letters" tabindex="0">
@@ -123,10 +124,13 @@ export function dropButton(jobId: string, force: boolean): Html {
     ? `Drop ${jobId} even though it is not finished? Nobody has seen it fail; it will not be answered.`
     : `Drop ${jobId}? It is removed from the queues and will not be retried.`;
   return html`<button type="button" class="danger" hx-post="/dead/${encodeURIComponent(jobId)}/drop" hx-ext="json-enc"
-  hx-vals="${JSON.stringify(force ? { force: 'true' } : {})}" hx-confirm="${question}" hx-target="closest .actions" hx-swap="outerHTML">${force ? 'Drop anyway' : 'Drop'}</button>`;
+  hx-vals="${JSON.stringify(force ? { force: 'true' } : {})}" hx-confirm="${question}" hx-target="#action-status" hx-swap="innerHTML">${force ? 'Drop anyway' : 'Drop'}</button>`;
 }
 
-/** What a retry or drop answers in place of the buttons it came from (a status, readable by screen readers). */
+/**
+ * What a retry or drop answers, shown in the page's status region (outside the list, which the
+ * live stream redraws as the request moves), read out by screen readers.
+ */
 export function actionResult(message: string, ok: boolean, extra?: Html): Html {
-  return html`<div class="actions" role="status"><p class="message${ok ? '' : ' error'}">${message}</p>${extra ?? ''}</div>`;
+  return html`<div class="message${ok ? '' : ' error'}"><p>${message}</p>${extra ? html`<div class="actions">${extra}</div>` : ''}</div>`;
 }

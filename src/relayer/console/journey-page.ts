@@ -25,7 +25,8 @@ export function journeyBody(d: JobDetail, canRetry: boolean): Html {
   const last = d.journey.at(-1)?.at;
   const refusals = d.journey.filter(isRefusal);
   return html`<p><a href="/">← Requests</a></p>
-<div id="journey" hx-get="/requests/${encodeURIComponent(d.jobId)}" hx-select="#journey" hx-target="#journey" hx-swap="outerHTML" hx-trigger="requests-changed from:body">
+<div id="action-status" role="status" aria-live="polite"></div>
+<div id="journey" hx-get="/requests/${encodeURIComponent(d.jobId)}" hx-select="#journey" hx-target="#journey" hx-swap="outerHTML" hx-trigger="requests-changed from:body" hx-disinherit="*">
 <h1>Request <code class="mono">${short(d.jobId, 12)}</code></h1>
 ${
   refusals.length
@@ -69,5 +70,5 @@ ${d.journey.map((e, i) => {
 }
 
 export function retryButton(jobId: string): Html {
-  return html`<button type="button" hx-post="/dead/${encodeURIComponent(jobId)}/retry" hx-ext="json-enc" hx-target="closest .actions" hx-swap="outerHTML">Retry</button>`;
+  return html`<button type="button" hx-post="/dead/${encodeURIComponent(jobId)}/retry" hx-ext="json-enc" hx-target="#action-status" hx-swap="innerHTML">Retry</button>`;
 }

@@ -28,7 +28,7 @@ const NAV: { id: Section; href: string; label: string }[] = [
 /** The banner every page opens with when anything was refused for security: text and an icon, not colour alone. */
 export function refusalBanner(refusals: readonly RefusalCount[]): Html {
   const total = refusals.reduce((n, r) => n + r.count, 0);
-  return html`<div id="security-banner" hx-get="/partials/security" hx-trigger="security-changed from:body" hx-swap="outerHTML">${
+  return html`<div id="security-banner" hx-get="/partials/security" hx-trigger="security-changed from:body" hx-disinherit="*" hx-swap="outerHTML">${
     total === 0
       ? ''
       : html`<div class="banner banner-security" role="alert">

@@ -48,7 +48,7 @@ export function requestsTable(p: {
 }): Html {
   const now = p.now ?? Date.now();
   const rows = p.rows ?? [];
-  return html`<div id="requests" hx-get="/requests/rows${filterQuery(p.filter)}" hx-trigger="requests-changed from:body" hx-swap="outerHTML">
+  return html`<div id="requests" hx-get="/requests/rows${filterQuery(p.filter)}" hx-trigger="requests-changed from:body" hx-disinherit="*" hx-swap="outerHTML">
 ${p.error ? html`<p class="message error" role="alert">${p.error}</p>` : ''}
 <p class="muted" aria-live="polite">${rows.length} request${rows.length === 1 ? '' : 's'} shown, newest first.</p>
 <div class="table-wrap" role="region" aria-label="Requests" tabindex="0">

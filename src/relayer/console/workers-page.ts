@@ -59,7 +59,7 @@ function workerCard(w: WorkerView, view: WorkersView, now: number): Html {
 
 export function workersBody(view: WorkersView, now = Date.now()): Html {
   return html`<h1>Workers and gatekeepers</h1>
-<div id="workers" hx-get="/workers" hx-select="#workers" hx-swap="outerHTML" hx-trigger="workers-changed from:body">
+<div id="workers" hx-get="/workers" hx-select="#workers" hx-swap="outerHTML" hx-trigger="workers-changed from:body" hx-disinherit="*">
 ${view.errors.map((e) => html`<p class="message error" role="alert">${e}</p>`)}
 <p class="muted" aria-live="polite">${view.workers.length} worker${view.workers.length === 1 ? '' : 's'} registered;
 ${view.workers.filter((w) => w.status.kind === 'approved' && w.revoked === null).length} approved.</p>
