@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Hex, decodeAbiParameters, getContractAddress } from 'viem';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/devnet/evm/node.js';
 import { readTape } from '../../src/protocol/tape.js';
 import { type Outcome, compareOutcomes, outcomeOf } from '../../src/testing/outcomes.js';
@@ -109,6 +109,10 @@ let results: Map<string, Promise<Run>>;
 beforeAll(() => {
   results = runAll(commands, PARALLEL);
 });
+// A failed check leaves no replay running behind it (each stops its own devnet when it ends).
+afterAll(async () => {
+  await Promise.allSettled(results.values());
+}, 900_000);
 
 /** The tape's run: exit 0, the same as its golden tape, and what it printed. */
 async function replayed(name: string) {
