@@ -19,8 +19,7 @@ after(() => devnet?.stop());
 
 test('the greeter answers an EVM account', async () => {
   const { walletClient, publicClient } = evmAccount(devnet, 4);
-  const sent = await requestFromEvm({
-    sender: walletClient,
+  const sent = await requestFromEvm(walletClient, {
     publicClient,
     gateway: devnet.chains.evm.gateway,
     contractId: devnet.contracts.greeter.contractId,

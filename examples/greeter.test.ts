@@ -18,8 +18,7 @@ afterAll(() => devnet?.stop());
 
 test('the greeter answers an EVM account', async () => {
   const { walletClient, publicClient } = evmAccount(devnet, 3);
-  const sent = await requestFromEvm({
-    sender: walletClient,
+  const sent = await requestFromEvm(walletClient, {
     publicClient,
     gateway: devnet.chains.evm.gateway,
     contractId: devnet.contracts.greeter.contractId,

@@ -62,22 +62,26 @@ export function addContractChainCommands(contract: Command): void {
   chain(contract.command('deploy'), true)
     .description('Upload a JavaScript contract and instantiate it in a cluster; waits for its published key')
     .argument('<file>', 'the contract module')
-    .requiredOption('--cluster <hex>', 'the cluster whose workers run it', hex32('--cluster'))
+    .option(
+      '--cluster <hex>',
+      'the cluster whose workers run it (default: the only cluster approved workers serve, as on the devnet)',
+      hex32('--cluster'),
+    )
     .option('--salt <text>', 'makes the instance unique (default: time-based)')
-    .action(async (file: string, opts: ChainOptions & { cluster: Hex; salt?: string }) => {
+    .action(async (file: string, opts: ChainOptions & { cluster?: Hex; salt?: string }) => {
       const { deployContract } = await import('../sdk/deploy.js');
       const signer = await signerOf(opts);
       const deployed = await withClient(opts.wsUrl, (client) =>
         deployContract(client, {
           signer,
           file,
-          cluster: opts.cluster,
+          ...(opts.cluster ? { cluster: opts.cluster } : {}),
           ...(opts.salt ? { salt: opts.salt } : {}),
         }),
       );
       if (opts.json) return printJson(deployed);
       console.log(
-        `contract   ${deployed.contractId}\ncode hash  ${deployed.codeHash}\npublic key ${deployed.publicKey}`,
+        `contract   ${deployed.contractId}\ncode hash  ${deployed.codeHash}\npublic key ${deployed.publicKey}\ncluster    ${deployed.cluster}`,
       );
     });
 
@@ -102,7 +106,7 @@ export function addContractChainCommands(contract: Command): void {
     .action(async (contractId: Hex, input: string, opts: ChainOptions & { worker: string }) => {
       const { queryContract } = await import('../sdk/query.js');
       const answer = await withClient(opts.wsUrl, (phala) =>
-        queryContract({ workerUrl: opts.worker, contractId, input, phala }),
+        queryContract(phala, { workerUrl: opts.worker, contractId, input }),
       );
       if (opts.json)
         return printJson({ output: text(answer.output), gasUsed: answer.gasUsed, worker: answer.worker });

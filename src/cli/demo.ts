@@ -40,9 +40,8 @@ export async function runDemo(devnet: Devnet, timeoutMs = 120_000): Promise<Demo
     const input = 'Solidity';
     const account = privateKeyToAccount(evm.accounts[3]!.privateKey);
     const sender = createWalletClient({ account, transport: http(evm.rpcUrl) });
-    const sent = await requestFromEvm({ sender, publicClient, gateway: evm.gateway, contractId, input });
-    const result = await waitForEvmResult({
-      publicClient,
+    const sent = await requestFromEvm(sender, { publicClient, gateway: evm.gateway, contractId, input });
+    const result = await waitForEvmResult(publicClient, {
       gateway: evm.gateway,
       requestId: sent.requestId,
       fromBlock: sent.blockNumber,
@@ -84,10 +83,12 @@ export async function runDemo(devnet: Devnet, timeoutMs = 120_000): Promise<Demo
 
   const viaXcm = async (): Promise<Omit<DemoOutcome, 'journey'>> => {
     const input = 'XCM';
-    const sent = await requestFromSibling(
-      { sibling: devnet.sibling, phala: devnet.phala },
-      { signer: await devSigner('Alice', 42), contractId, input },
-    );
+    const sent = await requestFromSibling(devnet.sibling, {
+      phala: devnet.phala,
+      signer: await devSigner('Alice', 42),
+      contractId,
+      input,
+    });
     const result = await waitForSiblingResult(devnet.sibling, { query: sent.query, timeoutMs });
     return {
       origin: 'xcm',

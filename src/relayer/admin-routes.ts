@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
+import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { isRequestQueueName } from '../protocol/queue-names.js';
 import type { JourneyStore } from './journey.js';
 import { HttpRequestError, type Route } from './http-server.js';
@@ -97,6 +98,8 @@ export function adminRoutes(queues: RelayerQueues, journeys: JourneyStore): Rout
             state: await j.getState(),
             attempts: j.attemptsMade,
             failedReason: j.failedReason,
+            // A worker's refusal, as it reported it on the job (the SDK's waits stop on it).
+            ...(jobRefusalSchema.safeParse(j.progress).data ?? {}),
           })),
         );
         return { json: { ...summary, journey: await journeys.entries(params.jobId!), queues: stages } };

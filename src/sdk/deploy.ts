@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { type Hex, toHex, utf8 } from '../base/bytes.js';
 import { BaseError, type Retry } from '../base/errors.js';
-import { pollUntil } from '../base/poll.js';
+import { type PollTimeoutError, pollUntil } from '../base/poll.js';
 import { blake2_256 } from '../crypto/hash.js';
 import * as contracts from '../phala/actions/contracts.js';
 import * as registry from '../phala/actions/registry.js';
 import type { PhalaClient } from '../phala/client.js';
 import type { Signer } from '../phala/submit.js';
+import { type GetDefaultClusterErrorType, getDefaultCluster } from './clusters.js';
 
 export class CodeMismatchError extends BaseError {
   static override readonly retry: Retry = 'never';
@@ -23,7 +24,8 @@ export type DeployContractParameters = {
   /** The contract's JavaScript source, or a path to it. */
   code?: string;
   file?: string;
-  cluster: Hex;
+  /** The cluster whose workers run it; default: the only cluster approved workers serve. */
+  cluster?: Hex;
   /** Makes the contract id unique among instances of the same code (default: time-based). */
   salt?: string;
   /** Wait until a gatekeeper has published the contract's key (default true). */
@@ -31,7 +33,14 @@ export type DeployContractParameters = {
   timeoutMs?: number;
 };
 
-export type DeployContractReturnType = { contractId: Hex; codeHash: Hex; publicKey: Hex | null };
+export type DeployContractReturnType = {
+  contractId: Hex;
+  codeHash: Hex;
+  /** Null with `waitForKey: false`. */
+  publicKey: Hex | null;
+  cluster: Hex;
+};
+export type DeployContractErrorType = BaseError | GetDefaultClusterErrorType | PollTimeoutError | Error;
 
 /** Uploads the code (once per hash) and instantiates it in a cluster; waits for its key. */
 export async function deployContract(
@@ -40,13 +49,14 @@ export async function deployContract(
 ): Promise<DeployContractReturnType> {
   const code = p.code ?? (p.file ? readFileSync(p.file, 'utf8') : undefined);
   if (code === undefined) throw new BaseError('Pass the contract `code` or a `file`.');
+  const cluster = p.cluster ?? (await getDefaultCluster(client));
   const codeHash = codeHashOf(code);
   if (!(await contracts.getCode(client, codeHash)))
     await contracts.uploadCode(client, { signer: p.signer, code: toHex(utf8(code)) });
   const instantiated = await contracts.instantiate(client, {
     signer: p.signer,
     codeHash,
-    cluster: p.cluster,
+    cluster,
     salt: toHex(utf8(p.salt ?? `${Date.now()}-${Math.random()}`)),
   });
   const contractId = instantiated.event.contractId as Hex;
@@ -57,8 +67,17 @@ export async function deployContract(
           label: `the key of contract ${contractId}`,
           timeoutMs: p.timeoutMs ?? 60_000,
         })) as Hex);
-  return { contractId, codeHash, publicKey };
+  return { contractId, codeHash, publicKey, cluster };
 }
+
+export type VerifyContractCodeParameters = {
+  contractId: Hex;
+  /** The contract's JavaScript source, or a path to it. */
+  code?: string;
+  file?: string;
+};
+export type VerifyContractCodeReturnType = { codeHash: Hex };
+export type VerifyContractCodeErrorType = CodeMismatchError | BaseError | Error;
 
 /**
  * Checks that a deployed contract runs exactly the given source: the code hash recorded on chain
@@ -66,8 +85,8 @@ export async function deployContract(
  */
 export async function verifyContractCode(
   client: PhalaClient,
-  p: { contractId: Hex; code?: string; file?: string },
-): Promise<{ codeHash: Hex }> {
+  p: VerifyContractCodeParameters,
+): Promise<VerifyContractCodeReturnType> {
   const code = p.code ?? (p.file ? readFileSync(p.file, 'utf8') : undefined);
   if (code === undefined) throw new BaseError('Pass the contract `code` or a `file`.');
   const info = await contracts.getContract(client, p.contractId);

@@ -1,68 +1,74 @@
-import type { Signer as EthersSigner } from 'ethers';
 import {
   type Account,
   type Address,
   type Chain,
+  type Client,
+  type GetChainIdErrorType,
   type Hex,
   type PublicClient,
+  type SendTransactionErrorType,
   type Transport,
-  type WalletClient,
+  type WaitForTransactionReceiptErrorType,
   createPublicClient,
+  custom,
   http,
 } from 'viem';
-import { getChainId, waitForTransactionReceipt } from 'viem/actions';
+import { getChainId, sendTransaction, waitForTransactionReceipt } from 'viem/actions';
 import { BaseError, type Retry } from '../base/errors.js';
-import { pollUntil } from '../base/poll.js';
+import type { PollTimeoutError } from '../base/poll.js';
 import { decodeGatewayLog } from '../evm/gateway/events.js';
-import { type GetFulfillmentOutputsReturnType, getFulfillmentOutputs } from '../evm/gateway/outputs.js';
+import {
+  type FulfillmentOutputsError,
+  type GetFulfillmentOutputsReturnType,
+  getFulfillmentOutputs,
+} from '../evm/gateway/outputs.js';
 import { getContractInfo } from '../evm/gateway/read.js';
-import { encodeRequest, sendRequest } from '../evm/gateway/request.js';
+import { encodeRequest } from '../evm/gateway/request.js';
+import type {
+  RelayerParameters,
+  RelayerStatusError,
+  RequestEndedError,
+  RequestRefusedError,
+} from './relayer-status.js';
 import { createResponseKey, sealInput } from './seal.js';
+import { waitForAnswer } from './wait.js';
+
+/**
+ * An ethers v6 signer, by the two methods the SDK calls (so that the SDK's types need no ethers:
+ * it is an optional peer).
+ */
+export type EthersLikeSigner = {
+  getAddress(): Promise<string>;
+  sendTransaction(transaction: { to: string; data: string }): Promise<{ hash: string }>;
+};
+
+/** A viem client with an account (a wallet client) that signs and sends. */
+export type EvmWalletClient = Client<Transport, Chain | undefined, Account>;
 
 /** Who sends an EVM request: a viem wallet client with an account, or an ethers v6 signer. */
-export type EvmSender = WalletClient<Transport, Chain | undefined, Account> | EthersSigner;
-
-export type RequestFromEvmParameters = {
-  sender: EvmSender;
-  /** Reads (contract key, receipt, result) go through viem: pass a client or an RPC URL. */
-  publicClient?: PublicClient;
-  rpcUrl?: string;
-  gateway: Address;
-  contractId: Hex;
-  input: Uint8Array | string;
-  /** Gas for the requester's callback; 0 (the default) for an EOA, which reads the result itself. */
-  callbackGasLimit?: number;
-  /** Seconds until the request may no longer be fulfilled (default one hour). */
-  deadlineSeconds?: number;
-};
-
-export type RequestFromEvmReturnType = {
-  requestId: Hex;
-  transactionHash: Hex;
-  blockNumber: bigint;
-  requester: Address;
-  /** Opens the sealed output (`openOutput`); keep it as secret as the answer it opens. */
-  responseSecretKey: Hex;
-  publicClient: PublicClient;
-};
+export type EvmSender = EvmWalletClient | EthersLikeSigner;
 
 export class EvmRequestError extends BaseError {
   static override readonly retry: Retry = 'never';
   override name = 'EvmRequestError';
 }
 
-function isEthersSigner(sender: EvmSender): sender is EthersSigner {
-  return typeof (sender as EthersSigner).getAddress === 'function';
+function isEthersSigner(sender: EvmSender): sender is EthersLikeSigner {
+  return typeof (sender as EthersLikeSigner).getAddress === 'function';
 }
 
-function readerOf(p: { publicClient?: PublicClient; rpcUrl?: string }): PublicClient {
+/** Reads go through `publicClient`, else `rpcUrl`, else the viem wallet client's own transport. */
+function readerOf(sender: EvmSender, p: { publicClient?: PublicClient; rpcUrl?: string }): PublicClient {
   if (p.publicClient) return p.publicClient;
-  if (!p.rpcUrl) throw new EvmRequestError('Pass `publicClient` or `rpcUrl` for reads.');
-  return createPublicClient({ transport: http(p.rpcUrl) });
+  if (p.rpcUrl) return createPublicClient({ transport: http(p.rpcUrl) });
+  if (!isEthersSigner(sender))
+    return createPublicClient({ chain: sender.chain, transport: custom({ request: sender.request }) });
+  throw new EvmRequestError('Pass `publicClient` or `rpcUrl` for reads when sending with an ethers signer.');
 }
+
+// ------------------------------------------------------------------ sealInputForEvm
 
 export type SealInputForEvmParameters = {
-  publicClient: PublicClient;
   gateway: Address;
   contractId: Hex;
   /** Who calls the gateway: the EOA, or the consumer contract that calls it for its user. */
@@ -76,20 +82,48 @@ export type SealInputForEvmParameters = {
   input: Uint8Array | string;
 };
 
+export type SealInputForEvmReturnType = {
+  /** Pass it to the consumer's entry point (or the gateway's `request`) as `sealedInput`. */
+  sealedInput: Hex;
+  /** `publicKey` goes in the request as `responseKey`; `secretKey` opens the sealed output. */
+  responseKey: { secretKey: Hex; publicKey: Hex };
+  chainId: number;
+};
+
+export type SealInputForEvmErrorType = EvmRequestError | GetChainIdErrorType | Error;
+
+/** @deprecated Pass the client first: `sealInputForEvm(publicClient, { gateway, … })`. */
+export type DeprecatedSealInputForEvmParameters = SealInputForEvmParameters & { publicClient: Client };
+
 /**
- * Seals an input for a request made on an EVM chain, with the contract's key as the gateway knows
- * it and a fresh response key. For a consumer contract (PrivateCheck, an auction...), the
- * requester is the consumer's address and the end user the account that will call it: pass the
- * result to its entry point from that account. Nobody else can use it (the gateway binds the
- * consumer's caller as the end user; the worker opens the input only for that end user).
+ * Seals an input for a request made on an EVM chain, with the contract's key as the gateway
+ * knows it and a fresh response key. For a consumer contract (PrivateCheck, an auction, yours),
+ * the requester is the consumer's address and the end user the account that will call it: pass
+ * `sealedInput` and `responseKey.publicKey` to its entry point from that account. Nobody else can
+ * use it (the gateway binds the consumer's caller as end user; the worker opens the input only
+ * for that end user, else refuses it as `input-unreadable`). docs/solidity.md walks through it.
  */
-export async function sealInputForEvm(p: SealInputForEvmParameters) {
-  const info = await getContractInfo(p.publicClient, { gateway: p.gateway, contractId: p.contractId });
+export function sealInputForEvm(
+  client: Client,
+  parameters: SealInputForEvmParameters,
+): Promise<SealInputForEvmReturnType>;
+/** @deprecated Pass the client first: `sealInputForEvm(publicClient, { gateway, … })`. */
+export function sealInputForEvm(
+  parameters: DeprecatedSealInputForEvmParameters,
+): Promise<SealInputForEvmReturnType>;
+export async function sealInputForEvm(
+  a: Client | DeprecatedSealInputForEvmParameters,
+  b?: SealInputForEvmParameters,
+): Promise<SealInputForEvmReturnType> {
+  const [client, p] = b
+    ? [a as Client, b]
+    : [(a as DeprecatedSealInputForEvmParameters).publicClient, a as SealInputForEvmParameters];
+  const info = await getContractInfo(client, { gateway: p.gateway, contractId: p.contractId });
   if (!info.registered)
     throw new EvmRequestError(`Contract ${p.contractId} is not registered on gateway ${p.gateway}.`, {
       details: 'its key is registered by the gatekeepers through the relayer once the contract is deployed',
     });
-  const chainId = await getChainId(p.publicClient);
+  const chainId = await getChainId(client);
   const responseKey = createResponseKey();
   const sealedInput = sealInput({
     contractPublicKey: info.publicKey,
@@ -103,35 +137,85 @@ export async function sealInputForEvm(p: SealInputForEvmParameters) {
   return { sealedInput, responseKey, chainId };
 }
 
+// ------------------------------------------------------------------ requestFromEvm
+
+export type RequestFromEvmParameters = {
+  gateway: Address;
+  contractId: Hex;
+  input: Uint8Array | string;
+  /**
+   * Reads (contract key, receipt) go through this client, else a client of `rpcUrl`, else the
+   * viem wallet client itself. One of the first two is needed with an ethers signer.
+   */
+  publicClient?: PublicClient;
+  rpcUrl?: string;
+  /** Gas for the requester's callback; 0 (the default) for an EOA, which reads the result itself. */
+  callbackGasLimit?: number;
+  /** Seconds until the request may no longer be fulfilled (default one hour). */
+  deadlineSeconds?: number;
+};
+
+export type RequestFromEvmReturnType = {
+  requestId: Hex;
+  transactionHash: Hex;
+  blockNumber: bigint;
+  requester: Address;
+  /** Opens the sealed output (`openOutput`); keep it as secret as the answer it opens. */
+  responseSecretKey: Hex;
+  /** The client reads went through: pass it to `waitForEvmResult`. */
+  publicClient: PublicClient;
+};
+
+export type RequestFromEvmErrorType =
+  | EvmRequestError
+  | SealInputForEvmErrorType
+  | SendTransactionErrorType
+  | WaitForTransactionReceiptErrorType
+  | Error;
+
+/** @deprecated Pass the sender first: `requestFromEvm(walletClientOrSigner, { gateway, … })`. */
+export type DeprecatedRequestFromEvmParameters = RequestFromEvmParameters & { sender: EvmSender };
+
 /**
  * Sends a request to a confidential contract from an EVM account through the gateway: seals the
  * input to the contract's key (read from the gateway) for this account and origin, with a fresh
  * response key, and returns the request id from the `RequestSent` event.
  */
-export async function requestFromEvm(p: RequestFromEvmParameters): Promise<RequestFromEvmReturnType> {
-  const publicClient = readerOf(p);
-  const requester = (
-    isEthersSigner(p.sender) ? await p.sender.getAddress() : p.sender.account.address
-  ) as Address;
-  const { sealedInput, responseKey, chainId } = await sealInputForEvm({
-    publicClient,
+export function requestFromEvm(
+  client: EvmSender,
+  parameters: RequestFromEvmParameters,
+): Promise<RequestFromEvmReturnType>;
+/** @deprecated Pass the sender first: `requestFromEvm(walletClientOrSigner, { gateway, … })`. */
+export function requestFromEvm(
+  parameters: DeprecatedRequestFromEvmParameters,
+): Promise<RequestFromEvmReturnType>;
+export async function requestFromEvm(
+  a: EvmSender | DeprecatedRequestFromEvmParameters,
+  b?: RequestFromEvmParameters,
+): Promise<RequestFromEvmReturnType> {
+  const [sender, p] = b
+    ? [a as EvmSender, b]
+    : [(a as DeprecatedRequestFromEvmParameters).sender, a as RequestFromEvmParameters];
+  const reader = readerOf(sender, p);
+  const requester = (isEthersSigner(sender) ? await sender.getAddress() : sender.account.address) as Address;
+  const { sealedInput, responseKey, chainId } = await sealInputForEvm(reader, {
     gateway: p.gateway,
     contractId: p.contractId,
     requester,
     endUser: requester,
     input: p.input,
   });
-  const request = {
+  const data = encodeRequest({
     contractId: p.contractId,
     sealedInput,
     responseKey: responseKey.publicKey,
     callbackGasLimit: p.callbackGasLimit ?? 0,
     deadline: BigInt(Math.floor(Date.now() / 1000) + (p.deadlineSeconds ?? 3_600)),
-  };
-  const transactionHash = isEthersSigner(p.sender)
-    ? ((await p.sender.sendTransaction({ to: p.gateway, data: encodeRequest(request) })).hash as Hex)
-    : await sendRequest(p.sender, { ...request, gateway: p.gateway });
-  const receipt = await waitForTransactionReceipt(publicClient, { hash: transactionHash });
+  });
+  const transactionHash = isEthersSigner(sender)
+    ? ((await sender.sendTransaction({ to: p.gateway, data })).hash as Hex)
+    : await sendTransaction(sender, { account: sender.account, chain: sender.chain, to: p.gateway, data });
+  const receipt = await waitForTransactionReceipt(reader, { hash: transactionHash });
   if (receipt.status !== 'success')
     throw new EvmRequestError(`The request transaction ${transactionHash} reverted.`);
   for (const log of receipt.logs) {
@@ -144,33 +228,74 @@ export async function requestFromEvm(p: RequestFromEvmParameters): Promise<Reque
         blockNumber: receipt.blockNumber,
         requester,
         responseSecretKey: responseKey.secretKey,
-        publicClient,
+        publicClient: reader,
       };
   }
   throw new EvmRequestError(`No RequestSent event in ${transactionHash}.`);
 }
 
+// ------------------------------------------------------------------ waitForEvmResult
+
 export type WaitForEvmResultParameters = {
-  publicClient: PublicClient;
   gateway: Address;
   requestId: Hex;
   /** The request's block, to bound the log search. */
   fromBlock?: bigint;
+  /** Default 120 s. */
   timeoutMs?: number;
+  /**
+   * The relayer's admin API: when given, the wait stops as soon as the relayer ends the request
+   * without an answer (RequestRefusedError, RequestEndedError) instead of timing out.
+   */
+  relayer?: RelayerParameters;
 };
 
 /** What the gateway delivered for a request, read back from the fulfilling transaction. */
 export type EvmResult = NonNullable<GetFulfillmentOutputsReturnType>;
+export type WaitForEvmResultReturnType = EvmResult;
+
+export type WaitForEvmResultErrorType =
+  | PollTimeoutError
+  | RequestRefusedError
+  | RequestEndedError
+  | FulfillmentOutputsError
+  | RelayerStatusError
+  | GetChainIdErrorType
+  | Error;
+
+/** @deprecated Pass the client first: `waitForEvmResult(publicClient, { gateway, requestId })`. */
+export type DeprecatedWaitForEvmResultParameters = WaitForEvmResultParameters & { publicClient: Client };
 
 /** Waits until the gateway reports the request fulfilled and returns what was delivered. */
-export function waitForEvmResult(p: WaitForEvmResultParameters): Promise<EvmResult> {
-  return pollUntil(
+export function waitForEvmResult(
+  client: Client,
+  parameters: WaitForEvmResultParameters,
+): Promise<WaitForEvmResultReturnType>;
+/** @deprecated Pass the client first: `waitForEvmResult(publicClient, { gateway, requestId })`. */
+export function waitForEvmResult(
+  parameters: DeprecatedWaitForEvmResultParameters,
+): Promise<WaitForEvmResultReturnType>;
+export async function waitForEvmResult(
+  a: Client | DeprecatedWaitForEvmResultParameters,
+  b?: WaitForEvmResultParameters,
+): Promise<WaitForEvmResultReturnType> {
+  const [client, p] = b
+    ? [a as Client, b]
+    : [(a as DeprecatedWaitForEvmResultParameters).publicClient, a as WaitForEvmResultParameters];
+  const chainId = p.relayer ? await getChainId(client) : 0;
+  return waitForAnswer(
     () =>
-      getFulfillmentOutputs(p.publicClient, {
+      getFulfillmentOutputs(client, {
         gateway: p.gateway,
         requestId: p.requestId,
         ...(p.fromBlock === undefined ? {} : { fromBlock: p.fromBlock }),
       }),
-    { label: `the fulfillment of EVM request ${p.requestId}`, timeoutMs: p.timeoutMs ?? 120_000 },
+    {
+      label: `the fulfillment of EVM request ${p.requestId}`,
+      timeoutMs: p.timeoutMs ?? 120_000,
+      requestId: p.requestId,
+      origin: { kind: 'evm', chainId, gateway: p.gateway },
+      relayer: p.relayer,
+    },
   );
 }

@@ -1,7 +1,22 @@
-/** `phala-bridge/sdk`: seal inputs, send requests from every origin, wait for and open results. */
+/**
+ * `phala-bridge/sdk`: seal inputs, send requests from every origin, wait for and open results.
+ * Every action takes `(client, parameters)` as viem's do, with `XParameters`, `XReturnType` and
+ * `XErrorType` types.
+ */
+export * from './clusters.js';
+export * from './deploy.js';
 export * from './evm.js';
 export * from './phala.js';
+export * from './query.js';
+export * from './relayer-status.js';
 export * from './seal.js';
 export * from './sibling.js';
-export * from './deploy.js';
-export * from './query.js';
+export {
+  confidentialConsumerAbi,
+  decodeGatewayLog,
+  type GatewayEvent,
+  type GatewayLogEvent,
+  iConfidentialConsumerAbi,
+  iPhalaBridgeGatewayAbi,
+  phalaBridgeGatewayAbi,
+} from '../abi/index.js';

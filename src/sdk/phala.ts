@@ -1,12 +1,19 @@
 import type { Hex } from '../base/bytes.js';
 import { BaseError, type Retry } from '../base/errors.js';
-import { pollUntil } from '../base/poll.js';
+import type { PollTimeoutError } from '../base/poll.js';
 import * as contracts from '../phala/actions/contracts.js';
 import * as registry from '../phala/actions/registry.js';
 import { type PhalaClient, genesisHex } from '../phala/client.js';
 import type { Signer } from '../phala/submit.js';
 import type { Fulfillment } from '../phala/types.js';
+import type {
+  RelayerParameters,
+  RelayerStatusError,
+  RequestEndedError,
+  RequestRefusedError,
+} from './relayer-status.js';
 import { createResponseKey, sealInput } from './seal.js';
+import { waitForAnswer } from './wait.js';
 
 export class ContractKeyMissingError extends BaseError {
   /** A gatekeeper publishes it shortly. */
@@ -20,11 +27,22 @@ export class ContractKeyMissingError extends BaseError {
   }
 }
 
+export type GetContractTargetParameters = { contractId: Hex };
+export type GetContractTargetReturnType = { publicKey: Hex; cluster: Hex };
+export type GetContractTargetErrorType = ContractKeyMissingError | Error;
+
 /** A contract's published X25519 key and its cluster, read from the Phala-style chain. */
+export function getContractTarget(
+  client: PhalaClient,
+  parameters: GetContractTargetParameters,
+): Promise<GetContractTargetReturnType>;
+/** @deprecated Pass parameters: `getContractTarget(client, { contractId })`. */
+export function getContractTarget(client: PhalaClient, contractId: Hex): Promise<GetContractTargetReturnType>;
 export async function getContractTarget(
   client: PhalaClient,
-  contractId: Hex,
-): Promise<{ publicKey: Hex; cluster: Hex }> {
+  p: GetContractTargetParameters | Hex,
+): Promise<GetContractTargetReturnType> {
+  const contractId = typeof p === 'string' ? p : p.contractId;
   const [key, info] = await Promise.all([
     registry.getContractKey(client, contractId),
     contracts.getContract(client, contractId),
@@ -48,12 +66,14 @@ export type RequestFromPhalaReturnType = {
   responseSecretKey: Hex;
 };
 
+export type RequestFromPhalaErrorType = GetContractTargetErrorType | Error;
+
 /** Sends a request from a Substrate account on the Phala-style chain (`phalaContracts.request`). */
 export async function requestFromPhala(
   client: PhalaClient,
   p: RequestFromPhalaParameters,
 ): Promise<RequestFromPhalaReturnType> {
-  const { publicKey } = await getContractTarget(client, p.contractId);
+  const { publicKey } = await getContractTarget(client, { contractId: p.contractId });
   const responseKey = createResponseKey();
   const requester = client.api.createType('AccountId', p.signer.address).toHex() as Hex;
   const sealedInput = sealInput({
@@ -79,13 +99,34 @@ export async function requestFromPhala(
   };
 }
 
+export type WaitForPhalaResultParameters = {
+  requestId: Hex;
+  /** Default 120 s. */
+  timeoutMs?: number;
+  /**
+   * The relayer's admin API: when given, the wait stops as soon as the relayer ends the request
+   * without an answer (RequestRefusedError, RequestEndedError) instead of timing out.
+   */
+  relayer?: RelayerParameters;
+};
+export type WaitForPhalaResultReturnType = Fulfillment;
+export type WaitForPhalaResultErrorType =
+  | PollTimeoutError
+  | RequestRefusedError
+  | RequestEndedError
+  | RelayerStatusError
+  | Error;
+
 /** Waits until the Phala-style chain holds the request's result. */
 export function waitForPhalaResult(
   client: PhalaClient,
-  p: { requestId: Hex; timeoutMs?: number },
-): Promise<Fulfillment> {
-  return pollUntil(() => contracts.getResult(client, p.requestId), {
+  p: WaitForPhalaResultParameters,
+): Promise<WaitForPhalaResultReturnType> {
+  return waitForAnswer(() => contracts.getResult(client, p.requestId), {
     label: `the result of Phala-style request ${p.requestId}`,
     timeoutMs: p.timeoutMs ?? 120_000,
+    requestId: p.requestId,
+    origin: { kind: 'phala', genesisHash: genesisHex(client) },
+    relayer: p.relayer,
   });
 }

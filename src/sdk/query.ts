@@ -10,7 +10,7 @@ import { recoverPublicKeySubstrate } from '../crypto/signatures.js';
 import * as registry from '../phala/actions/registry.js';
 import type { PhalaClient } from '../phala/client.js';
 import { hex32Schema, hexSchema } from '../protocol/schemas.js';
-import { getContractTarget } from './phala.js';
+import { type GetContractTargetErrorType, getContractTarget } from './phala.js';
 import { openOutput } from './seal.js';
 
 export class ContractQueryError extends BaseError {
@@ -36,12 +36,17 @@ export type QueryContractParameters = {
   workerUrl: string;
   contractId: Hex;
   input: Uint8Array | string;
-  /** When given, the answering worker must be approved for the contract's cluster on this chain. */
-  phala?: PhalaClient;
-  /** The contract's published key; read from `phala` when not given. */
+  /** The contract's published key; read from the chain when not given. */
   contractPublicKey?: Hex;
+  /** Default 30 s. */
   timeoutMs?: number;
 };
+
+/**
+ * @deprecated Pass the Phala-style client first: `queryContract(phala, { workerUrl, … })`. Without
+ * a client, the answering worker is not checked against the chain.
+ */
+export type DeprecatedQueryContractParameters = QueryContractParameters & { phala?: PhalaClient };
 
 export type QueryContractReturnType = {
   output: Uint8Array;
@@ -49,17 +54,43 @@ export type QueryContractReturnType = {
   worker: { address: Hex; publicKey: Hex };
 };
 
+export type QueryContractErrorType = ContractQueryError | GetContractTargetErrorType | Error;
+
 /**
  * Reads a confidential contract directly through one worker (its `query` entry point on the
  * latest committed state), sealed end to end: the query to the contract's key, the answer to a
  * fresh response key. The answer's signature is checked against the worker that claims it, and
- * that worker against the chain when a client is given.
+ * that worker's approval for the contract's cluster against the chain.
  */
-export async function queryContract(p: QueryContractParameters): Promise<QueryContractReturnType> {
+export function queryContract(
+  client: PhalaClient,
+  parameters: QueryContractParameters,
+): Promise<QueryContractReturnType>;
+/** @deprecated Pass the Phala-style client first: `queryContract(phala, { workerUrl, … })`. */
+export function queryContract(
+  parameters: DeprecatedQueryContractParameters,
+): Promise<QueryContractReturnType>;
+export function queryContract(
+  a: PhalaClient | DeprecatedQueryContractParameters,
+  b?: QueryContractParameters,
+): Promise<QueryContractReturnType> {
+  if (b) return query(a as PhalaClient, b);
+  const p = a as DeprecatedQueryContractParameters;
+  return query(p.phala, p);
+}
+
+async function query(
+  phala: PhalaClient | undefined,
+  p: QueryContractParameters,
+): Promise<QueryContractReturnType> {
   let publicKey = p.contractPublicKey;
   let cluster: Hex | undefined;
-  if (p.phala) ({ publicKey, cluster } = await getContractTarget(p.phala, p.contractId));
-  if (!publicKey) throw new ContractQueryError('Pass `contractPublicKey` or a `phala` client.');
+  if (phala) {
+    const target = await getContractTarget(phala, { contractId: p.contractId });
+    publicKey ??= target.publicKey;
+    cluster = target.cluster;
+  }
+  if (!publicKey) throw new ContractQueryError('Pass `contractPublicKey` or a Phala-style client.');
   const responseKey = generateKeyPair('x25519');
   const sealedQuery = sealEnvelope({
     recipientPublicKey: fromHex(publicKey, 'contractPublicKey', 32),
@@ -108,9 +139,9 @@ export async function queryContract(p: QueryContractParameters): Promise<QueryCo
   if (!signer || toHex(signer).toLowerCase() !== answer.worker.publicKey.toLowerCase())
     throw new ContractQueryError('The answer is not signed by the worker that sent it.');
   if (
-    p.phala &&
+    phala &&
     cluster &&
-    !(await registry.isWorkerApprovedFor(p.phala, { cluster, worker: answer.worker.publicKey }))
+    !(await registry.isWorkerApprovedFor(phala, { cluster, worker: answer.worker.publicKey }))
   )
     throw new ContractQueryError(
       `Worker ${answer.worker.publicKey} is not approved for the contract's cluster.`,

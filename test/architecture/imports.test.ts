@@ -16,6 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['protocol', 'config', 'log'],
   ['infra'], // connections built from the config (Redis)
   ['evm', 'phala', 'xcm'], // chain clients
+  ['abi'], // the `phala-bridge/abi` entry point over the EVM artifacts
   ['pruntime', 'gatekeeper'], // roles
   ['relayer'],
   ['devnet'],

@@ -57,8 +57,7 @@ async function sealFor(
   input: Uint8Array | string,
   index: number,
 ) {
-  return sealInputForEvm({
-    publicClient,
+  return sealInputForEvm(publicClient, {
     gateway: devnet.chains.evm.gateway,
     contractId: devnet.contracts[contract]!.contractId,
     requester: consumer,
@@ -179,8 +178,7 @@ describe('Solidity examples with their confidential contracts (sim TEE)', () => 
     // A bid placed around the escrow, straight through the gateway, carries no deposit: the
     // confidential contract takes bids from the Solidity auction only.
     const bidder = wallet(9);
-    const around = await requestFromEvm({
-      sender: bidder,
+    const around = await requestFromEvm(bidder, {
       publicClient,
       gateway: devnet.chains.evm.gateway,
       contractId: devnet.contracts['sealed-bid-auction']!.contractId,

@@ -74,15 +74,13 @@ describe('Redis Cluster (3 masters)', () => {
       account: privateKeyToAccount(evm.accounts[3]!.privateKey),
       transport: http(evm.rpcUrl),
     });
-    const sent = await requestFromEvm({
-      sender,
+    const sent = await requestFromEvm(sender, {
       publicClient,
       gateway: evm.gateway,
       contractId: devnet.contracts.greeter.contractId,
       input: 'cluster',
     });
-    const result = await waitForEvmResult({
-      publicClient,
+    const result = await waitForEvmResult(publicClient, {
       gateway: evm.gateway,
       requestId: sent.requestId,
       fromBlock: sent.blockNumber,

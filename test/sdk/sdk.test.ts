@@ -4,20 +4,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { JsonRpcProvider, Wallet } from 'ethers';
-import { type Hex, createPublicClient, http } from 'viem';
+import { type Hex, createPublicClient, createWalletClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { waitForTransactionReceipt } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../../src/base/bytes.js';
+import { PollTimeoutError } from '../../src/base/poll.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
+import { encodeRequest } from '../../src/evm/gateway/request.js';
 import { devSigner } from '../../src/phala/signers.js';
 import {
   CodeMismatchError,
   ContractQueryError,
+  RequestRefusedError,
   codeHashOf,
+  decodeGatewayLog,
   deployContract,
+  getDefaultCluster,
   openOutput,
   queryContract,
   requestFromEvm,
   requestFromPhala,
+  sealInputForEvm,
   verifyContractCode,
   waitForEvmResult,
   waitForPhalaResult,
@@ -47,6 +55,7 @@ export function query(input, ctx) {
 let devnet: Devnet;
 let notesFile: string;
 let notesId: Hex;
+let deployedKey: Hex;
 
 beforeAll(async () => {
   devnet = await startDevnet({ redisUrl: REDIS_URL, redisPrefix: `{${uniquePrefix('sdk')}}` });
@@ -60,14 +69,17 @@ afterAll(async () => {
 
 describe('SDK on the devnet (sim TEE)', () => {
   it('deploys a contract from a file, waits for its key, and verifies the code on chain', async () => {
+    // No cluster named: the devnet's one cluster, the only one its approved workers serve.
+    expect(await getDefaultCluster(devnet.phala)).toBe(devnet.cluster);
     const deployed = await deployContract(devnet.phala, {
       signer: await devSigner('Alice'),
       file: notesFile,
-      cluster: devnet.cluster,
     });
     notesId = deployed.contractId;
+    expect(deployed.cluster).toBe(devnet.cluster);
     expect(deployed.codeHash).toBe(codeHashOf(NOTES));
     expect(deployed.publicKey).toMatch(/^0x[0-9a-f]{64}$/);
+    deployedKey = deployed.publicKey!;
     await expect(verifyContractCode(devnet.phala, { contractId: notesId, file: notesFile })).resolves.toEqual(
       {
         codeHash: deployed.codeHash,
@@ -83,14 +95,14 @@ describe('SDK on the devnet (sim TEE)', () => {
     const provider = new JsonRpcProvider(evm.rpcUrl, undefined, { staticNetwork: true });
     const sender = new Wallet(evm.accounts[5]!.privateKey, provider);
     const publicClient = createPublicClient({ transport: http(evm.rpcUrl) });
-    const sent = await requestFromEvm({
-      sender,
+    const sent = await requestFromEvm(sender, {
       publicClient,
       gateway: evm.gateway,
       contractId: devnet.contracts.greeter.contractId,
       input: 'ethers',
     });
     expect(sent.requester).toBe(sender.address);
+    // The call shape of 0.1 still works (deprecated for one release).
     const result = await waitForEvmResult({
       publicClient,
       gateway: evm.gateway,
@@ -120,30 +132,37 @@ describe('SDK on the devnet (sim TEE)', () => {
       'your note: first note',
     );
 
-    const answer = await queryContract({
+    const answer = await queryContract(devnet.phala, {
       workerUrl: devnet.workers[0]!.url,
       contractId: notesId,
       input: 'how many?',
-      phala: devnet.phala,
     });
     expect(JSON.parse(text(answer.output))).toEqual({ count: 1, asked: 'how many?' });
     expect(answer.worker.address.toLowerCase()).toBe(devnet.workers[0]!.address.toLowerCase());
     await expect(
-      queryContract({
+      queryContract(devnet.phala, {
         workerUrl: devnet.workers[0]!.url,
         contractId: `0x${'77'.repeat(32)}`,
         input: 'x',
-        phala: devnet.phala,
       }),
     ).rejects.toBeInstanceOf(Error);
     await expect(
-      queryContract({
+      queryContract(devnet.phala, {
         workerUrl: devnet.workers[0]!.url,
         contractId: notesId,
         contractPublicKey: `0x${'09'.repeat(32)}`,
         input: 'sealed to the wrong key',
       }),
     ).rejects.toBeInstanceOf(ContractQueryError);
+    // The deprecated shape, without a client: the worker is not checked against the chain.
+    await expect(
+      queryContract({
+        workerUrl: devnet.workers[0]!.url,
+        contractId: notesId,
+        contractPublicKey: deployedKey,
+        input: 'no chain',
+      }),
+    ).resolves.toMatchObject({ gasUsed: expect.any(Number) });
   }, 90_000);
 
   it('wraps deploy, verify, request and query in `phala-bridge contract`', async () => {
@@ -151,20 +170,10 @@ describe('SDK on the devnet (sim TEE)', () => {
     const cli = async (...args: string[]) =>
       (await run(process.execPath, [bin, 'contract', ...args], { timeout: 90_000 })).stdout;
     const deployed = JSON.parse(
-      await cli(
-        'deploy',
-        notesFile,
-        ...ws,
-        '--cluster',
-        devnet.cluster,
-        '--dev',
-        'Bob',
-        '--salt',
-        'cli',
-        '--json',
-      ),
-    ) as { contractId: Hex; codeHash: Hex };
+      await cli('deploy', notesFile, ...ws, '--dev', 'Bob', '--salt', 'cli', '--json'),
+    ) as { contractId: Hex; codeHash: Hex; cluster: Hex };
     expect(deployed.codeHash).toBe(codeHashOf(NOTES));
+    expect(deployed.cluster).toBe(devnet.cluster); // no --cluster: the devnet's
     expect(await cli('verify', deployed.contractId, notesFile, ...ws)).toContain('runs');
     const requested = JSON.parse(
       await cli('request', deployed.contractId, 'from the CLI', ...ws, '--dev', 'Bob', '--json'),
@@ -187,4 +196,72 @@ describe('SDK on the devnet (sim TEE)', () => {
       /PHALA_BRIDGE_SURI/,
     );
   }, 180_000);
+
+  it('fails fast with the refusal reason when the input was sealed for another requester', async () => {
+    const { evm } = devnet.chains;
+    const publicClient = createPublicClient({ transport: http(evm.rpcUrl) });
+    const sender = createWalletClient({
+      account: privateKeyToAccount(evm.accounts[6]!.privateKey),
+      transport: http(evm.rpcUrl),
+    });
+    const someoneElse = evm.accounts[7]!.address;
+    const sealed = await sealInputForEvm(publicClient, {
+      gateway: evm.gateway,
+      contractId: devnet.contracts.greeter.contractId,
+      requester: someoneElse,
+      endUser: someoneElse,
+      input: 'not for the sender',
+    });
+    const hash = await sender.sendTransaction({
+      chain: null,
+      to: evm.gateway,
+      data: encodeRequest({
+        contractId: devnet.contracts.greeter.contractId,
+        sealedInput: sealed.sealedInput,
+        responseKey: sealed.responseKey.publicKey,
+        callbackGasLimit: 0,
+        deadline: BigInt(Math.floor(Date.now() / 1000) + 3_600),
+      }),
+    });
+    const receipt = await waitForTransactionReceipt(publicClient, { hash });
+    const event = receipt.logs
+      .map((l) => decodeGatewayLog(l, evm.chainId))
+      .find((e) => e?.kind === 'RequestSent');
+    const requestId = event?.kind === 'RequestSent' ? event.requestId : '0x';
+    const wait = { gateway: evm.gateway, requestId, fromBlock: receipt.blockNumber };
+
+    // Without the relayer, the client can only time out.
+    await expect(waitForEvmResult(publicClient, { ...wait, timeoutMs: 1_000 })).rejects.toBeInstanceOf(
+      PollTimeoutError,
+    );
+    const started = Date.now();
+    const error = await waitForEvmResult(publicClient, {
+      ...wait,
+      timeoutMs: 60_000,
+      relayer: devnet.relayer.admin,
+    }).catch((e: unknown) => e);
+    const seconds = (Date.now() - started) / 1000;
+    expect(error).toBeInstanceOf(RequestRefusedError);
+    const refused = error as RequestRefusedError;
+    expect(refused.reason).toBe('input-unreadable');
+    expect(refused.retry).toBe('never');
+    expect(refused.requestId).toBe(requestId);
+    expect(refused.security).toBe(false);
+    expect(seconds).toBeLessThan(15);
+    console.log(`refusal seen by the client after ${seconds.toFixed(2)} s`);
+  }, 90_000);
+
+  it('waits for a Phala-style answer with a relayer and gets it as without', async () => {
+    const sent = await requestFromPhala(devnet.phala, {
+      signer: await devSigner('Ferdie'),
+      contractId: devnet.contracts.greeter.contractId,
+      input: 'relayer watched',
+    });
+    const result = await waitForPhalaResult(devnet.phala, {
+      requestId: sent.requestId,
+      timeoutMs: 60_000,
+      relayer: devnet.relayer.admin,
+    });
+    expect(text(result.publicOutput as Hex)).toBe('hello, relayer watched!');
+  }, 90_000);
 });

@@ -356,8 +356,7 @@ describe('forged jobs in Redis are refused by the workers (issue 13)', () => {
       });
     const alice = wallet(4);
     const bob = wallet(5);
-    const sealed = await sealInputForEvm({
-      publicClient: publicClient(),
+    const sealed = await sealInputForEvm(publicClient(), {
       gateway: evm().gateway,
       contractId: devnet.contracts['private-check']!.contractId,
       requester: check,
@@ -413,8 +412,7 @@ describe('forged jobs in Redis are refused by the workers (issue 13)', () => {
       });
       const refs: RequestRef[] = [];
       for (const input of ['first', 'second', 'third']) {
-        const sent = await requestFromEvm({
-          sender,
+        const sent = await requestFromEvm(sender, {
           publicClient: publicClient(),
           gateway: evm().gateway,
           contractId: devnet.contracts.greeter.contractId,
