@@ -1,9 +1,18 @@
-import { errorMessage } from '../base/errors.js';
+import { BaseError, errorMessage, type Retry } from '../base/errors.js';
 import type { runUntilSignal } from '../base/signals.js';
 import { type Devnet, startDevnet } from '../devnet/orchestrator/devnet.js';
 import { formatDemoOutcome, runDemo } from './demo.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+
+/** The devnet was told to stop (SIGINT, SIGTERM) before it was ready. */
+class DevnetInterruptedError extends BaseError {
+  static override readonly retry: Retry = 'never';
+  override name = 'DevnetInterruptedError';
+  constructor(signal: NodeJS.Signals) {
+    super(`The devnet start was interrupted by ${signal}.`);
+  }
+}
 
 function printEndpoints(d: Devnet): void {
   const rows: [string, string][] = [
@@ -40,6 +49,7 @@ export type DevnetCommandOptions = {
   redisUrl?: string;
   redisCluster?: { host: string; port: number }[];
   workers?: number;
+  keep?: boolean;
 };
 
 /** The `devnet` command: start, print, optionally demo, then run until a signal (or exit). */
@@ -48,13 +58,35 @@ export async function runDevnetCommand(
   untilSignal: typeof runUntilSignal,
 ): Promise<void> {
   const started = Date.now();
-  const devnet = await startDevnet({
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
-    ...(opts.redisCluster ? { redisClusterNodes: opts.redisCluster } : {}),
-    ...(opts.workers ? { workers: opts.workers } : {}),
-    onProgress: (line) => out(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`),
-  });
+  // A signal during start-up (it takes a minute) stops what has started and cleans up as a stop
+  // does: the temp dir with its keys, the Redis keys, a redis-server it started. A second one
+  // exits at once.
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(130);
+    out(`${signal}: stopping what has started…`);
+    abort.abort(new DevnetInterruptedError(signal));
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let devnet: Devnet;
+  try {
+    devnet = await startDevnet({
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+      ...(opts.redisCluster ? { redisClusterNodes: opts.redisCluster } : {}),
+      ...(opts.workers ? { workers: opts.workers } : {}),
+      ...(opts.keep ? { keep: true } : {}),
+      signal: abort.signal,
+      onProgress: (line) => out(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`),
+    });
+  } catch (error) {
+    if (!abort.signal.aborted) throw error;
+    out('stopped before it was ready');
+    process.exitCode = 130;
+    return;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
   printEndpoints(devnet);
   let failed = false;
   if (opts.demo) {

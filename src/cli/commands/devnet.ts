@@ -7,7 +7,8 @@ import type { DevnetCommandOptions } from '../devnet-run.js';
  * (`npm start`):
  * every chain, the gateway, a gatekeeper, workers and the relayer on this machine, with a line per
  * step and every endpoint printed. `--demo` then sends one request from each origin and prints each
- * journey. Ctrl-C stops everything; each start is fresh (new data directory and Redis prefix).
+ * journey. Ctrl-C stops everything, during start-up too, and removes what the start made (its temp
+ * data directory, its Redis keys, a redis-server it started) unless `--keep`; each start is fresh.
  */
 export function registerDevnetCommand(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerDevnetCommand(program: Command): void {
     .option('--exit', 'stop once started (and after the demo), instead of running until Ctrl-C')
     .option(
       '--data-dir <dir>',
-      'where chains, enclaves and the generated config (devnet.json, 0600) live (default: a fresh temp dir; an existing one keeps its sim TEE platform)',
+      'where chains, enclaves and the generated config (devnet.json, 0600) live, kept after stop (default: a fresh temp dir, removed on stop; an existing one keeps its sim TEE platform)',
     )
     .option(
       '--redis-url <url>',
@@ -28,6 +29,10 @@ export function registerDevnetCommand(program: Command): void {
       'a running Redis Cluster to use instead, as host:port,host:port,… (redis.clusterNodes)',
       parseClusterNodes,
     )
+    .option(
+      '--keep',
+      'leave the temp data directory (keys, config) and the Redis keys after stopping (removed otherwise)',
+    )
     .option('--workers <n>', 'pRuntime workers to start (default 2)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected 1 to 16');
@@ -36,7 +41,9 @@ export function registerDevnetCommand(program: Command): void {
     .action(async (opts: DevnetCommandOptions) => {
       const { runDevnetCommand } = await import('../devnet-run.js');
       await runDevnetCommand(opts, runUntilSignal);
-      process.exit(0);
+      // Everything is stopped; stray sockets must not hold the process. The code it set stays
+      // (1: the demo failed, 130: interrupted during start-up).
+      process.exit();
     });
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type Address, type Hex, getContractAddress } from 'viem';
 import { getTransactionCount } from 'viem/actions';
 import { fromHex, toHex, utf8 } from '../../base/bytes.js';
+import { errorMessage } from '../../base/errors.js';
 import { pollUntil } from '../../base/poll.js';
 import { redactUrl } from '../../base/redact-url.js';
 import { SECRET_DIR_MODE, writeSecretFileSync } from '../../base/secret-file.js';
@@ -36,7 +37,7 @@ import { devnetClients } from '../evm/clients.js';
 import { DevnetDeployError, deployExamples, deployGateway } from '../evm/deploy.js';
 import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
 import { auctionContract, exampleContract, GREETER_CONTRACT } from './contracts.js';
-import { ensureRedis, ensureRedisCluster } from './redis.js';
+import { deletePrefixedKeys, ensureRedis, ensureRedisCluster, stopStartedRedis } from './redis.js';
 import { type DevnetSecrets, devnetSecrets } from './secrets.js';
 
 /**
@@ -74,6 +75,17 @@ export type StartDevnetParameters = {
   seed?: string;
   /** The relayer appends every request it queues to this tape (docs/PROTOCOL.md §8). */
   recordTape?: string;
+  /**
+   * Leave what this start made on stop: a temporary data directory (signer keys, the sim platform's
+   * CA key, the admin token) and the Redis keys under a fresh prefix are removed otherwise. A
+   * `dataDir` or `redisPrefix` given by the caller is the caller's and always kept.
+   */
+  keep?: boolean;
+  /**
+   * Aborting it stops the start where it is and cleans up as `stop()` does (a Ctrl-C during
+   * start-up); the start then rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
   logger?: Logger;
   /** One line per step, for people watching. */
   onProgress?: (line: string) => void;
@@ -120,8 +132,15 @@ function waitUntil<T>(label: string, fn: () => Promise<T | null | undefined | fa
 }
 
 export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet> {
-  const progress = p.onProgress ?? (() => {});
+  p.signal?.throwIfAborted();
+  // Each step starts with a progress line: an abort takes effect there (what is running is
+  // being stopped by the abort already, so the step in hand fails soon anyway).
+  const progress = (line: string) => {
+    p.signal?.throwIfAborted();
+    p.onProgress?.(line);
+  };
   const logger = p.logger ?? createLogger({ level: 'warn', pretty: false });
+  const ownDataDir = p.dataDir === undefined;
   const dataDir = p.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'phala-bridge-devnet-'));
   // It holds devnet.json (signer keys, the platform CA key, the admin token) and sealed files.
   mkdirSync(dataDir, { recursive: true, mode: SECRET_DIR_MODE });
@@ -130,31 +149,73 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
   const redisUrl = p.redisUrl ?? 'redis://127.0.0.1:6379';
   const redisPrefix = p.redisPrefix ?? `phala-bridge-devnet-${Date.now().toString(36)}`;
   const redisClusterNodes = p.redisClusterNodes?.length ? p.redisClusterNodes : undefined;
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  // Services are stopped last to first, then what this start made is cleaned up. A service
+  // owned after stopping began (a step that finished after an abort) is stopped at once, and the
+  // clean-up runs again after it (it may have written into the data directory meanwhile).
+  const services: (() => Promise<void>)[] = [];
+  const cleanups: { keys?: () => Promise<void>; redis?: () => Promise<void>; dir?: () => Promise<void> } = {};
+  const runAll = async (list: (undefined | (() => Promise<void>))[]) => {
+    for (const f of list) await f?.().catch(() => undefined);
   };
+  const cleanUp = () => runAll([cleanups.keys, cleanups.redis, cleanups.dir]);
+  let stopping: Promise<void> | undefined;
+  const own = (stop: () => Promise<void>) => {
+    services.push(stop);
+    if (stopping) stopping = stopping.then(() => runAll([stop])).then(cleanUp);
+  };
+  const stopAll = () => {
+    stopping ??= runAll([...services].reverse()).then(cleanUp);
+    return stopping;
+  };
+  const onAbort = () => void stopAll();
+  p.signal?.addEventListener('abort', onAbort, { once: true });
+  const say = (line: string) => p.onProgress?.(line);
+
+  if (ownDataDir && !p.keep)
+    cleanups.dir = async () => {
+      if (!existsSync(dataDir)) return;
+      rmSync(dataDir, { recursive: true, force: true });
+      say(`removed ${dataDir}`);
+    };
+  if (p.redisPrefix === undefined && !p.keep)
+    cleanups.keys = async () => {
+      const redis = { url: redisUrl, prefix: redisPrefix, tls: false, clusterNodes: redisClusterNodes };
+      const deleted = await deletePrefixedKeys(redis).catch((error: unknown) => {
+        say(`could not delete the Redis keys under ${redisPrefix}: ${errorMessage(error)}`);
+        return 0;
+      });
+      if (deleted > 0) say(`deleted ${deleted} Redis keys under ${redisPrefix}:`);
+    };
 
   try {
+    progress(`data directory ${dataDir}${cleanups.dir ? ' (removed on stop)' : ''}`);
     if (redisClusterNodes) {
       await ensureRedisCluster(redisClusterNodes);
       progress(`redis cluster ${redisClusterNodes.map((n) => `${n.host}:${n.port}`).join(', ')}`);
-    } else if ((await ensureRedis(redisUrl, progress)).started)
+    } else if ((await ensureRedis(redisUrl, progress)).started) {
+      cleanups.redis = async () => {
+        const { stopped, reason } = await stopStartedRedis(redisUrl);
+        if (stopped) {
+          cleanups.redis = undefined;
+          say('stopped the redis-server it started');
+        } else say(`left the redis-server it started running: ${reason}`);
+      };
       progress(`redis-server started on ${redactUrl(redisUrl)}`);
+    }
 
     progress('starting the relay chain, the Phala-style parachain (2035) and the sibling parachain (2000)');
     const relay: RelayDevnet = await startRelayDevnet({ dataDir: path.join(dataDir, 'chains'), dev: true });
-    stops.push(() => relay.stop());
+    own(() => relay.stop());
     const phala = await createPhalaClient({ url: relay.phala.wsUrl, waitFor: 'finalized' });
-    stops.push(() => closePhalaClient(phala));
+    own(() => closePhalaClient(phala));
     const sibling = await createPhalaClient({ url: relay.sibling.wsUrl, waitFor: 'inBlock' });
-    stops.push(() => closePhalaClient(sibling));
+    own(() => closePhalaClient(sibling));
     const alice = await devSigner('Alice', 30);
     progress(`  relay ${relay.relay.wsUrl} · phala ${relay.phala.wsUrl} · sibling ${relay.sibling.wsUrl}`);
 
     progress('starting the EVM node');
     const evm: EvmNode = await startEvmNode({});
-    stops.push(() => evm.stop());
+    own(() => evm.stop());
     const evmAccounts = devAccounts(10).map((a) => ({ address: a.address, privateKey: a.privateKey as Hex }));
     progress(`  evm ${evm.rpcUrl} (chain ${evm.chainId})`);
 
@@ -222,7 +283,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       recordTape: p.recordTape,
     });
     await daemon.start();
-    stops.push(() => daemon.stop(5_000));
+    own(() => daemon.stop(5_000));
     progress(
       `  metrics ${daemon.urls.metrics}/metrics · admin ${daemon.urls.admin}/jobs (token: admin.token in ${configFile})`,
     );
@@ -231,7 +292,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
     const gatekeeper = await startGatekeeperFromConfig(config, {
       logger: logger.child({ role: 'gatekeeper' }),
     });
-    stops.push(() => gatekeeper.stop());
+    own(() => gatekeeper.stop());
     await gatekeeper.gatekeeper.whenReady(60_000);
 
     const workerCount = p.workers ?? 2;
@@ -248,7 +309,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
         logger: logger.child({ role: `worker-${i}` }),
         http: { host: '127.0.0.1', port: 0 },
       });
-      stops.push(() => worker.stop({ graceMs: 2_000 }));
+      own(() => worker.stop({ graceMs: 2_000 }));
       workers.push(worker);
     }
     progress('waiting for the gatekeeper to approve the workers');
@@ -382,11 +443,16 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       cluster: CLUSTER,
       phala,
       sibling,
-      stop: stopAll,
+      stop: async () => {
+        p.signal?.removeEventListener('abort', onAbort);
+        await stopAll();
+      },
     };
   } catch (error) {
+    p.signal?.removeEventListener('abort', onAbort);
     await stopAll();
-    throw error;
+    // Aborted: whatever the step in hand failed with, it failed because everything was stopped.
+    throw p.signal?.aborted ? p.signal.reason : error;
   }
 }
 

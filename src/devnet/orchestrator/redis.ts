@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { Cluster, Redis } from 'ioredis';
 import { BaseError, type Retry } from '../../base/errors.js';
 import { redactUrl } from '../../base/redact-url.js';
+import type { RedisConfig } from '../../config/schema.js';
+import { createRedis } from '../../infra/redis.js';
 
 export class RedisUnavailableError extends BaseError {
   /** Start Redis (or point the devnet at one). */
@@ -76,4 +79,69 @@ export async function ensureRedisCluster(nodes: { host: string; port: number }[]
     throw new RedisUnavailableError(`Redis Cluster nodes do not answer: ${silent.join(', ')}.`, {
       details: 'start the cluster first, or check redis.clusterNodes',
     });
+}
+
+/**
+ * Deletes every key under `<prefix>:` — what one devnet start wrote (queues, journeys, nonces,
+ * checkpoints, XCM records) — on every master of a cluster. Keys are unlinked one by one: on a
+ * cluster, keys of one node may still sit in different slots. Returns how many went.
+ */
+export async function deletePrefixedKeys(config: RedisConfig): Promise<number> {
+  const redis = createRedis(config, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    let deleted = 0;
+    for (const node of nodes)
+      for await (const keys of node.scanStream({ match: `${config.prefix}:*`, count: 500 }) as AsyncIterable<
+        string[]
+      >) {
+        if (keys.length === 0) continue;
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        await pipeline.exec();
+        deleted += keys.length;
+      }
+    return deleted;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Stops a redis-server `ensureRedis` started, unless something else uses it by now (another
+ * client connected, or keys that are not this devnet's): then it keeps running, and the reason
+ * says why. Nothing is saved (it was started with nothing on disk).
+ */
+export async function stopStartedRedis(url: string): Promise<{ stopped: boolean; reason?: string }> {
+  const { hostname, port } = new URL(url);
+  const p = Number(port || 6379);
+  // One connection, never re-made: SHUTDOWN closes it.
+  const redis = new Redis(p, hostname, {
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const clients = String(await redis.client('LIST'))
+      .split('\n')
+      .filter((line) => line.trim().length > 0).length;
+    const keys = await redis.dbsize();
+    if (clients > 1 || keys > 0) {
+      const others = [clients > 1 ? `${clients - 1} other clients` : '', keys > 0 ? `${keys} keys` : '']
+        .filter(Boolean)
+        .join(', ');
+      return { stopped: false, reason: `in use (${others})` };
+    }
+    // The server closes the connection instead of answering.
+    await redis.shutdown('NOSAVE').catch(() => undefined);
+  } finally {
+    redis.disconnect();
+  }
+  for (let i = 0; i < 50; i++) {
+    if (!(await answers(hostname, p))) return { stopped: true };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { stopped: false, reason: 'it still answers after SHUTDOWN' };
 }
