@@ -18,7 +18,7 @@ export function chainsTables(p: {
 <h2>Watched chains</h2>
 <div class="table-wrap" role="region" aria-label="Chains" tabindex="0">
 <table>
-<thead><tr><th scope="col">Chain</th><th scope="col">Status</th><th scope="col">Head</th><th scope="col">Finalized</th><th scope="col">Cursor</th><th scope="col">Lag (blocks)</th><th scope="col">Lag (s)</th><th scope="col">RPC errors</th></tr></thead>
+<thead><tr><th scope="col">Chain</th><th scope="col">Status</th><th scope="col">Head</th><th scope="col">Finalized</th><th scope="col">Cursor</th><th scope="col">Lag (blocks)</th><th scope="col">Lag (s)</th><th scope="col">Detail and RPC errors</th></tr></thead>
 <tbody>${p.chains.map(
     (c) => html`<tr data-chain="${c.name}">
 <th scope="row">${c.name} <span class="muted">(${c.kind}${c.watched ? '' : ', followed for XCM'})</span></th>

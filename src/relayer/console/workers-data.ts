@@ -3,9 +3,11 @@ import { type Hex, fromHex } from '../../base/bytes.js';
 import { errorMessage } from '../../base/errors.js';
 import type { Config } from '../../config/schema.js';
 import { ethereumAddress } from '../../crypto/keys.js';
+import { decodeAttestationBundle } from '../../crypto/attestation-bundle.js';
 import { parseSimQuote } from '../../crypto/sim-quote.js';
 import { getGatekeeperSet, getWorkerInfo } from '../../evm/gateway/read.js';
 import { parseDcapQuote } from '../../gatekeeper/attestation/quote.js';
+import { verifyQuote } from '../../gatekeeper/attestation/verify.js';
 import { approvalBy } from '../../gatekeeper/chain/chain-view.js';
 import { getApprovalThreshold, listGatekeepers, listWorkers } from '../../phala/actions/registry.js';
 import type { WorkerStatus } from '../../phala/types.js';
@@ -60,18 +62,32 @@ export const WINDOW_MS = 15 * 60_000;
 const RATE_SCAN = 2_000;
 
 function teeOf(attestation: Hex, acceptTcb: readonly string[]): { tee: string; tcb: string } {
-  const bytes = fromHex(attestation);
+  let bundle: ReturnType<typeof decodeAttestationBundle>;
+  try {
+    bundle = decodeAttestationBundle(fromHex(attestation));
+  } catch {
+    return { tee: 'unknown (attestation does not parse)', tcb: 'unknown' };
+  }
+  const bytes = bundle.quote;
+  const fresh = bundle.freshnessBlock === undefined ? '' : `, fresh at block ${bundle.freshnessBlock}`;
   const sim = parseSimQuote(bytes);
   if (sim)
     return {
-      tee: `sim (quote of ${new Date(Number(sim.issuedAt) * 1000).toISOString()})`,
+      tee: `sim (quote of ${new Date(Number(sim.issuedAt) * 1000).toISOString()}${fresh})`,
       tcb: 'none: simulated TEE (development only)',
     };
   try {
     const quote = parseDcapQuote(bytes);
+    // With the collateral bundled, the TCB status is what Intel's collateral says of this quote.
+    const status =
+      bundle.collateral === undefined
+        ? null
+        : verifyQuote(bytes, { policy: { mode: 'development' }, collateral: bundle.collateral }).tcbStatus;
     return {
-      tee: `${quote.body.kind} (DCAP quote v${quote.header.version}, PCE SVN ${quote.header.pceSvn})`,
-      tcb: `judged by the gatekeepers at approval against Intel's collateral; accepted: ${acceptTcb.join(', ')}`,
+      tee: `${quote.body.kind} (DCAP quote v${quote.header.version}, PCE SVN ${quote.header.pceSvn}${fresh})`,
+      tcb: status
+        ? `${status} (gatekeepers accept: ${acceptTcb.join(', ')})`
+        : `judged by the gatekeepers at approval with their collateral; accepted: ${acceptTcb.join(', ')}`,
     };
   } catch {
     return { tee: 'unknown (attestation does not parse)', tcb: 'unknown' };
