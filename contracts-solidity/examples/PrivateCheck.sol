@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.28;
+pragma solidity ^0.8.20;
 
 import {ConfidentialConsumer} from "../ConfidentialConsumer.sol";
 import {IPhalaBridgeGateway} from "../interfaces/IPhalaBridgeGateway.sol";

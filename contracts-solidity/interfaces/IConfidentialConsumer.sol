@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.28;
+pragma solidity ^0.8.20;
 
 /// @title IConfidentialConsumer
 /// @notice The callback a PhalaBridgeGateway calls on the requester when a result arrives.

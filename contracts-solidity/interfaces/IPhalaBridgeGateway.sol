@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.28;
+pragma solidity ^0.8.20;
 
 /// @title IPhalaBridgeGateway
 /// @notice The EVM end of phala-bridge: programs send requests to confidential contracts that run
