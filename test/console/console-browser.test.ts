@@ -195,6 +195,7 @@ describe('operator console (real browser, real devnet)', () => {
       const card = page.locator(`article.worker[data-worker="${w.address}" i]`);
       await expect(card.count()).resolves.toBe(1);
       expect(await card.locator('h3 .badge').textContent()).toBe('approved');
+      expect(await card.textContent()).toContain('sim (quote of');
     }
     await expect(page.locator('article.worker').count()).resolves.toBe(devnet.workers.length);
     await shot(page, 'workers');

@@ -53,7 +53,7 @@ ${p.error ? html`<p class="message error" role="alert">${p.error}</p>` : ''}
 <p class="muted" aria-live="polite">${rows.length} request${rows.length === 1 ? '' : 's'} shown, newest first.</p>
 <div class="table-wrap" role="region" aria-label="Requests" tabindex="0">
 <table>
-<thead><tr><th scope="col">Request</th><th scope="col">State</th><th scope="col">Origin</th><th scope="col">Contract</th><th scope="col">Age</th><th scope="col" class="hide-narrow">Worker</th></tr></thead>
+<thead><tr><th scope="col">Request</th><th scope="col">State</th><th scope="col">Origin</th><th scope="col" class="hide-narrow">Contract</th><th scope="col">Age</th><th scope="col" class="hide-narrow">Worker</th></tr></thead>
 <tbody>
 ${
   rows.length === 0
@@ -63,7 +63,7 @@ ${
 <td><a href="/requests/${encodeURIComponent(r.jobId)}" title="${r.jobId}"><code>${shortJobId(r.jobId)}</code></a></td>
 <td>${stateBadge(r.state)}${r.refused && r.state !== 'refused' && r.state !== 'result-rejected' ? html` ${stateBadge('result-rejected')}` : ''}</td>
 <td>${r.origin}</td>
-<td title="${r.contractId}"><code>${short(r.contractId)}</code></td>
+<td class="hide-narrow" title="${r.contractId}"><code>${short(r.contractId)}</code></td>
 <td title="${new Date(r.firstAt).toISOString()}">${age(r.firstAt, now)}</td>
 <td class="hide-narrow">${r.worker ? html`<a href="/?worker=${r.worker}" title="${r.worker}"><code>${short(r.worker, 4)}</code></a>` : html`<span class="muted">–</span>`}</td>
 </tr>`,
