@@ -88,6 +88,16 @@ export async function runDevnetCommand(
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   printEndpoints(devnet);
+  // From here a signal stops the devnet, during the demo too (whose requests then fail: not
+  // reported as a demo failure). Installed before anything else runs, so no signal falls between.
+  let ready = false;
+  let interrupted = false;
+  const stopped = untilSignal(async () => {
+    interrupted = !ready;
+    out('stopping…');
+    await devnet.stop();
+    out('stopped');
+  });
   let failed = false;
   if (opts.demo) {
     out('demo: one request to the greeter from each origin');
@@ -99,22 +109,23 @@ export async function runDevnetCommand(
       out();
       out('demo: all three flows completed');
     } catch (error) {
-      failed = true;
-      process.stderr.write(`demo failed: ${errorMessage(error)}\n`);
+      if (!interrupted) {
+        failed = true;
+        process.stderr.write(`demo failed: ${errorMessage(error)}\n`);
+      }
     }
+  }
+  if (interrupted) {
+    await stopped;
+    process.exitCode = 130;
+    return;
   }
   if (opts.exit || failed) {
     await devnet.stop();
     if (failed) process.exitCode = 1;
     return;
   }
-  // The handlers are in place before the line says so: a Ctrl-C right after it stops cleanly
-  // instead of killing the process with everything still running.
-  const stopped = untilSignal(async () => {
-    out('stopping…');
-    await devnet.stop();
-    out('stopped');
-  });
+  ready = true;
   out('running; Ctrl-C stops everything');
   await stopped;
 }
