@@ -18,7 +18,8 @@ export function registerStartCommand(program: Command): void {
         // No configuration: the embedded devnet, every role on this machine (as `npm start`).
         const { runDevnetCommand } = await import('../devnet-run.js');
         await runDevnetCommand({}, runUntilSignal);
-        process.exit(0);
+        // The code the devnet set (130 interrupted, 1 demo failed), not a blanket 0.
+        process.exit();
       }
       const { loadConfig } = await import('../../config/load.js');
       const { runRelayer } = await import('../../relayer/run.js');
