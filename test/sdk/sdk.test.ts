@@ -12,19 +12,23 @@ import { fromHex } from '../../src/base/bytes.js';
 import { PollTimeoutError } from '../../src/base/poll.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
+import * as contracts from '../../src/phala/actions/contracts.js';
 import { devSigner } from '../../src/phala/signers.js';
 import {
   CodeMismatchError,
   ContractQueryError,
   RequestRefusedError,
   codeHashOf,
+  createResponseKey,
   decodeGatewayLog,
   deployContract,
+  getContractTarget,
   getDefaultCluster,
   openOutput,
   queryContract,
   requestFromEvm,
   requestFromPhala,
+  sealInput,
   sealInputForEvm,
   verifyContractCode,
   waitForEvmResult,
@@ -224,17 +228,12 @@ describe('SDK on the devnet (sim TEE)', () => {
       }),
     });
     const receipt = await waitForTransactionReceipt(publicClient, { hash });
+    const started = Date.now();
     const event = receipt.logs
       .map((l) => decodeGatewayLog(l, evm.chainId))
       .find((e) => e?.kind === 'RequestSent');
     const requestId = event?.kind === 'RequestSent' ? event.requestId : '0x';
     const wait = { gateway: evm.gateway, requestId, fromBlock: receipt.blockNumber };
-
-    // Without the relayer, the client can only time out.
-    await expect(waitForEvmResult(publicClient, { ...wait, timeoutMs: 1_000 })).rejects.toBeInstanceOf(
-      PollTimeoutError,
-    );
-    const started = Date.now();
     const error = await waitForEvmResult(publicClient, {
       ...wait,
       timeoutMs: 60_000,
@@ -248,20 +247,52 @@ describe('SDK on the devnet (sim TEE)', () => {
     expect(refused.requestId).toBe(requestId);
     expect(refused.security).toBe(false);
     expect(seconds).toBeLessThan(15);
-    console.log(`refusal seen by the client after ${seconds.toFixed(2)} s`);
+    console.log(`refusal seen by the client ${seconds.toFixed(2)} s after the request was mined`);
+    // Without the relayer, the client can only time out.
+    await expect(waitForEvmResult(publicClient, { ...wait, timeoutMs: 1_000 })).rejects.toBeInstanceOf(
+      PollTimeoutError,
+    );
   }, 90_000);
 
-  it('waits for a Phala-style answer with a relayer and gets it as without', async () => {
+  it('waits for a Phala-style answer with a relayer, and stops on a Phala-style refusal', async () => {
+    const contractId = devnet.contracts.greeter.contractId;
+    const relayer = devnet.relayer.admin;
     const sent = await requestFromPhala(devnet.phala, {
       signer: await devSigner('Ferdie'),
-      contractId: devnet.contracts.greeter.contractId,
+      contractId,
       input: 'relayer watched',
     });
     const result = await waitForPhalaResult(devnet.phala, {
       requestId: sent.requestId,
       timeoutMs: 60_000,
-      relayer: devnet.relayer.admin,
+      relayer,
     });
     expect(text(result.publicOutput as Hex)).toBe('hello, relayer watched!');
+
+    // Sealed for another account than the one that sends it.
+    const { publicKey } = await getContractTarget(devnet.phala, { contractId });
+    const responseKey = createResponseKey();
+    const bad = await contracts.request(devnet.phala, {
+      signer: await devSigner('Dave'),
+      contractId,
+      sealedInput: sealInput({
+        contractPublicKey: publicKey,
+        contractId,
+        origin: { kind: 'phala', genesisHash: devnet.chains.phala.genesisHash },
+        requester: `0x${'22'.repeat(32)}`,
+        responseKey: responseKey.publicKey,
+        input: 'not for Dave',
+      }),
+      responseKey: responseKey.publicKey,
+      deadline: await contracts.deadlineIn(devnet.phala, 600),
+    });
+    const requestId = bad.event.requestId as Hex;
+    await expect(
+      waitForPhalaResult(devnet.phala, { requestId, timeoutMs: 60_000, relayer }),
+    ).rejects.toMatchObject({
+      name: 'RequestRefusedError',
+      reason: 'input-unreadable',
+      requestId,
+    });
   }, 90_000);
 });
