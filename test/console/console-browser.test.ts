@@ -1,12 +1,20 @@
 import { mkdirSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import path from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../src/base/bytes.js';
 import { pollUntil } from '../../src/base/poll.js';
 import { type DemoOutcome, runDemo } from '../../src/cli/demo.js';
+import { ethereumAddress, generateKeyPair } from '../../src/crypto/keys.js';
 import * as contracts from '../../src/phala/actions/contracts.js';
 import { devSigner } from '../../src/phala/signers.js';
+import { requestJobId } from '../../src/protocol/origin.js';
+import { RESULT_QUEUE, resultJobIdOf } from '../../src/protocol/queue-names.js';
+import type { ResultJob } from '../../src/protocol/result-job.js';
 import { getJourney } from '../../src/relayer/admin-client.js';
+import { requestFromPhala } from '../../src/sdk/phala.js';
 import { type Devnet, startDevnet } from '../../src/testing/devnet.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -149,8 +157,12 @@ describe('operator console (real browser, real devnet)', () => {
       deadline: await contracts.deadlineIn(devnet.phala, 600),
     });
     const jobId = `phala-${(bad.event.requestId as string).toLowerCase()}`;
-    // It shows up on the open list page without a reload (server-sent events).
-    await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 60_000 });
+    // Once the relayer has it, it shows up on the open list page without a reload (server-sent events).
+    await pollUntil(async () => (await getJourney(devnet.relayer.admin, jobId)) !== null, {
+      label: 'the bad request observed',
+      timeoutMs: 90_000,
+    });
+    await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 20_000 });
     await pollUntil(async () => (await getJourney(devnet.relayer.admin, jobId))?.state === 'dead', {
       label: 'the bad request dead',
       timeoutMs: 60_000,
@@ -186,6 +198,78 @@ describe('operator console (real browser, real devnet)', () => {
     expect((await getJourney(devnet.relayer.admin, jobId))?.state).toBe('dead');
     await context.close();
   }, 180_000);
+
+  it('a result signed by a key no gatekeeper approved stands out in the list and in the journey', async () => {
+    const { context, page } = await loggedIn();
+    const contractId = devnet.contracts.greeter.contractId;
+    const sent = await requestFromPhala(devnet.phala, {
+      signer: await devSigner('Ferdie', 30),
+      contractId,
+      input: 'forged?',
+    });
+    const origin = { kind: 'phala' as const, genesisHash: devnet.chains.phala.genesisHash };
+    const jobId = requestJobId(origin, sent.requestId);
+    const rogue = generateKeyPair('secp256k1');
+    const rogueAddress = ethereumAddress(rogue.publicKey);
+    const publicOutput = toHex(new TextEncoder().encode('forged'));
+    const stateRoot = `0x${'00'.repeat(32)}` as const;
+    // As test/e2e/three-origins.test.ts: a well-formed result whose proof verifies, from an unapproved key.
+    const forged: ResultJob = {
+      v: 1,
+      jobId,
+      origin,
+      requestId: sent.requestId,
+      contractId,
+      cluster: devnet.cluster,
+      worker: { address: rogueAddress, publicKey: toHex(rogue.publicKey) },
+      status: 'ok',
+      publicOutput,
+      sealedOutput: '0x',
+      stateRoot,
+      proof: {
+        kind: 'substrate',
+        signature: contracts.signFulfillment(devnet.phala, {
+          workerSecretKey: rogue.secretKey,
+          requestId: sent.requestId,
+          publicOutput,
+          sealedOutput: '0x',
+          stateRoot,
+        }),
+      },
+      gasUsed: 1,
+      producedAt: Date.now(),
+    };
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const results = new Queue(RESULT_QUEUE, { connection, prefix: devnet.config.redis.prefix });
+    try {
+      await pollUntil(async () => (await getJourney(devnet.relayer.admin, jobId)) !== null, {
+        label: 'the request queued',
+        timeoutMs: 60_000,
+      });
+      await results.add('result', forged, { jobId: resultJobIdOf(jobId, rogueAddress) });
+      await pollUntil(
+        async () =>
+          (await getJourney(devnet.relayer.admin, jobId))?.journey.some(
+            (e) => e.stage === 'result-rejected' && e.worker === rogueAddress,
+          ),
+        { label: 'the forged result rejected', timeoutMs: 60_000 },
+      );
+    } finally {
+      await results.close();
+      connection.disconnect();
+    }
+    await page.goto(`${base}/`);
+    await page.locator(`tr[data-job="${jobId}"] .badge-security`).first().waitFor();
+    // The banner on every page counts it.
+    expect(await page.locator('#security-banner [role="alert"]').textContent()).toContain('RejectedResult');
+    await page.goto(`${base}/requests/${encodeURIComponent(jobId)}`);
+    const alert = page.locator('#journey [role="alert"]');
+    expect(await alert.textContent()).toContain('result-rejected');
+    expect(await alert.textContent()).toContain('not an approved');
+    await expect(page.locator('.timeline li.refusal').count()).resolves.toBeGreaterThan(0);
+    await shot(page, 'journey-refusal');
+    await context.close();
+  }, 120_000);
 
   it('the workers page shows both devnet workers approved', async () => {
     const { context, page } = await loggedIn();

@@ -34,7 +34,7 @@ export function refusalBanner(refusals: readonly RefusalCount[]): Html {
       : html`<div class="banner banner-security" role="alert">
   <strong><span aria-hidden="true">⚠</span> Security refusals: ${total}</strong>
   <span>${refusals.map((r) => html`<span class="chip">${r.reason} (${r.role}) × ${r.count}</span> `)}</span>
-  <a href="/?state=refused">Refused requests</a> · <a href="/?state=result-rejected">Rejected results</a>
+  <a href="/?state=refused">Refused requests</a> · rows and journey stages marked <span class="badge badge-security"><span aria-hidden="true">⚠ </span>refused</span> or <span class="badge badge-security"><span aria-hidden="true">⚠ </span>result-rejected</span>
 </div>`
   }</div>`;
 }

@@ -1,11 +1,13 @@
 import type { EventStream } from '../http-server.js';
 import type { JourneyStore } from '../journey.js';
 import type { RelayerMetrics } from '../metrics.js';
+import { withTimeout } from '../readiness.js';
 import type { QueueSampler } from './samples.js';
 import { securityRefusals } from './security.js';
 
 /** How often the server looks for moved requests and new refusals while a page is open. */
 const LOOK_EVERY_MS = 1_000;
+const LOOK_TIMEOUT_MS = 5_000;
 /** A comment this often keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 /** Workers and chains pages refresh this often (their reads go to the chains). */
@@ -19,7 +21,7 @@ const SLOW_EVERY_MS = 30_000;
 export class LiveHub {
   readonly #clients = new Set<EventStream>();
   readonly #journeys: JourneyStore;
-  readonly #metrics: Pick<RelayerMetrics, 'securityRefusals'>;
+  readonly #metrics: Pick<RelayerMetrics, 'securityRefusals' | 'errors'>;
   readonly #sampler: QueueSampler;
   #timer: NodeJS.Timeout | undefined;
   #keepalive: NodeJS.Timeout | undefined;
@@ -31,7 +33,7 @@ export class LiveHub {
 
   constructor(p: {
     journeys: JourneyStore;
-    metrics: Pick<RelayerMetrics, 'securityRefusals'>;
+    metrics: Pick<RelayerMetrics, 'securityRefusals' | 'errors'>;
     sampler: QueueSampler;
   }) {
     this.#journeys = p.journeys;
@@ -69,11 +71,18 @@ export class LiveHub {
     if (this.#looking) return;
     this.#looking = true;
     try {
-      const [newest] = await this.#journeys.list({ limit: 1 });
+      // Bounded: a read that never answers must not stop every later look.
+      const [newest] = await withTimeout(
+        this.#journeys.list({ limit: 1 }),
+        LOOK_TIMEOUT_MS,
+        'newest journey',
+      );
       const move = newest ? `${newest.jobId}@${newest.updatedAt}` : '';
       if (this.#lastMove !== null && move !== this.#lastMove) this.broadcast('requests', '{}');
       this.#lastMove = move;
-      const refusals = (await securityRefusals(this.#metrics)).reduce((n, r) => n + r.count, 0);
+      const refusals = (
+        await withTimeout(securityRefusals(this.#metrics), LOOK_TIMEOUT_MS, 'refusals')
+      ).reduce((n, r) => n + r.count, 0);
       if (this.#lastRefusals >= 0 && refusals !== this.#lastRefusals) this.broadcast('security', '{}');
       this.#lastRefusals = refusals;
     } catch {

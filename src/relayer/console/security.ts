@@ -3,23 +3,30 @@ import type { RelayerMetrics } from '../metrics.js';
 
 /**
  * Security refusals as the console shows them: forged requests, revoked or unapproved workers,
- * bad proofs. Counted by this process since it started (the same counter as
- * `phala_bridge_security_refusals_total`), by who refused and why.
+ * bad proofs. Counted by this process since it started (`phala_bridge_security_refusals_total`
+ * by who refused and why, and the rejected worker results of `phala_bridge_errors_total`).
  */
 export type RefusalCount = { role: string; reason: string; count: number };
 
 export async function securityRefusals(
-  metrics: Pick<RelayerMetrics, 'securityRefusals'>,
+  metrics: Pick<RelayerMetrics, 'securityRefusals' | 'errors'>,
 ): Promise<RefusalCount[]> {
   const { values } = await metrics.securityRefusals.get();
-  return values
+  const out = values
     .filter((v) => v.value > 0)
     .map((v) => ({
       role: String(v.labels.role ?? ''),
       reason: String(v.labels.reason ?? ''),
       count: v.value,
-    }))
-    .sort((a, b) => b.count - a.count);
+    }));
+  // Results the relayer rejected (an unapproved signer, a proof that does not verify) are counted
+  // as errors; those it also counted as security refusals (a revoked worker) are not told twice.
+  const rejected = (await metrics.errors.get()).values
+    .filter((v) => v.labels.kind === 'rejected-result')
+    .reduce((n, v) => n + v.value, 0);
+  const counted = out.filter((r) => r.role === 'relayer').reduce((n, r) => n + r.count, 0);
+  if (rejected > counted) out.push({ role: 'relayer', reason: 'RejectedResult', count: rejected - counted });
+  return out.sort((a, b) => b.count - a.count);
 }
 
 /** Stages that are a refusal an operator must look at, not an ordinary failure. */

@@ -34,8 +34,14 @@
   const source = document.body.dataset.live;
   if (source && 'EventSource' in window) {
     const events = new EventSource(source);
+    let opened = false;
     events.addEventListener('open', () => {
       if (status) status.textContent = 'live';
+      // Back after a drop: what changed meanwhile was not told, so every live part looks again.
+      if (opened)
+        for (const name of ['requests', 'security', 'workers', 'chains'])
+          htmx.trigger(document.body, `${name}-changed`);
+      opened = true;
     });
     events.addEventListener('error', () => {
       if (status) status.textContent = 'reconnecting…';
