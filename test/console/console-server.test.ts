@@ -172,3 +172,52 @@ describe('console: login', () => {
     );
   });
 });
+
+describe('console: Redis away', () => {
+  it('answers each page with what it could not read, never a hang or a bare 500', async () => {
+    // A connection that refuses at once (nothing listens on port 1): the pages' reads fail.
+    const away = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    away.on('error', () => undefined);
+    const awayJourneys = new JourneyStore({ redis: away, prefix });
+    const awayConsole = new OperatorConsole(
+      {
+        config,
+        redis: away,
+        queues,
+        journeys: awayJourneys,
+        metrics,
+        adapters: () => ({ watchers: [], destinations: [] }),
+        readiness: async () => ({ ok: false, checks: {} }),
+        logger,
+      },
+      { adminRoutes: adminRoutes(queues, awayJourneys), token: TOKEN },
+    );
+    const awayServer = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+      token: TOKEN,
+      routes: awayConsole.routes(),
+      sessionCookie: SESSION_COOKIE,
+      loginPage: awayConsole.loginPage,
+    });
+    try {
+      for (const [path, what] of [
+        ['/', 'the request list'],
+        ['/dead', 'the dead letters'],
+        [`/requests/${JOB}`, 'the journey'],
+      ] as const) {
+        const res = await fetch(`${awayServer.url}${path}`, { headers: { cookie } });
+        expect(await res.text()).toContain(`Could not read ${what}`);
+      }
+    } finally {
+      await awayConsole.close();
+      await awayServer.close();
+      away.disconnect();
+    }
+  });
+});

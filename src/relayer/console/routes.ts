@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HttpRequestError, type Reply, type Route, type RouteRequest } from '../http-server.js';
+import { failureDetail, withTimeout } from '../readiness.js';
 import { AdminActions } from './admin-actions.js';
 import { assetRoutes } from './assets.js';
 import { ConsoleChainClients } from './chain-clients.js';
@@ -45,6 +46,17 @@ function bodyOf<T>(schema: z.ZodType<T>, body: unknown): T {
 /** A filter's problems as one line naming the fields (never zod's dump). */
 function filterError(error: z.ZodError): string {
   return `Invalid filter: ${error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`;
+}
+
+/** How long a page waits for Redis: when it does not answer the page says so (operators look then). */
+const PAGE_READ_MS = 8_000;
+
+async function bounded<T>(what: string, read: Promise<T>): Promise<{ value: T } | { error: string }> {
+  try {
+    return { value: await withTimeout(read, PAGE_READ_MS, what) };
+  } catch (error) {
+    return { error: `Could not read ${what}: ${failureDetail(error)}` };
+  }
 }
 
 const htmlReply = (text: string, status = 200, headers: Record<string, string> = {}): Reply => ({
@@ -107,8 +119,13 @@ export class OperatorConsole {
   #requests = async ({ query }: RouteRequest, rowsOnly: boolean): Promise<Reply> => {
     const parsed = requestFilterSchema.safeParse(Object.fromEntries(query));
     const filter = parsed.success ? parsed.data : requestFilterSchema.parse({});
-    const error = parsed.success ? undefined : filterError(parsed.error);
-    const rows = parsed.success ? await findRequests(this.#s.journeys, filter) : [];
+    let error = parsed.success ? undefined : filterError(parsed.error);
+    let rows: Awaited<ReturnType<typeof findRequests>> = [];
+    if (parsed.success) {
+      const read = await bounded('the request list', findRequests(this.#s.journeys, filter));
+      if ('error' in read) error = read.error;
+      else rows = read.value;
+    }
     if (rowsOnly) return fragment(requestsTable({ filter, rows, error }));
     return this.#page(
       'Requests',
@@ -118,7 +135,17 @@ export class OperatorConsole {
   };
 
   #journey = async ({ params }: RouteRequest): Promise<Reply> => {
-    const detail = await this.#admin.show(params.jobId!);
+    const read = await bounded('the journey', this.#admin.show(params.jobId!));
+    if ('error' in read)
+      return {
+        ...(await this.#page(
+          'Request',
+          'requests',
+          html`<h1>Request</h1><p class="message error" role="alert">${read.error}</p>`,
+        )),
+        status: 503,
+      };
+    const detail = read.value;
     if (!detail) {
       const reply = await this.#page(
         'Unknown request',
@@ -133,16 +160,17 @@ export class OperatorConsole {
   #dead = async ({ query }: RouteRequest): Promise<Reply> => {
     const parsed = deadFilterSchema.safeParse(Object.fromEntries(query));
     const filter = parsed.success ? parsed.data : {};
-    const rows = parsed.success ? await deadLetters(this.#s.journeys, this.#admin, filter) : [];
+    let error = parsed.success ? undefined : filterError(parsed.error);
+    let rows: Awaited<ReturnType<typeof deadLetters>> = [];
+    if (parsed.success) {
+      const read = await bounded('the dead letters', deadLetters(this.#s.journeys, this.#admin, filter));
+      if ('error' in read) error = read.error;
+      else rows = read.value;
+    }
     return this.#page(
       'Dead letters',
       'dead',
-      deadLettersBody({
-        filter,
-        rows,
-        origins: configuredOrigins(this.#s.config),
-        error: parsed.success ? undefined : filterError(parsed.error),
-      }),
+      deadLettersBody({ filter, rows, origins: configuredOrigins(this.#s.config), error }),
     );
   };
 

@@ -129,7 +129,14 @@ export async function readWorkers(p: {
     windowMs: WINDOW_MS,
   };
   const acceptTcb = p.config.gatekeeper?.acceptTcbStatuses ?? ['UpToDate'];
-  const activity = await workerActivity(p.journeys, now);
+  const activity = await withTimeout(
+    workerActivity(p.journeys, now),
+    READ_TIMEOUT_MS,
+    'recent journeys',
+  ).catch((error: unknown) => {
+    errors.push(`journeys: ${failureDetail(error)}`);
+    return new Map<string, { results: number; errors: number }>();
+  });
 
   const connecting = p.clients.phala();
   if (!connecting) errors.push('no Phala-style chain is configured: worker registrations are read there');
