@@ -62,7 +62,11 @@ function readerOf(sender: EvmSender, p: { publicClient?: PublicClient; rpcUrl?: 
   if (p.publicClient) return p.publicClient;
   if (p.rpcUrl) return createPublicClient({ transport: http(p.rpcUrl) });
   if (!isEthersSigner(sender))
-    return createPublicClient({ chain: sender.chain, transport: custom({ request: sender.request }) });
+    return createPublicClient({
+      chain: sender.chain,
+      pollingInterval: sender.pollingInterval,
+      transport: custom({ request: sender.request }),
+    });
   throw new EvmRequestError('Pass `publicClient` or `rpcUrl` for reads when sending with an ethers signer.');
 }
 

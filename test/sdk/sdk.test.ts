@@ -124,6 +124,29 @@ describe('SDK on the devnet (sim TEE)', () => {
     provider.destroy();
   }, 90_000);
 
+  it('sends from a viem wallet client alone: reads go through its own transport', async () => {
+    const { evm } = devnet.chains;
+    const walletClient = createWalletClient({
+      account: privateKeyToAccount(evm.accounts[8]!.privateKey),
+      transport: http(evm.rpcUrl),
+      pollingInterval: 100,
+    });
+    const sent = await requestFromEvm(walletClient, {
+      gateway: evm.gateway,
+      contractId: devnet.contracts.greeter.contractId,
+      input: 'viem',
+    });
+    expect(sent.requester).toBe(walletClient.account.address);
+    const result = await waitForEvmResult(sent.publicClient, {
+      gateway: evm.gateway,
+      requestId: sent.requestId,
+      fromBlock: sent.blockNumber,
+      timeoutMs: 60_000,
+      relayer: devnet.relayer.admin,
+    });
+    expect(text(result.publicOutput)).toBe('hello, viem!');
+  }, 90_000);
+
   it('requests the new contract from a Substrate account, then queries it through a worker', async () => {
     const sent = await requestFromPhala(devnet.phala, {
       signer: await devSigner('Ferdie'),
