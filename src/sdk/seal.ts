@@ -1,5 +1,6 @@
 import { type Hex, fromHex, toHex } from '../base/bytes.js';
-import { openEnvelope, sealEnvelope } from '../crypto/envelope.js';
+import type { InvalidInputError } from '../base/errors.js';
+import { type EnvelopeOpenError, openEnvelope, sealEnvelope } from '../crypto/envelope.js';
 import { outputContext, requestContext } from '../crypto/envelope-context.js';
 import { generateKeyPair } from '../crypto/keys.js';
 import { type Origin, originKey } from '../protocol/origin.js';
@@ -22,11 +23,16 @@ export type SealInputParameters = {
   input: Uint8Array | string;
 };
 
+/** The sealed input (an envelope, PROTOCOL §2). */
+export type SealInputReturnType = Hex;
+/** A key, id or requester that is not the hex it should be. */
+export type SealInputErrorType = InvalidInputError | Error;
+
 /**
  * Seals a request input so that only the contract's workers can read it, and only for this
  * requester, end user and response key (PROTOCOL §2).
  */
-export function sealInput(parameters: SealInputParameters): Hex {
+export function sealInput(parameters: SealInputParameters): SealInputReturnType {
   const key =
     typeof parameters.contractPublicKey === 'string'
       ? fromHex(parameters.contractPublicKey, 'contractPublicKey', 32)
@@ -49,18 +55,26 @@ export function sealInput(parameters: SealInputParameters): Hex {
   );
 }
 
+export type CreateResponseKeyReturnType = { secretKey: Hex; publicKey: Hex };
+
 /** A fresh response key pair: the public half goes in the request, the secret half opens the answer. */
-export function createResponseKey(): { secretKey: Hex; publicKey: Hex } {
+export function createResponseKey(): CreateResponseKeyReturnType {
   const pair = generateKeyPair('x25519');
   return { secretKey: toHex(pair.secretKey), publicKey: toHex(pair.publicKey) };
 }
 
-/** Opens a sealed output with the response key's secret half; throws EnvelopeOpenError otherwise. */
-export function openOutput(parameters: {
+export type OpenOutputParameters = {
   sealedOutput: Hex;
+  /** The secret half of the request's response key. */
   responseSecretKey: Hex;
   requestId: Hex;
-}): Uint8Array {
+};
+export type OpenOutputReturnType = Uint8Array;
+/** EnvelopeOpenError: another key, another request, or tampered bytes. */
+export type OpenOutputErrorType = EnvelopeOpenError | InvalidInputError | Error;
+
+/** Opens a sealed output with the response key's secret half; throws EnvelopeOpenError otherwise. */
+export function openOutput(parameters: OpenOutputParameters): OpenOutputReturnType {
   return openEnvelope({
     recipientSecretKey: fromHex(parameters.responseSecretKey, 'responseSecretKey', 32),
     purpose: 'output',
