@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { extractGuide } from './solidity-guide.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const guide = extractGuide(readFileSync(path.join(root, 'docs/solidity.md'), 'utf8'));
-const _run = promisify(execFile);
 
 /** What the guide's code may import: the package's public entry points and what a user installs. */
 const ALLOWED = /^(node:.+|phala-bridge\/(sdk|testing|abi|contracts-solidity\/.+)|viem(\/.+)?|solc)$/;
