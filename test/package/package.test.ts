@@ -87,8 +87,10 @@ describe('the packed package', () => {
       path.join(cjs, 'index.js'),
       "const { sealInputForEvm } = require('phala-bridge/sdk');\nconsole.log(typeof sealInputForEvm);\n",
     );
-    const { stdout } = await node(['index.js'], cjs);
+    const { stdout, stderr } = await node(['index.js'], cjs);
     expect(stdout.trim()).toBe('function');
+    // One copy of each @polkadot package loads (no "multiple versions" warnings, as with .mts before).
+    expect(stderr).not.toMatch(/multiple versions/i);
   });
 
   it('runs its bin with plain node: --version (start time reported) and config check of the production example', async () => {
