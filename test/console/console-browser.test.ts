@@ -148,6 +148,17 @@ describe('operator console (real browser, real devnet)', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
 
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const sse: string[] = [];
+    const watcher = new AbortController();
+    void fetch(`${base}/events`, { headers: { cookie }, signal: watcher.signal })
+      .then(async (res) => {
+        sse.push(`status ${res.status}`);
+        const decoder = new TextDecoder();
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+          sse.push(decoder.decode(chunk).replace(/\n/g, ' '));
+      })
+      .catch(() => undefined);
     // A request whose input no worker can open (sealed for another requester): the workers refuse it.
     const bad = await contracts.request(devnet.phala, {
       signer: await devSigner('Eve', 30),
@@ -162,7 +173,21 @@ describe('operator console (real browser, real devnet)', () => {
       label: 'the bad request observed',
       timeoutMs: 90_000,
     });
-    await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 20_000 });
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('request', (r) => log.push(`${r.method()} ${r.url()}`));
+    page.on('requestfailed', (r) => log.push(`failed ${r.url()} ${r.failure()?.errorText}`));
+    try {
+      await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 20_000 });
+    } catch (error) {
+      await shot(page, 'live-failed');
+      const live = await page.textContent('#live-status');
+      throw new Error(
+        `live status ${live}; sse ${sse.join(' | ')}; page ${log.join(' | ')}; ${String(error)}`,
+      );
+    } finally {
+      watcher.abort();
+    }
     await pollUntil(async () => (await getJourney(devnet.relayer.admin, jobId))?.state === 'dead', {
       label: 'the bad request dead',
       timeoutMs: 60_000,

@@ -1,7 +1,7 @@
 import type { EventStream } from '../http-server.js';
-import type { JourneyStore } from '../journey.js';
 import type { RelayerMetrics } from '../metrics.js';
 import { withTimeout } from '../readiness.js';
+import { type RedisConnection, redisKey } from '../redis.js';
 import type { QueueSampler } from './samples.js';
 import { securityRefusals } from './security.js';
 
@@ -20,7 +20,8 @@ const SLOW_EVERY_MS = 30_000;
  */
 export class LiveHub {
   readonly #clients = new Set<EventStream>();
-  readonly #journeys: JourneyStore;
+  readonly #redis: RedisConnection;
+  readonly #index: string;
   readonly #metrics: Pick<RelayerMetrics, 'securityRefusals' | 'errors'>;
   readonly #sampler: QueueSampler;
   #timer: NodeJS.Timeout | undefined;
@@ -32,11 +33,13 @@ export class LiveHub {
   readonly #unsubscribe: () => void;
 
   constructor(p: {
-    journeys: JourneyStore;
+    redis: RedisConnection;
+    prefix: string;
     metrics: Pick<RelayerMetrics, 'securityRefusals' | 'errors'>;
     sampler: QueueSampler;
   }) {
-    this.#journeys = p.journeys;
+    this.#redis = p.redis;
+    this.#index = redisKey(p.prefix, 'journeys');
     this.#metrics = p.metrics;
     this.#sampler = p.sampler;
     this.#unsubscribe = this.#sampler.onSample((sample) => {
@@ -72,12 +75,14 @@ export class LiveHub {
     this.#looking = true;
     try {
       // Bounded: a read that never answers must not stop every later look.
-      const [newest] = await withTimeout(
-        this.#journeys.list({ limit: 1 }),
+      // The newest move in JourneyStore's index (journey.ts: scored by each record's time): one
+      // read, where `list({ limit: 1 })` would read a page of summaries every second.
+      const newest = await withTimeout(
+        this.#redis.zrevrange(this.#index, 0, 0, 'WITHSCORES'),
         LOOK_TIMEOUT_MS,
         'newest journey',
       );
-      const move = newest ? `${newest.jobId}@${newest.updatedAt}` : '';
+      const move = newest.join('@');
       if (this.#lastMove !== null && move !== this.#lastMove) this.broadcast('requests', '{}');
       this.#lastMove = move;
       const refusals = (

@@ -88,7 +88,12 @@ export class OperatorConsole {
     this.#token = p.token;
     this.#clients = new ConsoleChainClients(source.config);
     this.#sampler = new QueueSampler(() => source.queues.opened());
-    this.#hub = new LiveHub({ journeys: source.journeys, metrics: source.metrics, sampler: this.#sampler });
+    this.#hub = new LiveHub({
+      redis: source.redis,
+      prefix: source.config.redis.prefix,
+      metrics: source.metrics,
+      sampler: this.#sampler,
+    });
   }
 
   /** The chart's samples start with the daemon, so a page opened later has its 15 minutes. */
