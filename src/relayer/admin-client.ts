@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BaseError, type BaseErrorParameters, type Retry, retryOfHttpStatus } from '../base/errors.js';
 import { redactUrl } from '../base/redact-url.js';
+import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { journeyEntrySchema, journeyStages } from './journey.js';
 
 /**
@@ -39,6 +40,8 @@ const journeySchema = summarySchema.extend({
       state: z.string(),
       attempts: z.number(),
       failedReason: z.string().optional(),
+      /** The worker's structured refusal of this job, when one refused it. */
+      refusal: jobRefusalSchema.shape.refusal.optional(),
     }),
   ),
 });

@@ -26,7 +26,7 @@ import { getContractInfo } from '../evm/gateway/read.js';
 import { encodeRequest } from '../evm/gateway/request.js';
 import type {
   RelayerParameters,
-  RelayerStatusError,
+  AdminApiError,
   RequestEndedError,
   RequestRefusedError,
 } from './relayer-status.js';
@@ -263,7 +263,7 @@ export type WaitForEvmResultErrorType =
   | RequestRefusedError
   | RequestEndedError
   | FulfillmentOutputsError
-  | RelayerStatusError
+  | AdminApiError
   | GetChainIdErrorType
   | Error;
 

@@ -8,7 +8,7 @@ import type { Signer } from '../phala/submit.js';
 import type { Fulfillment } from '../phala/types.js';
 import type {
   RelayerParameters,
-  RelayerStatusError,
+  AdminApiError,
   RequestEndedError,
   RequestRefusedError,
 } from './relayer-status.js';
@@ -114,7 +114,7 @@ export type WaitForPhalaResultErrorType =
   | PollTimeoutError
   | RequestRefusedError
   | RequestEndedError
-  | RelayerStatusError
+  | AdminApiError
   | Error;
 
 /** Waits until the Phala-style chain holds the request's result. */

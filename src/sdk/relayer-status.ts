@@ -1,9 +1,10 @@
-import { z } from 'zod';
 import type { Hex } from '../base/bytes.js';
-import { BaseError, type BaseErrorParameters, type Retry, retryOfHttpStatus } from '../base/errors.js';
-import { redactUrl } from '../base/redact-url.js';
-import { jobRefusalSchema } from '../protocol/job-refusal.js';
+import { BaseError, type Retry } from '../base/errors.js';
 import { type Origin, requestJobId } from '../protocol/origin.js';
+import { AdminApiError, getJourney } from '../relayer/admin-client.js';
+
+/** What a wait throws when the relayer's admin API does not give the journey (its client's error). */
+export { AdminApiError };
 
 /**
  * What a wait reads from the relayer to stop early: the journey of one request on the relayer's
@@ -62,35 +63,13 @@ export class RequestEndedError extends BaseError {
   }
 }
 
-/** The relayer's admin API did not give a request's journey. */
-export class RelayerStatusError extends BaseError {
-  /** No answer is worth another try; otherwise as the HTTP status says (401/403: fix the token). */
-  static override readonly retry: Retry = 'retry';
-  override name = 'RelayerStatusError';
-  readonly status: number | undefined;
-  constructor(shortMessage: string, parameters: BaseErrorParameters & { status?: number } = {}) {
-    super(shortMessage, {
-      ...(parameters.status === undefined ? {} : { retry: retryOfHttpStatus(parameters.status) }),
-      ...parameters,
-    });
-    this.status = parameters.status;
-  }
-}
-
-// Only what a wait needs; the daemon may be another version, so the rest is not read.
-const journeyReplySchema = z.object({
-  state: z.string(),
-  journey: z.array(z.object({ stage: z.string(), detail: z.string().optional() })),
-  queues: z.array(z.object({ refusal: jobRefusalSchema.shape.refusal.optional() })).default([]),
-});
-
 export type RequestEnd =
   | { kind: 'refused'; reason: string; detail: string; security: boolean }
   | { kind: 'dead' | 'cancelled'; detail: string | undefined };
 
 export type GetRequestEndParameters = { origin: Origin; requestId: Hex };
 export type GetRequestEndReturnType = RequestEnd | null;
-export type GetRequestEndErrorType = RelayerStatusError;
+export type GetRequestEndErrorType = AdminApiError;
 
 /**
  * How the relayer ended a request without an answer, or null while it has not (unknown to the
@@ -101,28 +80,9 @@ export async function getRequestEnd(
   relayer: RelayerParameters,
   p: GetRequestEndParameters,
 ): Promise<GetRequestEndReturnType> {
-  const path = `/jobs/${encodeURIComponent(requestJobId(p.origin, p.requestId))}`;
-  let response: Response;
-  try {
-    response = await fetch(new URL(path, relayer.url), {
-      headers: relayer.token ? { authorization: `Bearer ${relayer.token}` } : {},
-      signal: AbortSignal.timeout(5_000),
-    });
-  } catch (error) {
-    throw new RelayerStatusError(`The relayer admin API at ${redactUrl(relayer.url)} does not answer.`, {
-      cause: error,
-    });
-  }
-  if (response.status === 404) return null;
-  if (!response.ok)
-    throw new RelayerStatusError(`GET ${path} failed with HTTP ${response.status}.`, {
-      status: response.status,
-      ...(response.status === 401 ? { details: 'the relayer token is missing or wrong' } : {}),
-    });
-  const parsed = journeyReplySchema.safeParse(await response.json().catch(() => null));
-  if (!parsed.success)
-    throw new RelayerStatusError(`GET ${path}: unexpected reply.`, { details: parsed.error.message });
-  const { state, journey, queues } = parsed.data;
+  const found = await getJourney(relayer, requestJobId(p.origin, p.requestId));
+  if (!found) return null;
+  const { state, journey, queues } = found;
   if (state !== 'refused' && state !== 'dead' && state !== 'cancelled') return null;
   const refusal = queues.find((q) => q.refusal)?.refusal;
   if (refusal && state !== 'cancelled') return { kind: 'refused', ...refusal };
