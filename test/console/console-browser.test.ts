@@ -148,12 +148,17 @@ describe('operator console (real browser, real devnet)', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
 
+    // What the page and a second subscriber see, told if the live step fails.
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('request', (r) => log.push(`${r.method()} ${r.url()}`));
+    page.on('requestfailed', (r) => log.push(`failed ${r.url()} ${r.failure()?.errorText}`));
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     const sse: string[] = [];
     const watcher = new AbortController();
     void fetch(`${base}/events`, { headers: { cookie }, signal: watcher.signal })
       .then(async (res) => {
-        sse.push(`status ${res.status}`);
+        sse.push(`status ${res.status} at ${Date.now()}`);
         const decoder = new TextDecoder();
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
           sse.push(decoder.decode(chunk).replace(/\n/g, ' '));
@@ -173,15 +178,13 @@ describe('operator console (real browser, real devnet)', () => {
       label: 'the bad request observed',
       timeoutMs: 90_000,
     });
-    const log: string[] = [];
-    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
-    page.on('request', (r) => log.push(`${r.method()} ${r.url()}`));
-    page.on('requestfailed', (r) => log.push(`failed ${r.url()} ${r.failure()?.errorText}`));
     try {
       await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 20_000 });
     } catch (error) {
       await shot(page, 'live-failed');
       const live = await page.textContent('#live-status');
+      const j = await getJourney(devnet.relayer.admin, jobId);
+      log.push(`journey ${j?.journey.map((e) => `${e.stage}@${e.at}`).join(',')}`, `now ${Date.now()}`);
       throw new Error(
         `live status ${live}; sse ${sse.join(' | ')}; page ${log.join(' | ')}; ${String(error)}`,
       );

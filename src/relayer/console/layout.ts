@@ -48,6 +48,8 @@ export function page(p: {
   scripts?: readonly string[];
   styles?: readonly string[];
   live?: boolean;
+  /** The journey move the page was rendered with (LiveHub.add). */
+  since?: string;
 }): string {
   return `<!doctype html>${
     html`<html lang="en">
@@ -62,7 +64,7 @@ ${(p.styles ?? []).map((s) => html`<link rel="stylesheet" href="${s}">`)}
 ${(p.scripts ?? []).map((s) => html`<script src="${s}" defer></script>`)}
 <script src="/assets/console.js" defer></script>
 </head>
-<body${p.live === false ? '' : html` data-live="/events"`}>
+<body${p.live === false ? '' : html` data-live="/events" data-since="${p.since ?? ''}"`}>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <span class="brand">phala-bridge relayer</span>

@@ -19,7 +19,8 @@ const SLOW_EVERY_MS = 30_000;
  * what changed (`requests`, `security`, `sample`, `chains`, `workers`) and fetch their part again.
  */
 export class LiveHub {
-  readonly #clients = new Set<EventStream>();
+  /** Each open page with the last journey move it was told of (or rendered with). */
+  readonly #clients = new Map<EventStream, { move: string | null }>();
   readonly #redis: RedisConnection;
   readonly #index: string;
   readonly #metrics: Pick<RelayerMetrics, 'securityRefusals' | 'errors'>;
@@ -27,7 +28,6 @@ export class LiveHub {
   #timer: NodeJS.Timeout | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #slow: NodeJS.Timeout | undefined;
-  #lastMove: string | null = null;
   #lastRefusals = -1;
   #looking = false;
   readonly #unsubscribe: () => void;
@@ -53,8 +53,12 @@ export class LiveHub {
     return this.#clients.size;
   }
 
-  add(stream: EventStream): void {
-    this.#clients.add(stream);
+  /**
+   * `since`: the journey move the page was rendered with (`currentMove`), so a move between the
+   * page's render and this subscription is told at once instead of lost.
+   */
+  add(stream: EventStream, since?: string): void {
+    this.#clients.set(stream, { move: since ?? null });
     stream.onClose(() => {
       this.#clients.delete(stream);
       if (this.#clients.size === 0) this.#pause();
@@ -64,27 +68,37 @@ export class LiveHub {
       this.#keepalive = setInterval(() => this.broadcast('ping', ''), KEEPALIVE_MS).unref();
       this.#slow = setInterval(() => this.broadcast('workers', '{}'), SLOW_EVERY_MS).unref();
     }
+    void this.#look();
+  }
+
+  /**
+   * The newest move in JourneyStore's index (journey.ts: scored by each record's time): one read,
+   * where `list({ limit: 1 })` would read a page of summaries. Bounded: a read that never answers
+   * must not stop every later look.
+   */
+  async currentMove(): Promise<string> {
+    const newest = await withTimeout(
+      this.#redis.zrevrange(this.#index, 0, 0, 'WITHSCORES'),
+      LOOK_TIMEOUT_MS,
+      'newest journey',
+    );
+    return newest.join('@');
   }
 
   broadcast(event: string, data: string): void {
-    for (const c of this.#clients) c.send(event, data);
+    for (const c of this.#clients.keys()) c.send(event, data);
   }
 
   async #look(): Promise<void> {
     if (this.#looking) return;
     this.#looking = true;
     try {
-      // Bounded: a read that never answers must not stop every later look.
-      // The newest move in JourneyStore's index (journey.ts: scored by each record's time): one
-      // read, where `list({ limit: 1 })` would read a page of summaries every second.
-      const newest = await withTimeout(
-        this.#redis.zrevrange(this.#index, 0, 0, 'WITHSCORES'),
-        LOOK_TIMEOUT_MS,
-        'newest journey',
-      );
-      const move = newest.join('@');
-      if (this.#lastMove !== null && move !== this.#lastMove) this.broadcast('requests', '{}');
-      this.#lastMove = move;
+      const move = await this.currentMove();
+      for (const [stream, seen] of this.#clients) {
+        // A page subscribed without a move of its own starts from now.
+        if (seen.move !== null && seen.move !== move) stream.send('requests', '{}');
+        seen.move = move;
+      }
       const refusals = (
         await withTimeout(securityRefusals(this.#metrics), LOOK_TIMEOUT_MS, 'refusals')
       ).reduce((n, r) => n + r.count, 0);

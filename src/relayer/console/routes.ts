@@ -27,6 +27,8 @@ import { readWorkers } from './workers-data.js';
 import { workersBody } from './workers-page.js';
 
 const retryOneBody = z.strictObject({});
+/** A journey move as pages carry it: `<jobId>@<score>`, or empty when there is none. */
+const sinceQuery = z.string().max(300).optional();
 const retryManyBody = z.strictObject({
   origin: z.string().max(80).optional(),
   contract: z
@@ -109,13 +111,25 @@ export class OperatorConsole {
 
   loginPage = (): Reply => loginPage();
 
-  async #page(title: string, section: Section, body: Html, extra: { chart?: boolean } = {}): Promise<Reply> {
+  /** The journey move a page is rendered with, read before its data (see LiveHub.add). */
+  #since(): Promise<string> {
+    return this.#hub.currentMove().catch(() => '');
+  }
+
+  async #page(
+    title: string,
+    section: Section,
+    body: Html,
+    extra: { chart?: boolean; since?: string } = {},
+  ): Promise<Reply> {
+    const since = extra.since ?? '';
     return htmlReply(
       page({
         title,
         section,
         body,
         refusals: await securityRefusals(this.#s.metrics),
+        since,
         ...(extra.chart ? { scripts: ['/assets/uplot.min.js'], styles: ['/assets/uplot.min.css'] } : {}),
       }),
     );
@@ -124,6 +138,7 @@ export class OperatorConsole {
   #requests = async ({ query }: RouteRequest, rowsOnly: boolean): Promise<Reply> => {
     const parsed = requestFilterSchema.safeParse(Object.fromEntries(query));
     const filter = parsed.success ? parsed.data : requestFilterSchema.parse({});
+    const since = await this.#since();
     let error = parsed.success ? undefined : filterError(parsed.error);
     let rows: Awaited<ReturnType<typeof findRequests>> = [];
     if (parsed.success) {
@@ -136,10 +151,12 @@ export class OperatorConsole {
       'Requests',
       'requests',
       requestsBody({ filter, rows, error, origins: configuredOrigins(this.#s.config) }),
+      { since },
     );
   };
 
   #journey = async ({ params }: RouteRequest): Promise<Reply> => {
+    const since = await this.#since();
     const read = await bounded('the journey', this.#admin.show(params.jobId!));
     if ('error' in read)
       return {
@@ -159,12 +176,15 @@ export class OperatorConsole {
       );
       return { ...reply, status: 404 };
     }
-    return this.#page(`Request ${detail.jobId}`, 'requests', journeyBody(detail, detail.state === 'dead'));
+    return this.#page(`Request ${detail.jobId}`, 'requests', journeyBody(detail, detail.state === 'dead'), {
+      since,
+    });
   };
 
   #dead = async ({ query }: RouteRequest): Promise<Reply> => {
     const parsed = deadFilterSchema.safeParse(Object.fromEntries(query));
     const filter = parsed.success ? parsed.data : {};
+    const since = await this.#since();
     let error = parsed.success ? undefined : filterError(parsed.error);
     let rows: Awaited<ReturnType<typeof deadLetters>> = [];
     if (parsed.success) {
@@ -176,6 +196,7 @@ export class OperatorConsole {
       'Dead letters',
       'dead',
       deadLettersBody({ filter, rows, origins: configuredOrigins(this.#s.config), error }),
+      { since },
     );
   };
 
@@ -270,7 +291,10 @@ export class OperatorConsole {
       {
         method: 'GET',
         path: '/events',
-        handler: async () => ({ events: (stream) => this.#hub.add(stream) }),
+        handler: async ({ query }) => {
+          const since = sinceQuery.safeParse(query.get('since') ?? undefined);
+          return { events: (stream) => this.#hub.add(stream, since.success ? since.data : undefined) };
+        },
       },
     ];
   }

@@ -33,7 +33,9 @@
   const status = document.getElementById('live-status');
   const source = document.body.dataset.live;
   if (source && 'EventSource' in window) {
-    const events = new EventSource(source);
+    // `since`: the journey move this page was rendered with; a move before the stream opens is told at once.
+    const since = document.body.dataset.since;
+    const events = new EventSource(since ? `${source}?since=${encodeURIComponent(since)}` : source);
     let opened = false;
     events.addEventListener('open', () => {
       if (status) status.textContent = 'live';
