@@ -23,8 +23,5 @@ const DOMAIN = 'phala-bridge/gatekeeper-measurement/v1';
 export type GatekeeperMeasurement = CodeMeasurement;
 
 export function computeGatekeeperMeasurement(root = repositoryRoot()): GatekeeperMeasurement {
-  return measureSources(
-    DOMAIN,
-    codeFilesUnder(root, GATEKEEPER_MEASURED_DIRECTORIES, { skipMissing: true }),
-  );
+  return measureSources(DOMAIN, codeFilesUnder(root, GATEKEEPER_MEASURED_DIRECTORIES, { skipMissing: true }));
 }
