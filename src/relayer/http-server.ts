@@ -18,8 +18,10 @@ import { redactUrl } from '../base/redact-url.js';
  * here that a framework would need plugins and configuration for, plus a new dependency.
  *
  * Rules, in order: the Host header must name an allowed host (DNS rebinding) and a browser's
- * Origin must be the server's own (both when `allowedHosts` is given); the bearer token must
- * match when one is configured, and no token is accepted when none is; writes must be
+ * Origin must be the server's own (both when `allowedHosts` is given); the bearer token (or the
+ * console's session cookie derived from it) must match when one is configured, and no token is
+ * accepted when none is — except on routes marked public (static files, the login prompt), and a
+ * page refused for its token gets the login prompt instead of JSON; writes must be
  * `application/json` (415) and small (413); a handler's `HttpRequestError` is its reply, and any
  * other failure is a 500 with an error id, its details only in the log.
  */
