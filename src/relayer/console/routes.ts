@@ -61,6 +61,9 @@ async function bounded<T>(what: string, read: Promise<T>): Promise<{ value: T } 
   }
 }
 
+/** States a journey page offers Retry in (the admin API decides whether it can). */
+const ENDED_FOR_GOOD: ReadonlySet<string> = new Set(['dead', 'refused']);
+
 const htmlReply = (text: string, status = 200, headers: Record<string, string> = {}): Reply => ({
   status,
   text,
@@ -176,9 +179,14 @@ export class OperatorConsole {
       );
       return { ...reply, status: 404 };
     }
-    return this.#page(`Request ${detail.jobId}`, 'requests', journeyBody(detail, detail.state === 'dead'), {
-      since,
-    });
+    return this.#page(
+      `Request ${detail.jobId}`,
+      'requests',
+      journeyBody(detail, ENDED_FOR_GOOD.has(detail.state)),
+      {
+        since,
+      },
+    );
   };
 
   #dead = async ({ query }: RouteRequest): Promise<Reply> => {
