@@ -59,8 +59,18 @@ export type SubmitItem = { request: RequestJob; result: ResultJob };
  *   refused          the chain refused the item with `code`; `retryable` says whether the same
  *                    answer may be accepted later (a worker approval on its way) or never
  */
+/**
+ * An XCM origin's answer on its way back: the response message and the steps the XCM tracker saw
+ * (chain, block and time), for the request's journey.
+ */
+export type XcmDelivery = {
+  messageId: string;
+  sent?: { chain: string; blockNumber: number; at: number } | undefined;
+  processed?: { chain: string; blockNumber: number; at: number } | undefined;
+};
+
 export type ItemResult =
-  | { kind: 'delivered'; callbackFailed: boolean; xcm?: { messageId: string } }
+  | { kind: 'delivered'; callbackFailed: boolean; xcm?: XcmDelivery }
   | { kind: 'not-pending' }
   | { kind: 'rerun'; reason: string }
   | { kind: 'refused'; code: string; retryable: boolean };

@@ -107,7 +107,7 @@ describe('operator console (real browser, real devnet)', () => {
     const expected: Record<DemoOutcome['origin'], string[]> = {
       evm: ['observed', 'queued', 'result', 'submitted', 'confirmed'],
       phala: ['observed', 'queued', 'result', 'submitted', 'confirmed'],
-      xcm: ['observed', 'queued', 'result', 'submitted', 'xcm-processed'],
+      xcm: ['observed', 'queued', 'result', 'submitted', 'xcm-sent', 'xcm-processed'],
     };
     for (const o of demo) {
       await page.goto(`${base}/`);

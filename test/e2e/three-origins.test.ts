@@ -48,6 +48,7 @@ describe('end to end on the devnet (sim TEE)', () => {
     expect(stages(0)).toContain('confirmed');
     expect(stages(1)).toContain('confirmed');
     // An XCM request is done when the response was processed on the sibling.
+    expect(stages(2)).toContain('xcm-sent');
     expect(stages(2)).toContain('xcm-processed');
     const submitted = outcomes[0]!.journey.journey.find((e) => e.stage === 'submitted');
     expect(submitted?.chain).toBe('evm');

@@ -15,6 +15,7 @@ import type { RequestJob } from '../../protocol/request-job.js';
 import type { ResultJob } from '../../protocol/result-job.js';
 import { responseTopicOf } from '../../protocol/xcm-response.js';
 import type { XcmTracker } from '../../xcm/tracker/tracker.js';
+import type { XcmStep } from '../../xcm/tracker/types.js';
 import type {
   Destination,
   ItemResult,
@@ -23,6 +24,7 @@ import type {
   SentTransaction,
   SubmitItem,
   TransactionCheck,
+  XcmDelivery,
 } from '../ports.js';
 import type { PhalaChainParameters } from './phala-origin.js';
 import { newStateOf } from './state-commit.js';
@@ -300,7 +302,7 @@ export class PhalaDestination implements Destination {
       return final(requestId, tx.txHash, tx.blockNumber, {
         kind: 'delivered',
         callbackFailed: false,
-        xcm: { messageId },
+        xcm: { messageId, sent: stepOf(tracked.sent), processed: stepOf(tracked.processed) },
       });
     // The answer is recorded on this chain; only its delivery failed, and sending it again is the chain's business.
     if (tracked?.status === 'failed' || tracked?.processed?.success === false)
@@ -451,4 +453,9 @@ function lastHash(sent: SentTransaction): Hex {
 /** A final look for one item. No gas on this chain: fees follow weight and length. */
 function final(requestId: string, txHash: Hex, blockNumber: number, item: ItemResult): TransactionCheck {
   return { kind: 'final', txHash, blockNumber, gasUsed: 0n, items: new Map([[requestId, item]]) };
+}
+
+/** A tracker step as the journey records it. */
+function stepOf(step: XcmStep | undefined): XcmDelivery['sent'] {
+  return step && { chain: step.chain, blockNumber: step.blockNumber, at: step.at };
 }

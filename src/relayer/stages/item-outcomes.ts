@@ -4,7 +4,7 @@ import type { RequestJob } from '../../protocol/request-job.js';
 import type { JourneyStore } from '../journey.js';
 import type { RelayerMetrics } from '../metrics.js';
 import type { PendingIndex, RecentlyConfirmed } from '../pending.js';
-import type { SubmitItem } from '../ports.js';
+import type { SubmitItem, XcmDelivery } from '../ports.js';
 
 export type ItemOutcomesParameters = {
   journeys: JourneyStore;
@@ -32,11 +32,21 @@ export class ItemOutcomes {
     { request }: SubmitItem,
     chain: string,
     tx: { txHash: string; blockNumber: number; gasUsed: bigint },
-    xcm?: { messageId: string },
+    xcm?: XcmDelivery,
   ): Promise<void> {
     const jobId = requestJobId(request.origin, request.requestId);
+    if (xcm?.sent)
+      await this.#p.journeys.record(jobId, {
+        stage: 'xcm-sent',
+        ...xcm.sent,
+        detail: `response ${xcm.messageId}`,
+      });
     if (xcm)
-      await this.#p.journeys.record(jobId, { stage: 'xcm-processed', detail: `response ${xcm.messageId}` });
+      await this.#p.journeys.record(jobId, {
+        stage: 'xcm-processed',
+        ...(xcm.processed ?? {}),
+        detail: `response ${xcm.messageId}`,
+      });
     await this.#p.journeys.record(jobId, {
       stage: 'confirmed',
       chain,
