@@ -435,7 +435,15 @@ describe('PhalaDestination: XCM origins end when the origin has processed the re
       expect(last).toMatchObject({ kind: 'final', txHash: sent.hashes[0] });
       expect(itemOf(last, batch)).toEqual(
         success
-          ? { kind: 'delivered', callbackFailed: false, xcm: { messageId } }
+          ? {
+              kind: 'delivered',
+              callbackFailed: false,
+              // The tracker's steps, for the journey: this test saw the processing, not the sending.
+              xcm: {
+                messageId,
+                processed: { chain: 'sibling', blockNumber: expect.any(Number), at: expect.any(Number) },
+              },
+            }
           : { kind: 'refused', code: 'XcmResponseFailed', retryable: false },
       );
     }, 60_000);
