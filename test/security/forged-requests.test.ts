@@ -153,7 +153,8 @@ async function refusalOf(jobId: string, resultsBefore = 0): Promise<{ stage: str
   const failed = await pollUntil(
     async () => {
       const job = await requests.getJob(jobId);
-      return job && (await job.isFailed()) ? job : null;
+      // Read again once failed: the first read may predate the failure (attemptsMade still 0).
+      return job && (await job.isFailed()) ? requests.getJob(jobId) : null;
     },
     { label: `refusal of ${jobId}`, timeoutMs: 30_000, intervalMs: 100 },
   );
