@@ -4,18 +4,15 @@ import { Redis } from 'ioredis';
 import path from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../src/base/bytes.js';
 import { pollUntil } from '../../src/base/poll.js';
 import { type DemoOutcome, runDemo } from '../../src/cli/demo.js';
-import { ethereumAddress, generateKeyPair } from '../../src/crypto/keys.js';
 import * as contracts from '../../src/phala/actions/contracts.js';
 import { devSigner } from '../../src/phala/signers.js';
-import { requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, resultJobIdOf } from '../../src/protocol/queue-names.js';
-import type { ResultJob } from '../../src/protocol/result-job.js';
 import { getJourney } from '../../src/relayer/admin-client.js';
 import { requestFromPhala } from '../../src/sdk/phala.js';
 import { type Devnet, startDevnet } from '../../src/testing/devnet.js';
+import { forgedPhalaResult } from '../helpers/forged-result.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -235,38 +232,10 @@ describe('operator console (real browser, real devnet)', () => {
       contractId,
       input: 'forged?',
     });
-    const origin = { kind: 'phala' as const, genesisHash: devnet.chains.phala.genesisHash };
-    const jobId = requestJobId(origin, sent.requestId);
-    const rogue = generateKeyPair('secp256k1');
-    const rogueAddress = ethereumAddress(rogue.publicKey);
-    const publicOutput = toHex(new TextEncoder().encode('forged'));
-    const stateRoot = `0x${'00'.repeat(32)}` as const;
-    // As test/e2e/three-origins.test.ts: a well-formed result whose proof verifies, from an unapproved key.
-    const forged: ResultJob = {
-      v: 1,
-      jobId,
-      origin,
-      requestId: sent.requestId,
-      contractId,
-      cluster: devnet.cluster,
-      worker: { address: rogueAddress, publicKey: toHex(rogue.publicKey) },
-      status: 'ok',
-      publicOutput,
-      sealedOutput: '0x',
-      stateRoot,
-      proof: {
-        kind: 'substrate',
-        signature: contracts.signFulfillment(devnet.phala, {
-          workerSecretKey: rogue.secretKey,
-          requestId: sent.requestId,
-          publicOutput,
-          sealedOutput: '0x',
-          stateRoot,
-        }),
-      },
-      gasUsed: 1,
-      producedAt: Date.now(),
-    };
+    // A well-formed result whose proof verifies, from a key no gatekeeper approved.
+    const forged = forgedPhalaResult(devnet, sent.requestId);
+    const { jobId } = forged;
+    const rogueAddress = forged.worker.address;
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const results = new Queue(RESULT_QUEUE, { connection, prefix: devnet.config.redis.prefix });
     try {
