@@ -195,6 +195,15 @@ describe('every tape replays alone with the command docs/testing.md gives', () =
 });
 
 describe('the comparison rule (docs/PROTOCOL.md §8)', () => {
+  /** A Phala-style answer, as a replay reads it from the chain. */
+  const phala: Outcome = {
+    kind: 'substrate.event',
+    chain: 'phala',
+    requestId: `0x${'ab'.repeat(32)}`,
+    result: 'phalaContracts.RequestFulfilled',
+    publicOutput: '0x01',
+    sealedOutput: '0x',
+  };
   const golden = readTape(path.join(tapes, 'evm.golden.ndjson')).map((g) => outcomeOf(g));
 
   it('EVM outcomes are matched by place, not id: new ids agree, answers in another order do not', () => {
@@ -211,14 +220,6 @@ describe('the comparison rule (docs/PROTOCOL.md §8)', () => {
   });
 
   it('a Phala-style answer where the golden tape has an EVM one differs in kind, chain, result and output', () => {
-    const phala: Outcome = {
-      kind: 'substrate.event',
-      chain: 'phala',
-      requestId: `0x${'ab'.repeat(32)}`,
-      result: 'phalaContracts.RequestFulfilled',
-      publicOutput: '0x01',
-      sealedOutput: '0x',
-    };
     expect(compareOutcomes([phala], golden.slice(0, 1)).map((d) => d.replace(/ is .*/, ''))).toEqual([
       expect.stringMatching(/^entry 1 \(EVM request 1, golden 0x[0-9a-f]{64}\): kind$/),
       expect.stringMatching(/^entry 1 \(EVM request 1, golden 0x[0-9a-f]{64}\): chain$/),
@@ -228,14 +229,6 @@ describe('the comparison rule (docs/PROTOCOL.md §8)', () => {
   });
 
   it('a Phala-style or XCM id that differs is a difference, with the reason replay gives', () => {
-    const phala: Outcome = {
-      kind: 'substrate.event',
-      chain: 'phala',
-      requestId: `0x${'ab'.repeat(32)}`,
-      result: 'phalaContracts.RequestFulfilled',
-      publicOutput: '0x01',
-      sealedOutput: '0x',
-    };
     const moved = { ...phala, requestId: `0x${'cd'.repeat(32)}` as Hex };
     expect(compareOutcomes([moved], [phala], (i) => (i === 0 ? 'the nonce moved' : undefined))).toEqual([
       `entry 1 (${phala.requestId}): requestId is ${moved.requestId}, golden ${phala.requestId} (the nonce moved)`,

@@ -1,5 +1,5 @@
 import { BaseError, type Retry } from '../../base/errors.js';
-import type { JourneyEntry, JourneySummary } from '../journey.js';
+import type { JobJourney } from '../admin-client.js';
 import type { Reply, Route } from '../http-server.js';
 
 /**
@@ -12,10 +12,8 @@ export class ConsoleWiringError extends BaseError {
   override name = 'ConsoleWiringError';
 }
 
-export type JobDetail = JourneySummary & {
-  journey: JourneyEntry[];
-  queues: { queue: string; state: string; attempts: number; failedReason?: string | undefined }[];
-};
+/** What `GET /jobs/:jobId` answers: the admin client's reply type, the one definition of it. */
+export type JobDetail = JobJourney;
 
 /** An action's outcome: the API's status and its message or answer. */
 export type ActionOutcome = { ok: boolean; status: number; message: string; json: unknown };
