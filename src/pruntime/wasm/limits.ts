@@ -1,0 +1,24 @@
+/**
+ * The bounds and prices of WebAssembly contracts (docs/wasm-host-interface.md#limits and #gas).
+ * They are part of the worker's measured code: changing one changes the gas every call is charged.
+ */
+export const WASM_LIMITS = {
+  moduleBytes: 4 * 1024 * 1024,
+  tableEntries: 65_536,
+  functions: 100_000,
+  /** Parameters included. */
+  localsPerFunction: 1_024,
+  functionBodyBytes: 256 * 1024,
+  globals: 1_024,
+  /** Frames of contract functions (host functions do not count). */
+  callDepth: 1_024,
+} as const;
+
+/** Fuel is counted in instructions; this many make one gas. */
+export const FUEL_PER_GAS = 100;
+/** What `memory.grow` costs per 64 KiB page asked for (granted or not). */
+export const GAS_PER_PAGE = 1_000;
+/** `memory.copy` and `memory.fill` cost one fuel per this many bytes (rounded up). */
+export const FUEL_PER_BULK_BYTES = 8;
+/** The start function's budget; what it uses is charged to every call. */
+export const MAX_START_GAS = 10_000_000;
