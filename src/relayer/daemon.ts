@@ -96,7 +96,7 @@ export class RelayerDaemon {
   readonly #running: Running[] = [];
   readonly #leases: Lease[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #queueEvents = new Map<string, { events: QueueEvents; connection: RedisConnection }>();
+  readonly #queueEvents = new Map<string, { events: Promise<QueueEvents>; connection: RedisConnection }>();
   readonly #instance = randomBytes(8).toString('hex');
   #stopping = false;
   #urls: { metrics?: string; admin?: string } = {};
@@ -133,7 +133,7 @@ export class RelayerDaemon {
       metrics: this.metrics,
       logger: parameters.logger.child({ stage: 'observe' }),
       onRequest: (job, observation) => {
-        this.#followCluster(job.cluster);
+        this.#followCluster(job.cluster, requestJobId(job.origin, job.requestId));
         this.#recorder?.record(job, observation);
         parameters.onRequest?.(job, observation);
       },
@@ -392,9 +392,12 @@ export class RelayerDaemon {
     };
   }
 
-  /** Follows a cluster's request queue for the `dispatched` and dead-letter stages of journeys. */
-  #followCluster(cluster: `0x${string}`): void {
-    this.#followQueue(requestQueueName(cluster));
+  /**
+   * Follows a cluster's request queue for the `dispatched` and dead-letter stages of journeys,
+   * from the events of `firstJobId` (the job that brought the queue to this process's notice) on.
+   */
+  #followCluster(cluster: `0x${string}`, firstJobId: string): void {
+    this.#followQueue(requestQueueName(cluster), firstJobId);
   }
 
   /**
@@ -413,12 +416,38 @@ export class RelayerDaemon {
         }
   }
 
-  #followQueue(name: string): void {
+  #followQueue(name: string, sinceJobId?: string): void {
     if (this.#queueEvents.has(name)) return;
     // BullMQ leaves a connection it was handed open on close: it is closed here after the events.
     const connection = this.redis.duplicate();
-    const events = new QueueEvents(name, { connection, prefix: this.#prefix });
+    const events = this.#eventsFrom(name, sinceJobId).then((lastEventId) => {
+      const events = new QueueEvents(name, { connection, prefix: this.#prefix, lastEventId });
+      this.#onQueueEvents(events, name);
+      return events;
+    });
     this.#queueEvents.set(name, { events, connection });
+    events.catch((error) =>
+      this.#p.logger.warn({ queue: name, err: errorMessage(error) }, 'cannot follow the queue events'),
+    );
+  }
+
+  /**
+   * Where to start reading a queue's events. QueueEvents reads only what comes after it starts
+   * (`$`), and the first job of a new queue is often taken by a worker before that read begins: its
+   * `dispatched` stage would be missed. So a queue followed because of a job is read from that
+   * job's first event on; one found at start (a restart) from now, so old events are not replayed.
+   */
+  async #eventsFrom(name: string, sinceJobId: string | undefined): Promise<string> {
+    if (!sinceJobId) return '$';
+    // BullMQ's events stream: `<prefix>:<queue>:events`, entries [id, [field, value, …]].
+    const recent = await this.redis.xrevrange(`${this.#prefix}:${name}:events`, '+', '-', 'COUNT', 500);
+    const ofJob = recent.filter(([, fields]) => fields[fields.indexOf('jobId') + 1] === sinceJobId);
+    const oldest = ofJob.at(-1)?.[0];
+    // Stream reads are exclusive of the id given: start just before the job's oldest event.
+    return oldest ? previousStreamId(oldest) : '$';
+  }
+
+  #onQueueEvents(events: QueueEvents, name: string): void {
     events.on(
       'active',
       ({ jobId }) => void this.journeys.record(jobId, { stage: 'dispatched' }).catch(() => undefined),
@@ -588,7 +617,7 @@ export class RelayerDaemon {
     }
     await Promise.allSettled(
       [...this.#queueEvents.values()].map(async ({ events, connection }) => {
-        await events.close();
+        await (await events).close();
         connection.disconnect();
       }),
     );
@@ -599,4 +628,10 @@ export class RelayerDaemon {
     this.redis.disconnect();
     this.#records.disconnect();
   }
+}
+
+/** The stream id just before `id` (`ms-seq`), so that a read after it includes `id`. */
+function previousStreamId(id: string): string {
+  const [ms, seq] = id.split('-').map(BigInt) as [bigint, bigint];
+  return seq > 0n ? `${ms}-${seq - 1n}` : `${ms - 1n}-18446744073709551615`;
 }
