@@ -74,6 +74,17 @@ export const contractKeySchema = z.object({
 });
 export type ContractKey = z.infer<typeof contractKeySchema>;
 
+/** `CodeInfo.kind`: what the uploaded code is (docs/wasm-host-interface.md). */
+export const codeKindSchema = z.enum(['Js', 'Wasm']).transform((k) => (k === 'Wasm' ? 'wasm' : 'js'));
+
+export const codeInfoSchema = z.object({
+  uploader: hash,
+  codeSize: u32,
+  uploadedAt: u32,
+  kind: codeKindSchema,
+});
+export type CodeInfo = z.infer<typeof codeInfoSchema>;
+
 export const contractInfoSchema = z.object({
   deployer: hash,
   codeHash: hash,
@@ -140,7 +151,7 @@ const eventSchemas = {
     ContractKeyPublished: z.object({ contractId: hash, epoch: u64, publicKey: hash, gatekeeper: key33 }),
   },
   PhalaContracts: {
-    CodeUploaded: z.object({ codeHash: hash, uploader: hash, codeSize: u32 }),
+    CodeUploaded: z.object({ codeHash: hash, uploader: hash, codeSize: u32, kind: codeKindSchema }),
     Instantiated: z.object({ contractId: hash, deployer: hash, codeHash: hash, cluster: hash, salt: hex }),
     RequestSubmitted: z.object({
       requestId: hash,

@@ -58,7 +58,13 @@ describe('code and instances', () => {
     const result = await contracts.uploadCode(t.client, { signer: t.alice, code });
     expect(result.event.codeHash).toBe(u8aToHex(codeHashOf(code)));
     expect(result.event.codeSize).toBe(code.length);
+    expect(result.event.kind).toBe('js');
     expect(await contracts.getCode(t.client, result.event.codeHash)).toBe(u8aToHex(code));
+    expect(await contracts.getCodeInfo(t.client, result.event.codeHash)).toMatchObject({
+      uploader: u8aToHex(t.alice.publicKey),
+      codeSize: code.length,
+      kind: 'js',
+    });
     await expect(contracts.uploadCode(t.client, { signer: t.bob, code })).rejects.toMatchObject({
       pallet: 'PhalaContracts',
       error: 'CodeExists',
@@ -66,6 +72,15 @@ describe('code and instances', () => {
     await expect(contracts.uploadCode(t.client, { signer: t.bob, code: '0x' })).rejects.toMatchObject({
       error: 'CodeTooLarge',
     });
+  });
+
+  it('records code that starts with the WebAssembly magic as a module', async () => {
+    // The smallest valid module: magic and version, no sections.
+    const module = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+    const result = await contracts.uploadCode(t.client, { signer: t.alice, code: module });
+    expect(result.event.kind).toBe('wasm');
+    expect((await contracts.getCodeInfo(t.client, result.event.codeHash))?.kind).toBe('wasm');
+    expect(await contracts.getCodeInfo(t.client, randomHash())).toBeNull();
   });
 
   it('instantiates with id blake2_256(SCALE(deployer, code hash, salt)) in a cluster', async () => {

@@ -9,10 +9,12 @@ import type { PhalaClient } from '../client.js';
 import { signPayload, stateCommitPayload } from '../payloads.js';
 import type { Signer } from '../submit.js';
 import {
+  type CodeInfo,
   type ContractInfo,
   type ContractState,
   type Fulfillment,
   type Request,
+  codeInfoSchema,
   contractInfoSchema,
   contractStateSchema,
   fulfillmentSchema,
@@ -220,6 +222,12 @@ export function cancel(client: PhalaClient, p: { signer: Signer; requestId: Byte
 
 export async function getCode(client: PhalaClient, codeHash: Bytes): Promise<Hex | null> {
   return (await queryPlain(q(client).code!, hexOf(codeHash, 'codeHash', 32))) as Hex | null;
+}
+
+/** Who uploaded code, when, its size and its kind (JavaScript or WebAssembly). */
+export async function getCodeInfo(client: PhalaClient, codeHash: Bytes): Promise<CodeInfo | null> {
+  const value = await queryPlain(q(client).codeInfoOf!, hexOf(codeHash, 'codeHash', 32));
+  return value === null ? null : parseChainData(codeInfoSchema, value, 'PhalaContracts.CodeInfoOf');
 }
 
 export async function getContract(client: PhalaClient, contractId: Bytes): Promise<ContractInfo | null> {

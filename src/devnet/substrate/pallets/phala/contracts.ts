@@ -1,5 +1,6 @@
 import { recoverSubstrateFulfillmentSigner } from '../../../../crypto/proofs.js';
 import { blake2_256 } from '../../../../crypto/hash.js';
+import { codeKindOf } from '../../../../protocol/contract-code.js';
 import { contractIdOf, requestIdOf } from '../../../../phala/ids.js';
 import { recoverPayloadSigner, stateCommitPayload } from '../../../../phala/payloads.js';
 import type { CallContext, Env } from '../../runtime/context.js';
@@ -37,10 +38,13 @@ export const ContractInfo = t.struct(`${CRATE}::ContractInfo`, {
   salt: t.bytes,
   instantiatedAt: BlockNumber,
 });
+/** What the code is (docs/wasm-host-interface.md): WebAssembly when it starts with `\0asm`. */
+export const CodeKind = t.enum(`${CRATE}::CodeKind`, { Js: { index: 0 }, Wasm: { index: 1 } });
 export const CodeInfo = t.struct(`${CRATE}::CodeInfo`, {
   uploader: AccountId,
   codeSize: t.u32,
   uploadedAt: BlockNumber,
+  kind: CodeKind,
 });
 export const ContractState = t.struct(`${CRATE}::ContractState`, {
   version: t.u64,
@@ -229,7 +233,7 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
     docs: [' Open requests by request id.'],
   });
   const events = defineEvents(PHALA_CONTRACTS, CRATE, {
-    CodeUploaded: { fields: { codeHash: H256, uploader: AccountId, codeSize: t.u32 } },
+    CodeUploaded: { fields: { codeHash: H256, uploader: AccountId, codeSize: t.u32, kind: CodeKind } },
     Instantiated: {
       fields: { contractId: H256, deployer: AccountId, codeHash: H256, cluster: H256, salt: t.bytes },
     },
@@ -333,22 +337,27 @@ export function phalaContractsPallet(config: ContractsConfig = {}): Pallet {
         index: 0,
         args: { code: t.bytes },
         weight: (a) => weight(30_000_000n + BigInt(a.code.length) * 1_000n, 10_000n + BigInt(a.code.length)),
-        docs: ['Uploads contract code; its hash is blake2_256(code).'],
+        docs: [
+          'Uploads contract code; its hash is blake2_256(code). Code starting with `\\0asm` is recorded as a WebAssembly module, anything else as JavaScript.',
+        ],
         handler(ctx, a) {
           if (ctx.origin.kind !== 'signed') throw DispatchFailure.badOrigin();
           contractsErrors.ensure(a.code.length > 0 && a.code.length <= LIMITS.maxCodeSize, 'CodeTooLarge');
           const codeHash = blake2_256(a.code);
           contractsErrors.ensure(!S.Code.contains(ctx, codeHash), 'CodeExists');
           S.Code.set(ctx, codeHash, a.code);
+          const kind = { tag: codeKindOf(a.code) === 'wasm' ? 'Wasm' : 'Js' } as const;
           S.CodeInfoOf.set(ctx, codeHash, {
             uploader: ctx.origin.account,
             codeSize: a.code.length,
             uploadedAt: ctx.block.number,
+            kind,
           });
           events.emit(ctx, 'CodeUploaded', {
             codeHash,
             uploader: ctx.origin.account,
             codeSize: a.code.length,
+            kind,
           });
         },
       }),
