@@ -14,9 +14,11 @@ import {
   resolveCallLimits,
   resolveEngineLimits,
 } from './limits.js';
-import type { CallKind, JsonValue, SandboxCall, SandboxOutcome, SandboxStats } from './sandbox.js';
+import type { CallKind, JsonValue, SandboxCall, SandboxOutcome } from './sandbox.js';
 import { FairScheduler } from './scheduler.js';
-import type { FromThread, ThreadInit, ToThread } from './thread-protocol.js';
+import type { EngineStats, FromThread, ThreadInit, ToThread } from './thread-protocol.js';
+
+export type { EngineStats } from './thread-protocol.js';
 
 /**
  * The contract engine: QuickJS sandboxes in worker threads (docs/pruntime.md#sandbox-and-snapshots).
@@ -48,7 +50,11 @@ export type ContractEngineOptions = Partial<EngineLimits> & {
 };
 
 export type RunContractParameters = {
-  code: string;
+  /**
+   * JavaScript source, or a WebAssembly module's bytes (docs/wasm-host-interface.md). A module
+   * past the size limit is refused by name as the call's `InvalidContract` outcome.
+   */
+  code: string | Uint8Array;
   /** `handle` (default) for a request, `query` for a read-only query. */
   kind?: CallKind;
   input: Uint8Array;
@@ -61,6 +67,10 @@ export type RunContractParameters = {
   /** 32 bytes from which `ctx.random` draws (derived by the enclave from the contract key). */
   randomSeed: Uint8Array;
   limits?: Partial<CallLimits>;
+  /** 32-byte contract id, 0x-hex (a WebAssembly contract's context field 1); zero by default. */
+  contractId?: Hex;
+  /** The origin-chain block the request was verified in (context field 5); 0 by default. */
+  blockNumber?: number;
   /**
    * Whose share of the threads the call counts against (the contract id, for a worker). Calls
    * without one share a single tenant.
@@ -74,16 +84,24 @@ const THREAD_STACK_MB = 64;
 const MAX_CODE_BYTES = 1024 * 1024;
 
 const bytesSchema = z.instanceof(Uint8Array);
+const hex32Schema = z.string().refine((v) => isHex(v) && v.length === 66, 'a 32-byte 0x-hex value');
+const ZERO_ID = `0x${'00'.repeat(32)}`;
 const runSchema = z.strictObject({
-  code: z.string().min(1).max(MAX_CODE_BYTES),
+  // A module's size limit is the instrumenter's to enforce, so the refusal names it.
+  code: z.union([
+    z.string().min(1).max(MAX_CODE_BYTES),
+    bytesSchema.refine((v) => v.length > 0, 'module bytes'),
+  ]),
   kind: z.enum(['handle', 'query']).default('handle'),
   input: bytesSchema,
   state: bytesSchema.nullable().default(null),
-  requestId: z.string().refine((v) => isHex(v) && v.length === 66, 'a 32-byte 0x-hex value'),
+  requestId: hex32Schema,
   origin: z.json().default(null),
   randomSeed: bytesSchema.refine((v) => v.length === 32, '32 bytes'),
   limits: callLimitsSchema.partial().optional(),
   tenant: z.string().min(1).max(256).default(''),
+  contractId: hex32Schema.default(ZERO_ID),
+  blockNumber: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
 });
 
 /** The watchdog of a call with the default gas budget. */
@@ -116,7 +134,7 @@ class EngineThread {
   readonly exited: Promise<void>;
   inFlight: Pending | null = null;
   timer: NodeJS.Timeout | null = null;
-  statsWaiters = new Map<number, (stats: SandboxStats) => void>();
+  statsWaiters = new Map<number, (stats: EngineStats) => void>();
   dead = false;
   /** Calls are only sent (and their watchdog started) once the thread has started. */
   isReady = false;
@@ -276,6 +294,8 @@ export class ContractEngine {
       origin: p.origin as JsonValue,
       randomSeed: p.randomSeed,
       limits,
+      contractId: p.contractId.toLowerCase(),
+      blockNumber: p.blockNumber,
     };
     // A call given more gas than the default may legitimately run longer, in proportion.
     const timeoutMs = Math.ceil(this.#timeoutMs * Math.max(1, limits.gas / defaultCallLimits.gas));
@@ -286,14 +306,14 @@ export class ContractEngine {
     });
   }
 
-  /** Counters of every thread, summed. */
-  async stats(): Promise<SandboxStats> {
+  /** Counters of every thread, summed: the QuickJS sandboxes', and the WebAssembly runners' under `wasm`. */
+  async stats(): Promise<EngineStats> {
     const all = await Promise.all(
       this.#threads
         .filter((thread) => !thread.dead)
         .map(
           (thread) =>
-            new Promise<SandboxStats>((resolve) => {
+            new Promise<EngineStats>((resolve) => {
               const id = this.#nextId++;
               thread.statsWaiters.set(id, resolve);
               thread.worker.ref();
@@ -306,6 +326,12 @@ export class ContractEngine {
       contractLoads: a.contractLoads + b.contractLoads,
       instances: a.instances + b.instances,
       restoreMs: a.restoreMs + b.restoreMs,
+      wasm: {
+        calls: a.wasm.calls + b.wasm.calls,
+        moduleLoads: a.wasm.moduleLoads + b.wasm.moduleLoads,
+        instances: a.wasm.instances + b.wasm.instances,
+        resetMs: a.wasm.resetMs + b.wasm.resetMs,
+      },
     }));
   }
 

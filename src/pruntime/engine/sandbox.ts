@@ -40,7 +40,8 @@ export type CallKind = 'handle' | 'query';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export type SandboxCall = {
-  code: string;
+  /** JavaScript source, or the bytes of a WebAssembly module (run by wasm/wasm-runner.ts). */
+  code: string | Uint8Array;
   kind: CallKind;
   input: Uint8Array;
   /** Canonical state (state.ts); null for a contract without state yet. */
@@ -49,7 +50,14 @@ export type SandboxCall = {
   origin: JsonValue;
   randomSeed: Uint8Array;
   limits: CallLimits;
+  /** 32-byte contract id, 0x-hex (WebAssembly context field 1; zero when absent). */
+  contractId?: string;
+  /** The origin-chain block the request was verified in (WebAssembly context field 5; 0 when absent). */
+  blockNumber?: number;
 };
+
+/** A call of a JavaScript contract: the only kind the Sandbox runs. */
+export type JsSandboxCall = SandboxCall & { code: string };
 
 export type SandboxSuccess = {
   ok: true;
@@ -230,7 +238,7 @@ export class Sandbox {
   }
 
   /** Runs one call. A malformed state is the caller's error (InvalidInputError), not the engine's. */
-  async call(request: SandboxCall): Promise<SandboxOutcome> {
+  async call(request: JsSandboxCall): Promise<SandboxOutcome> {
     const state = request.state ? ContractState.parse(request.state) : ContractState.empty();
     const instance = await this.#ensureInstance();
     try {
@@ -259,7 +267,7 @@ export class Sandbox {
     return firstDifference(instance.wasm, instance.regions, image);
   }
 
-  #callOn(instance: Instance, request: SandboxCall, state: ContractState): SandboxOutcome {
+  #callOn(instance: Instance, request: JsSandboxCall, state: ContractState): SandboxOutcome {
     this.stats.calls++;
     const codeHash = toHex(blake2_256(utf8(request.code)));
     const snapshot = this.#contract(instance, codeHash, request.code);
