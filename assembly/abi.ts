@@ -132,6 +132,12 @@ export class AbiReader {
     return v;
   }
 
+  /** Skips `words` values. */
+  skip(words: i32): AbiReader {
+    for (let i = 0; i < words; i++) this.word();
+    return this;
+  }
+
   uint8(): u8 {
     return <u8>this.small(255);
   }

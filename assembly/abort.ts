@@ -3,7 +3,12 @@
 //   "use": ["abort=~lib/phala-bridge/assembly/abort/phalaAbort"]
 import * as host from "./host";
 
-export function phalaAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
+export function phalaAbort(
+  message: string | null = null,
+  fileName: string | null = null,
+  line: u32 = 0,
+  column: u32 = 0,
+): void {
   let text = message !== null ? message : "abort";
   if (fileName !== null) text += " (" + fileName + ":" + line.toString() + ":" + column.toString() + ")";
   const bytes = String.UTF8.encode(text);
