@@ -15,6 +15,7 @@ import {
 } from '../../crypto/proofs.js';
 import { stateCommitPayload } from '../../crypto/state-commit.js';
 import { stateCommitPayload as chainStateCommitPayload } from '../../phala/payloads.js';
+import { contractCodeBytes } from '../../protocol/contract-code.js';
 import type { ContractEngine } from '../engine/engine.js';
 import type { ContractErrorCode } from '../engine/errors.js';
 import { callLimitsSchema } from '../engine/limits.js';
@@ -40,9 +41,18 @@ export type SealedState = { version: bigint; sealed: Uint8Array };
 
 export type ExecuteRequest = {
   contractId: Hex;
-  /** The contract's JavaScript; `codeHash`, when given, must be blake2_256 of it. */
-  code: string;
+  /**
+   * The contract: its JavaScript source, or a WebAssembly module's bytes (protocol/contract-code.ts).
+   * `codeHash`, when given, must be blake2_256 of the code as the chain stores it (UTF-8 for
+   * JavaScript, the module bytes as they are).
+   */
+  code: string | Uint8Array;
   codeHash?: Hex;
+  /**
+   * The origin-chain block the worker verified the request in (the block a WebAssembly contract
+   * reads as context field 5, docs/wasm-host-interface.md); absent: 0.
+   */
+  blockNumber?: number;
   /** Origin key (PROTOCOL §1), bound into the input envelope's context. */
   originKey: string;
   /**
@@ -101,7 +111,7 @@ export type ExecuteResult = {
 
 export type QueryRequest = {
   contractId: Hex;
-  code: string;
+  code: string | Uint8Array;
   codeHash?: Hex;
   /** The query, sealed by the client to the contract key with origin key "query". */
   sealedQuery: Uint8Array;
@@ -162,12 +172,17 @@ const sealedStateSchema = z
     sealed: bytes,
   })
   .nullable();
+/** Code handed to the engine, of either kind (the engine checks the kind's own limits). */
+const MAX_CODE_BYTES = 4 * 1024 * 1024;
 const codeFields = {
   contractId: hex32,
-  code: z
-    .string()
-    .min(1)
-    .max(1024 * 1024),
+  code: z.union([
+    z
+      .string()
+      .min(1)
+      .max(1024 * 1024),
+    bytes.refine((v) => v.length > 0 && v.length <= MAX_CODE_BYTES, `1 to ${MAX_CODE_BYTES} bytes`),
+  ]),
   codeHash: hex32.optional(),
   state: sealedStateSchema,
   limits: partialLimits.optional(),
@@ -192,6 +207,7 @@ const executeSchema = z.strictObject({
   responseKey: bytes.refine((v) => v.length === 32, '32 bytes'),
   target: targetSchema,
   stateCommitGenesisHash: hex32.optional(),
+  blockNumber: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
 });
 const querySchema = z.strictObject({
   ...codeFields,
@@ -239,6 +255,8 @@ export class ContractExecutor {
     const current = this.#unsealState(r.contractId, r.state);
     const outcome = await this.engine.run({
       code: r.code,
+      contractId: r.contractId,
+      blockNumber: r.blockNumber ?? 0,
       kind: 'handle',
       input,
       state: current,
@@ -324,6 +342,7 @@ export class ContractExecutor {
     const current = this.#unsealState(r.contractId, r.state);
     const outcome = await this.engine.run({
       code: r.code,
+      contractId: r.contractId,
       kind: 'query',
       input,
       state: current,
@@ -459,7 +478,7 @@ function endUserOf(origin: unknown, requester: Uint8Array): Uint8Array {
   return fromHex(parsed.endUser as Hex, 'origin.endUser');
 }
 
-function checkCode(code: string, codeHash: Hex | undefined): void {
-  if (codeHash && toHex(blake2_256(utf8(code))) !== codeHash.toLowerCase())
+function checkCode(code: string | Uint8Array, codeHash: Hex | undefined): void {
+  if (codeHash && toHex(blake2_256(contractCodeBytes(code))) !== codeHash.toLowerCase())
     throw new EnclaveRefusalError('code-mismatch', `the code does not hash to ${codeHash}`);
 }

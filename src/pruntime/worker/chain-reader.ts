@@ -2,6 +2,7 @@ import { type Hex, fromHex, toHex } from '../../base/bytes.js';
 import { BaseError, type Retry } from '../../base/errors.js';
 import { blake2_256 } from '../../crypto/hash.js';
 import * as contracts from '../../phala/actions/contracts.js';
+import { ContractCodeUnreadableError, contractCodeOf } from '../../protocol/contract-code.js';
 import * as registry from '../../phala/actions/registry.js';
 import type { PhalaClient } from '../../phala/client.js';
 import type { WorkerInfo } from '../../phala/types.js';
@@ -27,16 +28,22 @@ export class ChainReadTimeoutError extends BaseError {
 
 export type ContractFacts = { codeHash: Hex; cluster: Hex };
 
-/** Code cache bound: entries and total UTF-16 length (a contract is ≤ 512 KiB on chain). */
+/**
+ * Code cache bound: entries and the bytes they take (a contract is ≤ 512 KiB on chain; a
+ * JavaScript string is counted at two bytes a UTF-16 unit, a module at its length).
+ */
 const MAX_CODE_ENTRIES = 64;
-const MAX_CODE_CHARS = 16 * 1024 * 1024;
+const MAX_CODE_BYTES = 32 * 1024 * 1024;
+
+const cachedSize = (code: string | Uint8Array): number =>
+  typeof code === 'string' ? code.length * 2 : code.byteLength;
 
 export class ChainReader {
   readonly client: PhalaClient;
   readonly #timeoutMs: number;
   readonly #contracts = new Map<Hex, ContractFacts>();
-  readonly #code = new Map<Hex, string>();
-  #codeChars = 0;
+  readonly #code = new Map<Hex, string | Uint8Array>();
+  #codeBytes = 0;
 
   constructor(client: PhalaClient, options: { timeoutMs?: number } = {}) {
     this.client = client;
@@ -56,10 +63,12 @@ export class ChainReader {
   }
 
   /**
-   * The contract code stored under `codeHash`, as the UTF-8 JavaScript the engine runs. Code that
-   * is not UTF-8 can never run on any worker: that is a rejection, not a retry.
+   * The contract code stored under `codeHash` as the engine runs it (protocol/contract-code.ts):
+   * a WebAssembly module's bytes, or the JavaScript source. JavaScript that is not UTF-8 can never
+   * run on any worker: that is a rejection, not a retry. A module is handed out as the cached
+   * bytes: callers must not write to it.
    */
-  async code(codeHash: Hex): Promise<string | null> {
+  async code(codeHash: Hex): Promise<string | Uint8Array | null> {
     const hash = codeHash.toLowerCase() as Hex;
     const cached = this.#code.get(hash);
     if (cached !== undefined) {
@@ -72,18 +81,20 @@ export class ChainReader {
     const bytes = fromHex(hex, 'code');
     if (toHex(blake2_256(bytes)) !== hash)
       throw new WorkerError('The chain returned code that does not match its hash.', { details: hash });
-    let code: string;
+    let code: string | Uint8Array;
     try {
-      code = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw new RequestRejectedError('code-unreadable', `code ${hash} is not UTF-8`);
+      code = contractCodeOf(bytes);
+    } catch (error) {
+      if (error instanceof ContractCodeUnreadableError)
+        throw new RequestRejectedError('code-unreadable', `code ${hash} is not UTF-8`);
+      throw error;
     }
     this.#code.set(hash, code);
-    this.#codeChars += code.length;
+    this.#codeBytes += cachedSize(code);
     for (const [key, value] of this.#code) {
-      if (this.#code.size <= MAX_CODE_ENTRIES && this.#codeChars <= MAX_CODE_CHARS) break;
+      if (this.#code.size <= MAX_CODE_ENTRIES && this.#codeBytes <= MAX_CODE_BYTES) break;
       this.#code.delete(key);
-      this.#codeChars -= value.length;
+      this.#codeBytes -= cachedSize(value);
     }
     return code;
   }

@@ -63,7 +63,7 @@ export async function runDirectQuery(
     throw new QueryError(404, 'wrong-cluster', `contract ${body.contractId} is in another cluster`);
   if (!p.enclave.hasContractKey(body.contractId))
     throw new QueryError(409, 'no-contract-key', `this worker holds no key of ${body.contractId}`);
-  let code: string | null;
+  let code: string | Uint8Array | null;
   try {
     code = await p.chain.code(contract.codeHash);
   } catch (error) {

@@ -48,6 +48,13 @@ export type VerifiedRequest = {
   state: ProvenContractState | null;
   /** The verified Phala-style block they were read at. */
   phalaBlock: { number: number; hash: Hex };
+  /**
+   * The origin-chain block the request was proven pending in: the EVM block whose header the
+   * quorum agreed on and whose storage proof holds the commitment, or (Phala-style and XCM) the
+   * verified finalized block whose read proof holds the request. Never the relayer's `observed`
+   * claim: this is the block a contract is shown (docs/wasm-host-interface.md, context field 5).
+   */
+  originBlock: number;
 };
 
 export type RequestOnChainParameters = {
@@ -100,13 +107,14 @@ export class RequestOnChain {
     try {
       if (request.origin.kind === 'evm') {
         // The EVM read and the Phala-style read are independent: made at once.
-        const [, verified] = await Promise.all([
+        const [evmBlock, verified] = await Promise.all([
           this.#verifyEvm(request),
           this.#readContract(request, false),
         ]);
-        return verified;
+        return { ...verified, originBlock: evmBlock };
       }
-      return await this.#readContract(request, true);
+      const verified = await this.#readContract(request, true);
+      return { ...verified, originBlock: verified.phalaBlock.number };
     } finally {
       this.stats.checks++;
       this.stats.totalMicros += Math.round((performance.now() - started) * 1_000);
@@ -121,7 +129,7 @@ export class RequestOnChain {
    * and its state, and for requests that live on this chain (Phala-style and XCM origins) the
    * request itself and whether it was already answered.
    */
-  async #readContract(request: RequestJob, onPhala: boolean): Promise<VerifiedRequest> {
+  async #readContract(request: RequestJob, onPhala: boolean): Promise<Omit<VerifiedRequest, 'originBlock'>> {
     const requestId = fromHex(request.requestId, 'requestId', 32);
     const contractId = fromHex(request.contractId, 'contractId', 32);
     const minBlock = onPhala ? request.observed.blockNumber : 0;
@@ -195,8 +203,9 @@ export class RequestOnChain {
    * requester, contract and input hash (checked against the fields before this): the proven
    * commitment therefore covers every field of the job.
    */
-  async #verifyEvm(request: RequestJob): Promise<void> {
-    if (request.origin.kind !== 'evm') return;
+  /** The EVM block the pending request was proven in. */
+  async #verifyEvm(request: RequestJob): Promise<number> {
+    if (request.origin.kind !== 'evm') throw new WorkerError('Not an EVM request.');
     const { chainId, gateway } = request.origin;
     const view = this.#p.evm.get(chainId);
     if (!view)
@@ -231,6 +240,7 @@ export class RequestOnChain {
         'RequestFieldMismatch',
         `contractId/requester/callbackGasLimit/deadline: ${where} commits to ${toHex32(stored)}, the job's fields give ${expected}`,
       );
+    return blockNumber;
   }
 }
 

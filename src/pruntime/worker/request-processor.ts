@@ -101,6 +101,7 @@ export class RequestProcessor {
         contractId: request.contractId,
         code,
         codeHash: contract.codeHash,
+        blockNumber: verified.originBlock,
         originKey: originKey(request.origin),
         origin: contractOrigin(request),
         requester: fromHex(request.requester, 'requester'),
