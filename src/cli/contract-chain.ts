@@ -60,8 +60,10 @@ export function addContractChainCommands(contract: Command): void {
   };
 
   chain(contract.command('deploy'), true)
-    .description('Upload a JavaScript contract and instantiate it in a cluster; waits for its published key')
-    .argument('<file>', 'the contract module')
+    .description(
+      'Upload a contract (JavaScript, or a WebAssembly module checked as workers check it) and instantiate it in a cluster; waits for its published key',
+    )
+    .argument('<file>', 'the contract: JavaScript, or a WebAssembly module (.wasm)')
     .option(
       '--cluster <hex>',
       'the cluster whose workers run it (default: the only cluster approved workers serve, as on the devnet)',
@@ -81,14 +83,14 @@ export function addContractChainCommands(contract: Command): void {
       );
       if (opts.json) return printJson(deployed);
       console.log(
-        `contract   ${deployed.contractId}\ncode hash  ${deployed.codeHash}\npublic key ${deployed.publicKey}\ncluster    ${deployed.cluster}`,
+        `contract   ${deployed.contractId}\nkind       ${deployed.kind === 'wasm' ? 'WebAssembly' : 'JavaScript'}\ncode hash  ${deployed.codeHash}\npublic key ${deployed.publicKey}\ncluster    ${deployed.cluster}`,
       );
     });
 
   chain(contract.command('verify'), false)
     .description('Check that a deployed contract runs exactly the code in a local file')
     .argument('<contractId>', 'the contract', hex32('contractId'))
-    .argument('<file>', 'the local contract module')
+    .argument('<file>', 'the local contract: JavaScript, or a WebAssembly module (.wasm)')
     .action(async (contractId: Hex, file: string, opts: ChainOptions) => {
       const { verifyContractCode } = await import('../sdk/deploy.js');
       const { codeHash } = await withClient(opts.wsUrl, (client) =>

@@ -11,6 +11,9 @@ export * from './query.js';
 export * from './relayer-status.js';
 export * from './seal.js';
 export * from './sibling.js';
+/** What `deployContract` refuses: a module no worker would run, code no worker can read. */
+export { WasmModuleRefusedError, type WasmRefusalReason } from '../pruntime/wasm/errors.js';
+export { type CodeKind, ContractCodeUnreadableError, codeKindOf } from '../protocol/contract-code.js';
 export {
   confidentialConsumerAbi,
   decodeGatewayLog,

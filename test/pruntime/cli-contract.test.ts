@@ -72,6 +72,25 @@ describe('phala-bridge contract run', () => {
     expect(JSON.parse(readFileSync(stateFile, 'utf8')).entries[0].string).toBe('3');
   });
 
+  it('runs a WebAssembly module (a file starting with \\0asm) the same way', async () => {
+    const greeter = path.join(repo, 'examples/wasm/build/greeter.wasm');
+    const run = await cli(
+      'contract',
+      'run',
+      greeter,
+      '--input',
+      '0x616461',
+      '--origin',
+      '{"kind":"evm"}',
+      '--json',
+    );
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ ok: true, public: { text: 'hello, ada!' }, stateChanged: true });
+    expect(JSON.parse(result.sealed.text)).toMatchObject({ greeting: 1, origin: 'evm' });
+    expect(result.gasUsed).toBeGreaterThan(0);
+  });
+
   it('exits 1 with the named error when the contract fails, and 2 on a usage error', async () => {
     const loop = path.join(dir, 'loop.js');
     writeFileSync(loop, 'export function handle() { while (true) {} }');

@@ -7,12 +7,14 @@ import { ContractEngine } from '../../pruntime/engine/engine.js';
 import { MAX_GAS } from '../../pruntime/engine/limits.js';
 import type { JsonValue, SandboxOutcome } from '../../pruntime/engine/sandbox.js';
 import { ContractState, STATE_MAGIC } from '../../pruntime/engine/state.js';
+import { contractCodeOf } from '../../protocol/contract-code.js';
 import { addContractChainCommands } from '../contract-chain.js';
 
 /**
- * `phala-bridge contract run <file.js> [--input <hex>] [--state <file>] [--json]`: runs a contract
- * locally in the same engine, with the same limits, as a worker does, and prints its outputs, its
- * new state and the gas it used. The tool a contract author iterates with (docs/pruntime.md#cli).
+ * `phala-bridge contract run <file.js|file.wasm> [--input <hex>] [--state <file>] [--json]`: runs a
+ * contract (JavaScript, or a WebAssembly module: a file starting with `\0asm`) locally in the same
+ * engine, with the same limits, as a worker does, and prints its outputs, its new state and the gas
+ * it used. The tool a contract author iterates with (docs/pruntime.md#cli).
  *
  * State files are JSON: {"v":1,"entries":[{"key":"count","string":"2"},{"keyHex":"0x01","bytes":"0xff"}]}
  * (or a canonical binary state). Without --seed, ctx.random draws from an all-zero seed, so local
@@ -84,6 +86,8 @@ type RunOptions = {
   requestId: string;
   origin: string;
   seed: string;
+  contractId: string;
+  block: string;
   gas?: string;
   memoryMib?: string;
   json?: boolean;
@@ -145,7 +149,7 @@ export function registerContractCommand(program: Command): void {
     .description(
       'Run a contract in the local engine with the worker limits and print outputs, new state and gas',
     )
-    .argument('<file>', 'the contract module (JavaScript)')
+    .argument('<file>', 'the contract: JavaScript, or a WebAssembly module (.wasm)')
     .option('--input <hex>', 'input bytes as hex', '0x')
     .option('--state <file>', 'state to start from (JSON state file or canonical binary)')
     .option('--save-state', 'write the new state back to the --state file')
@@ -153,6 +157,12 @@ export function registerContractCommand(program: Command): void {
     .option('--request-id <hex>', '32-byte request id for ctx.requestId', `0x${'00'.repeat(32)}`)
     .option('--origin <json>', 'ctx.origin as JSON', '{"kind":"local"}')
     .option('--seed <hex>', '32-byte seed for ctx.random (default all zero)', `0x${'00'.repeat(32)}`)
+    .option(
+      '--contract-id <hex>',
+      '32-byte contract id a module reads (context field 1)',
+      `0x${'00'.repeat(32)}`,
+    )
+    .option('--block <n>', 'origin-chain block a module reads (context field 5)', '0')
     .option('--gas <n>', 'gas limit (default 20000000)')
     .option('--memory-mib <n>', 'memory limit in MiB (default 32)')
     .option('--json', 'print one JSON object')
@@ -163,6 +173,10 @@ export function registerContractCommand(program: Command): void {
       if (!isHex(options.requestId) || options.requestId.length !== 66)
         usage('--request-id: expected 32 bytes of 0x-hex');
       if (!isHex(options.seed) || options.seed.length !== 66) usage('--seed: expected 32 bytes of 0x-hex');
+      if (!isHex(options.contractId) || options.contractId.length !== 66)
+        usage('--contract-id: expected 32 bytes of 0x-hex');
+      const block = Number(options.block);
+      if (!Number.isSafeInteger(block) || block < 0) usage('--block: a block number');
       if (options.saveState && !options.state) usage('--save-state needs --state <file>');
       let origin: JsonValue = null;
       try {
@@ -177,9 +191,10 @@ export function registerContractCommand(program: Command): void {
       if (memoryMib !== undefined && (!Number.isInteger(memoryMib) || memoryMib < 1 || memoryMib > 1024))
         usage('--memory-mib: an integer from 1 to 1024');
 
-      const code = await readFile(file, 'utf8').catch(() => {
+      const bytes = await readFile(file).catch(() => {
         throw new Error(`cannot read contract ${file}`);
       });
+      const code = contractCodeOf(new Uint8Array(bytes));
       let state: ContractState | null = null;
       if (options.state) {
         const bytes = await readFile(options.state).catch((error: NodeJS.ErrnoException) => {
@@ -196,6 +211,8 @@ export function registerContractCommand(program: Command): void {
       try {
         outcome = await engine.run({
           code,
+          contractId: options.contractId as Hex,
+          blockNumber: block,
           kind,
           input: fromHex(options.input, '--input'),
           state: state?.serialize() ?? null,
