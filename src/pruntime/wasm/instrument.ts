@@ -634,7 +634,8 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   if (!Number.isInteger(cap) || cap < 1 || cap > MAX_PAGES_32) {
     throw new InvalidInputError('maxMemoryPages', `an integer from 1 to ${MAX_PAGES_32}`);
   }
-  if (!Wasm.validate(bytes)) refuse('malformed', 'V8 does not accept it as a WebAssembly module');
+  // Our own reading first, so a feature V8 does not know (several memories, 64-bit memory, GC)
+  // is refused by name; then V8's full validation (types, indices) before anything is rewritten.
   const m = parseModule(bytes);
 
   const memoryExport = m.exportNames.get('memory');
@@ -642,6 +643,7 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   if (m.memory.initial > cap) {
     refuse('memory-too-large', `an initial memory of ${m.memory.initial} pages, the cap is ${cap}`);
   }
+  if (!Wasm.validate(bytes)) refuse('malformed', 'V8 does not accept it as a WebAssembly module');
   const maxPages = Math.min(m.memory.maximum ?? cap, cap);
   const functionCount = m.importedFunctions + m.functionTypes.length;
   const typeOfFunction = (index: number): FuncType | undefined => {
