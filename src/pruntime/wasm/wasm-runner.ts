@@ -13,7 +13,7 @@ import { WasmModuleRefusedError } from './errors.js';
 import { InstancePool, type PooledInstance } from './instance-pool.js';
 import { instrumentModule } from './instrument.js';
 import { FUEL_PER_GAS, MAX_START_GAS, WASM_LIMITS } from './limits.js';
-import { type LoadedModule, ModuleCache } from './module-cache.js';
+import { CodeHashes, type LoadedModule, ModuleCache } from './module-cache.js';
 import { detachStart } from './start-export.js';
 import { HostSignal, WasmCall } from './wasm-call.js';
 
@@ -47,11 +47,13 @@ const PAGE_BYTES = 64 * 1024;
 
 export class WasmRunner {
   readonly #cache: ModuleCache;
+  readonly #hashes: CodeHashes;
   readonly #maxMemoryPages: number;
   readonly stats: WasmRunnerStats = { calls: 0, moduleLoads: 0, instances: 0, resetMs: 0 };
 
   constructor(options: WasmRunnerOptions) {
     this.#cache = new ModuleCache(options.maxModules);
+    this.#hashes = new CodeHashes(options.maxModules * 2, (code) => toHex(blake2_256(code)));
     this.#maxMemoryPages = Math.floor(options.memoryBytes / PAGE_BYTES);
   }
 
@@ -75,7 +77,7 @@ export class WasmRunner {
     } catch (error) {
       if (!(error instanceof WasmModuleRefusedError)) throw crashed(error);
       const refusal = refusalOf(error);
-      this.#cache.set(toHex(blake2_256(code)), refusal);
+      this.#cache.set(this.#hashes.of(code), refusal);
       return refused(refusal, limit);
     }
     const baseGas = GAS_PER_CALL + pool.startGas;
@@ -141,7 +143,7 @@ export class WasmRunner {
   #load(code: Uint8Array): LoadedModule {
     // Past the size limit the instrumenter refuses at once; hashing 50 MB first would not be.
     if (code.length > WASM_LIMITS.moduleBytes) return this.#compile(code);
-    const codeHash = toHex(blake2_256(code));
+    const codeHash = this.#hashes.of(code);
     const cached = this.#cache.get(codeHash);
     if (cached) return cached;
     const loaded = this.#compile(code);
