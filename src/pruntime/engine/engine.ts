@@ -15,6 +15,7 @@ import {
   resolveEngineLimits,
 } from './limits.js';
 import type { CallKind, JsonValue, SandboxCall, SandboxOutcome } from './sandbox.js';
+import { oversizedModuleOutcome } from '../wasm/wasm-runner.js';
 import { FairScheduler } from './scheduler.js';
 import type { EngineStats, FromThread, ThreadInit, ToThread } from './thread-protocol.js';
 
@@ -284,6 +285,14 @@ export class ContractEngine {
       limits = resolveCallLimits(p.limits);
     } catch (error) {
       return Promise.reject(error);
+    }
+    if (typeof p.code !== 'string') {
+      try {
+        const refused = oversizedModuleOutcome(p.code, limits.gas, this.limits.memoryBytes);
+        if (refused) return Promise.resolve(refused);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     const call: SandboxCall = {
       code: p.code,

@@ -164,6 +164,26 @@ export class WasmRunner {
   }
 }
 
+/**
+ * The outcome of a module past the size limit, decided without an engine thread: copying 50 MB
+ * to a thread alone takes about half a second, and the instrumenter refuses such a module by its
+ * length. Null for a module within the limit.
+ */
+export function oversizedModuleOutcome(
+  code: Uint8Array,
+  gasLimit: number,
+  memoryBytes: number,
+): SandboxFailure | null {
+  if (code.length <= WASM_LIMITS.moduleBytes) return null;
+  try {
+    instrumentModule(code, { maxMemoryPages: Math.floor(memoryBytes / PAGE_BYTES) });
+  } catch (error) {
+    if (error instanceof WasmModuleRefusedError) return refused(refusalOf(error), gasLimit);
+    throw crashed(error);
+  }
+  throw crashed(new Error('the instrumenter accepted a module past the size limit'));
+}
+
 function refused(refusal: LoadedModule & { ok: false }, limit: number): SandboxFailure {
   return failure(
     'InvalidContract',
