@@ -26,7 +26,14 @@ import { BinaryReader } from './binary-reader.js';
 import { BinaryWriter } from './binary-writer.js';
 import { type WasmRefusalReason, WasmModuleRefusedError } from './errors.js';
 import { HOST_FUNCTIONS, HOST_MODULE, type WasmValType } from './host-interface.js';
-import { FUEL_PER_BULK_BYTES, FUEL_PER_GAS, GAS_PER_PAGE, MAX_START_GAS, WASM_LIMITS } from './limits.js';
+import {
+  FRAME_UNIT_BYTES,
+  FUEL_PER_BULK_BYTES,
+  FUEL_PER_GAS,
+  GAS_PER_PAGE,
+  MAX_START_GAS,
+  WASM_LIMITS,
+} from './limits.js';
 import {
   BLOCK_EMPTY,
   FC_MEMORY_COPY,
@@ -38,6 +45,8 @@ import {
   immediates,
   refusedFC,
   refusedOpcode,
+  pops,
+  pushes,
   roles,
 } from './opcodes.js';
 
@@ -81,6 +90,8 @@ type ParsedModule = {
   typeEntries: Range | undefined;
   importSection: Range | undefined;
   importedFunctions: number;
+  /** Type index of every function, imported ones first. */
+  allFunctionTypes: number[];
   functionTypes: number[];
   tableSection: Range | undefined;
   memory: { initial: number; maximum: number | undefined } | undefined;
@@ -153,6 +164,7 @@ function parseModule(bytes: Uint8Array): ParsedModule {
     typeEntries: undefined,
     importSection: undefined,
     importedFunctions: 0,
+    allFunctionTypes: [],
     functionTypes: [],
     tableSection: undefined,
     memory: undefined,
@@ -187,6 +199,7 @@ function parseModule(bytes: Uint8Array): ParsedModule {
       case 3: {
         const count = section.u32();
         for (let i = 0; i < count; i++) m.functionTypes.push(section.u32());
+        m.allFunctionTypes.push(...m.functionTypes);
         const total = m.importedFunctions + count;
         if (total > WASM_LIMITS.functions) {
           refuse('too-many-functions', `${total} functions, the limit is ${WASM_LIMITS.functions}`);
@@ -273,6 +286,7 @@ function parseImports(r: BinaryReader, m: ParsedModule): void {
       );
     }
     m.importedFunctions++;
+    m.allFunctionTypes.push(typeIndex);
   }
 }
 
@@ -388,6 +402,9 @@ type Instrumentation = {
   oom: number;
   /** Type index of `[] -> results` for a function with several results, by its results. */
   blockType: (results: number[]) => number;
+  types: FuncType[];
+  /** Type index of every function, imported ones first. */
+  functionTypes: number[];
 };
 
 /** Per-module scratch arrays for one decoded body (an instruction is at least one byte). */
@@ -426,7 +443,29 @@ function rewriteBody(
   // Decode every instruction: where it starts and what the rewrite does at it.
   const { starts, roles: kinds } = scratch;
   let count = 0;
-  let nesting = 0;
+  // The operand stack's height, bounded from above (unreachable code keeps its height), and
+  // the enclosing blocks: their base height below their parameters, parameters and results.
+  let height = 0;
+  let maxHeight = 0;
+  const frames: { base: number; params: number; results: number }[] = [
+    { base: 0, params: 0, results: type.results.length },
+  ];
+  const arity = (blockType: number): { params: number; results: number } => {
+    if (blockType === -64) return { params: 0, results: 0 };
+    if (blockType < 0) return { params: 0, results: 1 };
+    const t = ins.types[blockType] ?? r.fail(`a block of unknown type ${blockType}`);
+    return { params: t.params.length, results: t.results.length };
+  };
+  const callee = (typeIndex: number | undefined): FuncType =>
+    (typeIndex === undefined ? undefined : ins.types[typeIndex]) ?? r.fail('a call of unknown type');
+  const apply = (pop: number, push: number): void => {
+    height = Math.max(frames[frames.length - 1]!.base, height - pop) + push;
+    if (height > maxHeight) maxHeight = height;
+  };
+  const unwind = (): void => {
+    const top = frames[frames.length - 1]!;
+    height = top.base + top.params;
+  };
   let usesF32 = false;
   let usesF64 = false;
   for (;;) {
@@ -444,20 +483,30 @@ function rewriteBody(
         if (blockType < -4 && blockType !== -64) {
           refuse('unsupported-feature', `a block of reference type in function ${functionIndex}`);
         }
+        if (op === Op.if) apply(1, 0);
+        const { params, results } = arity(blockType);
+        frames.push({ base: Math.max(frames[frames.length - 1]!.base, height - params), params, results });
         break;
       }
-      case Imm.index:
-        r.u32();
+      case Imm.index: {
+        const index = r.u32();
+        if (op === Op.call) {
+          const t = callee(ins.functionTypes[index]);
+          apply(t.params.length, t.results.length);
+        }
         break;
+      }
       case Imm.brTable: {
         const n = r.u32();
         for (let i = 0; i <= n; i++) r.u32();
         break;
       }
-      case Imm.callIndirect:
-        r.u32();
+      case Imm.callIndirect: {
+        const t = callee(r.u32());
         if (r.u32() !== 0) refuse('unsupported-feature', `call_indirect through another table`);
+        apply(t.params.length + 1, t.results.length);
         break;
+      }
       case Imm.memarg:
         if (r.u32() & 0x40) refuse('unsupported-feature', `several memories in function ${functionIndex}`);
         r.u32();
@@ -496,10 +545,23 @@ function rewriteBody(
       }
     }
     kinds[count++] = role;
+    if (op === 0xfc) {
+      apply(role === Role.bulk ? 3 : 1, role === Role.bulk ? 0 : 1);
+    } else if (op === Op.else) {
+      unwind();
+    } else if (op === Op.end) {
+      const top = frames.pop()!;
+      height = top.base + top.results;
+      if (height > maxHeight) maxHeight = height;
+      if (frames.length === 0) break;
+    } else if (role === Role.branch || role === Role.return || role === Role.unreachable) {
+      if (op === 0x0e) apply(1, 0);
+      unwind();
+    } else {
+      apply(pops[op]!, pushes[op]!);
+    }
     if (role === Role.canonF32) usesF32 = true;
     else if (role === Role.canonF64) usesF64 = true;
-    else if (role === Role.block || role === Role.loop || role === Role.if) nesting++;
-    else if (role === Role.end && nesting-- === 0) break;
   }
   if (!r.atEnd) r.fail(`bytes after the end of function ${functionIndex}`);
   starts[count] = r.pos;
@@ -513,12 +575,18 @@ function rewriteBody(
   const tf32 = locals + 2;
   const tf64 = usesF32 ? locals + 3 : locals + 2;
 
+  // The frame's weight in the depth count: one, or more for a frame that may be larger than a
+  // unit (16 bytes per local and operand-stack slot bounds what V8's compilers lay out, with the
+  // instrumentation's own few slots), so V8's own stack limit is never reached first.
+  const slots = locals + extra.length + maxHeight + 3;
+  const weight = Math.max(1, Math.ceil((64 + 16 * slots) / FRAME_UNIT_BYTES));
+
   const w = new BinaryWriter(range.end - range.start + 64 + count * 4);
   w.u32(declCount + extra.length).bytes(bytes.subarray(declStart, declEnd));
   for (const t of extra) w.u32(1).byte(t);
 
-  // Prologue: depth += 1, trap past the limit.
-  w.byte(Op.globalGet).u32(ins.depth).byte(Op.i32Const).signed(1).byte(Op.i32Add);
+  // Prologue: depth += weight, trap past the limit.
+  w.byte(Op.globalGet).u32(ins.depth).byte(Op.i32Const).signed(weight).byte(Op.i32Add);
   w.byte(Op.localTee).u32(t32).byte(Op.globalSet).u32(ins.depth);
   w.byte(Op.localGet).u32(t32).byte(Op.i32Const).signed(WASM_LIMITS.callDepth).byte(Op.i32GtU);
   w.byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
@@ -535,7 +603,7 @@ function rewriteBody(
     w.byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
   };
   const depthDown = (): void => {
-    w.byte(Op.globalGet).u32(ins.depth).byte(Op.i32Const).signed(1).byte(Op.i32Sub);
+    w.byte(Op.globalGet).u32(ins.depth).byte(Op.i32Const).signed(weight).byte(Op.i32Sub);
     w.byte(Op.globalSet).u32(ins.depth);
   };
 
@@ -684,6 +752,8 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     depth: m.globals.length + 1,
     oom: m.globals.length + 2,
     blockType: (results) => typeIndex([], results),
+    types: m.types,
+    functionTypes: m.allFunctionTypes,
   };
 
   // Code: the original bodies rewritten, then the control functions.
@@ -731,9 +801,6 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     for (let k = 0; k < c.body.length; k += 2) body.byte(c.body[k]!).u32(c.body[k + 1]!);
     body.byte(Op.end);
     code.u32(body.length).bytes(body.view());
-  }
-  if (functionCount + controls.length > WASM_LIMITS.functions + 2 * WASM_LIMITS.globals + 5) {
-    refuse('too-many-functions', `${functionCount} functions`);
   }
 
   const out = new BinaryWriter(code.length + bytes.length + 1024);

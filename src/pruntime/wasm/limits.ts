@@ -10,7 +10,10 @@ export const WASM_LIMITS = {
   localsPerFunction: 1_024,
   functionBodyBytes: 256 * 1024,
   globals: 1_024,
-  /** Frames of contract functions (host functions do not count). */
+  /**
+   * Frames of contract functions (host functions do not count); a frame that may take more than
+   * FRAME_UNIT_BYTES of native stack counts as several.
+   */
   callDepth: 1_024,
 } as const;
 
@@ -22,3 +25,8 @@ export const GAS_PER_PAGE = 1_000;
 export const FUEL_PER_BULK_BYTES = 8;
 /** The start function's budget; what it uses is charged to every call. */
 export const MAX_START_GAS = 10_000_000;
+/**
+ * The native stack one unit of call depth stands for: callDepth units bound a call's WebAssembly
+ * frames to 32 MiB, half the engine thread's stack, whatever the frames hold.
+ */
+export const FRAME_UNIT_BYTES = 32 * 1024;

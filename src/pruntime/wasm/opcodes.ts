@@ -146,7 +146,9 @@ export const Op = {
   unreachable: 0x00,
   block: 0x02,
   if: 0x04,
+  else: 0x05,
   end: 0x0b,
+  call: 0x10,
   return: 0x0f,
   select: 0x1b,
   localGet: 0x20,
@@ -184,3 +186,39 @@ export const ValType = {
   externref: 0x6f,
 } as const;
 export const BLOCK_EMPTY = 0x40;
+
+/**
+ * Operand-stack effect of the instructions whose effect is fixed (values popped, values pushed),
+ * for the frame-size bound; control instructions and calls are worked out by the decoder.
+ */
+export const pops = new Uint8Array(256);
+export const pushes = new Uint8Array(256);
+function effect(from: number, to: number, pop: number, push: number): void {
+  pops.fill(pop, from, to + 1);
+  pushes.fill(push, from, to + 1);
+}
+effect(0x1a, 0x1a, 1, 0); // drop
+effect(0x1b, 0x1b, 3, 1); // select
+effect(0x20, 0x20, 0, 1); // local.get
+effect(0x21, 0x21, 1, 0); // local.set
+effect(0x22, 0x22, 1, 1); // local.tee
+effect(0x23, 0x23, 0, 1); // global.get
+effect(0x24, 0x24, 1, 0); // global.set
+effect(0x28, 0x35, 1, 1); // loads
+effect(0x36, 0x3e, 2, 0); // stores
+effect(0x3f, 0x3f, 0, 1); // memory.size
+effect(0x40, 0x40, 1, 1); // memory.grow
+effect(0x41, 0x44, 0, 1); // constants
+effect(0x45, 0xc4, 2, 1); // binary operators and comparisons, then the unary ones below
+for (const [from, to] of [
+  [0x45, 0x45], // i32.eqz
+  [0x50, 0x50], // i64.eqz
+  [0x67, 0x69], // i32 clz ctz popcnt
+  [0x79, 0x7b], // i64 clz ctz popcnt
+  [0x8b, 0x91], // f32 abs neg ceil floor trunc nearest sqrt
+  [0x99, 0x9f], // f64 abs neg ceil floor trunc nearest sqrt
+  [0xa7, 0xc4], // conversions, reinterpretations, sign extension
+] as const) {
+  effect(from, to, 1, 1);
+}
+effect(0x0d, 0x0d, 1, 0); // br_if

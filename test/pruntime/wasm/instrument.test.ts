@@ -1,6 +1,7 @@
 import asc from 'assemblyscript/asc';
 import { beforeAll, describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
+import { Worker } from 'node:worker_threads';
 import { BinaryWriter } from '../../../src/pruntime/wasm/binary-writer.js';
 import { type WasmRefusalReason, WasmModuleRefusedError } from '../../../src/pruntime/wasm/errors.js';
 import { HOST_FUNCTIONS } from '../../../src/pruntime/wasm/host-interface.js';
@@ -83,8 +84,9 @@ function fuelOf(exports: Exports, name: string, args: unknown[] = [], fuel = 1_0
 
 const MEMORY = '(memory (export "memory") 1)';
 
+const many = (n: number, text: string) => Array.from({ length: n }, () => text).join(' ');
+
 describe('refusals', () => {
-  const many = (n: number, text: string) => Array.from({ length: n }, () => text).join(' ');
   const cases: { name: string; module: () => Uint8Array; reason: WasmRefusalReason; names?: string }[] = [
     {
       name: 'an import outside "phala"',
@@ -392,6 +394,42 @@ describe('instrumented modules', () => {
     expect(depth()).toBeGreaterThan(WASM_LIMITS.callDepth);
     (exports.__pb_reset as (f: bigint) => void)(1n);
     expect(depth()).toBe(0);
+  });
+
+  it('counts large frames as several, so the depth limit fires before V8 runs out of stack', async () => {
+    // The engine threads' stack (src/pruntime/engine/engine.ts THREAD_STACK_MB).
+    const stackSizeMb = 64;
+    const deepest = {
+      locals: `(func $f (export "handle") (local ${many(WASM_LIMITS.localsPerFunction, 'f64')}) call $f)`,
+      operands: `(func $f (export "handle") ${many(80_000, 'i64.const 1')} call $f ${many(80_000, 'drop')})`,
+    };
+    for (const [name, func] of Object.entries(deepest)) {
+      const module = instrument(wat(`(module ${MEMORY} ${func})`));
+      const worker = new Worker(
+        `const { workerData, parentPort } = require('node:worker_threads');
+        const exports = new WebAssembly.Instance(new WebAssembly.Module(workerData), {}).exports;
+        exports.__pb_reset(10n ** 15n);
+        let error;
+        try { exports.handle(); } catch (e) { error = e.constructor.name; }
+        parentPort.postMessage({ error, depth: exports.__pb_depth() });`,
+        { eval: true, workerData: module.bytes, resourceLimits: { stackSizeMb } },
+      );
+      try {
+        const outcome = await new Promise((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+        expect({ name, outcome }).toEqual({
+          name,
+          outcome: {
+            error: 'RuntimeError',
+            depth: expect.toSatisfy((d: number) => d > WASM_LIMITS.callDepth),
+          },
+        });
+      } finally {
+        await worker.terminate();
+      }
+    }
   });
 
   it('lowers the declared maximum memory to the cap; memory.grow past it returns -1 and sets oom', () => {
