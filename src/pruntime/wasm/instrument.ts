@@ -405,6 +405,7 @@ type Instrumentation = {
   types: FuncType[];
   /** Type index of every function, imported ones first. */
   functionTypes: number[];
+  importedFunctions: number;
 };
 
 /** Per-module scratch arrays for one decoded body (an instruction is at least one byte). */
@@ -468,6 +469,7 @@ function rewriteBody(
   };
   let usesF32 = false;
   let usesF64 = false;
+  let callsContract = false;
   for (;;) {
     if (r.atEnd) r.fail(`function ${functionIndex} does not end`);
     starts[count] = r.pos;
@@ -491,6 +493,7 @@ function rewriteBody(
       case Imm.index: {
         const index = r.u32();
         if (op === Op.call) {
+          if (index >= ins.importedFunctions) callsContract = true;
           const t = callee(ins.functionTypes[index]);
           apply(t.params.length, t.results.length);
         }
@@ -503,6 +506,7 @@ function rewriteBody(
       }
       case Imm.callIndirect: {
         const t = callee(r.u32());
+        callsContract = true;
         if (r.u32() !== 0) refuse('unsupported-feature', `call_indirect through another table`);
         apply(t.params.length + 1, t.results.length);
         break;
@@ -566,71 +570,98 @@ function rewriteBody(
   if (!r.atEnd) r.fail(`bytes after the end of function ${functionIndex}`);
   starts[count] = r.pos;
 
-  // Scratch locals after the original ones: i64 (fuel), i32 (depth, memory sizes), f32/f64 (NaN).
-  const extra: number[] = [ValType.i64, ValType.i32];
+  // Scratch locals after the original ones: i64 (fuel), i32 (memory sizes), i32 (the depth at
+  // entry, restored on exit), f32/f64 (NaN).
+  const extra: number[] = [ValType.i64, ValType.i32, ValType.i32];
   if (usesF32) extra.push(ValType.f32);
   if (usesF64) extra.push(ValType.f64);
   const t64 = locals;
   const t32 = locals + 1;
-  const tf32 = locals + 2;
-  const tf64 = usesF32 ? locals + 3 : locals + 2;
+  const saved = locals + 2;
+  const tf32 = locals + 3;
+  const tf64 = usesF32 ? locals + 4 : locals + 3;
 
   // The frame's weight in the depth count: one, or more for a frame that may be larger than a
   // unit (16 bytes per local and operand-stack slot bounds what V8's compilers lay out, with the
-  // instrumentation's own few slots), so V8's own stack limit is never reached first.
+  // instrumentation's own few slots), so V8's own stack limit is never reached first. A function
+  // that calls no contract function (a leaf) is not counted: it can only add one frame on top.
   const slots = locals + extra.length + maxHeight + 3;
   const weight = Math.max(1, Math.ceil((64 + 16 * slots) / FRAME_UNIT_BYTES));
+  const counted = callsContract;
 
   const w = new BinaryWriter(range.end - range.start + 64 + count * 4);
   w.u32(declCount + extra.length).bytes(bytes.subarray(declStart, declEnd));
   for (const t of extra) w.u32(1).byte(t);
 
-  // Prologue: depth += weight, trap past the limit.
-  w.byte(Op.globalGet).u32(ins.depth).byte(Op.i32Const).signed(weight).byte(Op.i32Add);
-  w.byte(Op.localTee).u32(t32).byte(Op.globalSet).u32(ins.depth);
-  w.byte(Op.localGet).u32(t32).byte(Op.i32Const).signed(WASM_LIMITS.callDepth).byte(Op.i32GtU);
-  w.byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
-  w.byte(Op.block);
-  if (type.results.length === 0) w.byte(BLOCK_EMPTY);
-  else if (type.results.length === 1) w.byte(type.results[0]!);
-  else w.signed(ins.blockType(type.results));
-
+  const fuelCheck = (): void => {
+    w.byte(Op.i64Sub).byte(Op.localTee).u32(t64).byte(Op.globalSet).u32(ins.fuel);
+    w.byte(Op.localGet).u32(t64).byte(Op.i64Const).signed(0).byte(Op.i64LtS);
+  };
   const charge = (fuel: () => void): void => {
     w.byte(Op.globalGet).u32(ins.fuel);
     fuel();
-    w.byte(Op.i64Sub).byte(Op.localTee).u32(t64).byte(Op.globalSet).u32(ins.fuel);
-    w.byte(Op.localGet).u32(t64).byte(Op.i64Const).signed(0).byte(Op.i64LtS);
+    fuelCheck();
     w.byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
   };
-  const depthDown = (): void => {
-    w.byte(Op.globalGet).u32(ins.depth).byte(Op.i32Const).signed(weight).byte(Op.i32Sub);
-    w.byte(Op.globalSet).u32(ins.depth);
+  const depthRestore = (): void => {
+    if (counted) w.byte(Op.localGet).u32(saved).byte(Op.globalSet).u32(ins.depth);
+  };
+  /** The last instruction of the metered block starting at `i`: the next control instruction. */
+  const blockEnd = (i: number): number => {
+    let j = i;
+    for (;;) {
+      const k = kinds[j]!;
+      if (k >= Role.loop && k <= Role.unreachable) return j;
+      j++;
+    }
+  };
+  // After br, br_table, return and unreachable, the code up to the next boundary never runs.
+  const liveAfter = (j: number): boolean => {
+    const k = kinds[j]!;
+    return !(k === Role.branch || k === Role.return || k === Role.unreachable);
   };
 
-  let segmentEnd = -1;
-  let live = true;
+  // The first metered block is charged in the prologue, with the depth, behind one branch.
+  let segmentEnd = blockEnd(0);
+  let live = liveAfter(segmentEnd);
+  if (counted) {
+    w.byte(Op.globalGet).u32(ins.depth).byte(Op.localTee).u32(saved);
+    w.byte(Op.i32Const).signed(weight).byte(Op.i32Add).byte(Op.globalSet).u32(ins.depth);
+    w.byte(Op.globalGet)
+      .u32(ins.fuel)
+      .byte(Op.i64Const)
+      .signed(segmentEnd + 1);
+    fuelCheck();
+    w.byte(Op.localGet)
+      .u32(saved)
+      .byte(Op.i32Const)
+      .signed(WASM_LIMITS.callDepth - weight)
+      .byte(Op.i32GtS);
+    w.byte(Op.i32Or).byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
+    // The body in a block typed like the function, so a `br` to the function's label still
+    // passes the epilogue.
+    w.byte(Op.block);
+    if (type.results.length === 0) w.byte(BLOCK_EMPTY);
+    else if (type.results.length === 1) w.byte(type.results[0]!);
+    else w.signed(ins.blockType(type.results));
+  } else {
+    const n = segmentEnd + 1;
+    charge(() => w.byte(Op.i64Const).signed(n));
+  }
+
   for (let i = 0; i < count; i++) {
     if (i > segmentEnd) {
-      // A metered block runs from here to the next control instruction, inclusive.
-      let j = i;
-      for (;;) {
-        const k = kinds[j]!;
-        if (k >= Role.loop && k <= Role.unreachable) break;
-        j++;
-      }
+      segmentEnd = blockEnd(i);
       if (live) {
-        const n = j - i + 1;
+        const n = segmentEnd - i + 1;
         charge(() => w.byte(Op.i64Const).signed(n));
       }
-      const k = kinds[j]!;
-      // After br, br_table, return and unreachable, the code up to the next boundary never runs.
-      live = !(k === Role.branch || k === Role.return || k === Role.unreachable);
-      segmentEnd = j;
+      live = liveAfter(segmentEnd);
     }
     const op = bytes.subarray(starts[i]!, starts[i + 1]!);
     switch (kinds[i]) {
       case Role.return:
-        depthDown();
+        depthRestore();
         w.bytes(op);
         break;
       case Role.grow:
@@ -640,14 +671,8 @@ function rewriteBody(
           w.byte(Op.i64Const).signed(FUEL_PER_PAGE).byte(Op.i64Mul);
         });
         w.byte(Op.localGet).u32(t32).bytes(op).byte(Op.localTee).u32(t32);
-        w.byte(Op.i32Const).signed(-1).byte(Op.i32Eq);
-        w.byte(Op.if)
-          .byte(BLOCK_EMPTY)
-          .byte(Op.i32Const)
-          .signed(1)
-          .byte(Op.globalSet)
-          .u32(ins.oom)
-          .byte(Op.end);
+        w.byte(Op.i32Const).signed(-1).byte(Op.i32Eq).byte(Op.if).byte(BLOCK_EMPTY);
+        w.byte(Op.i32Const).signed(1).byte(Op.globalSet).u32(ins.oom).byte(Op.end);
         w.byte(Op.localGet).u32(t32);
         break;
       case Role.bulk:
@@ -672,10 +697,10 @@ function rewriteBody(
         w.byte(Op.localGet).u32(tf64).byte(Op.localGet).u32(tf64).byte(Op.f64Eq).byte(Op.select);
         break;
       default:
-        if (i === count - 1) {
+        if (i === count - 1 && counted) {
           // The function's own end: close the wrapping block, then the epilogue.
           w.byte(Op.end);
-          depthDown();
+          depthRestore();
         }
         w.bytes(op);
     }
@@ -754,6 +779,7 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     blockType: (results) => typeIndex([], results),
     types: m.types,
     functionTypes: m.allFunctionTypes,
+    importedFunctions: m.importedFunctions,
   };
 
   // Code: the original bodies rewritten, then the control functions.
