@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RELEASE_SYNC, newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten';
@@ -13,6 +13,7 @@ import { defaultCallLimits, defaultEngineLimits } from '../../src/pruntime/engin
 import { PRELUDE_SOURCE } from '../../src/pruntime/engine/prelude.js';
 import { Sandbox } from '../../src/pruntime/engine/sandbox.js';
 import type { BenchReport } from '../index.js';
+import { BENCH_WASM, trivialWasmInput, wasmFigures } from '../wasm/figures.js';
 
 export const name = 'pruntime';
 
@@ -27,10 +28,16 @@ const REQUEST_ID = `0x${'11'.repeat(32)}` as Hex;
 const SEED = new Uint8Array(32).fill(1);
 
 /** Calls per second: one at a time (latency-bound), and with `depth` calls in flight. */
-async function measure(engine: ContractEngine, code: string, count: number, depth: number) {
+async function measure(
+  engine: ContractEngine,
+  code: string | Uint8Array,
+  count: number,
+  depth: number,
+  input: (i: number) => Uint8Array = (i) => Uint8Array.of(i & 0xff, 1, 2),
+) {
   const params = (i: number): RunContractParameters => ({
     code,
-    input: Uint8Array.of(i & 0xff, 1, 2),
+    input: input(i),
     requestId: REQUEST_ID,
     randomSeed: SEED,
   });
@@ -295,6 +302,14 @@ export async function run(): Promise<BenchReport> {
     const after = await engine.stats();
     const calls = after.calls - before.calls;
     const restoreUs = ((after.restoreMs - before.restoreMs) / calls) * 1000;
+    const benchWasm = new Uint8Array(readFileSync(BENCH_WASM));
+    const wasmBefore = await engine.stats();
+    const wasmTrivial = await measure(engine, benchWasm, 3000, 16, trivialWasmInput);
+    const wasmAfter = await engine.stats();
+    const wasmSetupUs =
+      ((wasmAfter.wasm.resetMs - wasmBefore.wasm.resetMs) / (wasmAfter.wasm.calls - wasmBefore.wasm.calls)) *
+      1000;
+    const wasm = await wasmFigures(engine, engine.limits.memoryBytes);
     const fresh = await freshContextCosts(300);
     const pipeline = await enclavePipeline(engine, 200);
     const metering = await meteringTable();
@@ -311,6 +326,12 @@ export async function run(): Promise<BenchReport> {
       enclaveRequestsPerSecond: pipeline,
       meteringGasPerMs: Object.fromEntries(metering.rows.map((r) => [r.family, r.gasPerMs])),
       meteringSpread: metering.spread,
+      wasm: {
+        ...wasm,
+        trivialCallsPerSecond: wasmTrivial.pipelined,
+        trivialCallsPerSecondSequential: wasmTrivial.sequential,
+        perCallSetupMicroseconds: Number(wasmSetupUs.toFixed(2)),
+      },
     };
     return {
       table: [
@@ -339,6 +360,31 @@ export async function run(): Promise<BenchReport> {
         {
           measure: 'whole requests through the enclave: open, run, seal, sign (req/s)',
           value: figures.enclaveRequestsPerSecond,
+        },
+        {
+          measure: 'WASM trivial contract, 16 in flight (calls/s; QuickJS above; target ≥ 5,000)',
+          value: figures.wasm.trivialCallsPerSecond,
+        },
+        {
+          measure: 'WASM trivial contract, one at a time (calls/s)',
+          value: figures.wasm.trivialCallsPerSecondSequential,
+        },
+        {
+          measure: 'WASM per-call set-up: instance reset + host set-up (µs; QuickJS restore above)',
+          value: figures.wasm.perCallSetupMicroseconds,
+        },
+        { measure: 'fib(30): plain JS in V8 (ms)', value: wasm.v8FibMs },
+        { measure: 'fib(30): WASM contract, engine.run (ms)', value: wasm.wasmFibMs },
+        { measure: 'fib(30): QuickJS contract, engine.run (ms)', value: wasm.quickjsFibMs },
+        { measure: 'wasmToV8Ratio fib(30) (target ≤ 2)', value: wasm.wasmToV8Ratio.fib30 },
+        { measure: 'QuickJS ÷ V8 fib(30)', value: wasm.quickjsToV8Ratio.fib30 },
+        { measure: 'SHA-256 of 1 MiB: plain JS in V8 (ms)', value: wasm.v8Sha256Ms },
+        { measure: 'SHA-256 of 1 MiB: WASM contract, engine.run (ms)', value: wasm.wasmSha256Ms },
+        { measure: 'wasmToV8Ratio SHA-256 1 MiB (target ≤ 2)', value: wasm.wasmToV8Ratio.sha256_1MiB },
+        { measure: 'meteringOverheadRatio fib(30) (target ≤ 1.3)', value: wasm.meteringOverheadRatio.fib30 },
+        {
+          measure: 'meteringOverheadRatio SHA-256 1 MiB (target ≤ 1.3)',
+          value: wasm.meteringOverheadRatio.sha256_1MiB,
         },
         ...metering.rows.map((r) => ({ measure: `gas per ms of CPU: ${r.family}`, value: r.gasPerMs })),
         { measure: 'gas per ms of CPU: spread max/min (must be ≤ 10)', value: metering.spread },
