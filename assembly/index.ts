@@ -1,7 +1,8 @@
 // phala-bridge's contract SDK for AssemblyScript: the host interface of docs/wasm-host-interface.md
 // as typed functions. A contract exports `handle()` (a request) and/or `query()` (a read-only
 // query), reads its input with `input()` and answers with `output()` or `reply()`.
-// Guide: docs/wasm-contracts.md.
+// Import it as "phala-bridge/assembly" (asc resolves that to node_modules/phala-bridge/assembly/
+// index.ts). Guide: docs/wasm-contracts.md.
 export { input, inputString, output, reply, log, fail, random } from "./call";
 export { Context, OriginKind, CallKind, originKindName, contextField } from "./context";
 export { state } from "./state";

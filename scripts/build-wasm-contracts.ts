@@ -37,16 +37,20 @@ export class WasmCompileError extends BaseError {
 }
 
 /**
- * Compiles one AssemblyScript entry file (relative to `baseDir`) in memory. Sources are read from
- * disk (node_modules included, as asc resolves `import … from "phala-bridge"`); nothing is written.
+ * Runs asc in memory with `args` (entry files, options; or `--target` of the asconfig.json in
+ * `baseDir`) and returns the module. Sources are read from disk, node_modules included, as asc
+ * resolves `import … from "phala-bridge/assembly"`; nothing is written.
  */
-export async function compileAssemblyScript(
-  entry: string,
-  { baseDir, args }: { baseDir: string; args: readonly string[] },
-): Promise<Uint8Array> {
+export async function compileAssemblyScript({
+  baseDir,
+  args,
+}: {
+  baseDir: string;
+  args: readonly string[];
+}): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
   const stderr: string[] = [];
-  const { error } = await asc.main([entry, '--baseDir', baseDir, '--outFile', 'out.wasm', ...args], {
+  const { error } = await asc.main([...args, '--baseDir', baseDir, '--outFile', 'out.wasm'], {
     stdout: { write: () => true },
     stderr: {
       write: (chunk: string | Uint8Array) => {
@@ -59,7 +63,7 @@ export async function compileAssemblyScript(
     },
   });
   if (error || !binary)
-    throw new WasmCompileError(entry, error?.message ?? 'asc wrote no module', stderr.join(''));
+    throw new WasmCompileError(`asc ${args.join(' ')}`, error?.message ?? 'wrote no module', stderr.join(''));
   return binary;
 }
 
@@ -150,9 +154,9 @@ export function exampleNames(): string[] {
 }
 
 export async function buildExample(name: string): Promise<Uint8Array> {
-  return compileAssemblyScript(`${EXAMPLES}/${name}.ts`, {
+  return compileAssemblyScript({
     baseDir: root,
-    args: [...ASC_OPTIONS, '--use', ABORT_IN_REPO],
+    args: [`${EXAMPLES}/${name}.ts`, ...ASC_OPTIONS, '--use', ABORT_IN_REPO],
   });
 }
 
