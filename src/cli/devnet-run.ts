@@ -1,7 +1,7 @@
 import { BaseError, errorMessage, type Retry } from '../base/errors.js';
 import type { runUntilSignal } from '../base/signals.js';
 import { type Devnet, startDevnet } from '../devnet/orchestrator/devnet.js';
-import { formatDemoOutcome, runDemo } from './demo.js';
+import { formatDemoOutcome, runDemo, runWasmDemo } from './demo.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -100,14 +100,16 @@ export async function runDevnetCommand(
   });
   let failed = false;
   if (opts.demo) {
-    out('demo: one request to the greeter from each origin');
+    out('demo: one request to the greeter from each origin, then one to its WebAssembly twin');
     try {
       for (const outcome of await runDemo(devnet)) {
         out();
         for (const line of formatDemoOutcome(outcome)) out(line);
       }
       out();
-      out('demo: all three flows completed');
+      for (const line of formatDemoOutcome(await runWasmDemo(devnet))) out(line);
+      out();
+      out('demo: all three flows and the WebAssembly contract completed');
     } catch (error) {
       if (!interrupted) {
         failed = true;

@@ -48,8 +48,11 @@ export type ReplayOptions = {
   devnet?: Devnet;
   /** The seed of the devnet started here (it must be the recording devnet's seed). */
   seed?: string;
-  /** Extra contracts for the devnet started here (the recording devnet's, in the same order). */
-  contracts?: Record<string, string>;
+  /**
+   * Extra contracts for the devnet started here (the recording devnet's, in the same order):
+   * JavaScript source or a WebAssembly module's bytes.
+   */
+  contracts?: Record<string, string | Uint8Array>;
   /** Writes what landed as an output tape here. */
   out?: string;
   /** A golden output tape (file or entries): the result lists every difference. */

@@ -7,7 +7,7 @@ const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 
 /**
  * `npm start -- --demo` as a newcomer runs it: the real CLI in a child process, every role started,
- * the three flows printed, then Ctrl-C (SIGINT) stops everything and the process exits cleanly.
+ * the three flows and a WebAssembly contract's answer printed, then Ctrl-C (SIGINT) stops everything and the process exits cleanly.
  */
 describe('phala-bridge devnet --demo (sim TEE)', () => {
   it('starts everything, runs one request per origin, prints journeys, and stops on SIGINT', async () => {
@@ -40,7 +40,10 @@ describe('phala-bridge devnet --demo (sim TEE)', () => {
       expect(stdout).toContain('public: hello, Substrate!');
       expect(stdout).toContain('public: hello, XCM!');
       expect(stdout).toContain('xcm-processed');
-      expect(stdout).toContain('demo: all three flows completed');
+      // And one request to the WebAssembly greeter, named as such.
+      expect(stdout).toContain('wasm-greeter("WebAssembly") — a WebAssembly contract');
+      expect(stdout).toContain('public: hello, WebAssembly!');
+      expect(stdout).toContain('demo: all three flows and the WebAssembly contract completed');
       const started = Date.now();
       child.kill('SIGINT');
       expect(await exited).toBe(0);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BaseError } from '../../base/errors.js';
+import { contractCodeOf } from '../../protocol/contract-code.js';
 
 type ReplayOptions = {
   queue?: boolean;
@@ -33,7 +34,7 @@ export function registerReplayCommand(program: Command): void {
     )
     .option(
       '--contract <name=file...>',
-      'deploy these contracts beside the greeter, as the recording devnet did (in the same order)',
+      'deploy these contracts (JavaScript or .wasm) beside the greeter, as the recording devnet did (in the same order)',
     )
     .option('--timeout <ms>', 'how long to wait for each request (default 120000)')
     .action(async (tape: string, opts: ReplayOptions) => {
@@ -55,11 +56,12 @@ export function registerReplayCommand(program: Command): void {
         for (const r of result.rejected) process.stdout.write(`  rejected ${r}\n`);
         process.exit(result.rejected.length ? 1 : 0);
       }
-      const contracts: Record<string, string> = {};
+      const contracts: Record<string, string | Uint8Array> = {};
       for (const spec of opts.contract ?? []) {
         const [name, file] = spec.split('=');
         if (!name || !file) throw new BaseError(`--contract ${spec}: expected name=file.`);
-        contracts[name] = readFileSync(path.resolve(file), 'utf8');
+        // JavaScript or a WebAssembly module (a file starting with \0asm), deployed as it is.
+        contracts[name] = contractCodeOf(new Uint8Array(readFileSync(path.resolve(file))));
       }
       const { replay } = await import('../../testing/replay.js');
       const result = await replay(entries, {

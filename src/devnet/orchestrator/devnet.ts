@@ -36,7 +36,9 @@ import { type EvmNode, devAccounts, startEvmNode } from '../evm/node.js';
 import { devnetClients } from '../evm/clients.js';
 import { DevnetDeployError, deployExamples, deployGateway } from '../evm/deploy.js';
 import { type RelayDevnet, startRelayDevnet } from '../relay-devnet.js';
+import { contractCodeBytes } from '../../protocol/contract-code.js';
 import { auctionContract, exampleContract, GREETER_CONTRACT } from './contracts.js';
+import { wasmAuctionContract, wasmExample } from './wasm-contracts.js';
 import { deletePrefixedKeys, ensureRedis, ensureRedisCluster, stopStartedRedis } from './redis.js';
 import { type DevnetSecrets, devnetSecrets } from './secrets.js';
 
@@ -63,8 +65,11 @@ export type StartDevnetParameters = {
   workers?: number;
   /** The workers' result batching (`worker.batch`); default the config's default. */
   workerBatch?: { maxSize: number; maxDelayMs: number };
-  /** More confidential contracts to deploy beside the greeter and the examples: name → JavaScript source. */
-  contracts?: Record<string, string>;
+  /**
+   * More confidential contracts to deploy beside the greeters and the examples: name → JavaScript
+   * source or a WebAssembly module's bytes.
+   */
+  contracts?: Record<string, string | Uint8Array>;
   /** The example auction's bidding time from start (default one hour); `false`: no examples. */
   examples?: { auctionBiddingSeconds?: number } | false;
   /**
@@ -115,7 +120,11 @@ export type Devnet = {
   relayer: { metricsUrl: string; adminUrl: string; admin: AdminClientParameters; daemon: RelayerDaemon };
   /** The simulated TEE platform of this start (secrets.ts): for tests that act as its host. */
   simPlatform: { caKey: Hex; workerSecret: Hex; gatekeeperSecret: Hex };
-  contracts: { greeter: DeployedContract } & Record<string, DeployedContract>;
+  /** By name: the JavaScript and WebAssembly greeters always, the examples (also WebAssembly ones), more given. */
+  contracts: { greeter: DeployedContract; 'wasm-greeter': DeployedContract } & Record<
+    string,
+    DeployedContract
+  >;
   /** The Solidity examples, bound to the `private-check` and `sealed-bid-auction` contracts. */
   examples: { privateCheck: Address; sealedBidAuction: Address; auctionBiddingEnds: bigint } | null;
   cluster: Hex;
@@ -330,13 +339,27 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       gateway: gateway.address,
       requester: auctionAddress,
     } as const;
-    const sources: Record<string, string> = {
+    // The WebAssembly auction is open to any bidder, settled by EVM account 2 (as the auction tape's
+    // JavaScript one): it is driven by requests from every origin, not by a Solidity contract.
+    const wasmAuctioneer = {
+      kind: 'evm',
+      chainId: evm.chainId,
+      gateway: gateway.address,
+      requester: evmAccounts[2]!.address,
+    } as const;
+    const sources: Record<string, string | Uint8Array> = {
       greeter: GREETER_CONTRACT,
+      'wasm-greeter': wasmExample('greeter'),
       ...(p.examples === false
         ? {}
         : {
             'private-check': exampleContract('private-check'),
             'sealed-bid-auction': auctionContract({ auctioneer: auctionOrigin, bidders: [auctionOrigin] }),
+            'wasm-auction': wasmAuctionContract({
+              auctioneer: wasmAuctioneer,
+              bidders: 'any',
+            }),
+            'wasm-hash-chain': wasmExample('hash-chain'),
           }),
       ...p.contracts,
     };
@@ -438,7 +461,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
         workerSecret: secrets.workerPlatformSecret,
         gatekeeperSecret: secrets.gatekeeperPlatformSecret,
       },
-      contracts: { ...deployed, greeter: deployed.greeter! },
+      contracts: { ...deployed, greeter: deployed.greeter!, 'wasm-greeter': deployed['wasm-greeter']! },
       examples,
       cluster: CLUSTER,
       phala,
@@ -460,13 +483,13 @@ async function deploy(
   phala: PhalaClient,
   signer: Awaited<ReturnType<typeof devSigner>>,
   name: string,
-  code: string,
+  code: string | Uint8Array,
   seed: string | undefined,
 ): Promise<DeployedContract> {
-  const codeBytes = toHex(utf8(code));
-  const codeHash = toHex(blake2_256(utf8(code)));
+  const bytes = contractCodeBytes(code);
+  const codeHash = toHex(blake2_256(bytes));
   if (!(await contracts.getCode(phala, codeHash)))
-    await contracts.uploadCode(phala, { signer, code: codeBytes });
+    await contracts.uploadCode(phala, { signer, code: toHex(bytes) });
   // Seeded: the same id on every start (a fresh chain); otherwise a new one each time.
   const salt = toHex(utf8(`${name}/${seed ?? Date.now()}`));
   const instantiated = await contracts.instantiate(phala, { signer, codeHash, cluster: CLUSTER, salt });
