@@ -29,8 +29,29 @@ export class BinaryWriter {
     return this;
   }
 
+  /** Copies `src[start..end)`; short runs (one instruction) byte by byte, without a view. */
+  copy(src: Uint8Array, start: number, end: number): this {
+    const n = end - start;
+    this.reserve(n);
+    if (n > 16) {
+      this.buffer.set(src.subarray(start, end), this.length);
+    } else {
+      const buffer = this.buffer;
+      for (let i = 0; i < n; i++) buffer[this.length + i] = src[start + i]!;
+    }
+    this.length += n;
+    return this;
+  }
+
+  /** Forgets what was written, keeping the buffer (one writer reused for many bodies). */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
   /** Unsigned LEB128 (up to 2^53). */
   u32(value: number): this {
+    if (value < 0x80) return this.byte(value);
     let v = value;
     do {
       let b = v % 128;
@@ -43,6 +64,17 @@ export class BinaryWriter {
 
   /** Signed LEB128 of a safe integer (i32.const and i64.const immediates). */
   signed(value: number): this {
+    if (value === (value | 0)) {
+      // An i32: arithmetic shifts stay exact.
+      let v = value;
+      for (;;) {
+        const b = v & 0x7f;
+        v >>= 7;
+        const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+        this.byte(done ? b : b | 0x80);
+        if (done) return this;
+      }
+    }
     let v = BigInt(value);
     for (;;) {
       const b = Number(v & 0x7fn);

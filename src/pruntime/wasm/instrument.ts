@@ -409,7 +409,7 @@ type Instrumentation = {
 };
 
 /** Per-module scratch arrays for one decoded body (an instruction is at least one byte). */
-type Scratch = { starts: Int32Array; roles: Uint8Array };
+type Scratch = { starts: Int32Array; roles: Uint8Array; body: BinaryWriter };
 
 /**
  * Rewrites one function body: locals, then a depth-counting prologue, the original instructions
@@ -589,7 +589,7 @@ function rewriteBody(
   const weight = Math.max(1, Math.ceil((64 + 16 * slots) / FRAME_UNIT_BYTES));
   const counted = callsContract;
 
-  const w = new BinaryWriter(range.end - range.start + 64 + count * 4);
+  const w = scratch.body.reset();
   w.u32(declCount + extra.length).bytes(bytes.subarray(declStart, declEnd));
   for (const t of extra) w.u32(1).byte(t);
 
@@ -658,11 +658,12 @@ function rewriteBody(
       }
       live = liveAfter(segmentEnd);
     }
-    const op = bytes.subarray(starts[i]!, starts[i + 1]!);
+    const opStart = starts[i]!;
+    const opEnd = starts[i + 1]!;
     switch (kinds[i]) {
       case Role.return:
         depthRestore();
-        w.bytes(op);
+        w.copy(bytes, opStart, opEnd);
         break;
       case Role.grow:
         w.byte(Op.localSet).u32(t32);
@@ -670,7 +671,7 @@ function rewriteBody(
           w.byte(Op.localGet).u32(t32).byte(Op.i64ExtendI32U);
           w.byte(Op.i64Const).signed(FUEL_PER_PAGE).byte(Op.i64Mul);
         });
-        w.byte(Op.localGet).u32(t32).bytes(op).byte(Op.localTee).u32(t32);
+        w.byte(Op.localGet).u32(t32).copy(bytes, opStart, opEnd).byte(Op.localTee).u32(t32);
         w.byte(Op.i32Const).signed(-1).byte(Op.i32Eq).byte(Op.if).byte(BLOCK_EMPTY);
         w.byte(Op.i32Const).signed(1).byte(Op.globalSet).u32(ins.oom).byte(Op.end);
         w.byte(Op.localGet).u32(t32);
@@ -684,15 +685,15 @@ function rewriteBody(
             .byte(Op.i64Add);
           w.byte(Op.i64Const).signed(Math.log2(FUEL_PER_BULK_BYTES)).byte(Op.i64ShrU);
         });
-        w.bytes(op);
+        w.copy(bytes, opStart, opEnd);
         break;
       case Role.canonF32:
-        w.bytes(op).byte(Op.localTee).u32(tf32);
+        w.copy(bytes, opStart, opEnd).byte(Op.localTee).u32(tf32);
         w.byte(Op.f32Const).bytes(CANONICAL_NAN_F32);
         w.byte(Op.localGet).u32(tf32).byte(Op.localGet).u32(tf32).byte(Op.f32Eq).byte(Op.select);
         break;
       case Role.canonF64:
-        w.bytes(op).byte(Op.localTee).u32(tf64);
+        w.copy(bytes, opStart, opEnd).byte(Op.localTee).u32(tf64);
         w.byte(Op.f64Const).bytes(CANONICAL_NAN_F64);
         w.byte(Op.localGet).u32(tf64).byte(Op.localGet).u32(tf64).byte(Op.f64Eq).byte(Op.select);
         break;
@@ -702,7 +703,7 @@ function rewriteBody(
           w.byte(Op.end);
           depthRestore();
         }
-        w.bytes(op);
+        w.copy(bytes, opStart, opEnd);
     }
   }
   out.u32(w.length).bytes(w.view());
@@ -784,7 +785,11 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
 
   // Code: the original bodies rewritten, then the control functions.
   const maxBody = m.bodies.reduce((max, b) => Math.max(max, b.end - b.start), 0);
-  const scratch: Scratch = { starts: new Int32Array(maxBody + 1), roles: new Uint8Array(maxBody + 1) };
+  const scratch: Scratch = {
+    starts: new Int32Array(maxBody + 1),
+    roles: new Uint8Array(maxBody + 1),
+    body: new BinaryWriter(maxBody * 4 + 1024),
+  };
   const code = new BinaryWriter(bytes.length * 2 + 1024);
   m.bodies.forEach((body, i) => {
     const type = m.types[m.functionTypes[i]!] ?? refuse('malformed', `function ${i} of an unknown type`);
