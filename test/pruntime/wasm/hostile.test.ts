@@ -46,6 +46,21 @@ describe('hostile WebAssembly modules, against a real engine thread', () => {
     }
   });
 
+  it("the engine's wall-clock watchdog ends a WebAssembly call too, and a fresh thread answers next", async () => {
+    const impatient = await ContractEngine.start({ callTimeoutMs: 150 });
+    try {
+      const loop = await wat(handleDoing('(loop $forever (br $forever))'));
+      const outcome = expectFailure(await callWasm(impatient, loop));
+      expect(outcome.error.code).toBe('OutOfGas');
+      expect(outcome.error.message).toContain('wall-clock');
+      expect(outcome.gasUsed).toBe(defaultCallLimits.gas);
+      const next = expectOk(await callWasm(impatient, echo, { input: utf8('after') }));
+      expect(text(next.public)).toBe('after');
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('a loop in the start function is refused: start-out-of-gas, and stays refused', async () => {
     const module = await wat(handleDoing('', '(func $start (loop $forever (br $forever))) (start $start)'));
     expect(await refusalOf(module)).toMatch(/^wasm module refused \(start-out-of-gas\): /);
