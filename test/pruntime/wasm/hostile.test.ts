@@ -73,6 +73,11 @@ describe('hostile WebAssembly modules, against a real engine thread', () => {
   it('a start function that traps is refused: start-trapped', async () => {
     const module = await wat(handleDoing('', '(func $start unreachable) (start $start)'));
     expect(await refusalOf(module)).toMatch(/^wasm module refused \(start-trapped\): /);
+    // No call exists yet: a start function calling the host is refused the same way.
+    const calling = await wat(
+      handleDoing('', '(func $start (call $log (i32.const 0) (i32.const 1))) (start $start)'),
+    );
+    expect(await refusalOf(calling)).toMatch(/^wasm module refused \(start-trapped\): .*phala\.log/);
   });
 
   it('memory.grow to the maximum and then a trap ends OutOfMemory', async () => {
