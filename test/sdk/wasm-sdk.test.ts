@@ -292,6 +292,13 @@ describe('examples/wasm', () => {
         createHash('sha256').update(message).digest('hex'),
       );
     }
+    const pattern = Buffer.alloc(5);
+    pattern[0] = 3;
+    pattern.writeUInt32LE(100_000, 1);
+    const made = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i & 255));
+    expect(Buffer.from(expectOk(await bench.run(pattern, phala(ALICE))).public).toString('hex')).toBe(
+      createHash('sha256').update(made).digest('hex'),
+    );
     expect(expectOk(await bench.run('', phala(ALICE))).public.length).toBe(0);
   });
 
