@@ -155,9 +155,7 @@ function skipConstExpr(r: BinaryReader, where: string): void {
 
 function parseModule(bytes: Uint8Array): ParsedModule {
   const r = new BinaryReader(bytes);
-  const magic = r.u32() === 0 ? 0 : 1;
-  r.pos = 0;
-  if (r.take(4).join() !== '0,97,115,109' || magic !== 0) r.fail('no WebAssembly magic');
+  if (r.take(4).join() !== '0,97,115,109') r.fail('no WebAssembly magic');
   if (r.take(4).join() !== '1,0,0,0') r.fail('not WebAssembly version 1');
   const m: ParsedModule = {
     types: [],
@@ -683,7 +681,7 @@ function rewriteBody(
           w.byte(Op.i64Const)
             .signed(FUEL_PER_BULK_BYTES - 1)
             .byte(Op.i64Add);
-          w.byte(Op.i64Const).signed(Math.log2(FUEL_PER_BULK_BYTES)).byte(Op.i64ShrU);
+          w.byte(Op.i64Const).signed(FUEL_PER_BULK_BYTES).byte(Op.i64DivU);
         });
         w.copy(bytes, opStart, opEnd);
         break;
@@ -711,8 +709,6 @@ function rewriteBody(
 
 const CANONICAL_NAN_F32 = new Uint8Array([0x00, 0x00, 0xc0, 0x7f]);
 const CANONICAL_NAN_F64 = new Uint8Array([0, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
-if (FUEL_PER_BULK_BYTES !== 2 ** Math.log2(FUEL_PER_BULK_BYTES))
-  throw new Error('FUEL_PER_BULK_BYTES must be a power of two');
 
 /**
  * Validates `bytes` as a contract module and returns the instrumented module. Throws

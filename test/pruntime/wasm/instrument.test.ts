@@ -512,6 +512,39 @@ describe('instrumented modules', () => {
     expect((exports.__pb_depth as () => number)()).toBe(0);
   });
 
+  it('keeps control flow: if with parameters, br_table, branches to the function label, dead code, tables', () => {
+    const logged: number[] = [];
+    const module = instrument(
+      wat(`(module (import "phala" "log" (func $log (param i32 i32))) ${MEMORY}
+        (table 2 funcref) (elem (i32.const 0) $one $two)
+        (func $one (result i32) i32.const 1)
+        (func $two (result i32) i32.const 2)
+        (func $id (param i32) (result i32) local.get 0)
+        (func (export "ifp") (param i32) (result i32)
+          i32.const 10 local.get 0
+          if (param i32) (result i32) i32.const 1 i32.add else i32.const 2 i32.sub end)
+        (func (export "sw") (param i32) (result i32)
+          block block block local.get 0 br_table 0 1 2 2 end i32.const 10 return end
+          i32.const 20 return end i32.const 30)
+        (func (export "brf") (param i32) (result i32) i32.const 7 call $id local.get 0 br_table 0 0)
+        (func (export "dead") (result i32) i32.const 1 return block i32.const 2 drop end i32.const 3)
+        (func (export "ind") (param i32) (result i32) local.get 0 call_indirect (result i32))
+        (func (export "leaf") (param i32) local.get 0 i32.const 1 call $log))`),
+    );
+    const exports = new Wasm.Instance(new Wasm.Module(module.bytes), {
+      phala: { ...phala, log: (ptr: number, len: number) => logged.push(ptr, len) },
+    }).exports;
+    const call = (name: string, ...args: unknown[]) => fuelOf(exports, name, args).value;
+    expect([call('ifp', 1), call('ifp', 0)]).toEqual([11, 8]);
+    expect([0, 1, 2, 99].map((n) => call('sw', n))).toEqual([10, 20, 30, 30]);
+    expect([call('brf', 0), call('brf', 5)]).toEqual([7, 7]);
+    expect(call('dead')).toBe(1);
+    expect([call('ind', 0), call('ind', 1)]).toEqual([1, 2]);
+    call('leaf', 42);
+    expect(logged).toEqual([42, 1]);
+    expect((exports.__pb_depth as () => number)()).toBe(0);
+  });
+
   it('exports accessors for every mutable global, typed like it', () => {
     const module = instrument(
       wat(`(module ${MEMORY}
