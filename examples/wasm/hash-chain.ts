@@ -1,7 +1,8 @@
-// A compute-heavy contract: a SHA-256 hash chain computed in the contract, the kind of work that
-// takes an interpreted JavaScript contract seconds (about 100 µs a round in QuickJS) and this
-// module well under a microsecond a round. The chain's seed is the requester's secret, so only the
-// head is public: a commitment to `rounds` of sequential work the requester can later open.
+// A compute-heavy contract: a SHA-256 hash chain computed in the contract. Measured in a worker's
+// engine: about 1.3 µs and 101 gas a round, where a QuickJS contract running the same algorithm
+// takes about 160 µs a round; the default 20M-gas budget holds about 190,000 rounds. The chain's
+// seed is the requester's secret, so only the head is public: a commitment to `rounds` of
+// sequential work the requester can later open.
 // Formats (ABI, for a Solidity consumer):
 //   input:  abi.encode(uint256 rounds, bytes32 seed)      rounds 1 to 10,000,000
 //   public: abi.encode(bytes32 head, uint256 rounds)      head = SHA-256 applied `rounds` times
