@@ -206,18 +206,24 @@ function refusalOf(error: WasmModuleRefusedError): LoadedModule & { ok: false } 
   };
 }
 
-/** What a trap or a host signal means for the call; null when it is not the contract's doing. */
+/**
+ * What a trap or a host signal means for the call; null when it is not the contract's doing.
+ * After a refused `memory.grow`, any failure is the out-of-memory one (an allocator that gets -1
+ * aborts through `fail`, or traps), as the JavaScript sandbox reads an error after a refused
+ * allocation.
+ */
 function classify(
   error: unknown,
   instance: PooledInstance,
 ): { code: ContractErrorCode; message: string } | null {
   const { control } = instance;
-  if (error instanceof HostSignal && error.code !== 'OutOfGas')
-    return { code: error.code, message: error.shortMessage };
   if (control.fuelGet() < 0n) return { code: 'OutOfGas', message: 'out of gas' };
+  if (error instanceof HostSignal && error.code === 'StateTooLarge')
+    return { code: error.code, message: error.shortMessage };
   if (control.depth() > WASM_LIMITS.callDepth)
     return { code: 'StackOverflow', message: `call depth past ${WASM_LIMITS.callDepth} frames` };
   if (control.oom() !== 0) return { code: 'OutOfMemory', message: 'out of memory (memory.grow was refused)' };
+  if (error instanceof HostSignal) return { code: error.code, message: error.shortMessage };
   if (error instanceof RangeError) return { code: 'StackOverflow', message: 'native stack exhausted' };
   if (error instanceof Wasm.RuntimeError) return { code: 'ContractThrew', message: `trap: ${error.message}` };
   return null;

@@ -91,6 +91,11 @@ describe('hostile WebAssembly modules, against a real engine thread', () => {
     );
     const outcome = expectFailure(await callWasm(engine, module));
     expect(outcome.error.code).toBe('OutOfMemory');
+    // An allocator that aborts through fail once refused memory ends the same way.
+    const aborting = await wat(
+      handleDoing(`(drop (memory.grow (i32.const 600))) (call $fail (i32.const 0) (i32.const 3))`),
+    );
+    expect(expectFailure(await callWasm(engine, aborting)).error.code).toBe('OutOfMemory');
     await answersPromptly();
   });
 
