@@ -53,7 +53,7 @@ export class WasmRunner {
 
   constructor(options: WasmRunnerOptions) {
     this.#cache = new ModuleCache(options.maxModules);
-    this.#hashes = new CodeHashes(options.maxModules * 2, (code) => toHex(blake2_256(code)));
+    this.#hashes = new CodeHashes(options.maxModules, (code) => toHex(blake2_256(code)));
     this.#maxMemoryPages = Math.floor(options.memoryBytes / PAGE_BYTES);
   }
 
