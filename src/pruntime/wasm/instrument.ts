@@ -198,10 +198,6 @@ function parseModule(bytes: Uint8Array): ParsedModule {
         const count = section.u32();
         for (let i = 0; i < count; i++) m.functionTypes.push(section.u32());
         m.allFunctionTypes.push(...m.functionTypes);
-        const total = m.importedFunctions + count;
-        if (total > WASM_LIMITS.functions) {
-          refuse('too-many-functions', `${total} functions, the limit is ${WASM_LIMITS.functions}`);
-        }
         break;
       }
       case 4:
@@ -241,6 +237,10 @@ function parseModule(bytes: Uint8Array): ParsedModule {
         r.fail(`unknown section ${id}`);
     }
     r.pos = start + size;
+  }
+  const functions = m.importedFunctions + m.functionTypes.length;
+  if (functions > WASM_LIMITS.functions) {
+    refuse('too-many-functions', `${functions} functions, the limit is ${WASM_LIMITS.functions}`);
   }
   if (m.bodies.length !== m.functionTypes.length) r.fail('function and code sections of different lengths');
   return m;
