@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Hex, createPublicClient, http, parseEventLogs } from 'viem';
+import { type Hex, createPublicClient, createWalletClient, http, parseEventLogs } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/base/bytes.js';
 import { pollUntil } from '../../src/base/poll.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
 import { deployTestConsumer } from '../../src/devnet/evm/deploy.js';
+import { getContractInfo } from '../../src/evm/gateway/read.js';
 import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js';
 import * as contracts from '../../src/phala/actions/contracts.js';
 import * as registry from '../../src/phala/actions/registry.js';
@@ -17,6 +19,7 @@ import {
   deployContract,
   phalaBridgeGatewayAbi,
   queryContract,
+  requestFromEvm,
   requestFromPhala,
   requestFromSibling,
   sealInputForEvm,
@@ -168,6 +171,48 @@ describe('WebAssembly contracts on the devnet (sim TEE)', () => {
     );
     expect(answer.gasUsed).toBeGreaterThan(0);
   }, 300_000);
+
+  it('shows a module the origin-chain block its request was verified in (context field 5)', async () => {
+    // Public output: the 8-byte little-endian block the host writes for context field 5.
+    const blockModule = await wat(`(module ${IMPORTS}
+      (memory (export "memory") 1)
+      (func (export "handle")
+        (drop (call $context (i32.const 5) (i32.const 0) (i32.const 8)))
+        (call $output (i32.const 0) (i32.const 8) (i32.const 0) (i32.const 0))))`);
+    const contractId = await deployRaw('block-reader', blockModule);
+    const blockOf = (hex: Hex) => Buffer.from(hex.slice(2), 'hex').readBigUInt64LE();
+
+    const phalaHead = async () => BigInt((await devnet.phala.api.rpc.chain.getHeader()).number.toNumber());
+    const before = await phalaHead();
+    const sent = await requestFromPhala(devnet.phala, {
+      signer: await devSigner('Ferdie', 30),
+      contractId,
+      input: '',
+    });
+    const phala = blockOf((await expectFulfilled(devnet, sent, { timeoutMs: 60_000 })).publicOutput);
+    // Proven in a finalized block that holds the request: after it was sent, before it was answered.
+    expect(phala).toBeGreaterThan(before);
+    expect(phala).toBeLessThanOrEqual(await phalaHead());
+
+    const { evm } = devnet.chains;
+    const account = privateKeyToAccount(evm.accounts[7]!.privateKey);
+    const sender = createWalletClient({ account, transport: http(evm.rpcUrl) });
+    const publicClient = createPublicClient({ transport: http(evm.rpcUrl) });
+    await pollUntil(
+      async () => (await getContractInfo(publicClient, { gateway: evm.gateway, contractId })).registered,
+      { label: 'block-reader on the gateway', timeoutMs: 60_000 },
+    );
+    const viaEvm = await requestFromEvm(sender, {
+      publicClient,
+      gateway: evm.gateway,
+      contractId,
+      input: '',
+    });
+    const evmBlock = blockOf((await expectFulfilled(devnet, viaEvm, { timeoutMs: 60_000 })).publicOutput);
+    // The EVM block whose storage proof held the request's commitment: at or after the request's own.
+    expect(evmBlock).toBeGreaterThanOrEqual(viaEvm.blockNumber);
+    expect(evmBlock).toBeLessThanOrEqual(await publicClient.getBlockNumber());
+  }, 180_000);
 
   it('refuses a module no worker would run before uploading it, naming why', async () => {
     const outside = await wat(`(module
