@@ -48,22 +48,25 @@ async function best(times: number, fn: () => unknown): Promise<number> {
 /**
  * Best times of two functions measured in alternation, after enough runs for V8 to tier both
  * modules up from its baseline compiler: a ratio of the two is then not a ratio of tiers, nor of
- * a moment when the machine's other work ran.
+ * a moment when the machine's other work ran. Each run is prepared untimed (`prepare` returns
+ * the work to time).
  */
-function interleaved(a: () => void, b: () => void): [number, number] {
+function interleaved(a: () => () => void, b: () => () => void): [number, number] {
+  const time = (prepare: () => () => void) => {
+    const work = prepare();
+    const started = performance.now();
+    work();
+    return performance.now() - started;
+  };
   for (let i = 0; i < 10; i++) {
-    a();
-    b();
+    time(a);
+    time(b);
   }
   let bestA = Number.POSITIVE_INFINITY;
   let bestB = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 30; i++) {
-    let started = performance.now();
-    a();
-    bestA = Math.min(bestA, performance.now() - started);
-    started = performance.now();
-    b();
-    bestB = Math.min(bestB, performance.now() - started);
+    bestA = Math.min(bestA, time(a));
+    bestB = Math.min(bestB, time(b));
   }
   return [bestA, bestB];
 }
@@ -95,34 +98,37 @@ async function contractMs(
 
 /**
  * `handle` of a module instantiated straight in this process (no engine, no thread), with a
- * minimal host: input, output and fail. Instrumented modules are given all the fuel they want.
+ * minimal host: input, output and fail. Every run gets a fresh instance (made untimed, as the
+ * engine resets one between calls: an allocator that never frees would otherwise fill the
+ * memory); instrumented modules are given all the fuel they want.
  */
 function rawRunner(bytes: Uint8Array, instrumented: boolean) {
-  let memory: WasmMemory | null = null;
-  let input: Uint8Array = new Uint8Array(0);
-  let output = new Uint8Array(0);
-  const bytesOf = () => new Uint8Array(memory!.buffer);
-  const host: Record<string, unknown> = {
-    input: (ptr: number, cap: number) => {
-      if (input.length <= cap) bytesOf().set(input, ptr);
-      return input.length;
-    },
-    output: (p: number, pl: number) => {
-      output = bytesOf().slice(p, p + pl);
-    },
-    fail: () => {
-      throw new Error('bench contract failed');
-    },
-  };
-  const instance = new Wasm.Instance(new Wasm.Module(bytes), { phala: host });
-  memory = instance.exports.memory as WasmMemory;
-  const handle = instance.exports.handle as () => void;
-  const reset = instance.exports.__pb_reset as ((fuel: bigint) => void) | undefined;
-  return (data: Uint8Array): Uint8Array => {
-    input = data;
+  const module = new Wasm.Module(bytes);
+  return (data: Uint8Array, expected: Uint8Array) => () => {
+    let memory: WasmMemory | null = null;
+    let output = new Uint8Array(0);
+    const bytesOf = () => new Uint8Array(memory!.buffer);
+    const host: Record<string, unknown> = {
+      input: (ptr: number, cap: number) => {
+        if (data.length <= cap) bytesOf().set(data, ptr);
+        return data.length;
+      },
+      output: (p: number, pl: number) => {
+        output = bytesOf().slice(p, p + pl);
+      },
+      fail: () => {
+        throw new Error('bench contract failed');
+      },
+    };
+    const instance = new Wasm.Instance(module, { phala: host });
+    memory = instance.exports.memory as WasmMemory;
+    const handle = instance.exports.handle as () => void;
+    const reset = instance.exports.__pb_reset as ((fuel: bigint) => void) | undefined;
     if (instrumented) reset!(2n ** 62n);
-    handle();
-    return output;
+    return () => {
+      handle();
+      if (!equalBytes(output, expected)) throw new Error('raw bench module answered a wrong result');
+    };
   };
 }
 
@@ -134,24 +140,21 @@ export async function wasmFigures(engine: ContractEngine, memoryBytes: number) {
   new DataView(fibExpected.buffer).setUint32(0, fib(FIB_N), true);
   const shaExpected = sha256(data);
 
-  const v8FibMs = await best(5, () => fib(FIB_N));
-  const v8ShaMs = await best(5, () => sha256(data));
+  const v8FibMs = await best(15, () => fib(FIB_N));
+  const v8ShaMs = await best(15, () => sha256(data));
 
   const wasmFib = await contractMs(engine, original, fibInput(FIB_N), fibExpected);
   const wasmSha = await contractMs(engine, original, shaInput(data), shaExpected);
 
   const plain = rawRunner(original, false);
   const metered = rawRunner(instrumented, true);
-  const check = (out: Uint8Array, expected: Uint8Array) => {
-    if (!equalBytes(out, expected)) throw new Error('raw bench module answered a wrong result');
-  };
   const [rawFib, meteredFib] = interleaved(
-    () => check(plain(fibInput(FIB_N)), fibExpected),
-    () => check(metered(fibInput(FIB_N)), fibExpected),
+    plain(fibInput(FIB_N), fibExpected),
+    metered(fibInput(FIB_N), fibExpected),
   );
   const [rawSha, meteredSha] = interleaved(
-    () => check(plain(shaInput(data)), shaExpected),
-    () => check(metered(shaInput(data)), shaExpected),
+    plain(shaInput(data), shaExpected),
+    metered(shaInput(data), shaExpected),
   );
 
   const quickjsFib = await contractMs(
