@@ -619,41 +619,46 @@ function rewriteBody(
     return !(k === Role.branch || k === Role.return || k === Role.unreachable);
   };
 
+  // Fuel counts executed instructions; `end` and `else` only mark where a block ends (and are the
+  // last instruction of a metered block when present), so they are free.
+  const fuelOf = (i: number, j: number): number => {
+    const last = kinds[j]!;
+    return j - i + (last === Role.end || last === Role.else ? 0 : 1);
+  };
+
   // The first metered block is charged in the prologue, with the depth, behind one branch.
   let segmentEnd = blockEnd(0);
   let live = liveAfter(segmentEnd);
+  const first = fuelOf(0, segmentEnd);
   if (counted) {
     w.byte(Op.globalGet).u32(ins.depth).byte(Op.localTee).u32(saved);
     w.byte(Op.i32Const).signed(weight).byte(Op.i32Add).byte(Op.globalSet).u32(ins.depth);
-    w.byte(Op.globalGet)
-      .u32(ins.fuel)
-      .byte(Op.i64Const)
-      .signed(segmentEnd + 1);
-    fuelCheck();
     w.byte(Op.localGet)
       .u32(saved)
       .byte(Op.i32Const)
-      .signed(WASM_LIMITS.callDepth - weight)
-      .byte(Op.i32GtS);
-    w.byte(Op.i32Or).byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
+      .signed(WASM_LIMITS.callDepth - weight);
+    w.byte(Op.i32GtS);
+    if (first > 0) {
+      w.byte(Op.globalGet).u32(ins.fuel).byte(Op.i64Const).signed(first);
+      fuelCheck();
+      w.byte(Op.i32Or);
+    }
+    w.byte(Op.if).byte(BLOCK_EMPTY).byte(Op.unreachable).byte(Op.end);
     // The body in a block typed like the function, so a `br` to the function's label still
     // passes the epilogue.
     w.byte(Op.block);
     if (type.results.length === 0) w.byte(BLOCK_EMPTY);
     else if (type.results.length === 1) w.byte(type.results[0]!);
     else w.signed(ins.blockType(type.results));
-  } else {
-    const n = segmentEnd + 1;
-    charge(() => w.byte(Op.i64Const).signed(n));
+  } else if (first > 0) {
+    charge(() => w.byte(Op.i64Const).signed(first));
   }
 
   for (let i = 0; i < count; i++) {
     if (i > segmentEnd) {
       segmentEnd = blockEnd(i);
-      if (live) {
-        const n = segmentEnd - i + 1;
-        charge(() => w.byte(Op.i64Const).signed(n));
-      }
+      const n = fuelOf(i, segmentEnd);
+      if (live && n > 0) charge(() => w.byte(Op.i64Const).signed(n));
       live = liveAfter(segmentEnd);
     }
     const opStart = starts[i]!;

@@ -330,8 +330,9 @@ function manyFunctions(n: number): Uint8Array {
 
 describe('instrumented modules', () => {
   it('charges each metered block its instruction count (counted by hand)', () => {
-    // Metered blocks: [block loop] 2 once; [local.get i32.eqz br_if] 3 per test (n+1 times);
-    // [local.get … br] 9 per iteration; the loop's `end` after `br` never runs; [local.get end] 2.
+    // Metered blocks (`end` and `else` are free): [block loop] 2 once; [local.get i32.eqz br_if] 3
+    // per test (n+1 times); [local.get … br] 9 per iteration; the loop's `end` after `br` never
+    // runs, nor the block's `end` (left by br_if); [local.get end] 1.
     const module = instrument(
       wat(`(module ${MEMORY}
         (func (export "count") (param $n i32) (result i32) (local $s i32)
@@ -347,21 +348,21 @@ describe('instrumented modules', () => {
     );
     const exports = instantiate(module);
     for (const n of [0, 1, 10, 1000]) {
-      expect(fuelOf(exports, 'count', [n])).toEqual({ value: 3 * n, used: BigInt(7 + 12 * n) });
+      expect(fuelOf(exports, 'count', [n])).toEqual({ value: 3 * n, used: BigInt(6 + 12 * n) });
     }
   });
 
   it('charges only the branch an if takes', () => {
-    // [local.get if] 2; then [i32.const else] 2, or else [i32.const i32.const i32.add end] 4;
-    // after both: [end] 1.
+    // [local.get if] 2; then [i32.const else] 1, or else [i32.const i32.const i32.add end] 3;
+    // after both: [end] 0.
     const module = instrument(
       wat(`(module ${MEMORY}
         (func (export "pick") (param i32) (result i32)
           local.get 0 if (result i32) i32.const 7 else i32.const 8 i32.const 1 i32.add end))`),
     );
     const exports = instantiate(module);
-    expect(fuelOf(exports, 'pick', [1])).toEqual({ value: 7, used: 5n });
-    expect(fuelOf(exports, 'pick', [0])).toEqual({ value: 9, used: 7n });
+    expect(fuelOf(exports, 'pick', [1])).toEqual({ value: 7, used: 3n });
+    expect(fuelOf(exports, 'pick', [0])).toEqual({ value: 9, used: 5n });
   });
 
   it('ends an endless loop with the fuel below zero', () => {
@@ -442,10 +443,10 @@ describe('instrumented modules', () => {
     const exports = instantiate(module);
     const oom = exports.__pb_oom as () => number;
     const perPage = BigInt(GAS_PER_PAGE * FUEL_PER_GAS);
-    // [local.get memory.grow end] 3 instructions, then the pages asked for.
-    expect(fuelOf(exports, 'grow', [3], 10n ** 9n)).toEqual({ value: 1, used: 3n + 3n * perPage });
+    // [local.get memory.grow end] 2 instructions, then the pages asked for.
+    expect(fuelOf(exports, 'grow', [3], 10n ** 9n)).toEqual({ value: 1, used: 2n + 3n * perPage });
     expect(oom()).toBe(0);
-    expect(fuelOf(exports, 'grow', [1], 10n ** 9n)).toEqual({ value: -1, used: 3n + perPage });
+    expect(fuelOf(exports, 'grow', [1], 10n ** 9n)).toEqual({ value: -1, used: 2n + perPage });
     expect(oom()).toBe(1);
     expect(() => fuelOf(exports, 'grow', [5], perPage)).toThrow(Wasm.RuntimeError);
     (exports.__pb_reset as (f: bigint) => void)(1n);
@@ -460,7 +461,7 @@ describe('instrumented modules', () => {
           (func (export "copy") (param i32) i32.const 100 i32.const 0 local.get 0 memory.copy))`),
       ),
     );
-    // 5 instructions with `end`, then ceil(len / 8).
+    // 4 instructions, then ceil(len / 8).
     for (const [len, bulk] of [
       [0, 0],
       [1, 1],
@@ -468,8 +469,8 @@ describe('instrumented modules', () => {
       [9, 2],
       [65_000, 8_125],
     ] as const) {
-      expect(fuelOf(exports, 'fill', [len]).used).toBe(BigInt(5 + bulk));
-      expect(fuelOf(exports, 'copy', [len]).used).toBe(BigInt(5 + bulk));
+      expect(fuelOf(exports, 'fill', [len]).used).toBe(BigInt(4 + bulk));
+      expect(fuelOf(exports, 'copy', [len]).used).toBe(BigInt(4 + bulk));
     }
   });
 
@@ -575,7 +576,7 @@ describe('instrumented modules', () => {
     expect(module.hasStart).toBe(true);
     expect(module.exports).toEqual({ handle: true, query: false });
     const exports = instantiate(module);
-    expect((exports.__pb_fuel_get as () => bigint)()).toBe(BigInt(MAX_START_GAS * FUEL_PER_GAS - 3));
+    expect((exports.__pb_fuel_get as () => bigint)()).toBe(BigInt(MAX_START_GAS * FUEL_PER_GAS - 2));
     expect((exports.__pb_gget_0 as () => number)()).toBe(1);
 
     const looping = instrument(wat(`(module ${MEMORY} (func $init (loop br 0)) (start $init))`));
