@@ -17,7 +17,11 @@ import {
   GREETER_CONTRACT,
   auctionContract,
 } from '../../src/devnet/orchestrator/contracts.js';
-import { wasmAuctionContract, wasmExample } from '../../src/devnet/orchestrator/wasm-contracts.js';
+import {
+  WasmAuctionSettingsError,
+  wasmAuctionContract,
+  wasmExample,
+} from '../../src/devnet/orchestrator/wasm-contracts.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import type { SandboxOutcome } from '../../src/pruntime/engine/sandbox.js';
 import { HOST_FUNCTIONS, HOST_MODULE } from '../../src/pruntime/wasm/host-interface.js';
@@ -275,6 +279,19 @@ describe('examples/wasm', () => {
     expect(BigInt(winner)).toBeGreaterThan(0n);
     expect(answers.filter((a) => 'failed' in a).length).toBeGreaterThanOrEqual(2);
     expect(text(expectOk(await wasm.query()).sealed)).toBe(text(expectOk(await js.query()).sealed));
+  });
+
+  it('the auction refuses settings longer than its slot, and writes them nowhere but the slot', () => {
+    const many = Array.from({ length: 9 }, (_, i) => ({
+      ...SOLIDITY,
+      requester: `0x${String(i).repeat(40)}`,
+    }));
+    expect(() => wasmAuctionContract({ auctioneer: EOA, bidders: many })).toThrow(WasmAuctionSettingsError);
+    const built = wasmExample('sealed-bid-auction');
+    const written = wasmAuctionContract({ auctioneer: EOA, bidders: many.slice(0, 5) });
+    expect(written.length).toBe(built.length);
+    const differing = built.map((b, i) => (b === written[i] ? -1 : i)).filter((i) => i >= 0);
+    expect(differing.at(-1)! - differing[0]!).toBeLessThan(2048); // one 1,024-character UTF-16 string
   });
 
   it('bench computes fib and SHA-256 in the contract', async () => {
