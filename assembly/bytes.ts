@@ -8,10 +8,3 @@ export function bytesOf<T>(value: T): Uint8Array {
   ERROR("expected a string or a Uint8Array");
   return unreachable();
 }
-
-/** A fresh array holding `len` bytes copied from linear memory at `ptr`. */
-export function copyFrom(ptr: usize, len: i32): Uint8Array {
-  const out = new Uint8Array(len);
-  memory.copy(out.dataStart, ptr, len);
-  return out;
-}

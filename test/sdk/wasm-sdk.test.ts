@@ -211,6 +211,47 @@ describe('docs/wasm-contracts.md', () => {
   });
 });
 
+describe('the SDK', () => {
+  it('writes canonical JSON as a JavaScript contract does (keys sorted by UTF-16 code units, JSON.stringify escapes)', async () => {
+    const dir = path.join(project, 'json');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'echo.ts'),
+      [
+        'import { JsonObject, inputString, output } from "phala-bridge/assembly";',
+        'export function handle(): void {',
+        '  const s = inputString();',
+        '  const o = new JsonObject().string("é", s).int("b", -42).bool("a", true).null("A").string("é", s + "!");',
+        '  output("", o.string("\u{1F600}", "x").stringOrNull("Z", null).int("aa", 9007199254740991).toString());',
+        '}',
+      ].join('\n'),
+    );
+    const echo = await compileAssemblyScript({
+      baseDir: dir,
+      args: [
+        'echo.ts',
+        '-O3',
+        '--runtime',
+        'stub',
+        '--use',
+        'abort=~lib/phala-bridge/assembly/abort/phalaAbort',
+      ],
+    });
+    const contract = instance(echo);
+    for (const s of [
+      'plain',
+      'quote " backslash \\ slash /',
+      '\b\f\n\r\t\u0000\u001f\u007f',
+      'wörld 🌍 \u2028',
+    ]) {
+      const out = text(expectOk(await contract.run(s, phala(ALICE))).sealed);
+      const js = { é: `${s}!`, b: -42, a: true, A: null, '\u{1F600}': 'x', Z: null, aa: 9007199254740991 };
+      const keys = Object.keys(js).sort() as (keyof typeof js)[];
+      expect(out).toBe(`{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(js[k])}`).join(',')}}`);
+    }
+  });
+});
+
 describe('examples/wasm', () => {
   it('are committed as their sources compile, and import only the host interface', async () => {
     expect(exampleNames()).toEqual(['bench', 'greeter', 'hash-chain', 'sealed-bid-auction']);
