@@ -407,7 +407,15 @@ type Instrumentation = {
 };
 
 /** Per-module scratch arrays for one decoded body (an instruction is at least one byte). */
-type Scratch = { starts: Int32Array; roles: Uint8Array; body: BinaryWriter };
+type Scratch = {
+  starts: Int32Array;
+  roles: Uint8Array;
+  /** For an `if`, where its `else` is (-1: none). */
+  elseOf: Int32Array;
+  /** Fuel a metered block does not charge because the block before it already did. */
+  discount: Int32Array;
+  body: BinaryWriter;
+};
 
 /**
  * Rewrites one function body: locals, then a depth-counting prologue, the original instructions
@@ -440,7 +448,9 @@ function rewriteBody(
   const declEnd = r.pos;
 
   // Decode every instruction: where it starts and what the rewrite does at it.
-  const { starts, roles: kinds } = scratch;
+  const { starts, roles: kinds, elseOf, discount } = scratch;
+  /** The open block, loop and if instructions. */
+  const opens: number[] = [];
   let count = 0;
   // The operand stack's height, bounded from above (unreachable code keeps its height), and
   // the enclosing blocks: their base height below their parameters, parameters and results.
@@ -486,6 +496,8 @@ function rewriteBody(
         if (op === Op.if) apply(1, 0);
         const { params, results } = arity(blockType);
         frames.push({ base: Math.max(frames[frames.length - 1]!.base, height - params), params, results });
+        opens.push(count);
+        elseOf[count] = -1;
         break;
       }
       case Imm.index: {
@@ -551,8 +563,10 @@ function rewriteBody(
       apply(role === Role.bulk ? 3 : 1, role === Role.bulk ? 0 : 1);
     } else if (op === Op.else) {
       unwind();
+      elseOf[opens[opens.length - 1]!] = count - 1;
     } else if (op === Op.end) {
       const top = frames.pop()!;
+      opens.pop();
       height = top.base + top.results;
       if (height > maxHeight) maxHeight = height;
       if (frames.length === 0) break;
@@ -625,11 +639,26 @@ function rewriteBody(
     const last = kinds[j]!;
     return j - i + (last === Role.end || last === Role.else ? 0 : 1);
   };
+  // What the metered block [i..j] charges. One that ends with an `if` that has an `else` also
+  // charges what both branches' first blocks have in common, and they charge only the rest:
+  // every path still pays exactly its instructions, and a short branch needs no charge at all.
+  discount.fill(0, 0, count + 1);
+  const segmentFuel = (i: number, j: number): number => {
+    let n = fuelOf(i, j) - discount[i]!;
+    const e = kinds[j] === Role.if ? elseOf[j]! : -1;
+    if (e >= 0) {
+      const common = Math.min(fuelOf(j + 1, blockEnd(j + 1)), fuelOf(e + 1, blockEnd(e + 1)));
+      n += common;
+      discount[j + 1] = common;
+      discount[e + 1] = common;
+    }
+    return n;
+  };
 
   // The first metered block is charged in the prologue, with the depth, behind one branch.
   let segmentEnd = blockEnd(0);
   let live = liveAfter(segmentEnd);
-  const first = fuelOf(0, segmentEnd);
+  const first = segmentFuel(0, segmentEnd);
   if (counted) {
     w.byte(Op.globalGet).u32(ins.depth).byte(Op.localTee).u32(saved);
     w.byte(Op.i32Const).signed(weight).byte(Op.i32Add).byte(Op.globalSet).u32(ins.depth);
@@ -657,7 +686,7 @@ function rewriteBody(
   for (let i = 0; i < count; i++) {
     if (i > segmentEnd) {
       segmentEnd = blockEnd(i);
-      const n = fuelOf(i, segmentEnd);
+      const n = segmentFuel(i, segmentEnd);
       if (live && n > 0) charge(() => w.byte(Op.i64Const).signed(n));
       live = liveAfter(segmentEnd);
     }
@@ -789,6 +818,8 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   const scratch: Scratch = {
     starts: new Int32Array(maxBody + 1),
     roles: new Uint8Array(maxBody + 1),
+    elseOf: new Int32Array(maxBody + 1),
+    discount: new Int32Array(maxBody + 2),
     body: new BinaryWriter(maxBody * 4 + 1024),
   };
   const code = new BinaryWriter(bytes.length * 2 + 1024);

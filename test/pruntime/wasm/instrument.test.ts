@@ -363,6 +363,24 @@ describe('instrumented modules', () => {
     const exports = instantiate(module);
     expect(fuelOf(exports, 'pick', [1])).toEqual({ value: 7, used: 3n });
     expect(fuelOf(exports, 'pick', [0])).toEqual({ value: 9, used: 5n });
+
+    // Nested: [local.get if] 2, then [local.get if] 2 with [i32.const else] 1 or
+    // [i32.const i32.const i32.add end] 3, then [else] 0; or else [… end] 5; [end] 0.
+    const nested = instantiate(
+      instrument(
+        wat(`(module ${MEMORY}
+          (func (export "nest") (param i32 i32) (result i32)
+            local.get 0
+            if (result i32)
+              local.get 1 if (result i32) i32.const 1 else i32.const 2 i32.const 0 i32.add end
+            else
+              i32.const 3 i32.const 4 i32.add i32.const 5 i32.add
+            end))`),
+      ),
+    );
+    expect(fuelOf(nested, 'nest', [1, 1])).toEqual({ value: 1, used: 5n });
+    expect(fuelOf(nested, 'nest', [1, 0])).toEqual({ value: 2, used: 7n });
+    expect(fuelOf(nested, 'nest', [0, 0])).toEqual({ value: 12, used: 7n });
   });
 
   it('ends an endless loop with the fuel below zero', () => {
