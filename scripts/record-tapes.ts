@@ -4,7 +4,9 @@
  *   auction: a sealed-bid auction (open-auction.js, written here) fed by EVM and XCM bidders in
  *            turn, with an early settle by someone who is not the auctioneer, then the settlement;
  *   consumer: requests made by the Solidity examples (PrivateCheck checks, SealedBidAuction bids)
- *            for EVM accounts: replay sends the accounts' transactions to those contracts again.
+ *            for EVM accounts: replay sends the accounts' transactions to those contracts again;
+ *   wasm:    the WebAssembly examples: wasm-greeter asked from an EVM account, a Phala-style account
+ *            and a sibling account (its sealed count carried across them), then wasm-hash-chain.
  * Each flow is recorded on its own fresh devnet, started as `phala-bridge replay` starts one for
  * its tape (the default seed; the auction's with open-auction.js deployed): a tape is then the
  * whole recording of a fresh chain and replays alone (docs/testing.md). One recording split into
@@ -14,7 +16,7 @@
  * they are mined in), so goldens are compared by place, and a flow whose public outputs named an
  * EVM request id would not replay.
  * Run: node --import tsx scripts/record-tapes.ts [out-dir] [--flows=evm,consumer]
- * `--flows` records only the flows named (evm, phala, xcm, auction, consumer) and leaves the other
+ * `--flows` records only the flows named (evm, phala, xcm, auction, consumer, wasm) and leaves the other
  * tapes as they are.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,6 +85,7 @@ const flows: Record<string, Flow> = {
   xcm: xcmFlow,
   auction: auctionFlow,
   consumer: consumerFlow,
+  wasm: wasmFlow,
 };
 for (const [flow, run] of Object.entries(flows)) if (wanted(flow)) await record(flow, run);
 process.exit(0);
@@ -274,15 +277,61 @@ async function consumerFlow(devnet: Devnet, landed: Landed) {
   await send(9, 'bid', BID(200n));
 }
 
-/** Which flow a recorded request belongs to: the auction's contract, or the greeter by origin. */
+/**
+ * WebAssembly contracts from every origin, each answer deterministic: the greeter's (its count
+ * sealed), then a hash chain of 1,000 SHA-256 rounds whose head is public.
+ */
+async function wasmFlow(devnet: Devnet, landed: Landed) {
+  const greeter = devnet.contracts['wasm-greeter']!.contractId;
+  const evm = devnetClients(devnet.chains.evm, devnet.chains.evm.accounts[3]!.privateKey);
+  const fromEvm = await requestFromEvm({
+    sender: evm.walletClient,
+    publicClient: evm.publicClient,
+    gateway: devnet.chains.evm.gateway,
+    contractId: greeter,
+    input: 'wasm-evm',
+  });
+  await expectFulfilled(devnet, fromEvm, { publicOutput: 'hello, wasm-evm!' });
+  await landed({ kind: 'evm', requestId: fromEvm.requestId });
+  const fromPhala = await requestFromPhala(devnet.phala, {
+    signer: await devSigner('Dave'),
+    contractId: greeter,
+    input: 'wasm-phala',
+  });
+  await expectFulfilled(devnet, fromPhala, { publicOutput: 'hello, wasm-phala!' });
+  await landed({ kind: 'phala', requestId: fromPhala.requestId });
+  const fromSibling = await requestFromSibling(
+    { sibling: devnet.sibling, phala: devnet.phala },
+    { signer: await devSigner('Ferdie'), contractId: greeter, input: 'wasm-xcm' },
+  );
+  await expectFulfilled(devnet, fromSibling, { publicOutput: 'hello, wasm-xcm!', timeoutMs: 180_000 });
+  await landed({ kind: 'xcm', query: fromSibling.query });
+  const chain = await requestFromPhala(devnet.phala, {
+    signer: await devSigner('Eve'),
+    contractId: devnet.contracts['wasm-hash-chain']!.contractId,
+    input: abiBytes(['uint256', 'bytes32'], [1_000n, `0x${'42'.repeat(32)}`]),
+  });
+  const head = await expectFulfilled(devnet, chain);
+  const [, rounds] = decodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], head.publicOutput);
+  if (rounds !== 1_000n) throw new Error(`the hash chain answered ${head.publicText}`);
+  await landed({ kind: 'phala', requestId: chain.requestId });
+}
+
+/** Which flow a recorded request belongs to: the auction's or a WebAssembly contract, or the greeter by origin. */
 function flowClassifier(devnet: Devnet) {
   const auction = devnet.contracts['open-auction']?.contractId.toLowerCase();
+  const wasm = new Set(
+    ['wasm-greeter', 'wasm-auction', 'wasm-hash-chain'].map((n) =>
+      devnet.contracts[n]?.contractId.toLowerCase(),
+    ),
+  );
   return (entry: TapeEntry): string => {
     const contractId: Hex =
       entry.kind === 'evm.log'
         ? (decodeGatewayLog(evmLogOf(entry), devnet.chains.evm.chainId) as { contractId: Hex }).contractId
         : (phalaEventOf(devnet.phala.api, entry) as { contractId: Hex }).contractId;
     if (contractId.toLowerCase() === auction) return 'auction';
+    if (wasm.has(contractId.toLowerCase())) return 'wasm';
     const to = entry.transaction?.to?.toLowerCase();
     if (entry.kind === 'evm.log' && to && to !== devnet.chains.evm.gateway.toLowerCase()) return 'consumer';
     return entry.kind === 'evm.log' ? 'evm' : entry.kind === 'substrate.event' ? 'phala' : 'xcm';

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +167,28 @@ describe('every tape replays alone with the command docs/testing.md gives', () =
     const [, winner, price] = abi(['uint8', 'bytes32', 'uint256'], outcomes[5]!.publicOutput);
     expect(winner).toBe(outcomes[1]!.requestId);
     expect(price).toBe(650n);
+  }, 600_000);
+
+  it('wasm: the WebAssembly greeter answers every origin and the hash chain its head, as recorded', async () => {
+    const outcomes = await replayed('wasm');
+    expect(outcomes.map((o) => o.kind)).toEqual([
+      'evm.log',
+      'substrate.event',
+      'xcm.message',
+      'substrate.event',
+    ]);
+    expect(outcomes.slice(0, 3).map((o) => text(o.publicOutput))).toEqual([
+      'hello, wasm-evm!',
+      'hello, wasm-phala!',
+      'hello, wasm-xcm!',
+    ]);
+    // 1,000 rounds of SHA-256 from the recorded seed: the same head as computed here.
+    let head: Uint8Array = new Uint8Array(32).fill(0x42);
+    for (let i = 0; i < 1_000; i++) head = createHash('sha256').update(head).digest();
+    expect(abi(['bytes32', 'uint256'], outcomes[3]!.publicOutput)).toEqual([
+      `0x${Buffer.from(head).toString('hex')}`,
+      1_000n,
+    ]);
   }, 600_000);
 
   it('consumer: requests made by the Solidity examples are sent again through them, from the same accounts', async () => {
