@@ -12,8 +12,14 @@
  *
  * What the rewrite adds:
  * - fuel: a non-exported mutable i64 global (exported mutable globals are slower in V8), charged
- *   at the entry of every metered block with the block's instruction count; below zero it traps;
- * - depth: every function counts its frames in an i32 global and traps past the call-depth limit;
+ *   at the entry of every metered block with the block's instruction count; below zero it traps.
+ *   A metered block runs up to the next control instruction (block entry and calls do not end
+ *   one: the code after a call is charged before it, exact whenever the callee returns); `end`
+ *   and `else` are not counted; a block ending in an `if … else` also charges what both branches'
+ *   first blocks share. Every path is charged exactly its instructions.
+ * - depth: every function that calls a contract function adds its frame's weight (one, more for
+ *   a frame that may exceed FRAME_UNIT_BYTES) to an i32 global and traps past the call-depth
+ *   limit; a leaf is not counted (it can only add one frame on top);
  * - `memory.grow` is charged per page asked for and records a failed grow in an `oom` global;
  *   `memory.copy`/`memory.fill` are charged per 8 bytes;
  * - float results that can be NaN are replaced by the canonical NaN;
