@@ -286,6 +286,42 @@ describe('refusals', () => {
     expect(elapsed).toBeLessThan(100);
   });
 
+  it('refuses damaged modules by name, or instruments them into valid ones: nothing else', () => {
+    const source = wat(`(module (import "phala" "log" (func $log (param i32 i32))) ${MEMORY}
+      (table 2 funcref) (elem (i32.const 0) $a $b) (global $g (mut i64) (i64.const 7))
+      (data (i32.const 8) "data")
+      (func $a (param i32) (result i32 i32) local.get 0 i32.const 1 br_if 0 drop i32.const 2)
+      (func $b (param f64) (result f64) local.get 0 f64.sqrt f64.const 1 f64.div)
+      (func (export "handle") (local i32)
+        block loop local.get 0 i32.const 1 i32.add local.tee 0 i32.const 9 i32.lt_u br_if 0 end end
+        local.get 0 br_table 0 0
+        i32.const 0 i32.const 0 i32.const 4 memory.copy
+        i32.const 1 memory.grow drop
+        i32.const 0 call $a i32.add i32.const 0 call_indirect (param i32) (result i32 i32) drop drop
+        global.get $g i64.extend32_s global.set $g))`);
+    let seed = 1;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    const outcomes = new Set<string>();
+    for (let k = 0; k < 3000; k++) {
+      const damaged = Uint8Array.from(source);
+      for (let f = 0; f <= random(3); f++) damaged[random(damaged.length)] = random(256);
+      try {
+        expect(Wasm.validate(instrument(damaged).bytes)).toBe(true);
+        outcomes.add('instrumented');
+      } catch (error) {
+        expect(error).toBeInstanceOf(WasmModuleRefusedError);
+        // Never the instrumenter's own fault: what it accepts, it rewrites into a valid module.
+        expect((error as WasmModuleRefusedError).shortMessage).not.toContain('instrumented module');
+        outcomes.add((error as WasmModuleRefusedError).reason);
+      }
+    }
+    expect(outcomes).toContain('instrumented');
+    expect(outcomes).toContain('malformed');
+  });
+
   it('accepts the limits themselves', () => {
     const atLimits = wat(`(module ${MEMORY} (table ${WASM_LIMITS.tableEntries} funcref)
       ${many(WASM_LIMITS.globals, '(global i32 (i32.const 0))')}
