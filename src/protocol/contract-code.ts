@@ -1,3 +1,4 @@
+import { utf8 } from '../base/bytes.js';
 import { BaseError, type Retry } from '../base/errors.js';
 
 /**
@@ -44,5 +45,5 @@ export function contractCodeOf(bytes: Uint8Array): string | Uint8Array {
 
 /** The bytes the chain stores (and hashes) for contract code: UTF-8 for JavaScript. */
 export function contractCodeBytes(code: string | Uint8Array): Uint8Array {
-  return typeof code === 'string' ? new TextEncoder().encode(code) : code;
+  return typeof code === 'string' ? utf8(code) : code;
 }
