@@ -201,9 +201,8 @@ export class RequestOnChain {
    * The gateway keeps, per pending request, `commitment = keccak256(contractId, requester,
    * callbackGasLimit, deadline)` under its request id, and the id covers chain, gateway, nonce,
    * requester, contract and input hash (checked against the fields before this): the proven
-   * commitment therefore covers every field of the job.
+   * commitment therefore covers every field of the job. Returns the EVM block it was proven in.
    */
-  /** The EVM block the pending request was proven in. */
   async #verifyEvm(request: RequestJob): Promise<number> {
     if (request.origin.kind !== 'evm') throw new WorkerError('Not an EVM request.');
     const { chainId, gateway } = request.origin;
