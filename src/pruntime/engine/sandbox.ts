@@ -1,6 +1,7 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten';
 import { toHex, utf8 } from '../../base/bytes.js';
 import { blake2_256 } from '../../crypto/hash.js';
+import { ContractFailure, appendLog, failure, resultOutcome } from './call-outcome.js';
 import { AbiCodecError, abiDecode, abiEncode } from './codecs/abi.js';
 import { ScaleCodecError, scaleDecode, scaleEncode } from './codecs/scale.js';
 import { WireFormatError, fromWire, toWire } from './codecs/wire.js';
@@ -20,7 +21,6 @@ import { PRELUDE_SOURCE } from './prelude.js';
 import { QuickJsWasm } from './quickjs-wasm.js';
 import { DeterministicRandom } from './random.js';
 import { ContractState, MAX_KEY_BYTES } from './state.js';
-import { BaseError, type Retry } from '../../base/errors.js';
 
 /**
  * The synchronous core of the contract engine. It runs inside the engine thread (engine.ts),
@@ -142,18 +142,6 @@ const INTRINSICS = {
   StringNormalize: true,
   Promise: true, // module evaluation needs it; no job is ever run, so no callback fires
 } as const;
-
-class ContractFailure extends BaseError {
-  /** The contract ran out of its limits: the same call does the same. */
-  static override readonly retry: Retry = 'never';
-  override name = 'ContractFailure';
-  constructor(
-    readonly code: ContractErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type ContractSnapshot =
   | { ok: true; image: MemoryImage; ns: QuickJSHandle; loadGas: number }
@@ -338,32 +326,16 @@ export class Sandbox {
       return failure(code, code === 'OutOfMemory' ? 'out of memory' : thrown, gasUsed, call.logs);
     }
     if (call.failed) return failure(call.failed.code, call.failed.message, gasUsed, call.logs);
-    const result = call.result;
-    if (!result) return failure('InvalidResult', 'the call produced no result', gasUsed, call.logs);
-    if (result.public.length > limits.outputBytes)
-      return failure(
-        'OutputTooLarge',
-        `public output is longer than ${limits.outputBytes} bytes`,
-        gasUsed,
-        call.logs,
-      );
-    if (result.sealed.length > limits.outputBytes)
-      return failure(
-        'OutputTooLarge',
-        `sealed output is longer than ${limits.outputBytes} bytes`,
-        gasUsed,
-        call.logs,
-      );
-    const stateChanged = request.kind === 'handle' && call.stateChanged;
-    return {
-      ok: true,
-      public: result.public,
-      sealed: result.sealed,
-      state: stateChanged ? state.serialize() : (request.state ?? state.serialize()),
-      stateChanged,
+    return resultOutcome({
+      kind: request.kind,
+      result: call.result,
+      limits,
+      state,
+      inputState: request.state,
+      stateChanged: call.stateChanged,
       gasUsed,
-      logs: call.logs,
-    };
+      log: call,
+    });
   }
 
   #afterCall(instance: Instance, codeHash: string, image: MemoryImage): void {
@@ -653,13 +625,7 @@ export class Sandbox {
       case HostOp.Log: {
         const line = str(1);
         call.charge(GAS_PER_HOST_CALL + line.length);
-        if (call.logBytes + line.length <= limits.logBytes) {
-          call.logs.push(line);
-          call.logBytes += line.length;
-        } else if (call.logBytes < limits.logBytes) {
-          call.logs.push('… (log limit reached)');
-          call.logBytes = limits.logBytes;
-        }
+        appendLog(call, line, limits.logBytes);
         return undefined;
       }
       case HostOp.Threw: {
@@ -689,10 +655,6 @@ export class Sandbox {
         throw new TypeError('unknown host operation');
     }
   }
-}
-
-function failure(code: ContractErrorCode, message: string, gasUsed: number, logs: string[]): SandboxFailure {
-  return { ok: false, error: { code, message }, gasUsed, logs };
 }
 
 function classifyThrown(message: string, outOfMemory: boolean): ContractErrorCode {

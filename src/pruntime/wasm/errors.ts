@@ -28,6 +28,8 @@ export class WasmModuleRefusedError extends BaseError {
   static override readonly retry: Retry = 'never';
   override name = 'WasmModuleRefusedError';
   readonly reason: WasmRefusalReason;
+  /** The offending part, as the message names it. */
+  readonly what: string;
   /**
    * @param what names the offending part: the import, the limit and the value past it, the
    *   opcode and where it is.
@@ -38,5 +40,6 @@ export class WasmModuleRefusedError extends BaseError {
       docsPath: '/docs/wasm-host-interface.md#refusals',
     });
     this.reason = reason;
+    this.what = what;
   }
 }

@@ -5,14 +5,15 @@ import { GAS_PER_HOST_CALL } from '../engine/sandbox.js';
 import { MAX_KEY_BYTES } from '../engine/state.js';
 import { HOST_MODULE } from './host-interface.js';
 import { FUEL_PER_GAS } from './limits.js';
-import { HostSignal, type WasmCall } from './wasm-call.js';
+import { ContractFailure } from '../engine/call-outcome.js';
+import type { WasmCall } from './wasm-call.js';
 
 /**
  * The `"phala"` imports of docs/wasm-host-interface.md#host-functions. They are bound once per
  * instance and read the call in progress from `binding`, so an instance is reused call after call
  * without new closures. Every function charges its gas (GAS_PER_HOST_CALL plus the bytes it
  * moves) from the instance's fuel before doing anything, and ends the call by throwing a
- * HostSignal.
+ * ContractFailure.
  */
 export type HostBinding = {
   /** The call in progress; null while the start function runs (host calls are refused then). */
@@ -33,19 +34,20 @@ export function newBinding(): HostBinding {
 
 export function hostImports(binding: HostBinding): WasmImports {
   const callOf = (name: string): WasmCall => {
-    if (!binding.call) throw new HostSignal('InvalidContract', `the start function called phala.${name}`);
+    if (!binding.call)
+      throw new ContractFailure('InvalidContract', `the start function called phala.${name}`);
     return binding.call;
   };
   const charge = (gas: number): void => {
     const fuel = binding.fuelGet!() - BigInt(gas * FUEL_PER_GAS);
     binding.fuelSet!(fuel);
-    if (fuel < 0n) throw new HostSignal('OutOfGas', 'out of gas in a host function');
+    if (fuel < 0n) throw new ContractFailure('OutOfGas', 'out of gas in a host function');
   };
   /** The memory as bytes, after checking `ptr..ptr+len` lies inside it. */
   const memoryFor = (name: string, ptr: number, len: number): Uint8Array => {
     const bytes = new Uint8Array(binding.memory!.buffer);
     if ((ptr >>> 0) + (len >>> 0) > bytes.length)
-      throw new HostSignal(
+      throw new ContractFailure(
         'ContractThrew',
         `phala.${name}: bytes ${ptr >>> 0}..${(ptr >>> 0) + (len >>> 0)} are outside the memory (${bytes.length} bytes)`,
       );
@@ -63,12 +65,12 @@ export function hostImports(binding: HostBinding): WasmImports {
   const key = (name: string, ptr: number, len: number): Uint8Array => {
     const length = len >>> 0;
     if (length === 0 || length > MAX_KEY_BYTES)
-      throw new HostSignal('ContractThrew', `phala.${name}: state keys are 1 to ${MAX_KEY_BYTES} bytes`);
+      throw new ContractFailure('ContractThrew', `phala.${name}: state keys are 1 to ${MAX_KEY_BYTES} bytes`);
     return read(name, ptr, length);
   };
   const writable = (name: string, call: WasmCall): void => {
     if (call.request.kind !== 'handle')
-      throw new HostSignal('ContractThrew', `phala.${name}: state is read-only in a query`);
+      throw new ContractFailure('ContractThrew', `phala.${name}: state is read-only in a query`);
   };
 
   const phala = {
@@ -103,7 +105,7 @@ export function hostImports(binding: HostBinding): WasmImports {
       charge(GAS_PER_HOST_CALL + k.length + (vlen >>> 0));
       const limit = call.request.limits.stateBytes;
       if (call.state.sizeAfterSet(k, vlen >>> 0) > limit)
-        throw new HostSignal('StateTooLarge', `state would be larger than ${limit} bytes`);
+        throw new ContractFailure('StateTooLarge', `state would be larger than ${limit} bytes`);
       call.state.set(k, 'bytes', read('state_set', vptr, vlen));
       call.stateChanged = true;
     },
@@ -132,7 +134,7 @@ export function hostImports(binding: HostBinding): WasmImports {
     hash(alg: number, ptr: number, len: number, out: number): void {
       callOf('hash');
       const fn = HASHES[alg];
-      if (!fn) throw new HostSignal('ContractThrew', `phala.hash: unknown algorithm ${alg}`);
+      if (!fn) throw new ContractFailure('ContractThrew', `phala.hash: unknown algorithm ${alg}`);
       memoryFor('hash', ptr, len);
       memoryFor('hash', out, 32);
       charge(GAS_PER_HOST_CALL + (len >>> 0) + 32);
@@ -143,7 +145,10 @@ export function hostImports(binding: HostBinding): WasmImports {
       const call = callOf('random');
       const length = len >>> 0;
       if (length > MAX_RANDOM_BYTES)
-        throw new HostSignal('ContractThrew', `phala.random: at most ${MAX_RANDOM_BYTES} bytes at a time`);
+        throw new ContractFailure(
+          'ContractThrew',
+          `phala.random: at most ${MAX_RANDOM_BYTES} bytes at a time`,
+        );
       const memory = memoryFor('random', ptr, length);
       charge(GAS_PER_HOST_CALL + length);
       memory.set(call.random.next(length), ptr >>> 0);
@@ -153,7 +158,7 @@ export function hostImports(binding: HostBinding): WasmImports {
       memoryFor('fail', ptr, len);
       charge(GAS_PER_HOST_CALL + (len >>> 0));
       const message = lenient.decode(read('fail', ptr, len)).slice(0, MAX_MESSAGE_CHARS);
-      throw new HostSignal('ContractThrew', message);
+      throw new ContractFailure('ContractThrew', message);
     },
   };
   return { [HOST_MODULE]: phala };

@@ -1,27 +1,9 @@
 import { fromHex, isHex, utf8 } from '../../base/bytes.js';
-import { BaseError, type Retry } from '../../base/errors.js';
-import type { ContractErrorCode } from '../engine/errors.js';
+import { appendLog } from '../engine/call-outcome.js';
 import { DeterministicRandom } from '../engine/random.js';
 import type { JsonValue, SandboxCall } from '../engine/sandbox.js';
 import type { ContractState } from '../engine/state.js';
 import { canonicalJson } from './canonical-json.js';
-
-/**
- * How a host function ends a WebAssembly call early (out of gas, `fail`, a bad pointer, state
- * too large): thrown through the contract's frames back to the runner, which turns it into the
- * call's outcome. Never leaves the runner.
- */
-export class HostSignal extends BaseError {
-  /** The contract did this: the same call ends the same way. */
-  static override readonly retry: Retry = 'never';
-  override name = 'HostSignal';
-  constructor(
-    readonly code: ContractErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const ORIGIN_KINDS: Readonly<Record<string, number>> = { evm: 0, phala: 1, xcm: 2 };
 const NO_ORIGIN = 255;
@@ -48,14 +30,7 @@ export class WasmCall {
 
   /** Keeps a log line within the call's log limit, as the JavaScript sandbox does. */
   log(line: string): void {
-    const limit = this.request.limits.logBytes;
-    if (this.logBytes + line.length <= limit) {
-      this.logs.push(line);
-      this.logBytes += line.length;
-    } else if (this.logBytes < limit) {
-      this.logs.push('… (log limit reached)');
-      this.logBytes = limit;
-    }
+    appendLog(this, line, this.request.limits.logBytes);
   }
 
   /** Context field `field` (docs/wasm-host-interface.md#context-fields), null for an unknown one. */

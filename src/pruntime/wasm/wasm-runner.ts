@@ -15,7 +15,8 @@ import { instrumentModule } from './instrument.js';
 import { FUEL_PER_GAS, MAX_START_GAS, WASM_LIMITS } from './limits.js';
 import { CodeHashes, type LoadedModule, ModuleCache } from './module-cache.js';
 import { detachStart } from './start-export.js';
-import { HostSignal, WasmCall } from './wasm-call.js';
+import { ContractFailure, failure, resultOutcome } from '../engine/call-outcome.js';
+import { WasmCall } from './wasm-call.js';
 
 /**
  * Runs WebAssembly contracts inside an engine thread, beside the QuickJS Sandbox
@@ -194,14 +195,10 @@ function refused(refusal: LoadedModule & { ok: false }, limit: number): SandboxF
 }
 
 function refusalOf(error: WasmModuleRefusedError): LoadedModule & { ok: false } {
-  // The refusal's own message is "WebAssembly module refused (reason): what."; keep the what.
-  const prefix = `WebAssembly module refused (${error.reason}): `;
-  const text = error.shortMessage;
-  const details = text.startsWith(prefix) ? text.slice(prefix.length).replace(/\.$/, '') : text;
   return {
     ok: false,
     reason: error.reason,
-    details,
+    details: error.what,
     loadGas: error.reason === 'start-out-of-gas' ? MAX_START_GAS : 0,
   };
 }
@@ -218,12 +215,12 @@ function classify(
 ): { code: ContractErrorCode; message: string } | null {
   const { control } = instance;
   if (control.fuelGet() < 0n) return { code: 'OutOfGas', message: 'out of gas' };
-  if (error instanceof HostSignal && error.code === 'StateTooLarge')
+  if (error instanceof ContractFailure && error.code === 'StateTooLarge')
     return { code: error.code, message: error.shortMessage };
   if (control.depth() > WASM_LIMITS.callDepth)
     return { code: 'StackOverflow', message: `call depth past ${WASM_LIMITS.callDepth} frames` };
   if (control.oom() !== 0) return { code: 'OutOfMemory', message: 'out of memory (memory.grow was refused)' };
-  if (error instanceof HostSignal) return { code: error.code, message: error.shortMessage };
+  if (error instanceof ContractFailure) return { code: error.code, message: error.shortMessage };
   if (error instanceof RangeError) return { code: 'StackOverflow', message: 'native stack exhausted' };
   if (error instanceof Wasm.RuntimeError) return { code: 'ContractThrew', message: `trap: ${error.message}` };
   return null;
@@ -235,33 +232,18 @@ function outcomeOf(
   state: ContractState,
   gasUsed: number,
 ): SandboxOutcome {
-  const { limits } = request;
-  const result = call.result;
-  if (!result) return failure('InvalidResult', 'the call produced no output', gasUsed, call.logs);
-  if (request.kind === 'query' && result.public.length > 0)
+  if (request.kind === 'query' && call.result && call.result.public.length > 0)
     return failure('InvalidResult', "a query's public output must be empty", gasUsed, call.logs);
-  for (const part of ['public', 'sealed'] as const)
-    if (result[part].length > limits.outputBytes)
-      return failure(
-        'OutputTooLarge',
-        `${part} output is longer than ${limits.outputBytes} bytes`,
-        gasUsed,
-        call.logs,
-      );
-  const stateChanged = request.kind === 'handle' && call.stateChanged;
-  return {
-    ok: true,
-    public: result.public,
-    sealed: result.sealed,
-    state: stateChanged ? state.serialize() : (request.state ?? state.serialize()),
-    stateChanged,
+  return resultOutcome({
+    kind: request.kind,
+    result: call.result,
+    limits: request.limits,
+    state,
+    inputState: request.state,
+    stateChanged: call.stateChanged,
     gasUsed,
-    logs: call.logs,
-  };
-}
-
-function failure(code: ContractErrorCode, message: string, gasUsed: number, logs: string[]): SandboxFailure {
-  return { ok: false, error: { code, message }, gasUsed, logs };
+    log: call,
+  });
 }
 
 function crashed(error: unknown): EngineFailureError {
