@@ -1,9 +1,21 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { type Hex, createPublicClient, createWalletClient, http, parseEventLogs } from 'viem';
+import {
+  type Hex,
+  createPublicClient,
+  createWalletClient,
+  decodeAbiParameters,
+  encodeAbiParameters,
+  http,
+  parseEventLogs,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../src/base/bytes.js';
+import { fromHex, toHex } from '../../src/base/bytes.js';
 import { pollUntil } from '../../src/base/poll.js';
 import { type Devnet, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
@@ -38,6 +50,8 @@ import { IMPORTS, wat } from '../pruntime/wasm/engine-helpers.js';
  */
 let devnet: Devnet;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(repo, 'bin/phala-bridge.js');
+const run = promisify(execFile);
 const decoder = new TextDecoder();
 const sealedOf = (f: { sealed?: Uint8Array }) => JSON.parse(decoder.decode(f.sealed));
 
@@ -213,6 +227,52 @@ describe('WebAssembly contracts on the devnet (sim TEE)', () => {
     expect(evmBlock).toBeGreaterThanOrEqual(viaEvm.blockNumber);
     expect(evmBlock).toBeLessThanOrEqual(await publicClient.getBlockNumber());
   }, 180_000);
+
+  it('`phala-bridge contract deploy` uploads a .wasm file; the module computes and is queried', async () => {
+    const ws = ['--ws-url', devnet.chains.phala.wsUrl];
+    const cli = async (...args: string[]) =>
+      (await run(process.execPath, [bin, 'contract', ...args], { timeout: 90_000 })).stdout;
+    const file = path.join(repo, 'examples/wasm/build/hash-chain.wasm');
+    const deployed = JSON.parse(
+      await cli('deploy', file, ...ws, '--dev', 'Eve', '--salt', 'cli', '--json'),
+    ) as {
+      contractId: Hex;
+      codeHash: Hex;
+      kind: string;
+    };
+    expect(deployed.kind).toBe('wasm');
+    expect(deployed.codeHash).toBe(codeHashOf(new Uint8Array(readFileSync(file))));
+    expect(await cli('verify', deployed.contractId, file, ...ws)).toContain('runs');
+
+    const seed = `0x${'07'.repeat(32)}` as Hex;
+    const sent = await requestFromPhala(devnet.phala, {
+      signer: await devSigner('Ferdie', 30),
+      contractId: deployed.contractId,
+      input: fromHex(encodeAbiParameters([{ type: 'uint256' }, { type: 'bytes32' }], [5_000n, seed])),
+    });
+    const answered = await expectFulfilled(devnet, sent, { timeoutMs: 60_000 });
+    let head = Buffer.from(seed.slice(2), 'hex');
+    for (let i = 0; i < 5_000; i++) head = createHash('sha256').update(head).digest();
+    expect(decodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], answered.publicOutput)).toEqual([
+      `0x${head.toString('hex')}`,
+      5_000n,
+    ]);
+    const queried = await pollUntil(
+      async () => {
+        const out = await cli(
+          'query',
+          deployed.contractId,
+          'total',
+          ...ws,
+          '--worker',
+          devnet.workers[1]!.url,
+        );
+        return out.includes('"totalRounds":5000') ? out : null;
+      },
+      { label: 'totalRounds 5000 in a query', timeoutMs: 30_000 },
+    );
+    expect(JSON.parse(queried)).toEqual({ totalRounds: 5_000 });
+  }, 240_000);
 
   it('refuses a module no worker would run before uploading it, naming why', async () => {
     const outside = await wat(`(module
