@@ -66,6 +66,10 @@ export class JourneyStore {
     this.#redis = parameters.redis;
     this.#prefix = parameters.prefix;
     this.#retainSeconds = parameters.retainSeconds ?? 14 * 24 * 3600;
+    // Defined now, before anything is sent on the connection: an auto-pipeline opened before a
+    // command is defined lacks it, and ioredis then crashes the process on that pipeline's reply
+    // (redis/ioredis#1931; seen as `results[i] is not iterable` in a fault run).
+    recordCommand(this.#redis);
   }
 
   #entries(jobId: string) {

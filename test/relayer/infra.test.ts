@@ -129,6 +129,25 @@ describe('journeys', () => {
       'observed',
     ]);
   });
+
+  it("records on a fresh auto-pipelining connection in the same tick as another command (the daemon's records connection)", async () => {
+    // Before the store defined its script up front, the first record joined an auto-pipeline opened
+    // without it, and ioredis crashed the process on that pipeline's reply (redis/ioredis#1931).
+    const records = new Redis(REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    try {
+      const journeys = new JourneyStore({ redis: records, prefix });
+      const other = records.get(`${prefix}:unrelated`);
+      await journeys.record(
+        'evm-1-0xcc',
+        { stage: 'observed' },
+        { origin: 'evm-1', contractId: `0x${'33'.repeat(32)}` },
+      );
+      expect(await other).toBeNull();
+      expect((await journeys.entries('evm-1-0xcc')).map((e) => e.stage)).toEqual(['observed']);
+    } finally {
+      records.disconnect();
+    }
+  });
 });
 
 describe('backoff schedule', () => {
