@@ -40,11 +40,12 @@ function codeBytesOf(p: { code?: string | Uint8Array | undefined; file?: string 
  * names why. Loaded only for a module, so deploying JavaScript never loads the instrumenter.
  */
 async function checkModule(bytes: Uint8Array): Promise<void> {
-  const [{ instrumentModule }, { defaultEngineLimits }] = await Promise.all([
+  const [{ instrumentModule }, { defaultEngineLimits }, { maxMemoryPagesOf }] = await Promise.all([
     import('../pruntime/wasm/instrument.js'),
     import('../pruntime/engine/limits.js'),
+    import('../pruntime/wasm/limits.js'),
   ]);
-  instrumentModule(bytes, { maxMemoryPages: Math.floor(defaultEngineLimits.memoryBytes / 65_536) });
+  instrumentModule(bytes, { maxMemoryPages: maxMemoryPagesOf(defaultEngineLimits.memoryBytes) });
 }
 
 export type DeployContractParameters = {

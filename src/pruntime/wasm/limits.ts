@@ -30,3 +30,10 @@ export const MAX_START_GAS = 10_000_000;
  * frames to 32 MiB, half the engine thread's stack, whatever the frames hold.
  */
 export const FRAME_UNIT_BYTES = 32 * 1024;
+
+const PAGE_BYTES = 64 * 1024;
+
+/** The memory cap in WebAssembly pages: what `instrumentModule` lowers a module's maximum to. */
+export function maxMemoryPagesOf(memoryBytes: number): number {
+  return Math.floor(memoryBytes / PAGE_BYTES);
+}

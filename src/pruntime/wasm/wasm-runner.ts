@@ -12,7 +12,7 @@ import { ContractState } from '../engine/state.js';
 import { WasmModuleRefusedError } from './errors.js';
 import { InstancePool, type PooledInstance } from './instance-pool.js';
 import { instrumentModule } from './instrument.js';
-import { FUEL_PER_GAS, MAX_START_GAS, WASM_LIMITS } from './limits.js';
+import { FUEL_PER_GAS, MAX_START_GAS, WASM_LIMITS, maxMemoryPagesOf } from './limits.js';
 import { CodeHashes, type LoadedModule, ModuleCache } from './module-cache.js';
 import { detachStart } from './start-export.js';
 import { ContractFailure, failure, resultOutcome } from '../engine/call-outcome.js';
@@ -44,8 +44,6 @@ export type WasmRunnerStats = {
   resetMs: number;
 };
 
-const PAGE_BYTES = 64 * 1024;
-
 export class WasmRunner {
   readonly #cache: ModuleCache;
   readonly #hashes: CodeHashes;
@@ -55,7 +53,7 @@ export class WasmRunner {
   constructor(options: WasmRunnerOptions) {
     this.#cache = new ModuleCache(options.maxModules);
     this.#hashes = new CodeHashes(options.maxModules, (code) => toHex(blake2_256(code)));
-    this.#maxMemoryPages = Math.floor(options.memoryBytes / PAGE_BYTES);
+    this.#maxMemoryPages = maxMemoryPagesOf(options.memoryBytes);
   }
 
   /**
@@ -177,7 +175,7 @@ export function oversizedModuleOutcome(
 ): SandboxFailure | null {
   if (code.length <= WASM_LIMITS.moduleBytes) return null;
   try {
-    instrumentModule(code, { maxMemoryPages: Math.floor(memoryBytes / PAGE_BYTES) });
+    instrumentModule(code, { maxMemoryPages: maxMemoryPagesOf(memoryBytes) });
   } catch (error) {
     if (error instanceof WasmModuleRefusedError) return refused(refusalOf(error), gasLimit);
     throw crashed(error);
