@@ -3,7 +3,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
-import { type Hex, isHex } from '../../base/bytes.js';
+import { hex32Schema } from '../../protocol/schemas.js';
+import type { Hex } from '../../base/bytes.js';
 import { InvalidInputError } from '../../base/errors.js';
 import { EngineFailureError } from './errors.js';
 import {
@@ -85,8 +86,7 @@ const THREAD_STACK_MB = 64;
 const MAX_CODE_BYTES = 1024 * 1024;
 
 const bytesSchema = z.instanceof(Uint8Array);
-const hex32Schema = z.string().refine((v) => isHex(v) && v.length === 66, 'a 32-byte 0x-hex value');
-const ZERO_ID = `0x${'00'.repeat(32)}`;
+const ZERO_ID: Hex = `0x${'00'.repeat(32)}`;
 const runSchema = z.strictObject({
   // A module's size limit is the instrumenter's to enforce, so the refusal names it.
   code: z.union([
