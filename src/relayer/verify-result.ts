@@ -23,6 +23,17 @@ export function checkResult(
   result: ResultJob,
   phalaGenesisHash: `0x${string}` | undefined,
 ): ResultCheck {
+  const claims = checkResultClaims(request, result);
+  return claims.ok ? checkResultProof(request, result, phalaGenesisHash) : claims;
+}
+
+/**
+ * Everything `checkResult` checks but the worker's signature: the result names the request's id,
+ * contract, cluster and origin, and a worker whose address matches its key. A result that goes in
+ * a worker batch whose signature covers it (`isSignedBatch`) needs no more: that signature is by
+ * the same key, over this very answer.
+ */
+export function checkResultClaims(request: RequestJob, result: ResultJob): ResultCheck {
   if (result.requestId.toLowerCase() !== request.requestId.toLowerCase())
     return { ok: false, reason: 'result is for another request id' };
   if (result.contractId.toLowerCase() !== request.contractId.toLowerCase())
@@ -40,6 +51,16 @@ export function checkResult(
   } catch {
     return { ok: false, reason: 'worker public key is not a compressed secp256k1 key' };
   }
+  return { ok: true };
+}
+
+/** The worker's own signature over one answer (its proof when the answer goes on its own). */
+export function checkResultProof(
+  request: RequestJob,
+  result: ResultJob,
+  phalaGenesisHash: `0x${string}` | undefined,
+): ResultCheck {
+  const workerPublicKey = fromHex(result.worker.publicKey, 'worker.publicKey', 33);
   const publicOutput = fromHex(result.publicOutput);
   const sealedOutput = fromHex(result.sealedOutput);
   if (request.origin.kind === 'evm') {

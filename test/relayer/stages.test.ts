@@ -412,9 +412,23 @@ const prepareRows: PrepareRow[] = [
     outcome: { throws: StatusUnknownError },
   },
   {
-    case: 'an item with a forged proof → rejected with its reason; the others go as single answers',
+    case: 'an item whose own proof is forged, in a batch the worker signed over it → the batch goes whole (only the batch signature is checked: it is the proof the chain reads)',
     given: () => {
       const answered = published(alice, ['a', 'b', 'c']);
+      const forged = answer(alice, answered.requests[1]!, mallory);
+      answered.job.results[1] = forged;
+      return answered;
+    },
+    outcome: {
+      send: [{ id: BATCH_ID, chain: 'evm-a', items: ['a', 'b', 'c'], proof: 'worker batch', attempt: 0 }],
+      end: [],
+      reject: [],
+    },
+  },
+  {
+    case: 'an item with a forged proof, in a batch with no batch signature → rejected with its reason; the others go as single answers',
+    given: () => {
+      const answered = published(alice, ['a', 'b', 'c'], { unsigned: true });
       const forged = answer(alice, answered.requests[1]!, mallory);
       answered.job.results[1] = forged;
       return answered;

@@ -13,7 +13,7 @@ import { type RelayerMetrics, type SecurityRefusalReason, countSecurityRefusal }
 import type { Destination, RequestStatus, SubmitItem } from '../ports.js';
 import type { RelayerQueues } from '../queues.js';
 import { ReadinessTimeoutError, withTimeout } from '../readiness.js';
-import { checkResult } from '../verify-result.js';
+import { checkResultClaims, checkResultProof } from '../verify-result.js';
 import type { ItemOutcomes } from './item-outcomes.js';
 
 /** What prepare reads from the chains and the queues (the stage's only ways out). */
@@ -60,8 +60,8 @@ export class StatusUnknownError extends BaseError {
 
 /**
  * Decides what happens to one worker batch. The batch's proof is checked once, here: every
- * item's answer against its queued request and its own signature, the worker's batch signature
- * over the items (a batch that cannot go whole goes as single answers, each with its own proof),
+ * item's answer against its queued request, the worker's batch signature over the items (a batch
+ * that cannot go whole goes as single answers, and then each item's own signature is checked),
  * the worker's approval for each item's cluster, and each item's status on chain.
  */
 export async function prepareBatch(
@@ -84,7 +84,7 @@ export async function prepareBatch(
         });
         return;
       }
-      const check = checkResult(request, result, reads.phalaGenesisHash);
+      const check = checkResultClaims(request, result);
       if (!check.ok) {
         out.reject.push({ result, request, reason: check.reason });
         return;
@@ -118,6 +118,28 @@ export async function prepareBatch(
   const order = new Map(job.results.map((r, i) => [r.jobId, i]));
   valid.sort((a, b) => order.get(a.item.result.jobId)! - order.get(b.item.result.jobId)!);
 
+  // One signature over the whole batch proves every item (the root is rebuilt from the items);
+  // only answers that may go on their own need their own signatures checked.
+  const whole =
+    job.batch !== undefined &&
+    out.reject.length === 0 &&
+    valid.length === job.results.length &&
+    valid.every((v) => v.destination === valid[0]!.destination) &&
+    isSignedBatch(
+      valid.map((v) => v.item),
+      job.batch,
+    );
+  if (!whole) {
+    for (let i = valid.length - 1; i >= 0; i--) {
+      const { request, result } = valid[i]!.item;
+      const proof = checkResultProof(request, result, reads.phalaGenesisHash);
+      if (proof.ok) continue;
+      out.reject.push({ result, request, reason: proof.reason });
+      valid.splice(i, 1);
+    }
+    if (valid.length === 0) return out;
+  }
+
   const statuses = await Promise.all(
     valid.map(({ item, destination }) =>
       reads.status(destination, item.request).catch(() => 'unknown' as const),
@@ -132,15 +154,6 @@ export async function prepareBatch(
       },
     );
 
-  const whole =
-    job.batch !== undefined &&
-    out.reject.length === 0 &&
-    valid.length === job.results.length &&
-    valid.every((v) => v.destination === valid[0]!.destination) &&
-    isSignedBatch(
-      valid.map((v) => v.item),
-      job.batch,
-    );
   if (whole && job.batch) {
     // The signature covers every item, so items answered meanwhile stay in and the chain skips them.
     if (statuses.some((s) => s === 'pending')) {
