@@ -105,13 +105,35 @@ export class JourneyStore {
     );
   }
 
-  /** True for the first caller only: decides which of several relayers records a request's start. */
-  async claim(jobId: string): Promise<boolean> {
-    return (await this.#redis.hsetnx(this.#meta(jobId), 'claimed', '1')) === 1;
+  /**
+   * Records a request's first stages, for the first caller only, and says whether this caller was
+   * it: of several relayers (or one watcher seeing a request again) exactly one records its start.
+   * One script, so a claim is never left without the stages it claimed.
+   */
+  async start(
+    jobId: string,
+    entries: (Omit<JourneyEntry, 'at'> & { at?: number })[],
+    meta: { origin: string; contractId: string },
+  ): Promise<boolean> {
+    const at = Date.now();
+    const full = entries.map((e): JourneyEntry => ({ ...e, at: e.at ?? at }));
+    const last = full.at(-1)!;
+    const fields = { state: last.stage, updatedAt: String(last.at), ...meta };
+    const claimed = await recordCommand(this.#redis).journeyStart(
+      this.#entries(jobId),
+      this.#meta(jobId),
+      this.#index,
+      String(last.at),
+      jobId,
+      String(full.length),
+      ...full.map((e) => JSON.stringify(e)),
+      ...Object.entries(fields).flat(),
+    );
+    return claimed === 1;
   }
 
   /**
-   * Undoes `claim` when an operator drops the job: if the request is queued again (a watcher's
+   * Undoes `start`'s claim when an operator drops the job: if the request is queued again (a watcher's
    * rescan, `replay --queue`), that start is recorded and counted too.
    */
   async release(jobId: string): Promise<void> {
@@ -183,13 +205,33 @@ end
 return 1
 `;
 
-type WithRecord = { journeyRecord(...args: string[]): Promise<unknown> };
+/**
+ * A request's start (journey.ts `start`): claims the journey and records its first entries, or
+ * does nothing when it was claimed already. KEYS: entries, meta, index. ARGV: at, job id, entry
+ * count n, n entry JSONs, then the meta hash's field/value pairs.
+ */
+const START = `
+if redis.call('HSETNX', KEYS[2], 'claimed', '1') == 0 then return 0 end
+local n = tonumber(ARGV[3])
+for i = 4, 3 + n do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4 + n))
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+return 1
+`;
+
+type WithRecord = {
+  journeyRecord(...args: string[]): Promise<unknown>;
+  journeyStart(...args: string[]): Promise<unknown>;
+};
 const defined = new WeakSet<RedisConnection>();
 
 /** The connection with the record script defined on it (sent once, then run by its hash). */
 function recordCommand(redis: RedisConnection): WithRecord {
   if (!defined.has(redis)) {
     redis.defineCommand('journeyRecord', { numberOfKeys: 3, lua: RECORD });
+    redis.defineCommand('journeyStart', { numberOfKeys: 3, lua: START });
     defined.add(redis);
   }
   return redis as unknown as WithRecord;

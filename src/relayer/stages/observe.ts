@@ -29,13 +29,30 @@ export type ObserveStageParameters = {
   onReorg?: ((chain: string) => Promise<void>) | undefined;
 };
 
+/** A request waiting for the next write to the queues, with its caller's promise. */
+type Waiting = {
+  job: RequestJob;
+  observation: TapeObservation | undefined;
+  done: { resolve: () => void; reject: (error: unknown) => void };
+};
+
+/** At most this many requests go to Redis in one write (a watcher's burst is cut in these). */
+const MAX_WRITE = 256;
+
 /**
  * Stage 1–2, watch → queue: every request a watcher reports becomes one job on its cluster's
  * queue, whose id is the request's id. A request reported again finds its job id taken and
  * changes nothing.
+ *
+ * Requests reported while a write is under way go together in the next one: one `addBulk` per
+ * cluster queue and one pipelined round of journey starts, instead of five or six round trips
+ * each. A lone request is written at once; a burst costs a few round trips per write, not per
+ * request. Each caller's promise settles when its own request is queued (or refused).
  */
 export class ObserveStage implements WatchSink {
   readonly #p: ObserveStageParameters;
+  #waiting: Waiting[] = [];
+  #writing: Promise<void> | null = null;
 
   constructor(parameters: ObserveStageParameters) {
     this.#p = parameters;
@@ -51,44 +68,113 @@ export class ObserveStage implements WatchSink {
       return;
     }
     const job = parsed.data;
-    const jobId = requestJobId(job.origin, job.requestId);
-    const queue = this.#p.queues.requests(job.cluster);
-    const existing = await queue.getJob(jobId);
-    if (existing) {
-      if (this.#p.reconsider && (await existing.isCompleted())) await this.#p.reconsider(job, existing);
-      return;
+    if (job.deadline * 1000 <= Date.now()) return this.#expired(job);
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ job, observation, done: { resolve, reject } });
+      this.#writing ??= this.#writeAll();
+    });
+  }
+
+  /** Writes what is waiting, then what came meanwhile, until nothing waits. */
+  async #writeAll(): Promise<void> {
+    // Requests reported in the same turn of the event loop join the first write.
+    try {
+      await Promise.resolve();
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, MAX_WRITE);
+        try {
+          await this.#write(batch);
+        } catch (error) {
+          for (const w of batch) w.done.reject(error);
+        }
+      }
+    } finally {
+      // Cleared in the same turn as the last look at the queue: a request pushed after this
+      // starts a write of its own.
+      this.#writing = null;
     }
-    const origin = originKey(job.origin);
-    await this.#p.pending.add(job.observed.chain, jobId, job.observed.blockNumber);
-    if (job.deadline * 1000 <= Date.now()) {
-      await this.#p.journeys.record(
-        jobId,
-        { stage: 'observed', chain: job.observed.chain, blockNumber: job.observed.blockNumber },
-        { origin, contractId: job.contractId },
-      );
-      await this.#finish(jobId, job.observed.chain, 'dead', 'deadline passed before the request was seen');
-      return;
+  }
+
+  async #write(batch: Waiting[]): Promise<void> {
+    const { queues, pending } = this.#p;
+    // One request reported twice in a batch is written once; both callers learn of it.
+    const byId = new Map<string, Waiting[]>();
+    for (const w of batch) {
+      const id = requestJobId(w.job.origin, w.job.requestId);
+      byId.set(id, [...(byId.get(id) ?? []), w]);
     }
-    await queue.add('request', job, { jobId });
-    // Two relayers can race to here; the add is idempotent, and only the first records the journey.
-    if (!(await this.#p.journeys.claim(jobId))) return;
-    this.#p.metrics.observed.inc({ origin: job.origin.kind });
-    await this.#p.journeys.record(
-      jobId,
-      {
-        stage: 'observed',
-        chain: job.observed.chain,
-        blockNumber: job.observed.blockNumber,
-        ...(job.observed.txHash ? { txHash: job.observed.txHash } : {}),
-      },
-      { origin, contractId: job.contractId },
+    const unique = [...byId].map(([jobId, all]) => ({ jobId, ...all[0]! }));
+    const byCluster = new Map<`0x${string}`, typeof unique>();
+    for (const u of unique) byCluster.set(u.job.cluster, [...(byCluster.get(u.job.cluster) ?? []), u]);
+    await Promise.all([
+      ...[...byCluster].map(([cluster, list]) =>
+        queues
+          .requests(cluster)
+          .addBulk(list.map(({ job, jobId }) => ({ name: 'request', data: job, opts: { jobId } }))),
+      ),
+      ...unique.map(({ job, jobId }) => pending.add(job.observed.chain, jobId, job.observed.blockNumber)),
+    ]);
+    await Promise.all(
+      unique.map(async ({ job, jobId, observation }) => {
+        const waiting = byId.get(jobId)!;
+        try {
+          await this.#started(job, jobId, observation);
+          for (const w of waiting) w.done.resolve();
+        } catch (error) {
+          for (const w of waiting) w.done.reject(error);
+        }
+      }),
     );
-    await this.#p.journeys.record(jobId, { stage: 'queued', detail: queue.name });
+  }
+
+  /**
+   * After its job is queued: the first relayer to get here records the request's start (two can
+   * race to it; the add is idempotent). A request seen again whose job finished is reconsidered.
+   */
+  async #started(job: RequestJob, jobId: string, observation: TapeObservation | undefined): Promise<void> {
+    const queue = this.#p.queues.requests(job.cluster);
+    const first = await this.#p.journeys.start(
+      jobId,
+      [
+        {
+          stage: 'observed',
+          chain: job.observed.chain,
+          blockNumber: job.observed.blockNumber,
+          ...(job.observed.txHash ? { txHash: job.observed.txHash } : {}),
+        },
+        { stage: 'queued', detail: queue.name },
+      ],
+      { origin: originKey(job.origin), contractId: job.contractId },
+    );
+    if (!first) {
+      const existing = await queue.getJob(jobId);
+      if (existing && this.#p.reconsider && (await existing.isCompleted()))
+        await this.#p.reconsider(job, existing);
+      return;
+    }
+    this.#p.metrics.observed.inc({ origin: job.origin.kind });
     this.#p.onRequest?.(job, observation);
     this.#p.logger.info(
       { jobId, chain: job.observed.chain, block: job.observed.blockNumber },
       'request queued',
     );
+  }
+
+  /** A request whose deadline passed before it was seen: recorded, and ended as dead. */
+  async #expired(job: RequestJob): Promise<void> {
+    const jobId = requestJobId(job.origin, job.requestId);
+    const existing = await this.#p.queues.requests(job.cluster).getJob(jobId);
+    if (existing) {
+      if (this.#p.reconsider && (await existing.isCompleted())) await this.#p.reconsider(job, existing);
+      return;
+    }
+    await this.#p.pending.add(job.observed.chain, jobId, job.observed.blockNumber);
+    await this.#p.journeys.record(
+      jobId,
+      { stage: 'observed', chain: job.observed.chain, blockNumber: job.observed.blockNumber },
+      { origin: originKey(job.origin), contractId: job.contractId },
+    );
+    await this.#finish(jobId, job.observed.chain, 'dead', 'deadline passed before the request was seen');
   }
 
   async cancelled(
