@@ -810,10 +810,14 @@ const STAGE_GAPS = [
 ] as const;
 async function stageBreakdown(
   admin: AdminClientParameters,
-  jobIds: string[],
+  requests: { jobId: string; minedAt?: number; fulfilledAt?: number }[],
 ): Promise<Record<string, number>> {
-  const gaps = new Map<string, number[]>(STAGE_GAPS.map(([, , name]) => [name, []]));
-  for (const jobId of jobIds) {
+  const gaps = new Map<string, number[]>(
+    ['mined→observed', ...STAGE_GAPS.map(([, , name]) => name), 'confirmed→seen'].map((n) => [n, []]),
+  );
+  // The follower times blocks on the monotonic clock, journeys on the wall clock.
+  const wallOffset = Date.now() - performance.now();
+  for (const { jobId, minedAt, fulfilledAt } of requests) {
     const journey = await getJourney(admin, jobId);
     if (!journey) continue;
     const at = (stage: string) => journey.journey.find((e) => e.stage === stage)?.at;
@@ -822,6 +826,12 @@ async function stageBreakdown(
       const b = at(to);
       if (a !== undefined && b !== undefined) gaps.get(name)!.push(b - a);
     }
+    const observed = at('observed');
+    const confirmed = at('confirmed');
+    if (minedAt !== undefined && observed !== undefined)
+      gaps.get('mined→observed')!.push(observed - (minedAt + wallOffset));
+    if (fulfilledAt !== undefined && confirmed !== undefined)
+      gaps.get('confirmed→seen')!.push(fulfilledAt + wallOffset - confirmed);
   }
   return Object.fromEntries([...gaps].map(([name, values]) => [name, Math.round(percentile(values, 50))]));
 }
@@ -1137,7 +1147,11 @@ async function openDevnet(batch: WorkerBatch) {
       stages: (ids: Hex[]) =>
         stageBreakdown(
           admin,
-          ids.map((id) => requestJobId(origin, id)),
+          ids.map((id) => ({
+            jobId: requestJobId(origin, id),
+            minedAt: minedAt.get(id),
+            fulfilledAt: fulfilledAt.get(id),
+          })),
         ),
       stop,
     };
@@ -1237,6 +1251,9 @@ async function e2eBatched(rows: E2eRows, figures: Record<string, unknown>) {
       figures.e2eSteadyRequestsPerTx = round(steady.meanBatch, 2);
       figures.gasPerRequestBatched = Math.round(steady.gasPerRequest);
       figures.gasPerRequestBatchedAt = `steady ${rate}/s`;
+      const steadyStages = await devnet.stages(steady.ids);
+      figures.e2eStageMedianMsSteady = steadyStages;
+      console.error(`  batched steady: median ms per stage ${JSON.stringify(steadyStages)}`);
     }
   } finally {
     await devnet.stop();

@@ -255,6 +255,34 @@ describe('k-of-n header quorum', () => {
     for (const p of proxies) expect(p.calls.get('eth_getBlockByNumber')).toBe(1);
   });
 
+  it('a kept header older than the block a caller names is not reused: one fresh round, shared; a false hint costs that round only', async () => {
+    await mine();
+    const v = verifier(
+      proxies.map((p) => p.url),
+      { depth: 0, maxAgeMs: 60_000 },
+    );
+    const first = await v.header();
+    await mine();
+    await mine();
+    // Within maxAgeMs and no hint: the kept header.
+    expect((await v.quorum.latest()).number).toBe(first.number);
+    expect(v.stats.quorumRounds).toBe(1);
+    // A block past it (where a request was seen): three callers at once share one new round.
+    const fresh = await Promise.all([1, 2, 3].map(() => v.quorum.latest(first.number + 2n)));
+    expect(fresh.map((h) => h.number)).toEqual([first.number + 2n, first.number + 2n, first.number + 2n]);
+    expect(v.stats.quorumRounds).toBe(2);
+    // The new header now serves hints at or below it.
+    expect((await v.quorum.latest(first.number + 1n)).number).toBe(first.number + 2n);
+    expect(v.stats.quorumRounds).toBe(2);
+    // A block that does not exist yet: asked once, and the newest agreed header is all it gets.
+    expect((await v.quorum.latest(first.number + 1_000n)).number).toBe(first.number + 2n);
+    expect(v.stats.quorumRounds).toBe(3);
+    // The same through readSlots: the proof is read at the fresh header.
+    await mine();
+    const read = await v.readSlots(fx.dev.gateway, [numberToHex(0n, { size: 32 })], first.number + 3n);
+    expect(read.header.number).toBe(first.number + 3n);
+  });
+
   it('2-of-3 verifies with one endpoint lying about the block (forged header or bare hash)', async () => {
     const lies: Rewrite[] = [
       (m, _p, r) => (m === 'eth_getBlockByNumber' ? forgeHeader(r, rand32()) : r),

@@ -113,21 +113,28 @@ export class EvmHeaderQuorum {
     this.#chainIds = this.endpoints.map(() => ({ state: 'unknown' }));
   }
 
-  /** The newest verified header, reused for maxAgeMs; concurrent callers share one round. */
-  latest(): Promise<VerifiedEvmHeader> {
-    if (this.#latest && Date.now() - this.#latest.at < this.#maxAgeMs) {
+  /**
+   * The newest verified header, reused for maxAgeMs; concurrent callers share one round. With
+   * `atLeast` (a block a caller was told of, e.g. where a request was seen), a kept header older
+   * than it is not reused: one fresh round is run (or joined) instead. The hint only decides
+   * whether to ask again, never what is believed, so a false one costs one round.
+   */
+  async latest(atLeast?: bigint): Promise<VerifiedEvmHeader> {
+    const enough = (h: VerifiedEvmHeader) => atLeast === undefined || h.number >= atLeast;
+    if (this.#latest && Date.now() - this.#latest.at < this.#maxAgeMs && enough(this.#latest.header)) {
       this.stats.latestReuses++;
-      return Promise.resolve(this.#latest.header);
+      return this.#latest.header;
     }
     if (this.#inflight) {
       this.stats.latestReuses++;
-      return this.#inflight;
+      const joined = await this.#inflight;
+      // A round begun before the hinted block existed may end below it: one more, shared.
+      if (enough(joined)) return joined;
     }
-    const round = this.round().finally(() => {
-      if (this.#inflight === round) this.#inflight = undefined;
+    this.#inflight ??= this.round().finally(() => {
+      this.#inflight = undefined;
     });
-    this.#inflight = round;
-    return round;
+    return this.#inflight;
   }
 
   /** A header verified earlier by this quorum, if still kept. */

@@ -76,7 +76,14 @@ export type ReadSlotsResult = {
 };
 
 type Waiter = { slots: readonly Hex[]; resolve(r: ReadSlotsResult): void; reject(e: unknown): void };
-type Batch = { address: Address; words: Set<Hex>; waiters: Waiter[]; timer: NodeJS.Timeout | undefined };
+type Batch = {
+  address: Address;
+  words: Set<Hex>;
+  waiters: Waiter[];
+  timer: NodeJS.Timeout | undefined;
+  /** The newest block any waiter was told of: the batch's header is asked for at least that. */
+  atLeast?: bigint;
+};
 
 /** At most this many slots go into one eth_getProof; a fuller batch is sent at once. */
 const MAX_SLOTS_PER_PROOF = 256;
@@ -125,8 +132,11 @@ export class EvmStateVerifier {
     return this.quorum.latest();
   }
 
-  /** Proven values of `slots` of `address`'s storage at a verified header. */
-  readSlots(address: Address, slots: readonly Hex[]): Promise<ReadSlotsResult> {
+  /**
+   * Proven values of `slots` of `address`'s storage at a verified header; with `atLeast`, a header
+   * no older than that block when the endpoints have one (EvmHeaderQuorum.latest).
+   */
+  readSlots(address: Address, slots: readonly Hex[], atLeast?: bigint): Promise<ReadSlotsResult> {
     this.#counters.reads++;
     const account = getAddress(address);
     let words: Hex[];
@@ -147,6 +157,8 @@ export class EvmStateVerifier {
       batch = created;
     }
     for (const w of words) batch.words.add(w);
+    if (atLeast !== undefined && (batch.atLeast === undefined || atLeast > batch.atLeast))
+      batch.atLeast = atLeast;
     return new Promise((resolve, reject) => batch.waiters.push({ slots, resolve, reject }));
   }
 
@@ -154,7 +166,7 @@ export class EvmStateVerifier {
     clearTimeout(batch.timer);
     if (this.#pending.get(batch.address) === batch) this.#pending.delete(batch.address);
     this.#counters.batches++;
-    this.#read(batch.address, [...batch.words]).then(
+    this.#read(batch.address, [...batch.words], batch.atLeast).then(
       ({ header, values }) => {
         for (const w of batch.waiters) {
           w.resolve({ header, values: new Map(w.slots.map((s) => [s, values.get(slotWord(s)) as Hex])) });
@@ -171,8 +183,12 @@ export class EvmStateVerifier {
    * turn; one whose answer fails or does not verify is passed over for the next, so a lying endpoint
    * costs a read, not the result. All failing: the last refusal (or RpcUnavailable) is thrown.
    */
-  async #read(address: Address, words: Hex[]): Promise<{ header: VerifiedEvmHeader; values: Map<Hex, Hex> }> {
-    const header = await this.quorum.latest();
+  async #read(
+    address: Address,
+    words: Hex[],
+    atLeast: bigint | undefined,
+  ): Promise<{ header: VerifiedEvmHeader; values: Map<Hex, Hex> }> {
+    const header = await this.quorum.latest(atLeast);
     const endpoints = this.quorum.endpoints;
     const start = this.#nextEndpoint;
     this.#nextEndpoint = (start + 1) % endpoints.length;

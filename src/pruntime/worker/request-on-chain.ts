@@ -39,7 +39,15 @@ export interface VerifiedPhalaView {
 
 /** The worker's view of an EVM chain: storage slots proven against a quorum-agreed header. */
 export interface VerifiedEvmView {
-  readSlots(address: Hex, slots: Hex[]): Promise<{ blockNumber: number; values: Map<Hex, Hex> }>;
+  /**
+   * `atLeast`: the block the relayer says it saw the request in. A hint only: the view fetches a
+   * newer header when its own is older (instead of deferring the job), and believes nothing of it.
+   */
+  readSlots(
+    address: Hex,
+    slots: Hex[],
+    atLeast?: number,
+  ): Promise<{ blockNumber: number; values: Map<Hex, Hex> }>;
 }
 
 /** What a verified request comes with: the contract and its state as the Phala-style chain holds them. */
@@ -213,7 +221,11 @@ export class RequestOnChain {
         `no verified view of EVM chain ${chainId} configured`,
       );
     const commitmentSlot = GATEWAY_SLOTS.commitment(request.requestId);
-    const { blockNumber, values } = await view.readSlots(gateway, [commitmentSlot]);
+    const { blockNumber, values } = await view.readSlots(
+      gateway,
+      [commitmentSlot],
+      request.observed.blockNumber,
+    );
     const where = `gateway ${gateway} on chain ${chainId} at block ${blockNumber}`;
     const stored = BigInt(values.get(commitmentSlot) ?? '0x0');
     if (stored === 0n) {

@@ -104,8 +104,12 @@ export async function startVerifiedViews(p: StartVerifiedViewsParameters): Promi
     });
     evm.set(chain.chainId, {
       verifier,
-      async readSlots(address, slots) {
-        const { header, values } = await verifier.readSlots(getAddress(address), slots);
+      async readSlots(address, slots, atLeast) {
+        const { header, values } = await verifier.readSlots(
+          getAddress(address),
+          slots,
+          atLeast === undefined ? undefined : BigInt(atLeast),
+        );
         return { blockNumber: Number(header.number), values };
       },
     });

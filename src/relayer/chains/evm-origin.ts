@@ -98,7 +98,15 @@ export class EvmOriginWatcher implements OriginWatcher {
       finality: config.confirmations === 'finalized' ? 'finalized' : { confirmations: config.confirmations },
       maxBlockRange: BigInt(config.maxBlockRange),
       onEvents: async (events) => {
-        for (const event of events) await this.#handle(event, sink, onlyPending, counter);
+        // Requests sent one after another are reported together (the observe stage writes them
+        // in one go); a cancel or an answer still comes after the requests logged before it.
+        for (let i = 0; i < events.length; ) {
+          let end = i + 1;
+          if (events[i]!.kind === 'RequestSent')
+            while (end < events.length && events[end]!.kind === 'RequestSent') end++;
+          await Promise.all(events.slice(i, end).map((e) => this.#handle(e, sink, onlyPending, counter)));
+          i = end;
+        }
       },
       onBadLog: (error) => sink.rejected(this.chain, error.shortMessage),
       onReorg: (notice) => {
