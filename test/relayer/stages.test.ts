@@ -978,6 +978,25 @@ describe('submit: prepared batches → transactions (real Redis and BullMQ, in-m
     expect(entry).toMatchObject({ stage: 'submitted', txHash: a!.txHash, detail: '2 batch(es), 4 items' });
   });
 
+  it('a lone batch after a quiet window goes after the linger; batches that keep coming wait the window and share a transaction', async () => {
+    const { destination, submit } = await submitStage({ maxSize: 16, maxDelayMs: 600 });
+    const started = Date.now();
+    const lone = prepared(alice, 2);
+    await submit(lone);
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(destination.sends).toEqual([[lone.id]]);
+    // Now a stream: each batch comes 100 ms after the last, well within the window.
+    const stream = [prepared(alice, 2), prepared(bob, 2), prepared(alice, 2)];
+    const outcomes = await Promise.all(
+      stream.map(async (b, i) => {
+        await new Promise((r) => setTimeout(r, i * 100));
+        return submit(b);
+      }),
+    );
+    expect(outcomes.flat().map((o) => o.kind)).toEqual(['sent', 'sent', 'sent']);
+    expect(destination.sends.slice(1)).toEqual([stream.map((b) => b.id)]);
+  });
+
   it('a batch that would pass maxSize waits for the next transaction', async () => {
     const { destination, submit } = await submitStage({ maxSize: 4, maxDelayMs: 30 });
     const [three, two] = [prepared(alice, 3), prepared(bob, 2)];

@@ -587,7 +587,8 @@ function rawConfig(p: {
       startBlock: 0,
       replaceAfterMs: 5_000,
       signer: { value: p.evmAccounts[1]!.privateKey },
-      batch: { maxSize: 16, maxDelayMs: 200 },
+      // The production defaults (32 answers, a 500 ms window): a lone answer goes after the
+      // submit stage's short linger, a stream fills transactions (docs/operations.md#configuration).
     });
   }
   return {

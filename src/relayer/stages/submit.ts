@@ -24,7 +24,11 @@ export type SubmitStageParameters = {
   logger: Logger;
   /** When the confirm stage first looks at a sent transaction. */
   firstLookMs: number;
+  /** How long a batch that comes after a quiet window waits for others (default 20 ms). */
+  lingerMs?: number;
 };
+
+const DEFAULT_LINGER_MS = 20;
 
 /**
  * What the submit stage did with one prepared batch (its typed outcome):
@@ -52,6 +56,10 @@ export class SubmitStage {
   readonly #p: SubmitStageParameters;
   #group: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, when the waiting group's first batch came, when the last batch came. */
+  #due = 0;
+  #groupStart = 0;
+  #lastArrival = Number.NEGATIVE_INFINITY;
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(parameters: SubmitStageParameters) {
@@ -82,9 +90,33 @@ export class SubmitStage {
       this.#group.push({ batch, resolve, reject });
       const items = this.#group.reduce((n, w) => n + w.batch.items.length, 0);
       if (items >= this.#p.destination.batch.maxSize) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#p.destination.batch.maxDelayMs);
+      else this.#schedule(Date.now());
     });
   };
+
+  /**
+   * When the waiting group goes: `maxDelayMs` after its first batch while batches keep coming (a
+   * fuller transaction costs less gas a request), but only `lingerMs` after a batch that comes
+   * when none came for a whole window: a lone answer is not held back for company that is not
+   * on its way. A second batch within that linger means a stream: the group waits the window.
+   */
+  #schedule(now: number): void {
+    const { maxDelayMs } = this.#p.destination.batch;
+    const quiet = now - this.#lastArrival > maxDelayMs;
+    this.#lastArrival = now;
+    if (!this.#timer) {
+      this.#groupStart = now;
+      this.#setTimer(quiet ? Math.min(this.#p.lingerMs ?? DEFAULT_LINGER_MS, maxDelayMs) : maxDelayMs);
+    } else if (this.#due < this.#groupStart + maxDelayMs) {
+      clearTimeout(this.#timer);
+      this.#setTimer(this.#groupStart + maxDelayMs - now);
+    }
+  }
+
+  #setTimer(ms: number): void {
+    this.#due = Date.now() + ms;
+    this.#timer = setTimeout(() => this.#flush(), ms);
+  }
 
   /** Sends what is waiting and resolves when every transaction being sent has left. */
   async drain(): Promise<void> {
