@@ -15,7 +15,9 @@ import type { SignBatchRequest } from '../enclave/executor.js';
  * A group is published when it reaches its size, when its first result has waited `maxDelayMs`,
  * or `lingerMs` after no other job is running in this worker any more: a lone request is not held
  * back, and the next request of a stream that arrives a few milliseconds apart still joins (without
- * the linger, such a stream went out one result per transaction).
+ * the linger, such a stream went out one result per transaction). When every queue slot of the
+ * worker holds a job whose result waits here, nothing more can join: the group goes at once (each
+ * waiting result holds its job, and so its slot, until it is published).
  */
 export type ResultBatcherParameters = {
   maxSize: number;
@@ -26,6 +28,11 @@ export type ResultBatcherParameters = {
   maxSizeFor?: (chainId: number, gateway: Hex) => number;
   /** Jobs of this worker that are still executing (and may yet add a result). */
   running: () => number;
+  /**
+   * Whether the worker can take no more jobs (every queue slot holds one, executing or waiting
+   * here): with nothing executing either, no result can join a group, so it goes at once.
+   */
+  full?: () => boolean;
   sign: (request: SignBatchRequest) => { root: Hex; count: number; signature: Hex };
   /** Puts one worker batch on the results queue. */
   publish: (batch: ResultBatchJob) => Promise<void>;
@@ -73,7 +80,8 @@ export class ResultBatcher {
         this.#groups.set(key, group);
       }
       group.items.push({ result, resolve, reject });
-      if (group.items.length >= group.maxSize) this.#flush(key);
+      const stuck = this.#p.running() === 0 && (this.#p.full?.() ?? false);
+      if (group.items.length >= group.maxSize || stuck) this.#flush(key);
       else this.#schedule(key, group, this.#p.running() === 0 ? this.#linger : this.#p.maxDelayMs);
     });
   }

@@ -472,6 +472,7 @@ export class WorkerService {
         evm.find((c) => c.chainId === chainId && c.gateway.toLowerCase() === gateway.toLowerCase())?.batch
           .maxSize ?? Number.POSITIVE_INFINITY,
       running: () => this.#executing,
+      full: () => this.#inFlight.size >= queueSlotsFor(worker.concurrency),
       sign: (request) => this.enclave.signBatch(request),
       publish: (batch) => this.#publish(batch),
       onSignError: (error, size) =>

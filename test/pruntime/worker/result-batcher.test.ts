@@ -118,6 +118,7 @@ function batcher(
     sign?: (request: SignBatchRequest) => { root: Hex; count: number; signature: Hex };
     publish?: (job: ResultBatchJob) => Promise<void>;
     onSignError?: (error: unknown, size: number) => void;
+    full?: () => boolean;
   } = {},
 ) {
   const published: Published[] = [];
@@ -129,6 +130,7 @@ function batcher(
     ...(p.maxSizeFor ? { maxSizeFor: p.maxSizeFor } : {}),
     ...(p.onSignError ? { onSignError: p.onSignError } : {}),
     running: () => running.n,
+    ...(p.full ? { full: p.full } : {}),
     sign: p.sign ?? enclaveSign,
     publish:
       p.publish ??
@@ -186,6 +188,30 @@ describe('worker result batcher: one ResultBatchJob per group', () => {
     await Promise.all([b.add(result(2)), b.add(result(3)), b.add(result(4))]);
     expect(published.map((p) => ids(p.job))).toEqual([[1], [2, 3, 4]]);
     expect(published.every((p) => goesWhole(p.job))).toBe(true);
+  });
+
+  it('when every queue slot holds a waiting result and nothing runs, the group goes at once (no job could join it)', async () => {
+    // Three slots: each job holds its slot until its result is published.
+    const slots = 3;
+    let held = 0;
+    const running = { n: 0 };
+    const { b, published } = batcher(running, {
+      maxSize: 16,
+      maxDelayMs: 5_000,
+      lingerMs: 1_000,
+      full: () => held >= slots,
+    });
+    const started = Date.now();
+    const add = (n: number) => {
+      held++;
+      return b.add(result(n)).finally(() => held--);
+    };
+    const first = [add(1), add(2)];
+    await sleep(20);
+    expect(published).toHaveLength(0); // a slot is free: the linger holds the group for a third
+    await Promise.all([...first, add(3)]);
+    expect(published.map((p) => ids(p.job))).toEqual([[1, 2, 3]]);
+    expect(Date.now() - started).toBeLessThan(500);
   });
 
   it('when the last running job ends, the waiting group goes after the linger, not maxDelayMs', async () => {
