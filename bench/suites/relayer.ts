@@ -15,7 +15,7 @@ import { generateKeyPair } from '../../src/crypto/keys.js';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
 import { startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { type GatewayLogEvent, decodeGatewayLog } from '../../src/evm/gateway/events.js';
-import { sendRequest } from '../../src/evm/gateway/request.js';
+import { encodeRequest } from '../../src/evm/gateway/request.js';
 import { computeRequestIdFromInput } from '../../src/evm/request-id.js';
 import { createLogger } from '../../src/log/logger.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
@@ -924,11 +924,21 @@ async function openDevnet(batch: WorkerBatch) {
       // a few thousand transactions.
       const { timestamp } = await client.getBlock();
       const deadline = timestamp + 3_600n;
+      // The senders sign locally with nonces and fees fixed for the phase, one eth_sendRawTransaction
+      // a request (viem would otherwise ask the node for the chain id, nonce and fees each time):
+      // the load generator's own RPC traffic would compete with the system under test.
+      const fees = await client.estimateFeesPerGas();
+      const maxFeePerGas = fees.maxFeePerGas * 4n;
+      const maxPriorityFeePerGas = fees.maxPriorityFeePerGas;
       const hashes: Hex[] = [];
       const start = performance.now();
       await Promise.all(
         senders.map(async (sender, s) => {
-          const requester = sender.walletClient.account.address.toLowerCase() as Hex;
+          const account = sender.walletClient.account;
+          const sign = account.signTransaction;
+          if (!sign) throw new Error('the bench senders are local accounts');
+          const requester = account.address.toLowerCase() as Hex;
+          let nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' });
           for (let i = s; i < count; i += SENDERS) {
             if (perSecond !== null) {
               const wait = start + (i * 1000) / perSecond - performance.now();
@@ -942,15 +952,23 @@ async function openDevnet(batch: WorkerBatch) {
               responseKey,
               input: `e2e ${label} ${i}`,
             });
-            const hash = await sendRequest(sender.walletClient, {
-              gateway: evm.gateway,
-              contractId: echo.contractId,
-              sealedInput,
-              responseKey,
-              callbackGasLimit: 0,
-              deadline,
+            const serializedTransaction = await sign({
+              type: 'eip1559',
+              chainId: evm.chainId,
+              nonce: nonce++,
+              to: evm.gateway,
+              data: encodeRequest({
+                contractId: echo.contractId,
+                sealedInput,
+                responseKey,
+                callbackGasLimit: 0,
+                deadline,
+              }),
               gas: 400_000n,
+              maxFeePerGas,
+              maxPriorityFeePerGas,
             });
+            const hash = await sender.walletClient.sendRawTransaction({ serializedTransaction });
             hashes.push(hash.toLowerCase() as Hex);
           }
         }),
