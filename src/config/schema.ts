@@ -32,6 +32,11 @@ export const evmChainSchema = z.strictObject({
   startBlock: z.number().int().min(0).optional(),
   maxBlockRange: z.number().int().min(1).max(100_000).default(2_000),
   pollIntervalMs: z.number().int().min(50).default(2_000),
+  /**
+   * JSON-RPC calls the relayer makes together (a batch's status reads, a watch poll) go in one
+   * HTTP request of up to this many; 0 sends each alone (for a provider that refuses batches).
+   */
+  rpcBatchSize: z.number().int().min(0).max(1_000).default(32),
   signer: secretSchema.optional(),
   batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
   /** A transaction not mined after this long is replaced with a higher fee (same nonce). */

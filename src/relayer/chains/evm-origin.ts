@@ -35,7 +35,8 @@ export function evmOrigin(config: EvmChainConfig): Extract<Origin, { kind: 'evm'
 }
 
 export function evmClient(config: EvmChainConfig): Client {
-  return createPublicClient({ transport: http(config.rpcUrl, { retryCount: 2, timeout: 15_000 }) });
+  const batch = config.rpcBatchSize > 0 ? { batch: { batchSize: config.rpcBatchSize, wait: 0 } } : {};
+  return createPublicClient({ transport: http(config.rpcUrl, { retryCount: 2, timeout: 15_000, ...batch }) });
 }
 
 /** Clusters of contracts, read from the gateway's registrations once each. */
