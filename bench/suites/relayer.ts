@@ -110,6 +110,8 @@ const E2E_UNBATCHED_REQUESTS = Number(process.env.BENCH_RELAYER_E2E_UNBATCHED_RE
 const E2E_WAIT_MS = Number(process.env.BENCH_RELAYER_E2E_WAIT_MS ?? 300_000);
 const VERBOSE = Boolean(process.env.BENCH_VERBOSE);
 const SENDERS = 10;
+/** Queue slots of each bench worker (its BullMQ concurrency). */
+const WORKER_SLOTS = 4;
 /** argv[2] of the second relayer process (this file run by itself). */
 const CHILD_FLAG = '--bench-relayer-child';
 const SELF = fileURLToPath(import.meta.url);
@@ -448,10 +450,13 @@ async function startWorkers(
   const executeMs = new Map<string, number>();
   const workers = Array.from({ length: count }, () => {
     let running = 0;
+    /** Jobs in this worker's queue slots, executing or waiting for their batch (as the service counts). */
+    let held = 0;
     const batcher = new ResultBatcher({
       maxSize: batch.maxSize,
       maxDelayMs: batch.maxDelayMs,
       running: () => running,
+      full: () => held >= WORKER_SLOTS,
       sign: (request) => world.signBatch(request),
       publish,
     });
@@ -461,17 +466,22 @@ async function startWorkers(
         const request = requestJobSchema.parse(job.data);
         const id = requestJobId(request.origin, request.requestId);
         const started = performance.now();
-        running++;
-        let result: ResultJob;
+        held++;
         try {
-          result = presigned?.get(id) ?? (await world.execute(request));
+          running++;
+          let result: ResultJob;
+          try {
+            result = presigned?.get(id) ?? (await world.execute(request));
+          } finally {
+            running--;
+          }
+          executeMs.set(id, performance.now() - started);
+          await batcher.add(result);
         } finally {
-          running--;
+          held--;
         }
-        executeMs.set(id, performance.now() - started);
-        await batcher.add(result);
       },
-      { connection: redis.duplicate(), prefix, concurrency: 4 },
+      { connection: redis.duplicate(), prefix, concurrency: WORKER_SLOTS },
     );
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
