@@ -146,9 +146,17 @@ describe('observe stage (real Redis)', () => {
     });
     await answered;
     await world.stage.request(waiting);
+    // Its answer confirmed meanwhile: the journey ended and it left the pending index.
+    const doneId = requestJobId(done.origin, done.requestId);
+    await world.journeys.record(doneId, { stage: 'confirmed' });
+    await world.pending.remove('evm-a', doneId);
     await Promise.all([world.stage.request(done), world.stage.request(waiting)]);
-    expect(world.reconsidered).toEqual([requestJobId(done.origin, done.requestId)]);
+    expect(world.reconsidered).toEqual([doneId]);
     expect(world.started).toHaveLength(2);
+    // Seen again, the finished one is not pending again (it would hold the low-water mark); the
+    // queued one still is.
+    expect(await world.pending.count('evm-a')).toBe(1);
+    expect(await world.pending.lowWater('evm-a')).toBe(waiting.observed.blockNumber);
   });
 
   it('a malformed report is refused with its reason and the requests reported beside it are queued', async () => {

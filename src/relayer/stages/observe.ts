@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../base/errors.js';
 import { type Origin, originKey, requestJobId } from '../../protocol/origin.js';
 import { type RequestJob, requestJobSchema } from '../../protocol/request-job.js';
-import type { JourneyStore } from '../journey.js';
+import { type JourneyStore, terminalStages } from '../journey.js';
 import type { TapeObservation } from '../../protocol/tape.js';
 import type { RelayerMetrics } from '../metrics.js';
 import type { WatchSink } from '../ports.js';
@@ -150,6 +150,11 @@ export class ObserveStage implements WatchSink {
       const existing = await queue.getJob(jobId);
       if (existing && this.#p.reconsider && (await existing.isCompleted()))
         await this.#p.reconsider(job, existing);
+      // The write above put a request seen again back in the pending index: one that ended (and
+      // was not sent back on its way) must not hold its chain's low-water mark for ever.
+      const summary = await this.#p.journeys.summary(jobId);
+      if (summary && terminalStages.has(summary.state))
+        await this.#p.pending.remove(job.observed.chain, jobId);
       return;
     }
     this.#p.metrics.observed.inc({ origin: job.origin.kind });
