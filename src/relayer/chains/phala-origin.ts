@@ -225,6 +225,7 @@ export class PhalaOriginWatcher implements OriginWatcher {
 
   async #handleBlock(block: FinalizedBlock, sink: WatchSink, onlyPending: boolean): Promise<number> {
     let reported = 0;
+    const requests: Promise<void>[] = [];
     if (!onlyPending) this.#collectApprovals(block);
     for (const raw of block.events) {
       let event: PhalaEvent | null;
@@ -267,10 +268,13 @@ export class PhalaOriginWatcher implements OriginWatcher {
       }
       if (event?.pallet !== 'PhalaContracts') continue;
       if (event.type === 'RequestSubmitted') {
-        if (onlyPending && (await contracts.requestStatus(this.#p.client, event.requestId)) !== 'open')
-          continue;
-        const job = await this.jobOf(event, block, sink);
-        if (job) {
+        const submitted = event;
+        // A block's requests are reported together (the observe stage writes them in one go).
+        const report = (async () => {
+          if (onlyPending && (await contracts.requestStatus(this.#p.client, submitted.requestId)) !== 'open')
+            return;
+          const job = await this.jobOf(submitted, block, sink);
+          if (!job) return;
           await sink.request(
             job,
             raw.raw && {
@@ -280,8 +284,14 @@ export class PhalaOriginWatcher implements OriginWatcher {
             },
           );
           reported++;
-        }
+        })();
+        // Awaited below (with the block's others); marked handled now so that a failure while
+        // the loop goes on is not an unhandled rejection.
+        report.catch(() => undefined);
+        requests.push(report);
       } else if (event.type === 'RequestFulfilled' || event.type === 'RequestCancelled') {
+        // An answer or a cancel still comes after the requests made before it in the block.
+        await Promise.all(requests.splice(0));
         const request = await contracts.getRequest(this.#p.client, event.requestId).catch(() => null);
         const origin = request?.origin.kind === 'xcm' ? null : this.#origin;
         if (!origin) continue; // XCM requests end when the origin processes the response
@@ -290,6 +300,7 @@ export class PhalaOriginWatcher implements OriginWatcher {
         else await sink.cancelled(origin, event.requestId, { chain: this.chain });
       }
     }
+    await Promise.all(requests);
     return reported;
   }
 
