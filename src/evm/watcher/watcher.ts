@@ -102,36 +102,45 @@ export class GatewayWatcher {
 
   /** The highest block the watcher may read now. */
   async safeHead(): Promise<bigint> {
+    return (await this.#safeHeadBlock()).number;
+  }
+
+  /** The safe head's number and hash (the block read to learn it). */
+  async #safeHeadBlock(): Promise<{ number: bigint; hash: Hex | null }> {
     const f = this.#finality;
-    if (f === 'finalized' || f === 'safe') {
-      const block = await getBlock(this.#o.client, { blockTag: f, includeTransactions: false });
-      if (block.number === null) throw new WatcherRpcError(`the node gave no number for the ${f} block`);
-      return block.number;
-    }
-    const latest = await getBlock(this.#o.client, { blockTag: 'latest', includeTransactions: false });
-    if (latest.number === null) throw new WatcherRpcError('the node gave no number for the latest block');
-    return latest.number - BigInt(f.confirmations);
+    const tag = f === 'finalized' || f === 'safe' ? f : 'latest';
+    const block = await getBlock(this.#o.client, { blockTag: tag, includeTransactions: false });
+    if (block.number === null) throw new WatcherRpcError(`the node gave no number for the ${tag} block`);
+    if (f === 'finalized' || f === 'safe' || f.confirmations === 0)
+      return { number: block.number, hash: block.hash };
+    return { number: block.number - BigInt(f.confirmations), hash: null };
   }
 
   /** Reads everything between the checkpoint and the safe head, range by range. */
   async poll(): Promise<PollResult> {
-    const head = await this.safeHead();
-    let checkpoint = await this.#o.checkpoints.load();
+    // The head and the checkpoint's check are independent reads: made at once.
+    const [headBlock, checked] = await Promise.all([
+      this.#safeHeadBlock(),
+      (async () => {
+        const loaded = await this.#o.checkpoints.load();
+        return { loaded, resumeAfter: loaded ? await this.#checkCheckpoint(loaded) : null };
+      })(),
+    ]);
+    const head = headBlock.number;
+    let checkpoint = checked.loaded;
     let reorg: ReorgNotice | null = null;
-    if (checkpoint) {
-      const resumeAfter = await this.#checkCheckpoint(checkpoint);
-      if (resumeAfter !== null) {
-        reorg = { checkpoint, resumeAfter };
-        checkpoint = await this.#rewind(resumeAfter);
-        this.#o.onReorg?.(reorg);
-      }
+    if (checkpoint && checked.resumeAfter !== null) {
+      reorg = { checkpoint, resumeAfter: checked.resumeAfter };
+      checkpoint = await this.#rewind(checked.resumeAfter);
+      this.#o.onReorg?.(reorg);
     }
     let from = checkpoint ? checkpoint.blockNumber + 1n : this.#o.startBlock;
     const first = from;
     let emitted = 0;
     while (from <= head) {
       const to = from + this.#range - 1n < head ? from + this.#range - 1n : head;
-      const result = await this.#readRange(from, to);
+      // The head's hash, read before the logs, serves as the range's `before` when it ends there.
+      const result = await this.#readRange(from, to, to === head ? headBlock.hash : null);
       if (result === 'shrunk') continue;
       if (result === 'reorged') break;
       const fresh = result.events.filter((e) => !this.#emitted.has(e.id));
@@ -215,8 +224,9 @@ export class GatewayWatcher {
   async #readRange(
     from: bigint,
     to: bigint,
+    knownToHash: Hex | null,
   ): Promise<{ events: GatewayLogEvent[]; toHash: Hex } | 'shrunk' | 'reorged'> {
-    const before = await this.#hashAt(to);
+    const before = knownToHash ?? (await this.#hashAt(to));
     if (!before) return 'reorged';
     let logs: Log[];
     try {
