@@ -72,7 +72,8 @@ export const name = 'relayer';
  * at half the peak rate.
  *
  * (b) End to end on the devnet (`startDevnet`: relay + Phala-style + sibling chains, Hardhat
- * gateway, gatekeeper, 2 real worker services, relayer), with a stateless echo contract; mined →
+ * gateway, gatekeeper, 2 real worker services running 8 requests each at once, relayer), with a
+ * stateless echo contract; mined →
  * mined latency is timed by a block follower (wall clock at first sight of each block). On the
  * devnet with worker batching, in order:
  *   1. the worker pool alone: the relayer stopped, N requests sent to the gateway and mined, their
@@ -89,7 +90,7 @@ export const name = 'relayer';
  * Counts: BENCH_RELAYER_PIPELINE_REQUESTS, BENCH_RELAYER_PIPELINE_WORKER_BATCH,
  * BENCH_RELAYER_WORKERS_ALONE_REQUESTS, BENCH_RELAYER_E2E_REQUESTS, BENCH_RELAYER_STEADY_SECONDS,
  * BENCH_RELAYER_E2E_UNBATCHED_REQUESTS (0 skips a part), BENCH_RELAYER_E2E_WAIT_MS,
- * BENCH_RELAYER_PARTS (pipeline,e2e), BENCH_VERBOSE.
+ * BENCH_RELAYER_WORKER_CONCURRENCY (8), BENCH_RELAYER_PARTS (pipeline,e2e), BENCH_VERBOSE.
  */
 
 const REDIS_URL = process.env.PHALA_BRIDGE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -110,6 +111,11 @@ const E2E_UNBATCHED_REQUESTS = Number(process.env.BENCH_RELAYER_E2E_UNBATCHED_RE
 const E2E_WAIT_MS = Number(process.env.BENCH_RELAYER_E2E_WAIT_MS ?? 300_000);
 const VERBOSE = Boolean(process.env.BENCH_VERBOSE);
 const SENDERS = 10;
+/**
+ * Requests each devnet worker runs at once. A request spends most of its time in the worker
+ * waiting on chain reads, so 8 keep the engine threads busy where 4 left them idle.
+ */
+const WORKER_CONCURRENCY = Number(process.env.BENCH_RELAYER_WORKER_CONCURRENCY ?? 8);
 /** Queue slots of each bench worker (its BullMQ concurrency). */
 const WORKER_SLOTS = 4;
 /** argv[2] of the second relayer process (this file run by itself). */
@@ -856,6 +862,7 @@ async function openDevnet(batch: WorkerBatch) {
     redisUrl: REDIS_URL,
     contracts: { echo: ECHO },
     workerBatch: batch,
+    workerConcurrency: WORKER_CONCURRENCY,
     logger,
     ...(VERBOSE ? { onProgress: (line: string) => console.error(line) } : {}),
   });
@@ -1227,7 +1234,7 @@ async function e2eBatched(rows: E2eRows, figures: Record<string, unknown>) {
       const alone = await devnet.workersAlone(WORKERS_ALONE_REQUESTS);
       aloneRate = alone.perSecond;
       rows.push({
-        case: `worker pool alone (2 services × 4), ${WORKERS_ALONE_REQUESTS} on-chain requests queued at once → results`,
+        case: `worker pool alone (2 services × ${WORKER_CONCURRENCY}), ${WORKERS_ALONE_REQUESTS} on-chain requests queued at once → results`,
         'requests/s': round(alone.perSecond),
         'p50 ms': Math.round(alone.p50Ms),
         'p99 ms': Math.round(alone.p99Ms),
@@ -1306,8 +1313,7 @@ async function e2eUnbatched(rows: E2eRows, figures: Record<string, unknown>) {
 async function e2eBench(rows: E2eRows, figures: Record<string, unknown>) {
   if (E2E_REQUESTS > 0) await e2eBatched(rows, figures);
   if (E2E_UNBATCHED_REQUESTS > 0) await e2eUnbatched(rows, figures);
-  figures.e2eSetup =
-    'startDevnet (relay, Phala-style, sibling, Hardhat, gatekeeper, 2 worker services × 4, relayer); stateless echo contract';
+  figures.e2eSetup = `startDevnet (relay, Phala-style, sibling, Hardhat, gatekeeper, 2 worker services × ${WORKER_CONCURRENCY}, relayer); stateless echo contract`;
 }
 
 export async function run(): Promise<BenchReport> {

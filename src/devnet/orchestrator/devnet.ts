@@ -65,6 +65,8 @@ export type StartDevnetParameters = {
   workers?: number;
   /** The workers' result batching (`worker.batch`); default the config's default. */
   workerBatch?: { maxSize: number; maxDelayMs: number };
+  /** Requests each worker runs at once (`worker.concurrency`); default 4. */
+  workerConcurrency?: number;
   /**
    * More confidential contracts to deploy beside the greeters and the examples: name → JavaScript
    * source or a WebAssembly module's bytes.
@@ -311,6 +313,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
       const section = {
         ...workerSection(dataDir, i, workerTrust(relay, evm), secrets),
         ...(p.workerBatch ? { batch: p.workerBatch } : {}),
+        ...(p.workerConcurrency ? { concurrency: p.workerConcurrency } : {}),
       };
       const workerConfig = parseConfig({ ...raw, worker: section }, 'devnet', {});
       const worker = await startWorker({
