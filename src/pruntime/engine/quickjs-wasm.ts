@@ -7,6 +7,7 @@ import {
   newQuickJSWASMModuleFromVariant,
   newVariant,
 } from 'quickjs-emscripten';
+import { WASM_PAGE_BYTES } from '../wasm/limits.js';
 import { EngineFailureError } from './errors.js';
 
 /**
@@ -36,9 +37,8 @@ type WasmApi = {
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 export const QUICKJS_VARIANT_PACKAGE = '@jitl/quickjs-wasmfile-release-sync';
-export const WASM_PAGE = 65536;
 /** The build declares a 16 MiB minimum memory. */
-const MIN_MEMORY_BYTES = 256 * WASM_PAGE;
+const MIN_MEMORY_BYTES = 256 * WASM_PAGE_BYTES;
 const CHECK_BYTES = 128 * 1024;
 
 export function quickjsWasmPath(): string {
@@ -177,7 +177,7 @@ export class QuickJsWasm {
 
   static async create(memoryBytes: number): Promise<QuickJsWasm> {
     const { module: wasmModule, layout } = compiledWasm();
-    const pages = Math.ceil(Math.max(memoryBytes, MIN_MEMORY_BYTES) / WASM_PAGE);
+    const pages = Math.ceil(Math.max(memoryBytes, MIN_MEMORY_BYTES) / WASM_PAGE_BYTES);
     const memory = new Wasm.Memory({ initial: pages, maximum: pages });
     let refusals = () => {};
     const instantiateWasm = (imports: WasmImports, onSuccess: (i: WasmInstance) => void) => {

@@ -127,7 +127,8 @@ export const MAX_LOAD_GAS = 50_000_000;
 export const GAS_PER_CALL = 1_000;
 /** Gas for each host operation, plus one per byte it moves. */
 export const GAS_PER_HOST_CALL = 100;
-const MAX_RANDOM_BYTES = 64 * 1024;
+/** The most bytes one call for random bytes may ask for (`ctx.random`, `phala.random`). */
+export const MAX_RANDOM_BYTES = 64 * 1024;
 /** Heap the runtime, context and prelude may take before a contract's own memory starts. */
 const SETUP_RESERVE = 1024 * 1024;
 const STATICS_SLACK = 64 * 1024;

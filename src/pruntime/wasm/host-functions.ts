@@ -1,7 +1,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import type { WasmImports, WasmMemory } from './wasm-api.js';
 import { blake2_256, sha256 } from '../../crypto/hash.js';
-import { GAS_PER_HOST_CALL } from '../engine/sandbox.js';
+import { GAS_PER_HOST_CALL, MAX_RANDOM_BYTES } from '../engine/sandbox.js';
 import { MAX_KEY_BYTES } from '../engine/state.js';
 import { HOST_MODULE } from './host-interface.js';
 import { FUEL_PER_GAS } from './limits.js';
@@ -23,7 +23,6 @@ export type HostBinding = {
   fuelSet: ((fuel: bigint) => void) | null;
 };
 
-const MAX_RANDOM_BYTES = 64 * 1024;
 const MAX_MESSAGE_CHARS = 500;
 const HASHES: readonly ((data: Uint8Array) => Uint8Array)[] = [blake2_256, keccak_256, sha256];
 const lenient = new TextDecoder('utf-8');

@@ -28,11 +28,12 @@
  *   global of the original module.
  */
 import { InvalidInputError } from '../../base/errors.js';
+import { WASM_MAGIC } from '../../protocol/contract-code.js';
 import { BinaryWriter } from './binary-writer.js';
 import { WasmModuleRefusedError } from './errors.js';
 import { type Instrumentation, type Scratch, rewriteBody } from './function-body.js';
 import { FUEL_PER_GAS, MAX_START_GAS, WASM_LIMITS } from './limits.js';
-import { type FuncType, type Range, parseModule, refuse } from './module-parser.js';
+import { type FuncType, type Range, WASM_VERSION, parseModule, refuse } from './module-parser.js';
 import { Op, ValType } from './opcodes.js';
 
 export type InstrumentOptions = {
@@ -188,7 +189,7 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   }
 
   const out = new BinaryWriter(code.length + bytes.length + 1024);
-  out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+  out.bytes(WASM_MAGIC).bytes(WASM_VERSION);
   const raw = (range: Range | undefined): Uint8Array =>
     range ? bytes.subarray(range.start, range.end) : new Uint8Array(0);
 

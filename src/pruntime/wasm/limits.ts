@@ -31,9 +31,10 @@ export const MAX_START_GAS = 10_000_000;
  */
 export const FRAME_UNIT_BYTES = 32 * 1024;
 
-const PAGE_BYTES = 64 * 1024;
+/** One WebAssembly memory page (the QuickJS engine's own module counts in it too). */
+export const WASM_PAGE_BYTES = 64 * 1024;
 
 /** The memory cap in WebAssembly pages: what `instrumentModule` lowers a module's maximum to. */
 export function maxMemoryPagesOf(memoryBytes: number): number {
-  return Math.floor(memoryBytes / PAGE_BYTES);
+  return Math.floor(memoryBytes / WASM_PAGE_BYTES);
 }

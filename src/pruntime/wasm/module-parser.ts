@@ -1,3 +1,5 @@
+import { equalBytes } from '../../base/bytes.js';
+import { WASM_MAGIC } from '../../protocol/contract-code.js';
 import { BinaryReader } from './binary-reader.js';
 import { type WasmRefusalReason, WasmModuleRefusedError } from './errors.js';
 import { HOST_FUNCTIONS, HOST_MODULE, type WasmValType } from './host-interface.js';
@@ -34,6 +36,9 @@ export type ParsedModule = {
   bodies: Range[];
   dataSection: Range | undefined;
 };
+
+/** The binary format version every module states after the magic (`WASM_MAGIC`). */
+export const WASM_VERSION: Readonly<Uint8Array> = Uint8Array.of(0x01, 0x00, 0x00, 0x00);
 
 export function refuse(reason: WasmRefusalReason, what: string): never {
   throw new WasmModuleRefusedError(reason, what);
@@ -83,8 +88,8 @@ function skipConstExpr(r: BinaryReader, where: string): void {
 
 export function parseModule(bytes: Uint8Array): ParsedModule {
   const r = new BinaryReader(bytes);
-  if (r.take(4).join() !== '0,97,115,109') r.fail('no WebAssembly magic');
-  if (r.take(4).join() !== '1,0,0,0') r.fail('not WebAssembly version 1');
+  if (!equalBytes(r.take(4), WASM_MAGIC)) r.fail('no WebAssembly magic');
+  if (!equalBytes(r.take(4), WASM_VERSION)) r.fail('not WebAssembly version 1');
   const m: ParsedModule = {
     types: [],
     typeEntries: undefined,
