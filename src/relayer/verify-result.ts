@@ -42,9 +42,8 @@ export function checkResultClaims(request: RequestJob, result: ResultJob): Resul
     return { ok: false, reason: 'result is from another cluster' };
   if (JSON.stringify(result.origin) !== JSON.stringify(request.origin))
     return { ok: false, reason: 'result names another origin' };
-  let workerPublicKey: Uint8Array;
   try {
-    workerPublicKey = fromHex(result.worker.publicKey, 'worker.publicKey', 33);
+    const workerPublicKey = fromHex(result.worker.publicKey, 'worker.publicKey', 33);
     if (workerAddress(result.worker.publicKey, workerPublicKey) !== result.worker.address.toLowerCase()) {
       return { ok: false, reason: 'worker address does not match its public key' };
     }

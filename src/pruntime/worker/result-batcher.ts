@@ -80,9 +80,9 @@ export class ResultBatcher {
         this.#groups.set(key, group);
       }
       group.items.push({ result, resolve, reject });
-      const stuck = this.#p.running() === 0 && (this.#p.full?.() ?? false);
-      if (group.items.length >= group.maxSize || stuck) this.#flush(key);
-      else this.#schedule(key, group, this.#p.running() === 0 ? this.#linger : this.#p.maxDelayMs);
+      const idle = this.#p.running() === 0;
+      if (group.items.length >= group.maxSize || (idle && (this.#p.full?.() ?? false))) this.#flush(key);
+      else this.#schedule(key, group, idle ? this.#linger : this.#p.maxDelayMs);
     });
   }
 

@@ -99,13 +99,10 @@ export class ObserveStage implements WatchSink {
     const { queues, pending } = this.#p;
     // One request reported twice in a batch is written once; both callers learn of it.
     const byId = new Map<string, Waiting[]>();
-    for (const w of batch) {
-      const id = requestJobId(w.job.origin, w.job.requestId);
-      byId.set(id, [...(byId.get(id) ?? []), w]);
-    }
+    for (const w of batch) appendTo(byId, requestJobId(w.job.origin, w.job.requestId), w);
     const unique = [...byId].map(([jobId, all]) => ({ jobId, ...all[0]! }));
     const byCluster = new Map<`0x${string}`, typeof unique>();
-    for (const u of unique) byCluster.set(u.job.cluster, [...(byCluster.get(u.job.cluster) ?? []), u]);
+    for (const u of unique) appendTo(byCluster, u.job.cluster, u);
     await Promise.all([
       ...[...byCluster].map(([cluster, list]) =>
         queues
@@ -147,9 +144,7 @@ export class ObserveStage implements WatchSink {
       { origin: originKey(job.origin), contractId: job.contractId },
     );
     if (!first) {
-      const existing = await queue.getJob(jobId);
-      if (existing && this.#p.reconsider && (await existing.isCompleted()))
-        await this.#p.reconsider(job, existing);
+      await this.#seenAgain(job, jobId);
       // The write above put a request seen again back in the pending index: one that ended (and
       // was not sent back on its way) must not hold its chain's low-water mark for ever.
       const summary = await this.#p.journeys.summary(jobId);
@@ -165,14 +160,21 @@ export class ObserveStage implements WatchSink {
     );
   }
 
+  /**
+   * A request whose job exists already: reconsidered if that job finished (its answer may have
+   * been undone). False when there is no job.
+   */
+  async #seenAgain(job: RequestJob, jobId: string): Promise<boolean> {
+    const existing = await this.#p.queues.requests(job.cluster).getJob(jobId);
+    if (!existing) return false;
+    if (this.#p.reconsider && (await existing.isCompleted())) await this.#p.reconsider(job, existing);
+    return true;
+  }
+
   /** A request whose deadline passed before it was seen: recorded, and ended as dead. */
   async #expired(job: RequestJob): Promise<void> {
     const jobId = requestJobId(job.origin, job.requestId);
-    const existing = await this.#p.queues.requests(job.cluster).getJob(jobId);
-    if (existing) {
-      if (this.#p.reconsider && (await existing.isCompleted())) await this.#p.reconsider(job, existing);
-      return;
-    }
+    if (await this.#seenAgain(job, jobId)) return;
     await this.#p.pending.add(job.observed.chain, jobId, job.observed.blockNumber);
     await this.#p.journeys.record(
       jobId,
@@ -240,4 +242,11 @@ export class ObserveStage implements WatchSink {
       this.#p.logger.error({ jobId, err: errorMessage(error) }, 'could not record request end');
     }
   }
+}
+
+/** Adds `value` to the list under `key` (Map.groupBy needs Node 21). */
+function appendTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
