@@ -36,6 +36,8 @@ export type StartEvmNodeParameters = {
   initialTimestamp?: number;
   /** How long to wait for the node to answer. Default 60 s (the machine may be busy). */
   startTimeoutMs?: number;
+  /** Print every JSON-RPC call and transaction, as `hardhat node` does by default (default off). */
+  logging?: boolean;
 };
 
 export type EvmNode = {
@@ -137,6 +139,9 @@ async function startOnce(params: StartEvmNodeParameters, port: number): Promise<
         hardfork: params.hardfork ?? 'prague',
         accounts: { mnemonic, count, accountsBalance: balance.toString() },
         mining: { auto: params.automine ?? true, interval: params.blockTimeMs ?? 0 },
+        // `hardhat node` prints every call and transaction unless told not to: at a few hundred
+        // transactions a second that formatting took most of the node's one thread.
+        loggingEnabled: params.logging ?? false,
         ...(params.initialTimestamp
           ? { initialDate: new Date(params.initialTimestamp * 1000).toISOString() }
           : {}),
