@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Address, Client, Hex, LocalAccount, TransactionReceipt } from 'viem';
 import { TransactionNotFoundError, TransactionReceiptNotFoundError, keccak256 } from 'viem';
 import {
+  call,
   estimateGas,
   estimateMaxPriorityFeePerGas,
   getBlock,
@@ -94,6 +95,7 @@ export class EvmSubmitter {
   readonly #o: EvmSubmitterOptions;
   readonly nonces: RedisNonceManager;
   #feeQuote: { at: number; fees: Promise<Fees> } | undefined;
+  #gasLimit: { at: number; limit: Promise<bigint> } | undefined;
 
   constructor(options: EvmSubmitterOptions) {
     this.#o = options;
@@ -124,6 +126,44 @@ export class EvmSubmitter {
     });
     const m = BigInt(Math.round((this.#o.gasMultiplier ?? 1.25) * 1000));
     return (estimate * m) / 1000n;
+  }
+
+  /**
+   * `bound` when one `eth_call` from this signer with that gas limit goes through (the same call
+   * with that limit then succeeds on the same state), else `estimateGas`, which throws the node's
+   * revert. One run of the call instead of the node's binary search over many
+   * (`fulfillmentGasBound` says why that matters).
+   */
+  async gasWithin(tx: TransactionRequest, bound: bigint): Promise<bigint> {
+    // A node runs an eth_call above the block's gas limit, but refuses such a transaction.
+    if (bound > (await this.#blockGasLimit())) return this.estimateGas(tx);
+    try {
+      await call(this.#o.client, {
+        account: this.#o.account.address,
+        to: tx.to,
+        data: tx.data,
+        gas: bound,
+        ...(tx.value === undefined ? {} : { value: tx.value }),
+      });
+      return bound;
+    } catch {
+      // Too little gas, a revert or an unreachable node: the estimate tells them apart.
+      return this.estimateGas(tx);
+    }
+  }
+
+  /** The latest block's gas limit, read at most once a minute (it moves slowly, if at all). */
+  async #blockGasLimit(): Promise<bigint> {
+    const now = Date.now();
+    if (!this.#gasLimit || now - this.#gasLimit.at > 60_000) {
+      const limit = getBlock(this.#o.client, { blockTag: 'latest' }).then((b) => b.gasLimit);
+      this.#gasLimit = { at: now, limit };
+      // A failed read is not kept: the next call asks again.
+      limit.catch(() => {
+        this.#gasLimit = undefined;
+      });
+    }
+    return this.#gasLimit.limit;
   }
 
   /** Sends and waits for the receipt (replacing the transaction if it gets stuck). */

@@ -7,6 +7,7 @@ import { decodeGatewayError } from '../../evm/gateway/decode-error.js';
 import { encodeFulfill, encodeFulfillBatch, encodeFulfillBatches } from '../../evm/gateway/fulfill.js';
 import { fulfillmentOutcomes } from '../../evm/gateway/fulfillment-outcomes.js';
 import { getGatekeeperSet, isRequestPending, isWorkerAuthorized } from '../../evm/gateway/read.js';
+import { fulfillmentGasBound } from '../../evm/gateway/fulfillment-gas.js';
 import { encodeRevokeWorker, encodeUpdateGatekeepers } from '../../evm/gateway/registry.js';
 import {
   submitContractRegistration,
@@ -194,9 +195,13 @@ export class EvmDestination implements Destination {
     await this.#roomInFlight();
     const to = this.#origin.gateway;
     const data = this.#calldata(batches);
+    const bound = fulfillmentGasBound({
+      batches: batches.map((b) => ({ items: b.items.map(fulfillmentInputOf) })),
+      data,
+    });
     let gas: bigint;
     try {
-      gas = await this.#submitter.estimateGas({ to, data });
+      gas = await this.#submitter.gasWithin({ to, data }, bound);
     } catch (error) {
       throw gatewayRefusal(error);
     }
