@@ -402,13 +402,36 @@ const prepareRows: PrepareRow[] = [
     },
   },
   {
-    case: 'a status the chain could not tell → StatusUnknownError (the whole batch is prepared later)',
+    case: 'a status the chain could not tell beside a pending item → still whole (the chain decides for it)',
     given: () => ({ ...published(alice, ['a', 'b']), status: { b: 'unknown' } }),
+    outcome: {
+      send: [{ id: BATCH_ID, chain: 'evm-a', items: ['a', 'b'], proof: 'worker batch', attempt: 0 }],
+      end: [],
+      reject: [],
+    },
+  },
+  {
+    case: 'a failed status read of the first item beside a pending one → still whole',
+    given: () => ({ ...published(alice, ['a', 'b']), status: { a: 'no answer' } }),
+    outcome: {
+      send: [{ id: BATCH_ID, chain: 'evm-a', items: ['a', 'b'], proof: 'worker batch', attempt: 0 }],
+      end: [],
+      reject: [],
+    },
+  },
+  {
+    case: 'a status the chain could not tell and nothing pending → StatusUnknownError (the batch is prepared later)',
+    given: () => ({ ...published(alice, ['a', 'b']), status: { a: 'fulfilled', b: 'unknown' } }),
     outcome: { throws: StatusUnknownError },
   },
   {
-    case: 'a status read that fails → StatusUnknownError as well',
-    given: () => ({ ...published(alice, ['a', 'b']), status: { a: 'no answer' } }),
+    case: 'a status read that fails and nothing pending → StatusUnknownError as well',
+    given: () => ({ ...published(alice, ['a', 'b']), status: { a: 'no answer', b: 'fulfilled' } }),
+    outcome: { throws: StatusUnknownError },
+  },
+  {
+    case: 'a single answer (no batch signature) whose status is unknown → StatusUnknownError',
+    given: () => ({ ...published(alice, ['a'], { unsigned: true }), status: { a: 'unknown' } }),
     outcome: { throws: StatusUnknownError },
   },
   {

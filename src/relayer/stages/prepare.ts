@@ -140,11 +140,32 @@ export async function prepareBatch(
     if (valid.length === 0) return out;
   }
 
-  const statuses = await Promise.all(
-    valid.map(({ item, destination }) =>
-      reads.status(destination, item.request).catch(() => 'unknown' as const),
-    ),
-  );
+  const read = ({ item, destination }: (typeof valid)[number]) =>
+    reads.status(destination, item.request).catch(() => 'unknown' as const);
+  const sendWhole = (batch: NonNullable<typeof job.batch>) =>
+    out.send.push({
+      id,
+      chain: valid[0]!.destination.chain,
+      worker: job.worker,
+      items: valid.map((v) => v.item),
+      root: batch.root,
+      signature: batch.signature,
+      attempt,
+    });
+  // A whole batch goes when any one of its items is pending: the signature covers every item, so
+  // items answered meanwhile (or whose status this chain could not tell) stay in and the chain
+  // skips them. Its first item is read alone first: one read a batch in the usual case, not one
+  // an item.
+  const first = whole ? await read(valid[0]!) : undefined;
+  if (whole && job.batch && first === 'pending') {
+    sendWhole(job.batch);
+    return out;
+  }
+  const statuses = await Promise.all(valid.map((v, i) => (i === 0 && first !== undefined ? first : read(v))));
+  if (whole && job.batch && statuses.includes('pending')) {
+    sendWhole(job.batch);
+    return out;
+  }
   const unknown = statuses.indexOf('unknown');
   if (unknown >= 0)
     throw new StatusUnknownError(
@@ -154,21 +175,6 @@ export async function prepareBatch(
       },
     );
 
-  if (whole && job.batch) {
-    // The signature covers every item, so items answered meanwhile stay in and the chain skips them.
-    if (statuses.some((s) => s === 'pending')) {
-      out.send.push({
-        id,
-        chain: valid[0]!.destination.chain,
-        worker: job.worker,
-        items: valid.map((v) => v.item),
-        root: job.batch.root,
-        signature: job.batch.signature,
-        attempt,
-      });
-      return out;
-    }
-  }
   valid.forEach(({ item, destination }, i) => {
     const status = statuses[i]!;
     if (status === 'pending') {
