@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './gateway/decode-error.js';
 export * from './gateway/events.js';
 export * from './gateway/fulfill.js';
+export * from './gateway/fulfillment-gas.js';
 export * from './gateway/fulfillment-outcomes.js';
 export * from './gateway/outputs.js';
 export * from './gateway/read.js';
