@@ -14,7 +14,6 @@ import { sealKeyHandover } from '../../src/crypto/key-handover.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { devnetClients } from '../../src/devnet/evm/clients.js';
 import { startDevnet } from '../../src/devnet/orchestrator/devnet.js';
-import { type GatewayLogEvent, decodeGatewayLog } from '../../src/evm/gateway/events.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
 import { computeRequestIdFromInput } from '../../src/evm/request-id.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -43,6 +42,7 @@ import { stageJobOptions } from '../../src/relayer/queues.js';
 import { createRedis } from '../../src/relayer/redis.js';
 import { sealInput } from '../../src/sdk/seal.js';
 import type { BenchReport } from '../index.js';
+import { type RequestSent, startLoadProcess } from './relayer-load.js';
 
 export const name = 'relayer';
 
@@ -799,8 +799,6 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
 
 // ---------------------------------------------------------------- (b) end to end on the devnet
 
-type RequestSent = Extract<GatewayLogEvent, { kind: 'RequestSent' }>;
-
 type PhaseOutcome = {
   requests: number;
   fulfilled: number;
@@ -869,11 +867,9 @@ async function openDevnet(batch: WorkerBatch) {
   });
   let relayer: RelayerDaemon = devnet.relayer.daemon;
   let admin: AdminClientParameters = devnet.relayer.admin;
-  let stopped = false;
-  let follower: Promise<void> = Promise.resolve();
+  let load: Awaited<ReturnType<typeof startLoadProcess>> | undefined;
   const stop = async () => {
-    stopped = true;
-    await follower;
+    await load?.stop();
     if (relayer !== devnet.relayer.daemon) await relayer.stop(5_000);
     await devnet.stop();
   };
@@ -900,39 +896,37 @@ async function openDevnet(batch: WorkerBatch) {
     const fulfilledCount = new Map<Hex, number>();
     const fulfilTxOf = new Map<Hex, Hex>();
     const txFulfilments = new Map<Hex, number>();
-    let last = await client.getBlockNumber();
-    follower = (async () => {
-      while (!stopped) {
-        try {
-          const head = await client.getBlockNumber();
-          if (head > last) {
-            const now = performance.now();
-            const logs = await client.getLogs({ address: evm.gateway, fromBlock: last + 1n, toBlock: head });
-            for (const log of logs) {
-              const event = decodeGatewayLog(log, evm.chainId);
-              if (event?.kind === 'RequestSent') {
-                const id = event.requestId.toLowerCase() as Hex;
-                sentByTx.set(event.transactionHash.toLowerCase() as Hex, event);
-                minedAt.set(id, now);
-              } else if (event?.kind === 'RequestFulfilled') {
-                const id = event.requestId.toLowerCase() as Hex;
-                const tx = event.transactionHash.toLowerCase() as Hex;
-                fulfilledCount.set(id, (fulfilledCount.get(id) ?? 0) + 1);
-                if (!fulfilledAt.has(id)) {
-                  fulfilledAt.set(id, now);
-                  fulfilTxOf.set(id, tx);
-                }
-                txFulfilments.set(tx, (txFulfilments.get(tx) ?? 0) + 1);
-              }
-            }
-            last = head;
-          }
-        } catch (error) {
-          if (VERBOSE) console.error(`e2e follower: ${error instanceof Error ? error.message : error}`);
+    // The follower and the senders run in the load process (relayer-load.ts); its wall-clock
+    // times are put on this process's monotonic clock, as the stage breakdown expects.
+    load = await startLoadProcess(
+      {
+        rpcUrl: evm.rpcUrl,
+        chainId: evm.chainId,
+        gateway: evm.gateway,
+        fromBlock: await client.getBlockNumber(),
+      },
+      (event) => {
+        if (event.kind === 'error') {
+          if (VERBOSE) console.error(`e2e load process: ${event.message}`);
+          return;
         }
-        await sleep(50);
-      }
-    })();
+        const now = event.at - performance.timeOrigin;
+        if (event.kind === 'mined')
+          for (const sent of event.events) {
+            sentByTx.set(sent.transactionHash.toLowerCase() as Hex, sent);
+            minedAt.set(sent.requestId.toLowerCase() as Hex, now);
+          }
+        else
+          for (const { requestId: id, tx } of event.fulfilments) {
+            fulfilledCount.set(id, (fulfilledCount.get(id) ?? 0) + 1);
+            if (!fulfilledAt.has(id)) {
+              fulfilledAt.set(id, now);
+              fulfilTxOf.set(id, tx);
+            }
+            txFulfilments.set(tx, (txFulfilments.get(tx) ?? 0) + 1);
+          }
+      },
+    );
 
     /** Sends `count` requests over the senders, as fast as they go or paced at `perSecond`. */
     const send = async (count: number, perSecond: number | null, label: string) => {
@@ -988,21 +982,7 @@ async function openDevnet(batch: WorkerBatch) {
           return txs;
         }),
       );
-      const hashes: Hex[] = [];
-      const start = performance.now();
-      await Promise.all(
-        senders.map(async (sender, s) => {
-          for (const { i, raw } of signed[s]!) {
-            if (perSecond !== null) {
-              const wait = start + (i * 1000) / perSecond - performance.now();
-              if (wait > 0) await sleep(wait);
-            }
-            const hash = await sender.walletClient.sendRawTransaction({ serializedTransaction: raw });
-            hashes.push(hash.toLowerCase() as Hex);
-          }
-        }),
-      );
-      return { hashes, seconds: (performance.now() - start) / 1000 };
+      return load!.send(signed, perSecond);
     };
 
     /** The RequestSent events of `hashes`, once the follower has seen them all mined. */
