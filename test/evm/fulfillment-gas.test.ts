@@ -146,7 +146,7 @@ describe('fulfillmentGasBound on a real gateway (Hardhat)', () => {
     expect(ratio).toBeLessThan(2);
   });
 
-  it('EvmSubmitter.gasWithin: the bound when one call at it goes through, the estimate when it is too low, the revert otherwise', async () => {
+  it('EvmSubmitter.gasWithin: the bound when one call at it goes through (or unsimulated), the estimate when it is too low or above the block limit, the revert otherwise', async () => {
     await f.setMode(TestMode.Store);
     const batch = await items(4);
     const data = encodeFulfillBatch(signed(batch, f.worker));
@@ -166,8 +166,15 @@ describe('fulfillmentGasBound on a real gateway (Hardhat)', () => {
       .gasWithin({ to: f.dev.gateway, data: refused }, bound)
       .catch((e: unknown) => e);
     expect(decodeGatewayError(error)?.name).toBe('WorkerNotAuthorized');
+    // Not simulated: the bound as it is, even one too low (the caller's word).
+    expect(await submitter.gasWithin({ to: f.dev.gateway, data }, 60_000n, { simulate: false })).toBe(
+      60_000n,
+    );
     // Above the block's gas limit a node would refuse the transaction: the estimate instead.
     const { gasLimit } = await f.clients.publicClient.getBlock();
     expect(await submitter.gasWithin({ to: f.dev.gateway, data }, gasLimit + 1n)).toBe(low);
+    expect(await submitter.gasWithin({ to: f.dev.gateway, data }, gasLimit + 1n, { simulate: false })).toBe(
+      low,
+    );
   });
 });

@@ -42,6 +42,19 @@ import { type EvmChainParameters, evmClient, evmOrigin } from './evm-origin.js';
  */
 export type EvmDestinationParameters = EvmChainParameters & {};
 
+/**
+ * Whether a transaction is simulated (one `eth_call` at its gas bound) before it is sent. The
+ * gateway reverts signed batches only for faults of the sender (an empty or malformed batch, too
+ * little gas for a callback), which the encoder and `fulfillmentGasBound` rule out, so a first
+ * attempt of signed batches goes without: one run of the whole batch fewer on the node. A single
+ * answer reverts for its own faults (answered already, expired, a signer not authorized), and a
+ * batch back from a revert (`attempt` > 0) may have met a bound that fell short: both are
+ * simulated, and priced by the node when the bound is not enough.
+ */
+export function simulateFirst(batches: readonly Pick<PreparedBatch, 'signature' | 'attempt'>[]): boolean {
+  return batches.some((b) => b.signature === null || b.attempt > 0);
+}
+
 export class EvmDestination implements Destination {
   readonly chain: string;
   readonly batch: { maxSize: number; maxDelayMs: number };
@@ -201,7 +214,7 @@ export class EvmDestination implements Destination {
     });
     let gas: bigint;
     try {
-      gas = await this.#submitter.gasWithin({ to, data }, bound);
+      gas = await this.#submitter.gasWithin({ to, data }, bound, { simulate: simulateFirst(batches) });
     } catch (error) {
       throw gatewayRefusal(error);
     }
