@@ -931,11 +931,12 @@ async function openDevnet(batch: WorkerBatch) {
     /** Sends `count` requests over the senders, as fast as they go or paced at `perSecond`. */
     const send = async (count: number, perSecond: number | null, label: string) => {
       const responseKey = toHex(generateKeyPair('x25519').publicKey);
-      // From the chain's clock, not the wall's: with a block per transaction Hardhat's timestamps
-      // run ahead of real time (each block a second after the last), by more than an hour after
-      // a few thousand transactions.
+      // From the chain's clock, not the wall's, and a day ahead: with a block per transaction
+      // Hardhat's timestamps run ahead of real time (each block a second after the last), so an
+      // hour passed on chain within a steady minute of 60 requests a second and the last
+      // requests reverted (`InvalidDeadline`).
       const { timestamp } = await client.getBlock();
-      const deadline = timestamp + 3_600n;
+      const deadline = timestamp + 86_400n;
       // The senders sign locally with nonces and fees fixed for the phase, one eth_sendRawTransaction
       // a request (viem would otherwise ask the node for the chain id, nonce and fees each time):
       // the load generator's own RPC traffic would compete with the system under test.
