@@ -79,6 +79,9 @@ export type EvmSubmitterOptions = {
   onEvent?: (event: SubmitterEvent) => void;
 };
 
+/** What one read of the latest block gives a new transaction. */
+type Quote = { fees: Fees; gasLimit: bigint };
+
 /** An outside transaction used our nonce before ours was mined; send the request again. */
 export class NonceTakenError extends SubmitterError {
   /** The request is sent again with a fresh nonce. */
@@ -94,8 +97,7 @@ export class NonceTakenError extends SubmitterError {
 export class EvmSubmitter {
   readonly #o: EvmSubmitterOptions;
   readonly nonces: RedisNonceManager;
-  #feeQuote: { at: number; fees: Promise<Fees> } | undefined;
-  #gasLimit: { at: number; limit: Promise<bigint> } | undefined;
+  #feeQuote: { at: number; quote: Promise<Quote> } | undefined;
 
   constructor(options: EvmSubmitterOptions) {
     this.#o = options;
@@ -141,7 +143,7 @@ export class EvmSubmitter {
     options: { simulate?: boolean } = {},
   ): Promise<bigint> {
     // A node runs an eth_call above the block's gas limit, but refuses such a transaction.
-    if (bound > (await this.#blockGasLimit())) return this.estimateGas(tx);
+    if (bound > (await this.#quote()).gasLimit) return this.estimateGas(tx);
     if (options.simulate === false) return bound;
     try {
       await call(this.#o.client, {
@@ -156,20 +158,6 @@ export class EvmSubmitter {
       // Too little gas, a revert or an unreachable node: the estimate tells them apart.
       return this.estimateGas(tx);
     }
-  }
-
-  /** The latest block's gas limit, read at most once a minute (it moves slowly, if at all). */
-  async #blockGasLimit(): Promise<bigint> {
-    const now = Date.now();
-    if (!this.#gasLimit || now - this.#gasLimit.at > 60_000) {
-      const limit = getBlock(this.#o.client, { blockTag: 'latest' }).then((b) => b.gasLimit);
-      this.#gasLimit = { at: now, limit };
-      // A failed read is not kept: the next call asks again.
-      limit.catch(() => {
-        this.#gasLimit = undefined;
-      });
-    }
-    return this.#gasLimit.limit;
   }
 
   /** Sends and waits for the receipt (replacing the transaction if it gets stuck). */
@@ -373,31 +361,37 @@ export class EvmSubmitter {
     }
   }
 
-  /**
-   * Fees for a new transaction. One quote (latest block's base fee and the node's tip) serves every
-   * transaction sent within `feeQuoteMs`: the max fee leaves twice the base fee of room, and under
-   * load the two reads per transaction were a fifth of what the submitter asked the node.
-   */
-  #initialFees(fresh = false): Promise<Fees> {
-    const now = Date.now();
-    const quote = this.#feeQuote;
-    if (!fresh && quote && now - quote.at < (this.#o.feeQuoteMs ?? 1_000)) return quote.fees;
-    const fees = this.#quoteFees();
-    this.#feeQuote = { at: now, fees };
-    fees.catch(() => {
-      if (this.#feeQuote?.fees === fees) this.#feeQuote = undefined;
-    });
-    return fees;
+  /** Fees for a new transaction (`#quote`). */
+  async #initialFees(fresh = false): Promise<Fees> {
+    return (await this.#quote(fresh)).fees;
   }
 
-  async #quoteFees(): Promise<Fees> {
+  /**
+   * The latest block's fees and gas limit. One quote (latest block's base fee and gas limit, and
+   * the node's tip) serves every transaction sent within `feeQuoteMs`: the max fee leaves twice the
+   * base fee of room, and under load the two reads per transaction were a fifth of what the
+   * submitter asked the node. `gasWithin` checks its bound against the same block.
+   */
+  #quote(fresh = false): Promise<Quote> {
+    const now = Date.now();
+    const last = this.#feeQuote;
+    if (!fresh && last && now - last.at < (this.#o.feeQuoteMs ?? 1_000)) return last.quote;
+    const quote = this.#readQuote();
+    this.#feeQuote = { at: now, quote };
+    quote.catch(() => {
+      if (this.#feeQuote?.quote === quote) this.#feeQuote = undefined;
+    });
+    return quote;
+  }
+
+  async #readQuote(): Promise<Quote> {
     const [block, tip] = await Promise.all([
       getBlock(this.#o.client, { blockTag: 'latest' }),
       this.#o.fees.maxPriorityFeePerGas === undefined
         ? estimateMaxPriorityFeePerGas(this.#o.client, { chain: null })
         : Promise.resolve(this.#o.fees.maxPriorityFeePerGas),
     ]);
-    return initialFees(block.baseFeePerGas ?? 0n, tip, this.#o.fees);
+    return { fees: initialFees(block.baseFeePerGas ?? 0n, tip, this.#o.fees), gasLimit: block.gasLimit };
   }
 
   /** The receipt of whichever of `hashes` (versions of one nonce) was mined, or null. */
