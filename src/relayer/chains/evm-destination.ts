@@ -207,11 +207,9 @@ export class EvmDestination implements Destination {
   ): Promise<SentTransaction> {
     await this.#roomInFlight();
     const to = this.#origin.gateway;
-    const data = this.#calldata(batches);
-    const bound = fulfillmentGasBound({
-      batches: batches.map((b) => ({ items: b.items.map(fulfillmentInputOf) })),
-      data,
-    });
+    const inputs = batches.map((b) => b.items.map(fulfillmentInputOf));
+    const data = this.#calldata(batches, inputs);
+    const bound = fulfillmentGasBound({ batches: inputs.map((items) => ({ items })), data });
     let gas: bigint;
     try {
       gas = await this.#submitter.gasWithin({ to, data }, bound, { simulate: simulateFirst(batches) });
@@ -319,14 +317,16 @@ export class EvmDestination implements Destination {
     }
   }
 
-  #calldata(batches: PreparedBatch[]): Hex {
+  /** The call carrying `batches`, whose items are `inputs` (the same order). */
+  #calldata(batches: PreparedBatch[], inputs: FulfillmentInput[][]): Hex {
     const [first] = batches;
     if (!first) throw new InvalidInputError('batches', 'at least one batch');
-    if (first.signature === null) {
-      const item = first.items[0]!;
-      return encodeFulfill({ fulfillment: fulfillmentInputOf(item), signature: item.result.proof.signature });
-    }
-    const signed = batches.map((b) => ({ items: b.items.map(fulfillmentInputOf), signature: b.signature! }));
+    if (first.signature === null)
+      return encodeFulfill({
+        fulfillment: inputs[0]![0]!,
+        signature: first.items[0]!.result.proof.signature,
+      });
+    const signed = batches.map((b, i) => ({ items: inputs[i]!, signature: b.signature! }));
     if (signed.length === 1) return encodeFulfillBatch(signed[0]!);
     return encodeFulfillBatches({ batches: signed });
   }
