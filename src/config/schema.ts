@@ -115,7 +115,22 @@ export const redisSchema = z
     path: ['sentinelName'],
   });
 
+/**
+ * How a queue consumer's jobs outlive a process that dies holding them: BullMQ keeps a job's lock
+ * while the process renews it (every half `lockDurationMs`), and any consumer's stalled check
+ * (every `stalledIntervalMs`) moves a job whose lock has expired back to waiting. A dead process's
+ * jobs go on within about their sum; a lock shorter than the longest event-loop stall of a loaded
+ * process makes live jobs look dead and run twice.
+ */
+const jobLockFields = {
+  /** How long a job's lock lasts without renewal: a dead process's job is retried after about this. */
+  lockDurationMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** How often this process looks for jobs whose process died (stalled jobs). */
+  stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
+};
+
 export const queuesSchema = z.strictObject({
+  ...jobLockFields,
   /** Retry delays in ms, used in order; the last repeats until the request's deadline. */
   backoffMs: z
     .array(z.number().int().positive())
@@ -197,10 +212,7 @@ export const workerSchema = z.strictObject({
    * identity key) before it registers; without it the operator funds that account.
    */
   funder: secretSchema.optional(),
-  /** How long a job's lock lasts without renewal: a crashed worker's job is retried after about this. */
-  lockDurationMs: z.number().int().min(1_000).max(600_000).default(30_000),
-  /** How often this worker looks for jobs whose worker died (stalled jobs). */
-  stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
+  ...jobLockFields,
   /** Times a job may be recovered from a dead worker before it fails. */
   maxStalledCount: z.number().int().min(1).max(100).default(3),
   /**
@@ -266,6 +278,8 @@ export const configSchema = z
       backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000],
       dispatchConcurrency: 16,
       resultTimeoutMs: 60_000,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 15_000,
     }),
     worker: workerSchema.optional(),
     gatekeeper: gatekeeperSchema.optional(),

@@ -301,6 +301,12 @@ export class RelayerDaemon {
     });
   }
 
+  /** The stages' queue locks (`queues.lockDurationMs`): how soon a dead process's jobs go on elsewhere. */
+  #jobLock(): { lockDuration: number; stalledInterval: number } {
+    const { lockDurationMs, stalledIntervalMs } = this.#p.config.queues;
+    return { lockDuration: lockDurationMs, stalledInterval: stalledIntervalMs };
+  }
+
   /** Prepare runs in every process: workers' batches are checked wherever there is room. */
   #startPrepare(): void {
     const { config, logger } = this.#p;
@@ -317,6 +323,7 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.results.name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
+      ...this.#jobLock(),
       concurrency: config.queues.dispatchConcurrency,
       settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
     });
@@ -342,6 +349,7 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.confirm(destination.chain).name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
+      ...this.#jobLock(),
       // Each look is a few reads; a job waits between looks in the delayed set, not here.
       concurrency: 32,
     });
@@ -368,6 +376,7 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.submit(destination.chain).name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
+      ...this.#jobLock(),
       // A job is active only until its transaction leaves: enough for a few transactions' worth
       // of batches to gather while one is being signed.
       concurrency: Math.max(2 * destination.batch.maxSize, 16),

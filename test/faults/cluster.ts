@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { startEvmRelayFixture } from '../helpers/evm-relay.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-cluster.js';
-import { type Scenario, allAnswered, cleanups, relayerUp, spawnRelayer, stream } from './harness.js';
+import { type Scenario, allAnswered, cleanups, relayerUp, spawnRelayer, stream, trace } from './harness.js';
 
 let cluster: RedisClusterHandle | undefined;
 
@@ -33,6 +33,7 @@ export const clusterScenarios: Scenario[] = [
     testWorker: {},
     start: async () => {
       cluster = await startRedisCluster(3);
+      trace('cluster up');
       const handle = cluster;
       try {
         const f = await startEvmRelayFixture({
@@ -51,6 +52,7 @@ export const clusterScenarios: Scenario[] = [
       const a = await spawnRelayer(f, 'cluster-a');
       const b = await spawnRelayer(f, 'cluster-b');
       await Promise.all([relayerUp(a), relayerUp(b)]);
+      trace('both up');
       let a2: typeof a | undefined;
       const ids = await stream(f, 16, 100, async (i) => {
         if (i === 6) {
@@ -58,7 +60,9 @@ export const clusterScenarios: Scenario[] = [
           a2 = await spawnRelayer(f, 'cluster-a2');
         }
       });
+      trace('streamed');
       await allAnswered(f, ids);
+      trace('answered');
       const masters = cluster ? await mastersHolding(cluster, f.prefix) : 0;
       console.log(`     the deployment's keys sit on ${masters} of 3 masters`);
       await Promise.all([a2?.stop(), b.stop()]);
