@@ -22,6 +22,8 @@ import type { StartEvmDevnetParameters } from '../../src/devnet/evm/setup.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js';
 import { decodeGatewayError } from '../../src/evm/gateway/decode-error.js';
+import type { WorkerBatchInput } from '../../src/evm/gateway/fulfill.js';
+import { signFulfillmentBatch } from '../../src/evm/sign.js';
 import { gatewayLogs } from '../../src/evm/submitter/submit-fulfillment.js';
 import type { FulfillmentInput, RequestRef } from '../../src/evm/types.js';
 
@@ -33,6 +35,18 @@ export type Worker = { secretKey: Uint8Array; address: Address };
 export function makeWorker(): Worker {
   const secretKey = new Uint8Array(randomBytes(32));
   return { secretKey, address: ethereumAddress(keyPairFromSecret('secp256k1', secretKey).publicKey) };
+}
+
+/** The fixture's worker and three more registered for its cluster: four signers of batches. */
+export async function fourWorkers(f: GatewayFixture): Promise<Worker[]> {
+  const more = [makeWorker(), makeWorker(), makeWorker()];
+  for (const w of more) await f.registerWorker(w);
+  return [f.worker, ...more];
+}
+
+/** A worker batch as a worker service publishes it: its items under one signature of `worker`. */
+export function signedBatch(f: GatewayFixture, items: FulfillmentInput[], worker: Worker): WorkerBatchInput {
+  return { items, signature: signFulfillmentBatch(f.dev.domain, items, worker.secretKey).signature };
 }
 
 export const TestMode = {

@@ -15,15 +15,17 @@ import { testConsumerAbi } from '../../src/evm/artifacts/testing/TestConsumer.js
 import { type WorkerBatchInput, encodeFulfill, encodeFulfillBatches } from '../../src/evm/gateway/fulfill.js';
 import { fulfillmentOutcomes } from '../../src/evm/gateway/fulfillment-outcomes.js';
 import { isRequestPending } from '../../src/evm/gateway/read.js';
-import { signFulfillment, signFulfillmentBatch } from '../../src/evm/sign.js';
+import { signFulfillment } from '../../src/evm/sign.js';
 import type { FulfillmentInput } from '../../src/evm/types.js';
 import {
   type GatewayFixture,
   TestMode,
   type Worker,
   gatewayErrorOf,
+  fourWorkers,
   gatewayFixture,
   makeWorker,
+  signedBatch,
   rand32,
   randBytes,
 } from './fixture.js';
@@ -36,8 +38,7 @@ describe('fulfillBatches', () => {
   beforeAll(async () => {
     f = await gatewayFixture();
     await f.setMode(TestMode.Store);
-    workers = [f.worker, makeWorker(), makeWorker(), makeWorker()];
-    for (const w of workers.slice(1)) await f.registerWorker(w);
+    workers = await fourWorkers(f);
   }, 120_000);
   afterAll(() => f?.stop());
 
@@ -46,10 +47,7 @@ describe('fulfillBatches', () => {
     for (let i = 0; i < n; i++) items.push(f.outputs(await f.request()));
     return items;
   };
-  const signed = (items: FulfillmentInput[], worker: Worker): WorkerBatchInput => ({
-    items,
-    signature: signFulfillmentBatch(f.dev.domain, items, worker.secretKey).signature,
-  });
+  const signed = (items: FulfillmentInput[], worker: Worker) => signedBatch(f, items, worker);
   const received = () =>
     f.clients.publicClient.readContract({
       address: f.consumer,

@@ -3,15 +3,10 @@ import { type Hex, parseGwei } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGatewayError } from '../../src/evm/gateway/decode-error.js';
-import {
-  type WorkerBatchInput,
-  encodeFulfill,
-  encodeFulfillBatch,
-  encodeFulfillBatches,
-} from '../../src/evm/gateway/fulfill.js';
+import { encodeFulfill, encodeFulfillBatch, encodeFulfillBatches } from '../../src/evm/gateway/fulfill.js';
 import { fulfillmentGasBound } from '../../src/evm/gateway/fulfillment-gas.js';
 import { fulfillmentOutcomes } from '../../src/evm/gateway/fulfillment-outcomes.js';
-import { signFulfillment, signFulfillmentBatch } from '../../src/evm/sign.js';
+import { signFulfillment } from '../../src/evm/sign.js';
 import { EvmSubmitter } from '../../src/evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../src/evm/types.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -19,8 +14,10 @@ import {
   type GatewayFixture,
   TestMode,
   type Worker,
+  fourWorkers,
   gatewayFixture,
   makeWorker,
+  signedBatch,
   randBytes,
 } from './fixture.js';
 
@@ -37,8 +34,7 @@ describe('fulfillmentGasBound on a real gateway (Hardhat)', () => {
 
   beforeAll(async () => {
     f = await gatewayFixture();
-    workers = [f.worker, makeWorker(), makeWorker(), makeWorker()];
-    for (const w of workers.slice(1)) await f.registerWorker(w);
+    workers = await fourWorkers(f);
     redis = new Redis(REDIS_URL);
     submitter = new EvmSubmitter({
       client: f.clients.publicClient,
@@ -71,10 +67,7 @@ describe('fulfillmentGasBound on a real gateway (Hardhat)', () => {
     }
     return out;
   };
-  const signed = (batch: FulfillmentInput[], w: Worker): WorkerBatchInput => ({
-    items: batch,
-    signature: signFulfillmentBatch(f.dev.domain, batch, w.secretKey).signature,
-  });
+  const signed = (batch: FulfillmentInput[], w: Worker) => signedBatch(f, batch, w);
   const estimate = (data: Hex) =>
     f.clients.publicClient.estimateGas({ account: f.clients.walletClient.account, to: f.dev.gateway, data });
 
