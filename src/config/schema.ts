@@ -137,7 +137,11 @@ export const queuesSchema = z.strictObject({
     .min(1)
     .default([1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000]),
   dispatchConcurrency: z.number().int().min(1).max(1024).default(16),
-  resultTimeoutMs: z.number().int().min(100).default(60_000),
+  /**
+   * @deprecated Never read by any role (a leftover of the first submit stage); still accepted so
+   * that files that set it load. Removed in the next minor release.
+   */
+  resultTimeoutMs: z.number().int().min(100).optional(),
 });
 
 /**
@@ -277,7 +281,6 @@ export const configSchema = z
     queues: queuesSchema.default({
       backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000],
       dispatchConcurrency: 16,
-      resultTimeoutMs: 60_000,
       lockDurationMs: 30_000,
       stalledIntervalMs: 15_000,
     }),

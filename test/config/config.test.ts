@@ -73,6 +73,13 @@ describe('configuration', () => {
     expect(config.mode).toBe('production');
     expect(config.redis.prefix).toBe('phala-bridge');
     expect(config.chains[0]).toMatchObject({ confirmations: 2, batch: { maxSize: 32 } });
+    // The relayer's queue locks default to the worker service's (docs/operations.md#configuration).
+    expect(config.queues).toMatchObject({ lockDurationMs: 30_000, stalledIntervalMs: 15_000 });
+  });
+
+  it('still loads a file that sets the deprecated queues.resultTimeoutMs, which nothing reads', () => {
+    const config = parseConfig({ chains: [evm], admin, queues: { resultTimeoutMs: 60_000 } }, 'test', {});
+    expect(config.queues).toMatchObject({ resultTimeoutMs: 60_000, lockDurationMs: 30_000 });
   });
 
   it('names every bad field by its path in one error', () => {
