@@ -278,12 +278,8 @@ export const configSchema = z
     mode: z.enum(['development', 'production']).default('production'),
     chains: z.array(chainSchema).min(1),
     redis: redisSchema.default({ url: 'redis://127.0.0.1:6379', prefix: 'phala-bridge', tls: false }),
-    queues: queuesSchema.default({
-      backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000],
-      dispatchConcurrency: 16,
-      lockDurationMs: 30_000,
-      stalledIntervalMs: 15_000,
-    }),
+    // `prefault`: an absent section is parsed as `{}`, so its defaults are the fields' own.
+    queues: queuesSchema.prefault({}),
     worker: workerSchema.optional(),
     gatekeeper: gatekeeperSchema.optional(),
     metrics: z.strictObject({ host, port: port.default(9464) }).default({ host: '127.0.0.1', port: 9464 }),
