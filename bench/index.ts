@@ -32,7 +32,9 @@ if (!json)
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
   );
 for (const file of files) {
-  const suite = (await import(pathToFileURL(path.join(dir, file)).href)) as BenchSuite;
+  const suite = (await import(pathToFileURL(path.join(dir, file)).href)) as Partial<BenchSuite>;
+  // Helpers of a suite (its child processes) live beside it and export no `run`.
+  if (typeof suite.name !== 'string' || typeof suite.run !== 'function') continue;
   if (only && !only.has(suite.name)) continue;
   if (!json) console.error(`\n## ${suite.name}`);
   const report = await suite.run();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
@@ -17,16 +17,12 @@ import { startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
 import { computeRequestIdFromInput } from '../../src/evm/request-id.js';
 import { createLogger } from '../../src/log/logger.js';
-import { originKey, requestJobId } from '../../src/protocol/origin.js';
+import { requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, confirmQueueName, requestQueueName } from '../../src/protocol/queue-names.js';
 import { type RequestJob, requestJobSchema } from '../../src/protocol/request-job.js';
-import { type ResultBatchJob, resultBatchJobId, resultBatchOf } from '../../src/protocol/result-batch-job.js';
+import { resultBatchOf } from '../../src/protocol/result-batch-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
-import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
-import type { SignBatchRequest } from '../../src/pruntime/enclave/executor.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
-import { resultJobOf } from '../../src/pruntime/worker/request-processor.js';
-import { ResultBatcher } from '../../src/pruntime/worker/result-batcher.js';
 import { type AdminClientParameters, getJourney } from '../../src/relayer/admin-client.js';
 import { buildChainAdapters } from '../../src/relayer/chains/build.js';
 import { RelayerDaemon } from '../../src/relayer/daemon.js';
@@ -43,6 +39,20 @@ import { createRedis } from '../../src/relayer/redis.js';
 import { sealInput } from '../../src/sdk/seal.js';
 import type { BenchReport } from '../index.js';
 import { type RequestSent, startLoadProcess } from './relayer-load.js';
+import {
+  type BenchWorkers,
+  CHAIN_ID,
+  ECHO,
+  GATEWAY,
+  type WorkerBatch,
+  type WorkersParameters,
+  executeIn,
+  feed,
+  openBenchEnclave,
+  presignIn,
+  startWorkers,
+  startWorkersProcess,
+} from './relayer-workers.js';
 
 export const name = 'relayer';
 
@@ -95,9 +105,6 @@ export const name = 'relayer';
  */
 
 const REDIS_URL = process.env.PHALA_BRIDGE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-const ECHO = 'export function handle(input, ctx) { return { public: input, sealed: "" }; }';
-const GATEWAY = '0x5fbdb2315678afecb367f032d93f642f64180aa3' as Hex;
-const CHAIN_ID = 31337;
 const FEEDERS = 8;
 const PIPELINE_REQUESTS = Number(process.env.BENCH_RELAYER_PIPELINE_REQUESTS ?? 600);
 /** The bench workers' batches (the worker service's ResultBatcher; 20 ms, its linger). */
@@ -117,8 +124,6 @@ const SENDERS = 10;
  * waiting on chain reads, so 8 keep the engine threads busy where 4 left them idle.
  */
 const WORKER_CONCURRENCY = Number(process.env.BENCH_RELAYER_WORKER_CONCURRENCY ?? 8);
-/** Queue slots of each bench worker (its BullMQ concurrency). */
-const WORKER_SLOTS = 4;
 /** argv[2] of the second relayer process (this file run by itself). */
 const CHILD_FLAG = '--bench-relayer-child';
 const SELF = fileURLToPath(import.meta.url);
@@ -142,16 +147,6 @@ async function within<T>(promise: Promise<T>, ms: number, message: () => string)
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Runs `task(i)` for i < n from `width` concurrent callers. */
-async function feed(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
 /** Runs `task(i)` for i < n at `perSecond`, not waiting for one to finish before the next. */
 async function paced(n: number, perSecond: number, task: (i: number) => Promise<void>): Promise<void> {
   const start = performance.now();
@@ -168,13 +163,12 @@ async function paced(n: number, perSecond: number, task: (i: number) => Promise<
 // ---------------------------------------------------------------- (a) queue pipeline
 
 type Mode = { width: number } | { perSecond: number };
-type Presigned = { job: RequestJob; result: ResultJob };
-/** The worker's result batching: `maxSize` 1 publishes every result as a batch of its own. */
-type WorkerBatch = { maxSize: number; maxDelayMs: number };
+/** Where the bench workers run: in a process of their own (as worker services do) or in this one. */
+type WorkersLayout = 'own process' | 'relayer process';
 
 /**
- * The contract, its key, one worker enclave holding it, and requests with the results that
- * enclave signed for them (the real enclave and engine, run before timing).
+ * The contract, its key, one worker enclave holding it (in this process and, on the same sealed
+ * data, in the workers process), and requests sealed to it.
  */
 async function pipelineWorld(dataDir: string) {
   const engine = await ContractEngine.start({ threads: Math.min(2, os.availableParallelism()) });
@@ -182,15 +176,8 @@ async function pipelineWorld(dataDir: string) {
   const contractId = toHex(generateKeyPair('x25519').publicKey);
   const contractKey = generateKeyPair('x25519');
   const origin = { kind: 'evm' as const, chainId: CHAIN_ID, gateway: GATEWAY };
-  const enclave = await Enclave.open({
-    dataDir: path.join(dataDir, 'worker'),
-    platform: new SimPlatform({
-      platformSecret: new Uint8Array(32).fill(7),
-      platformCaKey: new Uint8Array(32).fill(9),
-      measurement: new Uint8Array(32).fill(0x4d),
-    }),
-    engine,
-  });
+  const enclaveDir = path.join(dataDir, 'worker');
+  const enclave = await openBenchEnclave(enclaveDir, engine);
   await enclave.receiveKeyHandover({
     envelope: sealKeyHandover(fromHex(enclave.publicIdentity.x25519), {
       kind: 'contract',
@@ -201,8 +188,10 @@ async function pipelineWorld(dataDir: string) {
     epoch: 1,
     expectedPublicKey: contractKey.publicKey,
   });
-  const identity = enclave.publicIdentity;
-  const target = { kind: 'evm' as const, chainId: CHAIN_ID, verifyingContract: GATEWAY };
+  const execute = executeIn(enclave);
+  // Opened after the handover, so its enclave holds the contract key too.
+  const workersProcess = await startWorkersProcess({ redisUrl: REDIS_URL, dataDir: enclaveDir });
+  let presigned = new Map<string, ResultJob>();
   const responseKey = toHex(generateKeyPair('x25519').publicKey);
   const requester = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' as Hex;
   let nonce = 0n;
@@ -248,50 +237,29 @@ async function pipelineWorld(dataDir: string) {
     });
   }
 
-  /** What a worker does for one request: run the contract in the enclave, shape the signed result. */
-  async function execute(request: RequestJob): Promise<ResultJob> {
-    const executed = await enclave.execute({
-      contractId: request.contractId,
-      code: ECHO,
-      originKey: originKey(request.origin),
-      origin: { kind: 'evm', chainId: CHAIN_ID },
-      requester: fromHex(request.requester),
-      requestId: request.requestId,
-      sealedInput: fromHex(request.sealedInput),
-      responseKey: fromHex(request.responseKey),
-      state: null,
-      target,
-    });
-    return resultJobOf(
-      request,
-      requestJobId(request.origin, request.requestId),
-      executed,
-      identity,
-      Date.now(),
-    );
-  }
-
-  async function presign(n: number): Promise<Presigned[]> {
-    const jobs = requests(n);
-    const out: Presigned[] = [];
-    await feed(n, 4, async (i) => {
-      out[i] = { job: jobs[i]!, result: await execute(jobs[i]!) };
-    });
-    return out;
-  }
-
   return {
     cluster,
-    address: identity.address.toLowerCase(),
+    address: enclave.publicIdentity.address.toLowerCase(),
     requests,
-    execute,
-    presign,
-    /** The worker's batch signature over results this enclave produced (result-batcher.ts). */
-    signBatch: (request: SignBatchRequest) => enclave.signBatch(request),
-    close: () => engine.close(),
+    /**
+     * Runs `jobs` in both enclaves before the clock starts: an enclave signs a batch only over
+     * results it produced itself.
+     */
+    async presign(jobs: RequestJob[]): Promise<void> {
+      const [here] = await Promise.all([presignIn(execute, jobs), workersProcess.presign(jobs)]);
+      presigned = new Map([...presigned, ...here]);
+    },
+    startWorkers(redis: Redis, layout: WorkersLayout, p: WorkersParameters): Promise<BenchWorkers> {
+      return layout === 'own process'
+        ? workersProcess.start(p)
+        : startWorkers(redis, enclave, execute, presigned, p);
+    },
+    close: async () => {
+      await workersProcess.exit();
+      await engine.close();
+    },
   };
 }
-type PipelineWorld = Awaited<ReturnType<typeof pipelineWorld>>;
 
 /**
  * The chain side, in memory, on the Destination port: the bench worker is approved, every request
@@ -434,71 +402,6 @@ async function childMain(prefix: string, approved: string): Promise<void> {
     void daemon.close().finally(() => process.exit(0));
   });
   process.stdout.write('ready\n');
-}
-
-/**
- * `count` BullMQ consumers of the cluster queue (concurrency 4 each), each with the worker
- * service's ResultBatcher: results ready together go as ONE ResultBatchJob signed by the enclave
- * (a batch of one when `batch.maxSize` is 1). `presigned`: a worker takes the result the enclave
- * produced beforehand (the relayer's cost alone); otherwise it runs the request in the enclave.
- */
-async function startWorkers(
-  redis: Redis,
-  prefix: string,
-  world: PipelineWorld,
-  count: number,
-  presigned: Map<string, ResultJob> | null,
-  batch: WorkerBatch,
-) {
-  const results = new Queue(RESULT_QUEUE, { connection: redis, prefix });
-  const publish = async (job: ResultBatchJob) => {
-    await results.add('result', job, { jobId: resultBatchJobId(job) });
-  };
-  const executeMs = new Map<string, number>();
-  const workers = Array.from({ length: count }, () => {
-    let running = 0;
-    /** Jobs in this worker's queue slots, executing or waiting for their batch (as the service counts). */
-    let held = 0;
-    const batcher = new ResultBatcher({
-      maxSize: batch.maxSize,
-      maxDelayMs: batch.maxDelayMs,
-      running: () => running,
-      full: () => held >= WORKER_SLOTS,
-      sign: (request) => world.signBatch(request),
-      publish,
-    });
-    return new Worker(
-      requestQueueName(world.cluster),
-      async (job: Job) => {
-        const request = requestJobSchema.parse(job.data);
-        const id = requestJobId(request.origin, request.requestId);
-        const started = performance.now();
-        held++;
-        try {
-          running++;
-          let result: ResultJob;
-          try {
-            result = presigned?.get(id) ?? (await world.execute(request));
-          } finally {
-            running--;
-          }
-          executeMs.set(id, performance.now() - started);
-          await batcher.add(result);
-        } finally {
-          held--;
-        }
-      },
-      { connection: redis.duplicate(), prefix, concurrency: WORKER_SLOTS },
-    );
-  });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
-  return {
-    executeMs,
-    close: async () => {
-      await Promise.all(workers.map((w) => w.close()));
-      await results.close();
-    },
-  };
 }
 
 /** The journey stages a request passes in the pipeline, in order. */
@@ -655,46 +558,43 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     }
   };
   try {
-    const warm = await world.presign(20);
-    const main = await world.presign(PIPELINE_REQUESTS);
-    const presigned = new Map([...warm, ...main].map((p) => [p.result.jobId, p.result]));
-    const mainJobs = main.map((p) => p.job);
-    /** One measurement: `count` workers, optionally warmed up, then `jobs` fed in `mode` and timed. */
+    const warm = world.requests(20);
+    const mainJobs = world.requests(PIPELINE_REQUESTS);
+    await world.presign([...warm, ...mainJobs]);
+    /**
+     * One measurement: `count` workers (pre-run results or not) in `layout`, optionally warmed up,
+     * then `jobs` fed in `mode` and timed.
+     */
     const measure = (p: {
       count: number;
-      results: Map<string, ResultJob> | null;
+      presigned: boolean;
       jobs: RequestJob[];
       mode: Mode;
       warmUp: boolean;
       batch?: WorkerBatch;
       relayers?: number;
+      layout?: WorkersLayout;
     }) =>
       withDaemons(p.relayers ?? 1, async (observe, prefix) => {
-        const workers = await startWorkers(
-          redis,
+        const workers = await world.startWorkers(redis, p.layout ?? 'own process', {
           prefix,
-          world,
-          p.count,
-          p.results,
-          p.batch ?? PIPELINE_BATCH,
-        );
-        try {
-          if (p.warmUp)
-            await timePipeline(
-              redis,
-              prefix,
-              observe,
-              warm.map((w) => w.job),
-              { width: FEEDERS },
-            );
-          const timed = await timePipeline(redis, prefix, observe, p.jobs, p.mode);
-          const stages = await pipelineStages(redis, prefix, [...timed.latency.keys()]);
-          return { ...timed, rate: p.jobs.length / timed.seconds, executeMs: workers.executeMs, stages };
-        } finally {
+          cluster: world.cluster,
+          count: p.count,
+          presigned: p.presigned,
+          batch: p.batch ?? PIPELINE_BATCH,
+        });
+        const timed = await (async () => {
+          if (p.warmUp) await timePipeline(redis, prefix, observe, warm, { width: FEEDERS });
+          const run = await timePipeline(redis, prefix, observe, p.jobs, p.mode);
+          const stages = await pipelineStages(redis, prefix, [...run.latency.keys()]);
+          return { ...run, rate: p.jobs.length / run.seconds, stages };
+        })().catch(async (error: unknown) => {
           await workers.close();
-        }
+          throw error;
+        });
+        return { ...timed, executeMs: await workers.close() };
       });
-    const full = { results: presigned, jobs: mainJobs, mode: { width: FEEDERS }, warmUp: true } as const;
+    const full = { presigned: true, jobs: mainJobs, mode: { width: FEEDERS }, warmUp: true } as const;
     const raw = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { width: FEEDERS });
     prefixes.push(`{${base}-raw}`);
     rows.push({
@@ -732,6 +632,14 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     }
     figures.pipelineRatio = figures.pipelineRatio4Workers;
     figures.pipelineWorkerBatch = PIPELINE_BATCH.maxSize;
+    figures.pipelineWorkersLayout = 'own process';
+
+    // The layout of earlier reports: the workers (their queue consumers and batch signing) on the
+    // relayer's thread.
+    const shared = await measure({ ...full, count: 4, layout: 'relayer process' });
+    pipelineRow(`pipeline observe→confirmed, 4 workers × 4 in the relayer's process, ${batches}`, shared);
+    figures.pipelinePerSecond4WorkersInRelayerProcess = Math.round(shared.rate);
+    figures.pipelineRatio4WorkersInRelayerProcess = round(shared.rate / raw.rate, 3);
 
     const single = await measure({ ...full, count: 4, batch: { maxSize: 1, maxDelayMs: 0 } });
     pipelineRow('pipeline observe→confirmed, 4 workers × 4, batches of 1 (pre-signed results)', single);
@@ -773,7 +681,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     const n = Math.min(PIPELINE_REQUESTS, 300);
     const enclaveRun = await measure({
       count: 4,
-      results: null,
+      presigned: false,
       jobs: world.requests(n),
       mode: { width: FEEDERS },
       warmUp: false,
@@ -783,7 +691,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
       enclaveRun,
     );
     figures.pipelineEnclavePerSecond4Workers = Math.round(enclaveRun.rate);
-    figures.enclaveExecuteP50Ms = round(percentile([...enclaveRun.executeMs.values()], 50));
+    figures.enclaveExecuteP50Ms = round(percentile(enclaveRun.executeMs, 50));
   } finally {
     await world.close().catch(() => undefined);
     for (const prefix of prefixes) {
