@@ -72,9 +72,9 @@ export class GatewayRejectedError extends BaseError {
   /** @deprecated The same as `reason`. */
   readonly errorName: string;
   /**
-   * `reason` should be a gateway error name. Anything else (`'reverted'`, `'estimateGas failed'`,
-   * from callers not yet moved to `GatewayRevertedError`) is taken for what it is: an undecoded
-   * failure, which a retry may get past.
+   * `reason` should be a gateway error name (`gatewayFailure` makes one from a failed call).
+   * Anything else (`'reverted'`, `'estimateGas failed'`, as this project's helpers threw in 0.1.0)
+   * is taken for what it is: an undecoded failure, which a retry may get past.
    */
   constructor(reason: GatewayErrorName | (string & {}), parameters: BaseErrorParameters = {}) {
     super(`gateway rejected the transaction: ${reason}`, {

@@ -2,7 +2,15 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Hex, createPublicClient, createWalletClient, http, parseEther, parseGwei } from 'viem';
+import {
+  type Hex,
+  createPublicClient,
+  createWalletClient,
+  encodeErrorResult,
+  http,
+  parseEther,
+  parseGwei,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   estimateGas,
@@ -23,6 +31,8 @@ import {
   SubmitterError,
   WatcherRpcError,
 } from '../../src/evm/errors.js';
+import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
+import { gatewayFailure } from '../../src/evm/gateway/decode-error.js';
 import { QuorumNotReachedError } from '../../src/evm/proofs/errors.js';
 import { TransactionRejectedError } from '../../src/phala/errors.js';
 import { LightClientError } from '../../src/phala/light-client/errors.js';
@@ -109,6 +119,27 @@ const OURS: readonly (readonly [string, unknown, Retry])[] = [
     'retry',
   ],
   ['gateway refusal WrongEpoch (set update in flight)', new GatewayRejectedError('WrongEpoch'), 'retry'],
+  [
+    'gatewayFailure of a revert carrying RequestExpired: that refusal',
+    gatewayFailure(
+      new Error('execution reverted', {
+        cause: {
+          data: encodeErrorResult({
+            abi: phalaBridgeGatewayAbi,
+            errorName: 'RequestExpired',
+            args: [`0x${'cd'.repeat(32)}`],
+          }),
+        },
+      }),
+      'could not be priced',
+    ),
+    'never',
+  ],
+  [
+    'gatewayFailure of a failure with no gateway error: GatewayRevertedError',
+    gatewayFailure(new Error('execution reverted'), 'could not be priced'),
+    'retry',
+  ],
   [
     'old-style GatewayRejectedError("reverted"): not a gateway error',
     new GatewayRejectedError('reverted'),

@@ -8,9 +8,10 @@ import { type EvmDevnet, startEvmDevnet } from '../../src/devnet/evm/setup.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { GatewayRejectedError, SubmitterError } from '../../src/evm/errors.js';
 import { encodeFulfill } from '../../src/evm/gateway/fulfill.js';
+import { fulfillmentGasBound } from '../../src/evm/gateway/fulfillment-gas.js';
 import { encodeRequest } from '../../src/evm/gateway/request.js';
 import { signFulfillment } from '../../src/evm/sign.js';
-import { submitFulfillment } from '../../src/evm/submitter/submit-fulfillment.js';
+import { submitFulfillment, submitFulfillmentBatch } from '../../src/evm/submitter/submit-fulfillment.js';
 import {
   EvmSubmitter,
   type EvmSubmitterOptions,
@@ -18,7 +19,15 @@ import {
 } from '../../src/evm/submitter/submitter.js';
 import type { FulfillmentInput } from '../../src/evm/types.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { type GatewayFixture, TestMode, gatewayFixture, makeWorker, rand32, randBytes } from './fixture.js';
+import {
+  type GatewayFixture,
+  TestMode,
+  gatewayFixture,
+  makeWorker,
+  rand32,
+  randBytes,
+  signedBatch,
+} from './fixture.js';
 
 let f: GatewayFixture;
 let redis: Redis;
@@ -171,6 +180,11 @@ describe('submitFulfillment', () => {
       signature,
     });
     expect(first).toMatchObject({ status: 'fulfilled', result: 'Delivered', worker: f.worker.address });
+    // Priced as the relayer prices it: the bound from the call's shape, proven by one eth_call.
+    const sent = await f.clients.publicClient.getTransaction({
+      hash: (first as { receipt: { transactionHash: Hex } }).receipt.transactionHash,
+    });
+    expect(sent.gas).toBe(fulfillmentGasBound({ batches: [{ items: [input] }], data: sent.input }));
     const again = await submitFulfillment(s, f.clients.publicClient, {
       gateway: f.dev.gateway,
       fulfillment: input,
@@ -190,6 +204,42 @@ describe('submitFulfillment', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayRejectedError);
     expect((error as GatewayRejectedError).errorName).toBe('WorkerNotAuthorized');
+  });
+});
+
+describe('submitFulfillmentBatch', () => {
+  it("delivers a signed batch at its gas bound; an item answered meanwhile is the gateway's NotPending", async () => {
+    await f.setMode(TestMode.Store);
+    const s = submitter(f.dev, 3);
+    const items = [f.outputs(await f.request()), f.outputs(await f.request()), f.outputs(await f.request())];
+    const { signature } = signedBatch(f, items, f.worker);
+    // The second is answered alone first.
+    await submitFulfillment(s, f.clients.publicClient, {
+      gateway: f.dev.gateway,
+      fulfillment: items[1]!,
+      signature: signFulfillment(f.dev.domain, items[1]!, f.worker.secretKey),
+    });
+    const { receipt, results } = await submitFulfillmentBatch(s, f.clients.publicClient, {
+      gateway: f.dev.gateway,
+      items,
+      signature,
+    });
+    expect(receipt?.status).toBe('success');
+    expect(items.map((i) => results.get(i.request.requestId))).toEqual([
+      'Delivered',
+      'NotPending',
+      'Delivered',
+    ]);
+    const sent = await f.clients.publicClient.getTransaction({ hash: receipt!.transactionHash });
+    expect(sent.gas).toBe(fulfillmentGasBound({ batches: [{ items }], data: sent.input }));
+    // Nothing left pending: nothing is sent.
+    const again = await submitFulfillmentBatch(s, f.clients.publicClient, {
+      gateway: f.dev.gateway,
+      items,
+      signature,
+    });
+    expect(again.receipt).toBeNull();
+    expect([...again.results.values()]).toEqual(['NotPending', 'NotPending', 'NotPending']);
   });
 });
 

@@ -1,5 +1,6 @@
 import { type Hex, decodeErrorResult } from 'viem';
 import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
+import { GatewayRejectedError, GatewayRevertedError } from '../errors.js';
 
 export type DecodedGatewayError = { name: string; args: readonly unknown[] };
 
@@ -32,4 +33,23 @@ export function decodeGatewayError(error: unknown): DecodedGatewayError | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * What a failed gateway call or gas estimate means to its caller: `GatewayRejectedError` naming
+ * the gateway's error (whether a retry helps is that error's own), or `GatewayRevertedError`
+ * (`shortMessage`, retryable) when there is no gateway error to name.
+ */
+export function gatewayFailure(
+  error: unknown,
+  shortMessage: string,
+): GatewayRejectedError | GatewayRevertedError {
+  const decoded = decodeGatewayError(error);
+  if (!decoded) return new GatewayRevertedError(shortMessage, { cause: error });
+  return new GatewayRejectedError(decoded.name, {
+    cause: error,
+    ...(decoded.args.length
+      ? { details: JSON.stringify(decoded.args, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) }
+      : {}),
+  });
 }

@@ -1,8 +1,9 @@
 import { type Address, type Hex, type TransactionReceipt, parseEventLogs } from 'viem';
 import { phalaBridgeGatewayAbi } from '../artifacts/PhalaBridgeGateway.js';
-import { GatewayRejectedError } from '../errors.js';
-import { decodeGatewayError } from '../gateway/decode-error.js';
+import { GatewayRevertedError } from '../errors.js';
+import { decodeGatewayError, gatewayFailure } from '../gateway/decode-error.js';
 import { encodeFulfill, encodeFulfillBatch } from '../gateway/fulfill.js';
+import { fulfillmentGasBound } from '../gateway/fulfillment-gas.js';
 import { fulfillmentOutcomes } from '../gateway/fulfillment-outcomes.js';
 import { isRequestPending } from '../gateway/read.js';
 import { type FulfillResult, type FulfillmentInput, fulfillResultName } from '../types.js';
@@ -13,7 +14,10 @@ export type SubmitFulfillmentParameters = {
   fulfillment: FulfillmentInput;
   /** The worker's EIP-712 `Fulfillment` signature (65 bytes). */
   signature: Hex;
-  /** Gas limit; default: estimate × multiplier. */
+  /**
+   * Gas limit; default: `fulfillmentGasBound`, proven by one `eth_call` (`EvmSubmitter.gasWithin`),
+   * or the node's estimate × multiplier when the bound does not go through.
+   */
   gas?: bigint;
 };
 
@@ -41,7 +45,7 @@ export async function submitFulfillment(
   let gas = p.gas;
   if (gas === undefined) {
     try {
-      gas = await submitter.estimateGas({ to: p.gateway, data });
+      gas = await provenGas(submitter, p.gateway, data, [p.fulfillment]);
     } catch (error) {
       return rejected(error, await pending());
     }
@@ -49,7 +53,9 @@ export async function submitFulfillment(
   const { receipt } = await submitter.submit({ to: p.gateway, data, gas });
   if (receipt.status !== 'success') {
     if (!(await pending())) return { status: 'already-fulfilled', receipt };
-    throw new GatewayRejectedError('reverted', { details: `transaction ${receipt.transactionHash}` });
+    throw new GatewayRevertedError('the fulfillment transaction reverted', {
+      transactionHash: receipt.transactionHash,
+    });
   }
   const [event] = parseEventLogs({
     abi: phalaBridgeGatewayAbi,
@@ -57,7 +63,9 @@ export async function submitFulfillment(
     eventName: 'RequestFulfilled',
   });
   if (!event)
-    throw new GatewayRejectedError('no RequestFulfilled event', { details: receipt.transactionHash });
+    throw new GatewayRevertedError('the fulfillment transaction has no RequestFulfilled event', {
+      transactionHash: receipt.transactionHash,
+    });
   return {
     status: 'fulfilled',
     result: fulfillResultName(event.args.result),
@@ -66,21 +74,28 @@ export async function submitFulfillment(
   };
 }
 
+/**
+ * The gas limit the relayer gives the same call: the bound from the call's shape when one
+ * `eth_call` at it goes through, else the node's estimate, whose revert names the gateway's error.
+ */
+function provenGas(
+  submitter: EvmSubmitter,
+  gateway: Address,
+  data: Hex,
+  items: readonly FulfillmentInput[],
+): Promise<bigint> {
+  return submitter.gasWithin({ to: gateway, data }, fulfillmentGasBound({ batches: [{ items }], data }));
+}
+
 /** Only the gateway's own logs: a callback can emit look-alike events from its own address. */
 export function gatewayLogs(receipt: TransactionReceipt, gateway: Address) {
   return receipt.logs.filter((l) => l.address.toLowerCase() === gateway.toLowerCase());
 }
 
 function rejected(error: unknown, stillPending: boolean): { status: 'already-fulfilled'; receipt: null } {
-  const decoded = decodeGatewayError(error);
-  if (!stillPending || decoded?.name === 'RequestNotPending')
+  if (!stillPending || decodeGatewayError(error)?.name === 'RequestNotPending')
     return { status: 'already-fulfilled', receipt: null };
-  throw new GatewayRejectedError(decoded?.name ?? 'estimateGas failed', {
-    cause: error,
-    details: decoded
-      ? JSON.stringify(decoded.args, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
-      : undefined,
-  });
+  throw gatewayFailure(error, 'the fulfillment could not be priced');
 }
 
 export type SubmitFulfillmentBatchParameters = {
@@ -88,6 +103,7 @@ export type SubmitFulfillmentBatchParameters = {
   items: readonly FulfillmentInput[];
   /** The worker's EIP-712 `FulfillmentBatch` signature over all `items`, in this order. */
   signature: Hex;
+  /** Gas limit; default as for `submitFulfillment`. */
   gas?: bigint;
 };
 
@@ -119,15 +135,16 @@ export async function submitFulfillmentBatch(
   let gas = p.gas;
   if (gas === undefined) {
     try {
-      gas = await submitter.estimateGas({ to: p.gateway, data });
+      gas = await provenGas(submitter, p.gateway, data, p.items);
     } catch (error) {
-      const decoded = decodeGatewayError(error);
-      throw new GatewayRejectedError(decoded?.name ?? 'estimateGas failed', { cause: error });
+      throw gatewayFailure(error, 'the fulfillment batch could not be priced');
     }
   }
   const { receipt } = await submitter.submit({ to: p.gateway, data, gas });
   if (receipt.status !== 'success')
-    throw new GatewayRejectedError('reverted', { details: `transaction ${receipt.transactionHash}` });
+    throw new GatewayRevertedError('the fulfillment batch transaction reverted', {
+      transactionHash: receipt.transactionHash,
+    });
   // A duplicate item is skipped after its first copy landed: the landed result is kept.
   for (const [requestId, code] of fulfillmentOutcomes(receipt, p.gateway)) results.set(requestId, code);
   return { receipt, results };

@@ -1,7 +1,7 @@
 import type { Address, Hex, TransactionReceipt } from 'viem';
 import type { ContractRegistration, WorkerRegistration } from '../../crypto/proofs.js';
-import { GatewayRejectedError } from '../errors.js';
-import { decodeGatewayError } from '../gateway/decode-error.js';
+import { GatewayRejectedError, GatewayRevertedError } from '../errors.js';
+import { gatewayFailure } from '../gateway/decode-error.js';
 import { getContractInfo, getGatekeeperSet, getWorkerInfo } from '../gateway/read.js';
 import { encodeRegisterContract, encodeRegisterWorker } from '../gateway/registry.js';
 import type { EvmSubmitter } from './submitter.js';
@@ -18,12 +18,13 @@ async function send(submitter: EvmSubmitter, gateway: Address, data: Hex): Promi
   try {
     gas = await submitter.estimateGas({ to: gateway, data });
   } catch (error) {
-    const decoded = decodeGatewayError(error);
-    throw new GatewayRejectedError(decoded?.name ?? 'estimateGas failed', { cause: error });
+    throw gatewayFailure(error, 'the registration could not be priced');
   }
   const { receipt } = await submitter.submit({ to: gateway, data, gas });
   if (receipt.status !== 'success')
-    throw new GatewayRejectedError('reverted', { details: receipt.transactionHash });
+    throw new GatewayRevertedError('the registration transaction reverted', {
+      transactionHash: receipt.transactionHash,
+    });
   return receipt;
 }
 

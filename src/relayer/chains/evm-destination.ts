@@ -2,8 +2,7 @@ import { type Address, type Client, type Hex, parseTransaction } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { getBlockNumber, getTransactionCount } from 'viem/actions';
 import { InvalidInputError, errorMessage } from '../../base/errors.js';
-import { GatewayRejectedError, SubmitterError } from '../../evm/errors.js';
-import { decodeGatewayError } from '../../evm/gateway/decode-error.js';
+import { gatewayFailure } from '../../evm/gateway/decode-error.js';
 import { encodeFulfill, encodeFulfillBatch, encodeFulfillBatches } from '../../evm/gateway/fulfill.js';
 import { fulfillmentOutcomes } from '../../evm/gateway/fulfillment-outcomes.js';
 import { getGatekeeperSet, isRequestPending, isWorkerAuthorized } from '../../evm/gateway/read.js';
@@ -214,7 +213,7 @@ export class EvmDestination implements Destination {
     try {
       gas = await this.#submitter.gasWithin({ to, data }, bound, { simulate: simulateFirst(batches) });
     } catch (error) {
-      throw gatewayRefusal(error);
+      throw gatewayFailure(error, 'the fulfilment could not be priced');
     }
     const sent = await this.#submitter.send(
       { to, data, gas },
@@ -364,15 +363,6 @@ export function itemResultOfCode(code: FulfillResult): ItemResult {
     default:
       return { kind: 'refused', code, retryable: false };
   }
-}
-
-/** A failed estimate: the gateway's decoded refusal (final), or a plain failure (retry later). */
-function gatewayRefusal(error: unknown): Error {
-  const decoded = decodeGatewayError(error);
-  if (!decoded)
-    return new SubmitterError('the fulfilment could not be estimated', { cause: error, retry: 'retry' });
-  // Whether a retry can help is the gateway error's own (WorkerNotAuthorized can heal).
-  return new GatewayRejectedError(decoded.name, { cause: error });
 }
 
 function fulfillmentInputOf({ request, result }: SubmitItem): FulfillmentInput {
