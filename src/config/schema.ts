@@ -38,7 +38,7 @@ export const evmChainSchema = z.strictObject({
    */
   rpcBatchSize: z.number().int().min(0).max(1_000).default(32),
   signer: secretSchema.optional(),
-  batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
+  batch: batchSchema.prefault({}),
   /** A transaction not mined after this long is replaced with a higher fee (same nonce). */
   replaceAfterMs: z.number().int().min(500).default(30_000),
   /** The most the submitter ever offers per gas, replacements included. */
@@ -52,7 +52,7 @@ export const phalaChainSchema = z.strictObject({
   /** Suri or 0x-seed of the account that pays for fulfill/commitState extrinsics. */
   signer: secretSchema.optional(),
   signerType: z.enum(['sr25519', 'ed25519', 'ecdsa']).default('sr25519'),
-  batch: batchSchema.default({ maxSize: 32, maxDelayMs: 500 }),
+  batch: batchSchema.prefault({}),
   /** Its own para id on the relay network, for tracking XCM responses. */
   paraId: z.number().int().min(0).optional(),
   /** Expected block time: turns a request's deadline block into a time. */
@@ -209,7 +209,7 @@ export const workerSchema = z.strictObject({
   trust: workerTrustSchema,
   concurrency: z.number().int().min(1).max(256).default(4),
   dataDir: z.string().min(1),
-  http: z.strictObject({ host, port: port.default(8100) }).default({ host: '127.0.0.1', port: 8100 }),
+  http: z.strictObject({ host, port: port.default(8100) }).prefault({}),
   attestation: teePlatformSchema,
   /**
    * Suri of an account that tops up the worker's own chain account (the ecdsa account of its
@@ -231,7 +231,7 @@ export const workerSchema = z.strictObject({
       maxSize: z.number().int().min(1).max(256).default(16),
       maxDelayMs: z.number().int().min(0).max(10_000).default(50),
     })
-    .default({ maxSize: 16, maxDelayMs: 50 }),
+    .prefault({}),
 });
 
 export const gatekeeperSchema = z.strictObject({
@@ -277,12 +277,13 @@ export const configSchema = z
   .strictObject({
     mode: z.enum(['development', 'production']).default('production'),
     chains: z.array(chainSchema).min(1),
-    redis: redisSchema.default({ url: 'redis://127.0.0.1:6379', prefix: 'phala-bridge', tls: false }),
-    // `prefault`: an absent section is parsed as `{}`, so its defaults are the fields' own.
+    // `prefault`, here and in every section: an absent section is parsed as `{}`, so its defaults
+    // are its fields' own, written once.
+    redis: redisSchema.prefault({}),
     queues: queuesSchema.prefault({}),
     worker: workerSchema.optional(),
     gatekeeper: gatekeeperSchema.optional(),
-    metrics: z.strictObject({ host, port: port.default(9464) }).default({ host: '127.0.0.1', port: 9464 }),
+    metrics: z.strictObject({ host, port: port.default(9464) }).prefault({}),
     /** The relayer's admin API (docs/operations.md#admin-api): a token is required beyond loopback and in production. */
     admin: z
       .strictObject({
@@ -292,13 +293,13 @@ export const configSchema = z
         /** Host names (Host header) the API answers to beside its listening host, localhost and IP literals. */
         allowedHosts: z.array(z.string().min(1).max(253)).default([]),
       })
-      .default({ host: '127.0.0.1', port: 8090, allowedHosts: [] }),
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
         pretty: z.boolean().optional(),
       })
-      .default({ level: 'info' }),
+      .prefault({}),
     shutdownGraceMs: z.number().int().min(0).default(30_000),
     checkpointFile: z.string().optional(),
     recordTape: z.string().optional(),
