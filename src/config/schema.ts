@@ -129,6 +129,14 @@ const jobLockFields = {
   stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
 };
 
+/** BullMQ's Worker options for a section's job lock fields (the relayer's `queues`, a `worker`). */
+export function jobLockOptions(section: { lockDurationMs: number; stalledIntervalMs: number }): {
+  lockDuration: number;
+  stalledInterval: number;
+} {
+  return { lockDuration: section.lockDurationMs, stalledInterval: section.stalledIntervalMs };
+}
+
 export const queuesSchema = z.strictObject({
   ...jobLockFields,
   /** Retry delays in ms, used in order; the last repeats until the request's deadline. */

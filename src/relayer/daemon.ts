@@ -3,7 +3,7 @@ import { Cluster } from 'ioredis';
 import { type Job, QueueEvents, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorMessage } from '../base/errors.js';
-import type { Config } from '../config/schema.js';
+import { type Config, jobLockOptions } from '../config/schema.js';
 import { type RequestJob, requestJobSchema } from '../protocol/request-job.js';
 import type { TapeObservation } from '../protocol/tape.js';
 import { requestJobId } from '../protocol/origin.js';
@@ -301,12 +301,6 @@ export class RelayerDaemon {
     });
   }
 
-  /** The stages' queue locks (`queues.lockDurationMs`): how soon a dead process's jobs go on elsewhere. */
-  #jobLock(): { lockDuration: number; stalledInterval: number } {
-    const { lockDurationMs, stalledIntervalMs } = this.#p.config.queues;
-    return { lockDuration: lockDurationMs, stalledInterval: stalledIntervalMs };
-  }
-
   /** Prepare runs in every process: workers' batches are checked wherever there is room. */
   #startPrepare(): void {
     const { config, logger } = this.#p;
@@ -323,7 +317,7 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.results.name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
-      ...this.#jobLock(),
+      ...jobLockOptions(this.#p.config.queues),
       concurrency: config.queues.dispatchConcurrency,
       settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
     });
@@ -349,7 +343,7 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.confirm(destination.chain).name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
-      ...this.#jobLock(),
+      ...jobLockOptions(this.#p.config.queues),
       // Each look is a few reads; a job waits between looks in the delayed set, not here.
       concurrency: 32,
     });
@@ -376,7 +370,7 @@ export class RelayerDaemon {
     const worker = new Worker(this.queues.submit(destination.chain).name, stage.process, {
       connection: this.redis,
       prefix: this.#prefix,
-      ...this.#jobLock(),
+      ...jobLockOptions(this.#p.config.queues),
       // A job is active only until its transaction leaves: enough for a few transactions' worth
       // of batches to gather while one is being signed.
       concurrency: Math.max(2 * destination.batch.maxSize, 16),

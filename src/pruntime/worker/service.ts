@@ -2,7 +2,12 @@ import { availableParallelism } from 'node:os';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { type Hex, toHex } from '../../base/bytes.js';
 import { errorMessage } from '../../base/errors.js';
-import type { Config, PhalaChainConfig, WorkerConfig } from '../../config/schema.js';
+import {
+  type Config,
+  type PhalaChainConfig,
+  type WorkerConfig,
+  jobLockOptions,
+} from '../../config/schema.js';
 import { type Logger, createLogger } from '../../log/logger.js';
 import { type PhalaClient, closePhalaClient, createPhalaClient } from '../../phala/client.js';
 import { signerFromUri } from '../../phala/signers.js';
@@ -493,8 +498,7 @@ export class WorkerService {
         prefix: config.redis.prefix,
         autorun: false,
         concurrency: queueSlotsFor(worker.concurrency),
-        lockDuration: worker.lockDurationMs,
-        stalledInterval: worker.stalledIntervalMs,
+        ...jobLockOptions(worker),
         maxStalledCount: worker.maxStalledCount,
         name: identity.address.toLowerCase(),
         settings: { backoffStrategy: scheduleBackoffStrategy(config.queues.backoffMs) },
