@@ -68,8 +68,11 @@ export const name = 'relayer';
  * do). Workers are BullMQ consumers of the cluster queue publishing what a worker service
  * publishes: ONE ResultBatchJob per worker batch, grouped and signed by the worker's own
  * ResultBatcher with the real enclave (sim TEE) and QuickJS engine on a one-line stateless
- * contract. The results are executed before timing (the relayer's cost alone; the worker
- * service's chain reads are left out, see the pruntime-worker suite).
+ * contract (relayer-workers.ts). They run in a process of their own, as worker services do, so
+ * this process's thread is the relayer's; one row runs them in this process instead (the layout
+ * of reports before 2026-12-07, `pipelineRatio4WorkersInRelayerProcess`). The results are
+ * executed before timing (the relayer's cost alone; the worker service's chain reads are left
+ * out, see the pruntime-worker suite).
  * End point: a request is done when the confirm job of the transaction carrying it completes
  * (QueueEvents `completed` on `confirm-bench`, timed when the event arrives, before the job is
  * read for its requests); the confirm stage has recorded the journey's `confirmed` by then. Median
