@@ -157,6 +157,8 @@ async function loadMain(options: LoadOptions): Promise<void> {
       }),
     );
   });
+  // A bench stopped hard (an error, Ctrl-C) leaves no process of this kind behind.
+  process.once('disconnect', () => process.exit(0));
   post({ kind: 'ready' });
 }
 
