@@ -10,7 +10,10 @@ const TRIVIAL = 'export function handle(input) { return { public: input }; }';
 let engine: ContractEngine;
 
 beforeAll(async () => {
-  engine = await ContractEngine.start();
+  // The wall-clock watchdog has tests of its own (`hasty` below). Under a loaded CI machine its
+  // default 5 s ended a slow recursion bomb first (OutOfGas by the clock), hiding the
+  // StackOverflow these tests look for.
+  engine = await ContractEngine.start({ callTimeoutMs: 60_000 });
 });
 afterAll(async () => {
   await engine?.close();
