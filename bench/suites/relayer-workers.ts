@@ -6,11 +6,13 @@ import { Redis } from 'ioredis';
 import type { Hex } from 'viem';
 import { z } from 'zod';
 import { fromHex } from '../../src/base/bytes.js';
+import { errorMessage } from '../../src/base/errors.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName } from '../../src/protocol/queue-names.js';
 import { type RequestJob, requestJobSchema } from '../../src/protocol/request-job.js';
 import { type ResultBatchJob, resultBatchJobId } from '../../src/protocol/result-batch-job.js';
 import type { ResultJob } from '../../src/protocol/result-job.js';
+import { hex32Schema } from '../../src/protocol/schemas.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
 import { resultJobOf } from '../../src/pruntime/worker/request-processor.js';
@@ -35,8 +37,19 @@ export const CHAIN_ID = 31337;
 /** Queue slots of each bench worker (its BullMQ concurrency). */
 const WORKER_SLOTS = 4;
 
-/** The worker's result batching: `maxSize` 1 publishes every result as a batch of its own. */
-export type WorkerBatch = { maxSize: number; maxDelayMs: number };
+/** One set of workers, as a measurement asks for it (and as the workers process reads it). */
+const workersParametersSchema = z.strictObject({
+  prefix: z.string(),
+  cluster: hex32Schema,
+  /** How many workers, each a BullMQ consumer with WORKER_SLOTS slots. */
+  count: z.number().int().positive(),
+  /** Take each request's pre-run result, or run the request in the enclave when false. */
+  presigned: z.boolean(),
+  /** The worker's result batching: `maxSize` 1 publishes every result as a batch of its own. */
+  batch: z.strictObject({ maxSize: z.number().int().positive(), maxDelayMs: z.number().min(0) }),
+});
+export type WorkersParameters = z.infer<typeof workersParametersSchema>;
+export type WorkerBatch = WorkersParameters['batch'];
 
 /** Opens (or makes, on first use) the bench worker's enclave under `dataDir`. */
 export function openBenchEnclave(dataDir: string, engine: ContractEngine): Promise<Enclave> {
@@ -100,16 +113,6 @@ export async function presignIn(
   });
   return out;
 }
-
-export type WorkersParameters = {
-  prefix: string;
-  cluster: Hex;
-  /** How many workers, each a BullMQ consumer with WORKER_SLOTS slots. */
-  count: number;
-  /** Take each request's pre-run result, or run the request in the enclave when false. */
-  presigned: boolean;
-  batch: WorkerBatch;
-};
 
 /** Running workers; `close` stops them and gives each request's execute time (ms). */
 export type BenchWorkers = { close: () => Promise<number[]> };
@@ -178,20 +181,9 @@ export async function startWorkers(
 const processOptionsSchema = z.strictObject({ redisUrl: z.string(), dataDir: z.string() });
 type ProcessOptions = z.infer<typeof processOptionsSchema>;
 
-const hexSchema = z.string().regex(/^0x[0-9a-fA-F]*$/) as unknown as z.ZodType<Hex>;
 const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('presign'), id: z.number(), jobs: z.array(requestJobSchema) }),
-  z.strictObject({
-    kind: z.literal('start'),
-    id: z.number(),
-    workers: z.strictObject({
-      prefix: z.string(),
-      cluster: hexSchema,
-      count: z.number().int().positive(),
-      presigned: z.boolean(),
-      batch: z.strictObject({ maxSize: z.number().int().positive(), maxDelayMs: z.number().min(0) }),
-    }),
-  }),
+  z.strictObject({ kind: z.literal('start'), id: z.number(), workers: workersParametersSchema }),
   z.strictObject({ kind: z.literal('stop'), id: z.number() }),
   z.strictObject({ kind: z.literal('exit') }),
 ]);
@@ -302,12 +294,7 @@ async function workersMain(options: ProcessOptions): Promise<void> {
           post({ kind: 'done', id: command.id, ...(executeMs ? { executeMs } : {}) });
       },
       (error: unknown) => {
-        if (command.kind !== 'exit')
-          post({
-            kind: 'failed',
-            id: command.id,
-            message: error instanceof Error ? error.message : String(error),
-          });
+        if (command.kind !== 'exit') post({ kind: 'failed', id: command.id, message: errorMessage(error) });
       },
     );
   });

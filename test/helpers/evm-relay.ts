@@ -22,6 +22,7 @@ import { testConsumerAbi } from '../../src/evm/artifacts/testing/index.js';
 import { getGatekeeperSet } from '../../src/evm/gateway/read.js';
 import { Enclave, SimPlatform } from '../../src/pruntime/enclave/index.js';
 import { ContractEngine } from '../../src/pruntime/engine/engine.js';
+import { resultJobOf } from '../../src/pruntime/worker/request-processor.js';
 import { originKey, requestJobId } from '../../src/protocol/origin.js';
 import { RESULT_QUEUE, requestQueueName, resultJobIdOf } from '../../src/protocol/queue-names.js';
 import { type ResultBatchJob, resultBatchJobId } from '../../src/protocol/result-batch-job.js';
@@ -343,22 +344,7 @@ export async function startEvmRelayFixture(options: EvmRelayFixtureOptions = {})
           target,
         });
         const id = requestJobId(request.origin, request.requestId);
-        const result: ResultJob = {
-          v: 1,
-          jobId: id,
-          origin: request.origin,
-          requestId: request.requestId,
-          contractId: request.contractId,
-          cluster: request.cluster,
-          worker: { address: enclave.publicIdentity.address, publicKey: enclave.publicIdentity.secp256k1 },
-          status: executed.status,
-          publicOutput: toHex(executed.publicOutput),
-          sealedOutput: toHex(executed.sealedOutput),
-          stateRoot: executed.stateRoot,
-          proof: executed.proof,
-          gasUsed: executed.gasUsed,
-          producedAt: Date.now(),
-        };
+        const result = resultJobOf(request, id, executed, enclave.publicIdentity, Date.now());
         const bullId = resultJobIdOf(id, enclave.publicIdentity.address);
         await new Promise<void>((resolve, reject) => {
           pending.push({ result, bullId, done: (e) => (e ? reject(e) : resolve()) });
