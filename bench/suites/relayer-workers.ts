@@ -234,6 +234,7 @@ export async function startWorkersProcess(options: ProcessOptions) {
     });
   await ready;
   return {
+    pid: child.pid,
     /** Runs `jobs` in the process's enclave now, for workers started with `presigned`. */
     presign: async (jobs: RequestJob[]) => {
       await ask({ kind: 'presign', id: nextId++, jobs });

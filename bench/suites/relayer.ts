@@ -38,6 +38,7 @@ import { stageJobOptions } from '../../src/relayer/queues.js';
 import { createRedis } from '../../src/relayer/redis.js';
 import { sealInput } from '../../src/sdk/seal.js';
 import type { BenchReport } from '../index.js';
+import { cpuMeter, cpuPerUnit, localRedisPid } from './cpu-time.js';
 import { type RequestSent, startLoadProcess } from './relayer-load.js';
 import {
   type BenchWorkers,
@@ -83,6 +84,12 @@ export const name = 'relayer';
  * file) running a second daemon with the same in-memory destination, so prepare and confirm work
  * spreads over both (`pipelineScale2Relayers`, the 2-process rate ÷ the 1-process rate). Latency
  * at half the peak rate.
+ * CPU: each timed window also counts the CPU time of every process in it (cpu-time.ts: this
+ * relayer, a second one, the workers process, and Redis when it runs on this machine), per request
+ * (`pipelineCpuMsPerRequest4Workers`, `…2Relayers`; per job for raw BullMQ,
+ * `rawBullmqCpuMsPerJob`), with the share of all cores kept busy (`pipelineCpuBusy…`). When both
+ * runs keep the cores busy, the rate ratio is the inverse ratio of those costs
+ * (`pipelineCpuCostRatio`): a figure that moves with the code, not with the host's load.
  *
  * (b) End to end on the devnet (`startDevnet`: relay + Phala-style + sibling chains, Hardhat
  * gateway, gatekeeper, 2 real worker services running 8 requests each at once, relayer), with a
@@ -109,7 +116,7 @@ export const name = 'relayer';
 
 const REDIS_URL = process.env.PHALA_BRIDGE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const FEEDERS = 8;
-const PIPELINE_REQUESTS = Number(process.env.BENCH_RELAYER_PIPELINE_REQUESTS ?? 600);
+const PIPELINE_REQUESTS = Number(process.env.BENCH_RELAYER_PIPELINE_REQUESTS ?? 2000);
 /** The bench workers' batches (the worker service's ResultBatcher; 20 ms, its linger). */
 const PIPELINE_BATCH = {
   maxSize: Number(process.env.BENCH_RELAYER_PIPELINE_WORKER_BATCH ?? 4),
@@ -243,6 +250,7 @@ async function pipelineWorld(dataDir: string) {
   return {
     cluster,
     address: enclave.publicIdentity.address.toLowerCase(),
+    workersPid: workersProcess.pid,
     requests,
     /**
      * Runs `jobs` in both enclaves before the clock starts: an enclave signs a batch only over
@@ -389,6 +397,7 @@ async function startChildRelayer(prefix: string, approved: string) {
     throw error;
   });
   return {
+    pid: child.pid,
     close: async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -503,7 +512,7 @@ async function timePipeline(
 }
 
 /** Raw BullMQ: add → process of empty jobs, fed like the pipeline. */
-async function rawBullmq(redis: Redis, prefix: string, n: number, mode: Mode) {
+async function rawBullmq(redis: Redis, prefix: string, n: number, mode: Mode, redisPid?: number) {
   const name = `raw-${Math.random().toString(36).slice(2, 8)}`;
   const queue = new Queue(name, { connection: redis, prefix });
   const addedAt = new Map<string, number>();
@@ -520,6 +529,7 @@ async function rawBullmq(redis: Redis, prefix: string, n: number, mode: Mode) {
     if (latency.length === n) resolveDone();
   });
   await worker.waitUntilReady();
+  const cpu = await cpuMeter({ bench: process.pid, redis: redisPid }).start();
   const first = performance.now();
   const one = async (i: number) => {
     addedAt.set(`j${i}`, performance.now());
@@ -528,10 +538,11 @@ async function rawBullmq(redis: Redis, prefix: string, n: number, mode: Mode) {
   if ('width' in mode) await feed(n, mode.width, one);
   else await paced(n, mode.perSecond, one);
   await done;
+  const cpuMs = await cpu.stop();
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
-  return { rate: n / ((last - first) / 1000), latency };
+  return { rate: n / ((last - first) / 1000), latency, cpuMs };
 }
 
 async function pipelineBench(rows: Record<string, string | number>[], figures: Record<string, unknown>) {
@@ -546,21 +557,26 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
    */
   const withDaemons = async <T>(
     relayers: number,
-    fn: (observe: WatchSink, prefix: string) => Promise<T>,
+    fn: (observe: WatchSink, prefix: string, otherPids: (number | undefined)[]) => Promise<T>,
   ): Promise<T> => {
     const prefix = `{${base}-${prefixes.length}}`;
     prefixes.push(prefix);
     const daemon = await startDaemon(prefix, world.address, true);
-    const others: { close: () => Promise<void> }[] = [];
+    const others: { pid: number | undefined; close: () => Promise<void> }[] = [];
     try {
       for (let i = 1; i < relayers; i++) others.push(await startChildRelayer(prefix, world.address));
-      return await fn(daemon.observe!, prefix);
+      return await fn(
+        daemon.observe!,
+        prefix,
+        others.map((o) => o.pid),
+      );
     } finally {
       await Promise.all(others.map((o) => o.close()));
       await daemon.close();
     }
   };
   try {
+    const redisPid = await localRedisPid(redis, REDIS_URL);
     const warm = world.requests(20);
     const mainJobs = world.requests(PIPELINE_REQUESTS);
     await world.presign([...warm, ...mainJobs]);
@@ -578,7 +594,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
       relayers?: number;
       layout?: WorkersLayout;
     }) =>
-      withDaemons(p.relayers ?? 1, async (observe, prefix) => {
+      withDaemons(p.relayers ?? 1, async (observe, prefix, otherPids) => {
         const workers = await world.startWorkers(redis, p.layout ?? 'own process', {
           prefix,
           cluster: world.cluster,
@@ -588,9 +604,16 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
         });
         const timed = await (async () => {
           if (p.warmUp) await timePipeline(redis, prefix, observe, warm, { width: FEEDERS });
+          const cpu = await cpuMeter({
+            relayer: process.pid,
+            ...Object.fromEntries(otherPids.map((pid, i) => [`relayer${i + 2}`, pid])),
+            workers: (p.layout ?? 'own process') === 'own process' ? world.workersPid : undefined,
+            redis: redisPid,
+          }).start();
           const run = await timePipeline(redis, prefix, observe, p.jobs, p.mode);
+          const cpuMs = await cpu.stop();
           const stages = await pipelineStages(redis, prefix, [...run.latency.keys()]);
-          return { ...run, rate: p.jobs.length / run.seconds, stages };
+          return { ...run, rate: p.jobs.length / run.seconds, stages, cpuMs };
         })().catch(async (error: unknown) => {
           await workers.close();
           throw error;
@@ -598,16 +621,22 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
         return { ...timed, executeMs: await workers.close() };
       });
     const full = { presigned: true, jobs: mainJobs, mode: { width: FEEDERS }, warmUp: true } as const;
-    const raw = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { width: FEEDERS });
+    const raw = await rawBullmq(redis, `{${base}-raw}`, PIPELINE_REQUESTS, { width: FEEDERS }, redisPid);
     prefixes.push(`{${base}-raw}`);
+    const rawCpu = cpuPerUnit(raw.cpuMs, PIPELINE_REQUESTS);
     rows.push({
       case: `raw BullMQ add→process, empty jobs (${FEEDERS} feeders)`,
       'requests/s': Math.round(raw.rate),
       'p50 ms': round(percentile(raw.latency, 50)),
       'p99 ms': round(percentile(raw.latency, 99)),
+      'CPU ms each': rawCpu.total ?? '',
     });
     figures.rawBullmqPerSecond = Math.round(raw.rate);
-    const pipelineRow = (label: string, run: { rate: number; latency: Map<string, number> }) => {
+    figures.rawBullmqCpuMsPerJob = rawCpu;
+    const pipelineRow = (
+      label: string,
+      run: { rate: number; latency: Map<string, number>; cpuMs: Record<string, number> },
+    ) => {
       const values = [...run.latency.values()];
       rows.push({
         case: label,
@@ -615,7 +644,27 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
         'p50 ms': round(percentile(values, 50)),
         'p99 ms': round(percentile(values, 99)),
         'vs raw': round(run.rate / raw.rate, 2),
+        'CPU ms each': cpuPerUnit(run.cpuMs, run.latency.size).total ?? '',
       });
+    };
+    /**
+     * Where a run's CPU went, per request and process, and how busy it kept the machine's cores
+     * (1 = every core busy for the whole run: the rate is then what the CPU allows).
+     */
+    const cpuFigures = (
+      key: string,
+      run: { seconds: number; latency: Map<string, number>; cpuMs: Record<string, number> },
+    ) => {
+      const perRequest = cpuPerUnit(run.cpuMs, run.latency.size);
+      const busy =
+        Object.values(run.cpuMs).reduce((a, b) => a + b, 0) /
+        (run.seconds * 1000 * os.availableParallelism());
+      figures[`pipelineCpuMsPerRequest${key}`] = perRequest;
+      figures[`pipelineCpuBusy${key}`] = round(busy, 2);
+      console.error(
+        `  pipeline, ${key}: CPU ms per request ${JSON.stringify(perRequest)}, cores busy ${round(busy, 2)}`,
+      );
+      return perRequest;
     };
     const batches = `batches ≤ ${PIPELINE_BATCH.maxSize}`;
     let peak4 = 0;
@@ -629,6 +678,11 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
       figures[`pipelineRatio${count}Workers`] = round(run.rate / raw.rate, 3);
       if (count === 4) {
         peak4 = run.rate;
+        const perRequest = cpuFigures('4Workers', run);
+        // What the ratio is when both runs are held by the CPU alone: one empty job's CPU ÷ one
+        // request's (every process of each counted, Redis included).
+        if (rawCpu.total && perRequest.total)
+          figures.pipelineCpuCostRatio = round(rawCpu.total / perRequest.total, 3);
         figures.pipelineStageMedianMs4Workers = run.stages;
         console.error(`  pipeline, 4 workers: median ms per stage ${JSON.stringify(run.stages)}`);
       }
@@ -654,6 +708,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
     pipelineRow(`pipeline observe→confirmed, 2 relayer processes, 4 workers × 4, ${batches}`, two);
     figures.pipelineRate2Relayers = Math.round(two.rate);
     figures.pipelineScale2Relayers = round(two.rate / peak4, 2);
+    cpuFigures('2Relayers', two);
 
     // Latency at half the peak rate (4 workers): what the relayer and the queues add.
     const half = Math.max(1, Math.round(peak4 / 2));
