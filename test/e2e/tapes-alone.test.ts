@@ -119,9 +119,11 @@ afterAll(async () => {
 async function replayed(name: string) {
   const result = await results.get(name)!;
   const golden = `test/tapes/${name}.golden.ndjson`;
-  expect(result.stderr).not.toMatch(/Error/);
-  expect(result.stdout).toContain(`same as ${golden}\n`);
-  expect(result.code).toBe(0);
+  // A replay that fails says why in the test's own failure: its exit code, time and stderr.
+  const why = `${name}: exit ${result.code} after ${result.seconds} s; stderr ends:\n${result.stderr.slice(-3000)}`;
+  expect(result.stderr, why).not.toMatch(/Error/);
+  expect(result.stdout, why).toContain(`same as ${golden}\n`);
+  expect(result.code, why).toBe(0);
   const outcomes = printed(result.stdout);
   expect(outcomes.length).toBe(readTape(path.join(root, golden)).length);
   console.log(`${name}: replayed alone in ${result.seconds} s`);
