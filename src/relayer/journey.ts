@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BaseError, type Retry } from '../base/errors.js';
 import { type RedisConnection, redisKey } from './redis.js';
 
 /**
@@ -57,8 +58,18 @@ export type JourneySummary = {
 
 export type JourneyStoreParameters = { redis: RedisConnection; prefix: string; retainSeconds?: number };
 
-/** One record waiting for the next write: its two keys, its script arguments, its caller. */
+/**
+ * Redis refused one journey record (its keys hold another type, or the server refuses writes).
+ * The records written in the same call are not affected.
+ */
+export class JourneyWriteError extends BaseError {
+  static override readonly retry: Retry = 'after-fix';
+  override name = 'JourneyWriteError';
+}
+
+/** One record waiting for the next write: its job, its two keys, its script arguments, its caller. */
 type WaitingRecord = {
+  jobId: string;
   keys: [entries: string, meta: string];
   args: string[];
   done: { resolve: () => void; reject: (error: unknown) => void };
@@ -109,6 +120,7 @@ export class JourneyStore {
     const fields = Object.entries({ state: full.stage, updatedAt: String(full.at), ...(meta ?? {}) }).flat();
     return new Promise<void>((resolve, reject) => {
       this.#waiting.push({
+        jobId,
         keys: [this.#entries(jobId), this.#meta(jobId)],
         args: [JSON.stringify(full), String(full.at), jobId, life, String(fields.length), ...fields],
         done: { resolve, reject },
@@ -132,8 +144,18 @@ export class JourneyStore {
           ...call.flatMap((w) => w.args),
         )
         .then(
-          () => {
-            for (const w of call) w.done.resolve();
+          (refusals) => {
+            // One refusal (or '') a record, in call order: a bad record fails alone.
+            call.forEach((w, j) => {
+              const refusal = Array.isArray(refusals) ? refusals[j] : 'no answer from the record script';
+              if (refusal === '') w.done.resolve();
+              else
+                w.done.reject(
+                  new JourneyWriteError(`Redis refused a journey record of ${w.jobId}`, {
+                    details: String(refusal),
+                  }),
+                );
+            });
           },
           (error: unknown) => {
             for (const w of call) w.done.reject(error);
@@ -225,27 +247,36 @@ export class JourneyStore {
 /**
  * Records as one script call. A request is recorded five or six times; writing the records of a
  * turn together (a batch's items, a transaction's requests) costs about 7 % less CPU a request,
- * relayer and Redis together, than one call a record (pipeline bench, 2026-12-07).
+ * relayer and Redis together, than one call a record (pipeline bench, 2026-12-07). Each record
+ * runs under its own pcall, so one Redis refuses (a key of another type) fails alone, as it did
+ * when each record was a call of its own.
  * KEYS: index, then each record's entries and meta. ARGV: retain seconds, then for each record:
  * entry JSON, at, job id, life ('start' | 'end' | ''), n, and the meta hash's n field/value items.
+ * Returns one item a record: '' when written, else Redis's refusal.
  */
 const RECORD_MANY = `
+local out = {}
 local a = 2
 for k = 2, #KEYS, 2 do
   local entries, meta, life, n = KEYS[k], KEYS[k + 1], ARGV[a + 3], tonumber(ARGV[a + 4])
-  redis.call('RPUSH', entries, ARGV[a])
-  redis.call('HSET', meta, unpack(ARGV, a + 5, a + 4 + n))
-  redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a + 2])
-  if life == 'start' then
-    redis.call('PERSIST', entries)
-    redis.call('PERSIST', meta)
-  elseif life == 'end' then
-    redis.call('EXPIRE', entries, ARGV[1])
-    redis.call('EXPIRE', meta, ARGV[1])
-  end
+  local ok, err = pcall(function()
+    redis.call('RPUSH', entries, ARGV[a])
+    redis.call('HSET', meta, unpack(ARGV, a + 5, a + 4 + n))
+    redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a + 2])
+    if life == 'start' then
+      redis.call('PERSIST', entries)
+      redis.call('PERSIST', meta)
+    elseif life == 'end' then
+      redis.call('EXPIRE', entries, ARGV[1])
+      redis.call('EXPIRE', meta, ARGV[1])
+    end
+  end)
+  if ok then out[#out + 1] = ''
+  elseif type(err) == 'table' and err.err then out[#out + 1] = err.err
+  else out[#out + 1] = tostring(err) end
   a = a + 5 + n
 end
-return 1
+return out
 `;
 
 /**

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backoffDelay, retryFitsDeadline } from '../../src/protocol/retry.js';
 import { CheckpointFile, RedisCheckpointStore } from '../../src/relayer/checkpoints.js';
-import { JourneyStore } from '../../src/relayer/journey.js';
+import { JourneyStore, JourneyWriteError } from '../../src/relayer/journey.js';
 import { Lease, LeaseLostError } from '../../src/relayer/lease.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -196,17 +196,23 @@ describe('journeys written together', () => {
     }
   });
 
-  it("rejects every caller of a write Redis refused, and the next turn's records still go", async () => {
+  it('rejects only the record Redis refused; the others of its call are written, and the next turn goes', async () => {
     const records = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     try {
       const journeys = new JourneyStore({ redis: records, prefix });
-      // A journey's entries key holding a string: RPUSH on it fails, and with it the whole call.
+      // A journey's entries key holding a string: RPUSH on it fails.
       await redis.set(`${prefix}:journey:broken`, 'not a list');
       const results = await Promise.allSettled([
+        journeys.record('fine-0', { stage: 'queued' }),
         journeys.record('broken', { stage: 'queued' }),
         journeys.record('fine-1', { stage: 'queued' }),
       ]);
-      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const refused = (results[1] as PromiseRejectedResult).reason;
+      expect(refused).toBeInstanceOf(JourneyWriteError);
+      expect(refused.details).toMatch(/WRONGTYPE/);
+      for (const id of ['fine-0', 'fine-1'])
+        expect((await journeys.entries(id)).map((e) => e.stage)).toEqual(['queued']);
       await journeys.record('fine-2', { stage: 'queued' });
       expect((await journeys.entries('fine-2')).map((e) => e.stage)).toEqual(['queued']);
     } finally {
