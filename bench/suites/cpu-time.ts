@@ -52,7 +52,10 @@ export async function localRedisPid(redis: Redis, url: string): Promise<number |
 }
 
 /** Each process's CPU milliseconds per unit of work, with their sum as `total`. */
-export function cpuPerUnit(cpuMs: Record<string, number>, units: number): Record<string, number> {
+export function cpuPerUnit(
+  cpuMs: Record<string, number>,
+  units: number,
+): Record<string, number> & { total: number } {
   const round = (n: number) => Math.round(n * 1000) / 1000;
   const each = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, round(ms / units)]));
   const total = Object.values(cpuMs).reduce((a, b) => a + b, 0);

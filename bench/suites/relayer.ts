@@ -629,7 +629,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
       'requests/s': Math.round(raw.rate),
       'p50 ms': round(percentile(raw.latency, 50)),
       'p99 ms': round(percentile(raw.latency, 99)),
-      'CPU ms each': rawCpu.total ?? '',
+      'CPU ms each': rawCpu.total,
     });
     figures.rawBullmqPerSecond = Math.round(raw.rate);
     figures.rawBullmqCpuMsPerJob = rawCpu;
@@ -644,7 +644,7 @@ async function pipelineBench(rows: Record<string, string | number>[], figures: R
         'p50 ms': round(percentile(values, 50)),
         'p99 ms': round(percentile(values, 99)),
         'vs raw': round(run.rate / raw.rate, 2),
-        'CPU ms each': cpuPerUnit(run.cpuMs, run.latency.size).total ?? '',
+        'CPU ms each': cpuPerUnit(run.cpuMs, run.latency.size).total,
       });
     };
     /**
