@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startDevnet } from '../../src/devnet/orchestrator/devnet.js';
+import { devnetRedisPrefix, startDevnet } from '../../src/devnet/orchestrator/devnet.js';
 import { deletePrefixedKeys, ensureRedis, stopStartedRedis } from '../../src/devnet/orchestrator/redis.js';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -97,6 +97,14 @@ afterAll(async () => {
 });
 
 describe('the devnet cleans up what it made', { timeout: 600_000 }, () => {
+  it('devnets started in the same millisecond never share a Redis prefix (the first to stop would delete the other\'s keys)', () => {
+    const prefixes = Array.from({ length: 1_000 }, devnetRedisPrefix);
+    const millis = new Set(prefixes.map((p) => p.split('-').at(-2)));
+    expect(millis.size).toBeLessThan(prefixes.length); // some were made in the same millisecond
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+    for (const prefix of prefixes) expect(prefix).toMatch(/^phala-bridge-devnet-[0-9a-z]+-[0-9a-f]{8}$/);
+  });
+
   it('stop(): its temp data directory and every Redis key under its prefix are gone', async () => {
     const devnet = await startDevnet({ redisUrl: REDIS_URL, workers: 1, examples: false });
     const prefix = devnet.config.redis.prefix;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,6 +143,15 @@ function waitUntil<T>(label: string, fn: () => Promise<T | null | undefined | fa
   return pollUntil(fn, { label: `devnet: ${label}`, timeoutMs: 120_000 });
 }
 
+/**
+ * A fresh devnet's Redis key prefix. Random, not only the time: two devnets started together (two
+ * `phala-bridge replay` commands side by side) reached this line in the same millisecond, shared
+ * one prefix, and the first to stop deleted the other's queues and keys.
+ */
+export function devnetRedisPrefix(): string {
+  return `phala-bridge-devnet-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
 export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet> {
   p.signal?.throwIfAborted();
   // Each step starts with a progress line: an abort takes effect there (what is running is
@@ -158,7 +168,7 @@ export async function startDevnet(p: StartDevnetParameters = {}): Promise<Devnet
   const configFile = path.join(dataDir, 'devnet.json');
   const secrets = devnetSecrets({ seed: p.seed, configFile });
   const redisUrl = p.redisUrl ?? 'redis://127.0.0.1:6379';
-  const redisPrefix = p.redisPrefix ?? `phala-bridge-devnet-${Date.now().toString(36)}`;
+  const redisPrefix = p.redisPrefix ?? devnetRedisPrefix();
   const redisClusterNodes = p.redisClusterNodes?.length ? p.redisClusterNodes : undefined;
   // Services are stopped last to first, then what this start made is cleaned up. A service
   // owned after stopping began (a step that finished after an abort) is stopped at once, and the
