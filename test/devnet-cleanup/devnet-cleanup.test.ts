@@ -97,7 +97,7 @@ afterAll(async () => {
 });
 
 describe('the devnet cleans up what it made', { timeout: 600_000 }, () => {
-  it('devnets started in the same millisecond never share a Redis prefix (the first to stop would delete the other\'s keys)', () => {
+  it("devnets started in the same millisecond never share a Redis prefix (the first to stop would delete the other's keys)", () => {
     const prefixes = Array.from({ length: 1_000 }, devnetRedisPrefix);
     const millis = new Set(prefixes.map((p) => p.split('-').at(-2)));
     expect(millis.size).toBeLessThan(prefixes.length); // some were made in the same millisecond
