@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { type Job, QueueEvents, Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorMessage } from '../base/errors.js';
 import { type Config, jobLockOptions } from '../config/schema.js';
-import { type RequestJob, requestJobSchema } from '../protocol/request-job.js';
+import type { RequestJob } from '../protocol/request-job.js';
 import type { TapeObservation } from '../protocol/tape.js';
 import { requestJobId } from '../protocol/origin.js';
 import { REQUEST_QUEUE_META_MATCH, isRequestQueueName, requestQueueName } from '../protocol/queue-names.js';
@@ -17,12 +17,11 @@ import { startHttpServer } from './http-server.js';
 import { JourneyStore } from './journey.js';
 import { Lease } from './lease.js';
 import { type RelayerMetrics, createRelayerMetrics } from './metrics.js';
-import { recordSecurityRefusal } from '../log/security-refusal.js';
-import { jobRefusalSchema } from '../protocol/job-refusal.js';
 import { PendingIndex, RecentlyConfirmed } from './pending.js';
 import { redisReadiness, redisWhere, runReadiness, watchRedisErrors, withTimeout } from './readiness.js';
 import type { Destination, OriginWatcher } from './ports.js';
 import { RelayerQueues } from './queues.js';
+import { RequestQueueFollower, followLeaseName } from './request-queue-follower.js';
 import { type RedisConnection, createRedis, redisKey } from './redis.js';
 import { ConfirmStage, DEFAULT_CONFIRM_TIMING } from './stages/confirm.js';
 import { ItemOutcomes } from './stages/item-outcomes.js';
@@ -96,7 +95,8 @@ export class RelayerDaemon {
   readonly #running: Running[] = [];
   readonly #leases: Lease[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #queueEvents = new Map<string, { events: Promise<QueueEvents>; connection: RedisConnection }>();
+  /** Request queues this process follows, or tries to (under each queue's lease). */
+  readonly #followed = new Set<string>();
   readonly #instance = randomBytes(8).toString('hex');
   #stopping = false;
   #urls: { metrics?: string; admin?: string } = {};
@@ -404,8 +404,9 @@ export class RelayerDaemon {
   }
 
   /**
-   * Request queues that exist already (a restart, or jobs someone else put there): followed from
-   * the start, so a refusal or dead letter is recorded even before this process queues anything.
+   * Request queues that exist already (a restart, or jobs someone else put there): found by a scan
+   * at start, and by the registry of request queues (the relayer that queues a cluster's first
+   * request names it there), so every queue is followed even where no request of it was seen.
    */
   async #followExistingQueues(): Promise<void> {
     const match = `${this.#prefix}:${REQUEST_QUEUE_META_MATCH}`;
@@ -417,76 +418,42 @@ export class RelayerDaemon {
           const name = key.slice(this.#prefix.length + 1, -':meta'.length);
           if (isRequestQueueName(name)) this.#followQueue(name);
         }
+    await this.#followRegisteredQueues();
+    this.#timers.push(setInterval(() => void this.#followRegisteredQueues(), 5_000).unref());
   }
 
-  #followQueue(name: string, sinceJobId?: string): void {
-    if (this.#queueEvents.has(name)) return;
-    // BullMQ leaves a connection it was handed open on close: it is closed here after the events.
-    const connection = this.redis.duplicate();
-    const events = this.#eventsFrom(name, sinceJobId).then((lastEventId) => {
-      const events = new QueueEvents(name, { connection, prefix: this.#prefix, lastEventId });
-      this.#onQueueEvents(events, name);
-      return events;
-    });
-    this.#queueEvents.set(name, { events, connection });
-    events.catch((error) =>
-      this.#p.logger.warn({ queue: name, err: errorMessage(error) }, 'cannot follow the queue events'),
-    );
+  async #followRegisteredQueues(): Promise<void> {
+    try {
+      const names = await this.#records.smembers(redisKey(this.#prefix, 'request-queues'));
+      for (const name of names) if (isRequestQueueName(name)) this.#followQueue(name);
+    } catch (error) {
+      this.#p.logger.warn({ err: errorMessage(error) }, 'could not read the request queues');
+    }
   }
 
   /**
-   * Where to start reading a queue's events. QueueEvents reads only what comes after it starts
-   * (`$`), and the first job of a new queue is often taken by a worker before that read begins: its
-   * `dispatched` stage would be missed. So a queue followed because of a job is read from that
-   * job's first event on; one found at start (a restart) from now, so old events are not replayed.
+   * Follows the request queue `name` whenever this process holds its lease: one process at a
+   * time, each reading on where the last one stopped (request-queue-follower.ts).
    */
-  async #eventsFrom(name: string, sinceJobId: string | undefined): Promise<string> {
-    if (!sinceJobId) return '$';
-    // BullMQ's events stream: `<prefix>:<queue>:events`, entries [id, [field, value, …]].
-    const recent = await this.redis.xrevrange(`${this.#prefix}:${name}:events`, '+', '-', 'COUNT', 500);
-    const ofJob = recent.filter(([, fields]) => fields[fields.indexOf('jobId') + 1] === sinceJobId);
-    const oldest = ofJob.at(-1)?.[0];
-    // Stream reads are exclusive of the id given: start just before the job's oldest event.
-    return oldest ? previousStreamId(oldest) : '$';
-  }
-
-  #onQueueEvents(events: QueueEvents, name: string): void {
-    events.on(
-      'active',
-      ({ jobId }) => void this.journeys.record(jobId, { stage: 'dispatched' }).catch(() => undefined),
-    );
-    events.on('failed', ({ jobId, failedReason }) => {
-      void (async () => {
-        const job = await this.queues.queue(name).getJob(jobId);
-        if (!job || !(await job.isFailed())) return;
-        const parsed = requestJobSchema.safeParse(job.data);
-        const refusal = jobRefusalSchema.safeParse(job.progress);
-        if (refusal.success && refusal.data.refusal.security) {
-          const { reason, detail } = refusal.data.refusal;
-          recordSecurityRefusal(this.#p.logger, this.metrics.securityRefusals, {
-            role: 'worker',
-            reason,
-            jobId,
-            requestId: parsed.success ? parsed.data.requestId : undefined,
-            detail,
-          });
-          await this.journeys.record(jobId, {
-            stage: 'refused',
-            detail: `${reason}: ${detail}`.slice(0, 500),
-          });
-        } else
-          await this.journeys.record(jobId, {
-            stage: 'dead',
-            detail: `worker: ${failedReason}`.slice(0, 500),
-          });
-        if (parsed.success) {
-          await this.pending.remove(
-            parsed.data.observed.chain,
-            requestJobId(parsed.data.origin, parsed.data.requestId),
-          );
-          this.metrics.completed.inc({ origin: parsed.data.origin.kind, outcome: 'dead' });
-        }
-      })().catch(() => undefined);
+  #followQueue(name: string, sinceJobId?: string): void {
+    if (this.#followed.has(name)) return;
+    this.#followed.add(name);
+    this.#underLease(followLeaseName(name), async () => {
+      // Named in the registry by each holder (again after a flush), so every process finds it.
+      await this.#records.sadd(redisKey(this.#prefix, 'request-queues'), name);
+      const follower = new RequestQueueFollower({
+        name,
+        redis: this.redis,
+        records: this.#records,
+        prefix: this.#prefix,
+        queues: this.queues,
+        journeys: this.journeys,
+        pending: this.pending,
+        metrics: this.metrics,
+        logger: this.#p.logger.child({ stage: 'follow', queue: name }),
+      });
+      await follower.start(sinceJobId);
+      return { stop: () => follower.stop() };
     });
   }
 
@@ -618,12 +585,6 @@ export class RelayerDaemon {
       this.#p.logger.warn({ graceMs }, 'grace period over; unfinished jobs go back to the queue as stalled');
       await Promise.allSettled(this.#running.map((r) => r.abort?.()));
     }
-    await Promise.allSettled(
-      [...this.#queueEvents.values()].map(async ({ events, connection }) => {
-        await (await events).close();
-        connection.disconnect();
-      }),
-    );
     await Promise.allSettled(this.#leases.map((l) => l.release()));
     await this.#adapters.close?.().catch(() => undefined);
     await this.#recorder?.close();
@@ -631,10 +592,4 @@ export class RelayerDaemon {
     this.redis.disconnect();
     this.#records.disconnect();
   }
-}
-
-/** The stream id just before `id` (`ms-seq`), so that a read after it includes `id`. */
-function previousStreamId(id: string): string {
-  const [ms, seq] = id.split('-').map(BigInt) as [bigint, bigint];
-  return seq > 0n ? `${ms}-${seq - 1n}` : `${ms - 1n}-18446744073709551615`;
 }

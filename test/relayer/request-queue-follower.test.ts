@@ -1,0 +1,201 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requestJobId } from '../../src/protocol/origin.js';
+import type { RequestJob } from '../../src/protocol/request-job.js';
+import type { RelayerDaemon } from '../../src/relayer/daemon.js';
+import { JourneyStore } from '../../src/relayer/journey.js';
+import { createRelayerMetrics } from '../../src/relayer/metrics.js';
+import { PendingIndex } from '../../src/relayer/pending.js';
+import { RelayerQueues } from '../../src/relayer/queues.js';
+import { redisKey } from '../../src/relayer/redis.js';
+import { RequestQueueFollower, followLeaseName } from '../../src/relayer/request-queue-follower.js';
+import { ObserveStage } from '../../src/relayer/stages/observe.js';
+import { startEvmRelayFixture, waitFor } from '../helpers/evm-relay.js';
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+// Who records a request's `dispatched` stage and its dead letter: one follower of its request
+// queue at a time, reading on where the last one stopped. Real Redis, real BullMQ workers.
+
+const connections: Redis[] = [];
+const prefixes: string[] = [];
+const CLUSTER = `0x${'c3'.repeat(32)}` as const;
+
+afterAll(async () => {
+  const redis = new Redis(REDIS_URL);
+  for (const prefix of prefixes) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  }
+  redis.disconnect();
+  for (const c of connections) c.disconnect();
+});
+
+function connection(autoPipelining = false): Redis {
+  const c = new Redis(REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
+  connections.push(c);
+  return c;
+}
+
+function request(n: number): RequestJob {
+  return {
+    v: 1,
+    origin: { kind: 'evm', chainId: 31337, gateway: `0x${'ab'.repeat(20)}` },
+    requestId: `0x${n.toString(16).padStart(64, '0')}`,
+    contractId: `0x${'77'.repeat(32)}`,
+    cluster: CLUSTER,
+    requester: `0x${'11'.repeat(20)}`,
+    nonce: String(n),
+    sealedInput: '0x01',
+    responseKey: `0x${'22'.repeat(32)}`,
+    deadline: Math.floor(Date.now() / 1000) + 3600,
+    observed: { chain: 'evm-a', blockNumber: 100 + n, blockHash: `0x${'33'.repeat(32)}`, at: Date.now() },
+  };
+}
+
+const idOf = (job: RequestJob) => requestJobId(job.origin, job.requestId);
+
+describe('RequestQueueFollower', { timeout: 60_000 }, () => {
+  it('records dispatched and dead letters once, and its successor reads on where it stopped', async () => {
+    const prefix = `{${uniquePrefix('follow')}}`;
+    prefixes.push(prefix);
+    const redis = connection();
+    const records = connection(true);
+    const queues = new RelayerQueues(redis, prefix);
+    const journeys = new JourneyStore({ redis: records, prefix });
+    const pending = new PendingIndex(records, prefix);
+    const silent = pino({ level: 'silent' });
+    const observe = new ObserveStage({
+      queues,
+      journeys,
+      pending,
+      metrics: createRelayerMetrics(),
+      logger: silent,
+    });
+    const follower = () => {
+      const metrics = createRelayerMetrics();
+      const name = queues.requests(CLUSTER).name;
+      const f = new RequestQueueFollower({
+        name,
+        redis,
+        records,
+        prefix,
+        queues,
+        journeys,
+        pending,
+        metrics,
+        logger: silent,
+      });
+      return { f, metrics };
+    };
+    const stages = async (job: RequestJob) => (await journeys.entries(idOf(job))).map((e) => e.stage);
+    // A worker that answers every request but the one whose nonce is 3, which it refuses for good.
+    const worker = new Worker(
+      queues.requests(CLUSTER).name,
+      async (job) => {
+        if ((job.data as RequestJob).nonce === '3') throw new UnrecoverableError('input unreadable');
+        return 'answered';
+      },
+      { connection: connection(), prefix },
+    );
+    try {
+      const [one, two, three] = [request(1), request(2), request(3)];
+      await observe.request(one);
+      const a = follower();
+      // From the first job's events on: the worker may have taken it before the follower started.
+      await a.f.start(idOf(one));
+      await waitFor(async () => (await stages(one)).includes('dispatched'), 20_000, 'one dispatched');
+      await a.f.stop();
+
+      // Taken and refused while nobody follows the queue.
+      const before = Date.now();
+      await Promise.all([observe.request(two), observe.request(three)]);
+      await waitFor(
+        async () => ((await queues.requests(CLUSTER).getJob(idOf(three)))?.failedReason ? true : null),
+        20_000,
+        'three failed',
+      );
+      expect(await stages(two)).toEqual(['observed', 'queued']);
+
+      const b = follower();
+      await b.f.start();
+      await waitFor(async () => (await stages(three)).includes('dead'), 20_000, 'three dead');
+      await waitFor(async () => (await stages(two)).includes('dispatched'), 20_000, 'two dispatched');
+      expect(await stages(one)).toEqual(['observed', 'queued', 'dispatched']);
+      expect(await stages(two)).toEqual(['observed', 'queued', 'dispatched']);
+      expect(await stages(three)).toEqual(['observed', 'queued', 'dispatched', 'dead']);
+      // Recorded at their events' times, not when the successor read them.
+      const dead = (await journeys.entries(idOf(three))).find((e) => e.stage === 'dead')!;
+      expect(dead.at).toBeGreaterThanOrEqual(before);
+      expect(dead.detail).toBe('worker: input unreadable');
+      expect((await journeys.summary(idOf(three)))?.state).toBe('dead');
+      expect(await pending.count('evm-a')).toBe(2); // one and two wait for their answers
+      expect((await b.metrics.completed.get()).values).toEqual([
+        expect.objectContaining({ labels: { origin: 'evm', outcome: 'dead' }, value: 1 }),
+      ]);
+      await b.f.stop();
+      // Its place is kept: a third follower reads nothing again.
+      const c = follower();
+      await c.f.start();
+      await new Promise((r) => setTimeout(r, 500));
+      await c.f.stop();
+      expect(await stages(three)).toEqual(['observed', 'queued', 'dispatched', 'dead']);
+      expect((await c.metrics.completed.get()).values).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe('two relayers on one request queue (real Hardhat node, real Redis, real enclave)', {
+  timeout: 180_000,
+}, () => {
+  it('one follows it at a time: each request is dispatched once in its journey, also across a hand-over', async () => {
+    const f = await startEvmRelayFixture();
+    let worker: ReturnType<typeof f.startTestWorker> | undefined;
+    const daemons: RelayerDaemon[] = [];
+    const lease = (name: string) => f.redis.get(redisKey(f.prefix, 'lease', name));
+    try {
+      const a = f.startRelayer();
+      daemons.push(a);
+      await a.start();
+      await waitFor(async () => (await lease('watch:hardhat')) !== null, 20_000, 'A watching');
+      // B starts before the request queue exists: it learns of it from the registry, not a scan.
+      const b = f.startRelayer();
+      daemons.push(b);
+      await b.start();
+      const events = followLeaseName(b.queues.requests(f.cluster).name);
+      // Started last: a worker on the queue makes its keys, and B would find them by a scan.
+      worker = f.startTestWorker();
+      const ids: `0x${string}`[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await f.request(`both ${i}`));
+      await waitFor(async () => (await f.received()) === 5n, 60_000, 'answered with both running');
+      // A leaves (its leases go with it). B takes the queue's events lease with no request to
+      // tell it of the queue, and then watches, submits and follows it from A's place.
+      await a.stop();
+      await waitFor(async () => (await lease(events)) !== null, 20_000, 'B following the queue');
+      for (let i = 0; i < 3; i++) ids.push(await f.request(`after ${i}`));
+      await waitFor(async () => (await f.received()) === 8n, 90_000, 'answered after the hand-over');
+      for (const requestId of ids) {
+        const jobId = requestJobId(f.origin, requestId);
+        const journey = await waitFor(
+          async () => {
+            const stages = (await b.journeys.entries(jobId)).map((e) => e.stage);
+            return stages.includes('confirmed') && stages.includes('dispatched') ? stages : null;
+          },
+          20_000,
+          `journey of ${jobId}`,
+        );
+        expect(
+          journey.filter((s) => s === 'dispatched'),
+          `${jobId}: ${journey.join(' ')}`,
+        ).toHaveLength(1);
+      }
+    } finally {
+      await worker?.close();
+      for (const d of daemons) await d.stop();
+      await f.close();
+    }
+  });
+});
