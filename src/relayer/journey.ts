@@ -199,12 +199,18 @@ export class JourneyStore {
     await this.#redis.hdel(this.#meta(jobId), 'claimed');
   }
 
+  /**
+   * The journey in time order. Processes write it concurrently, so the list's own order can put
+   * a stage before an earlier one (a worker takes a job before its start is written).
+   */
   async entries(jobId: string): Promise<JourneyEntry[]> {
     const raw = await this.#redis.lrange(this.#entries(jobId), 0, -1);
-    return raw.flatMap((line) => {
-      const parsed = journeyEntrySchema.safeParse(JSON.parse(line));
-      return parsed.success ? [parsed.data] : [];
-    });
+    return raw
+      .flatMap((line) => {
+        const parsed = journeyEntrySchema.safeParse(JSON.parse(line));
+        return parsed.success ? [parsed.data] : [];
+      })
+      .sort((a, b) => a.at - b.at); // stable: entries of one millisecond keep their order
   }
 
   async summary(jobId: string): Promise<JourneySummary | null> {

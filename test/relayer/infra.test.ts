@@ -130,6 +130,31 @@ describe('journeys', () => {
     ]);
   });
 
+  it('reads a journey in time order, whatever order its stages were written in', async () => {
+    const journeys = new JourneyStore({ redis, prefix });
+    const meta = { origin: 'evm-1', contractId: `0x${'33'.repeat(32)}` };
+    // A worker took the job (its event's time) before the relayer's write of the start landed.
+    await journeys.record('evm-1-0xdd', { stage: 'dispatched', at: 2_000 });
+    expect(
+      await journeys.start(
+        'evm-1-0xdd',
+        [
+          { stage: 'observed', at: 1_000 },
+          { stage: 'queued', at: 1_000 },
+        ],
+        meta,
+      ),
+    ).toBe(true);
+    await journeys.record('evm-1-0xdd', { stage: 'result', at: 3_000 });
+    const entries = await journeys.entries('evm-1-0xdd');
+    expect(entries.map((e) => [e.stage, e.at])).toEqual([
+      ['observed', 1_000],
+      ['queued', 1_000],
+      ['dispatched', 2_000],
+      ['result', 3_000],
+    ]);
+  });
+
   it("records on a fresh auto-pipelining connection in the same tick as another command (the daemon's records connection)", async () => {
     // Before the store defined its script up front, the first record joined an auto-pipeline opened
     // without it, and ioredis crashed the process on that pipeline's reply (redis/ioredis#1931).

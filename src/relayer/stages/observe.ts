@@ -103,6 +103,9 @@ export class ObserveStage implements WatchSink {
     const unique = [...byId].map(([jobId, all]) => ({ jobId, ...all[0]! }));
     const byCluster = new Map<`0x${string}`, typeof unique>();
     for (const u of unique) appendTo(byCluster, u.job.cluster, u);
+    // The journey's first stages take the time of the write: a worker may take a job (and its
+    // `dispatched` be recorded, at its event's time) before the journey's start is written.
+    const at = Date.now();
     await Promise.all([
       ...[...byCluster].map(([cluster, list]) =>
         queues
@@ -115,7 +118,7 @@ export class ObserveStage implements WatchSink {
       unique.map(async ({ job, jobId, observation }) => {
         const waiting = byId.get(jobId)!;
         try {
-          await this.#started(job, jobId, observation);
+          await this.#started(job, jobId, observation, at);
           for (const w of waiting) w.done.resolve();
         } catch (error) {
           for (const w of waiting) w.done.reject(error);
@@ -128,18 +131,24 @@ export class ObserveStage implements WatchSink {
    * After its job is queued: the first relayer to get here records the request's start (two can
    * race to it; the add is idempotent). A request seen again whose job finished is reconsidered.
    */
-  async #started(job: RequestJob, jobId: string, observation: TapeObservation | undefined): Promise<void> {
+  async #started(
+    job: RequestJob,
+    jobId: string,
+    observation: TapeObservation | undefined,
+    at: number,
+  ): Promise<void> {
     const queue = this.#p.queues.requests(job.cluster);
     const first = await this.#p.journeys.start(
       jobId,
       [
         {
           stage: 'observed',
+          at,
           chain: job.observed.chain,
           blockNumber: job.observed.blockNumber,
           ...(job.observed.txHash ? { txHash: job.observed.txHash } : {}),
         },
-        { stage: 'queued', detail: queue.name },
+        { stage: 'queued', at, detail: queue.name },
       ],
       { origin: originKey(job.origin), contractId: job.contractId },
     );
