@@ -1,5 +1,4 @@
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requestJobId } from '../../src/protocol/origin.js';
@@ -9,32 +8,18 @@ import { createRelayerMetrics } from '../../src/relayer/metrics.js';
 import { PendingIndex } from '../../src/relayer/pending.js';
 import { RelayerQueues } from '../../src/relayer/queues.js';
 import { ObserveStage } from '../../src/relayer/stages/observe.js';
-import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { redisTestKit } from '../helpers/redis.js';
 
 // The observe stage on a real Redis: what a watcher reports becomes one job and one journey
 // start per request, however the reports arrive (together, twice, from two relayers).
 
-const connections: Redis[] = [];
-const prefixes: string[] = [];
+const kit = redisTestKit();
+const connection = kit.connection;
 const CLUSTER = `0x${'c1'.repeat(32)}` as const;
 const OTHER_CLUSTER = `0x${'c2'.repeat(32)}` as const;
 const GATEWAY = `0x${'ab'.repeat(20)}` as const;
 
-afterAll(async () => {
-  const redis = new Redis(REDIS_URL);
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-  for (const c of connections) c.disconnect();
-});
-
-function connection(autoPipelining = false): Redis {
-  const c = new Redis(REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
-  connections.push(c);
-  return c;
-}
+afterAll(() => kit.cleanUp());
 
 function request(n: number, options: { cluster?: `0x${string}`; deadline?: number } = {}): RequestJob {
   return {
@@ -81,11 +66,7 @@ function stageOn(prefix: string) {
   return { stage, queues, journeys, pending, started, reconsidered, rejected, metrics };
 }
 
-function freshPrefix(label: string): string {
-  const prefix = `{${uniquePrefix(label)}}`;
-  prefixes.push(prefix);
-  return prefix;
-}
+const freshPrefix = kit.prefix;
 
 describe('observe stage (real Redis)', () => {
   it('300 requests reported at once, 20 of them twice, over two clusters: one job and one journey start each', async () => {

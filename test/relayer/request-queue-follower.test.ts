@@ -1,5 +1,4 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requestJobId } from '../../src/protocol/origin.js';
@@ -13,30 +12,16 @@ import { redisKey } from '../../src/relayer/redis.js';
 import { RequestQueueFollower, followLeaseName } from '../../src/relayer/request-queue-follower.js';
 import { ObserveStage } from '../../src/relayer/stages/observe.js';
 import { startEvmRelayFixture, waitFor } from '../helpers/evm-relay.js';
-import { REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { redisTestKit } from '../helpers/redis.js';
 
 // Who records a request's `dispatched` stage and its dead letter: one follower of its request
 // queue at a time, reading on where the last one stopped. Real Redis, real BullMQ workers.
 
-const connections: Redis[] = [];
-const prefixes: string[] = [];
+const kit = redisTestKit();
+const connection = kit.connection;
 const CLUSTER = `0x${'c3'.repeat(32)}` as const;
 
-afterAll(async () => {
-  const redis = new Redis(REDIS_URL);
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-  for (const c of connections) c.disconnect();
-});
-
-function connection(autoPipelining = false): Redis {
-  const c = new Redis(REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
-  connections.push(c);
-  return c;
-}
+afterAll(() => kit.cleanUp());
 
 function request(n: number): RequestJob {
   return {
@@ -58,8 +43,7 @@ const idOf = (job: RequestJob) => requestJobId(job.origin, job.requestId);
 
 describe('RequestQueueFollower', { timeout: 60_000 }, () => {
   it('records dispatched and dead letters once, and its successor reads on where it stopped', async () => {
-    const prefix = `{${uniquePrefix('follow')}}`;
-    prefixes.push(prefix);
+    const prefix = kit.prefix('follow');
     const redis = connection();
     const records = connection(true);
     const queues = new RelayerQueues(redis, prefix);
