@@ -1,5 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { errorMessage } from '../base/errors.js';
 import { recordSecurityRefusal } from '../log/security-refusal.js';
 import { jobRefusalSchema } from '../protocol/job-refusal.js';
@@ -29,6 +30,30 @@ export type RequestQueueFollowerParameters = {
 /** How often the place read up to is written to Redis (a successor re-reads at most this much). */
 const KEEP_PLACE_EVERY_MS = 1_000;
 
+/** A Redis stream id, as the kept place must be (Redis is not trusted to hold one). */
+const streamIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/);
+
+/**
+ * Keeps the place unless the one kept is further on: a follower that lost its lease and stops
+ * late must not move its successor's place back. KEYS: the place. ARGV: the new place.
+ */
+const KEEP_PLACE = `
+local function parts(id)
+  local ms, seq = string.match(id or '', '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local cm, cs = parts(redis.call('GET', KEYS[1]))
+local nm, ns = parts(ARGV[1])
+if cm and (nm < cm or (nm == cm and ns <= cs)) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;
+
+/** Where the follower of the request queue `name` keeps the place it read up to. */
+export function eventsPlaceKey(prefix: string, name: string): string {
+  return redisKey(prefix, 'events-cursor', bare(name));
+}
+
 /** The lease under which one relayer process follows the request queue `name`. */
 export function followLeaseName(name: string): string {
   return `events:${bare(name)}`;
@@ -44,7 +69,7 @@ export function followLeaseName(name: string): string {
  */
 export class RequestQueueFollower {
   readonly #p: RequestQueueFollowerParameters;
-  readonly #connection: RedisConnection;
+  #connection: RedisConnection | undefined;
   #events: QueueEvents | undefined;
   #place: string | undefined;
   #kept: string | undefined;
@@ -52,12 +77,10 @@ export class RequestQueueFollower {
 
   constructor(parameters: RequestQueueFollowerParameters) {
     this.#p = parameters;
-    // BullMQ leaves a connection it was handed open on close: it is closed in stop().
-    this.#connection = parameters.redis.duplicate();
   }
 
   get #placeKey(): string {
-    return redisKey(this.#p.prefix, 'events-cursor', bare(this.#p.name));
+    return eventsPlaceKey(this.#p.prefix, this.#p.name);
   }
 
   /**
@@ -65,9 +88,18 @@ export class RequestQueueFollower {
    * `sinceJobId`'s first event (the job that brought the queue to notice), else from now.
    */
   async start(sinceJobId?: string): Promise<void> {
-    const kept = await this.#p.records.get(this.#placeKey);
-    const from = kept ?? (await this.#eventsFrom(sinceJobId));
-    this.#kept = kept ?? undefined;
+    const stored = await this.#p.records.get(this.#placeKey);
+    const kept = streamIdSchema.safeParse(stored);
+    if (stored !== null && !kept.success)
+      this.#p.logger.warn(
+        { queue: this.#p.name, place: stored.slice(0, 64) },
+        'the kept events place is not a stream id; reading as if none was kept',
+      );
+    const from = kept.success ? kept.data : await this.#eventsFrom(sinceJobId);
+    this.#kept = kept.success ? kept.data : undefined;
+    // Made once the reads above went well (a start that fails leaves nothing open). BullMQ
+    // leaves a connection it was handed open on close: it is closed in stop().
+    this.#connection = this.#p.redis.duplicate();
     const events = new QueueEvents(this.#p.name, {
       connection: this.#connection,
       prefix: this.#p.prefix,
@@ -96,14 +128,14 @@ export class RequestQueueFollower {
     clearInterval(this.#timer);
     await this.#events?.close().catch(() => undefined);
     await this.#keepPlace();
-    this.#connection.disconnect();
+    this.#connection?.disconnect();
   }
 
   async #keepPlace(): Promise<void> {
     const place = this.#place;
     if (place === undefined || place === this.#kept) return;
     try {
-      await this.#p.records.set(this.#placeKey, place);
+      await this.#p.records.eval(KEEP_PLACE, 1, this.#placeKey, place);
       this.#kept = place;
     } catch (error) {
       this.#p.logger.warn(

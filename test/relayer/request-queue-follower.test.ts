@@ -9,7 +9,11 @@ import { createRelayerMetrics } from '../../src/relayer/metrics.js';
 import { PendingIndex } from '../../src/relayer/pending.js';
 import { RelayerQueues } from '../../src/relayer/queues.js';
 import { redisKey } from '../../src/relayer/redis.js';
-import { RequestQueueFollower, followLeaseName } from '../../src/relayer/request-queue-follower.js';
+import {
+  RequestQueueFollower,
+  eventsPlaceKey,
+  followLeaseName,
+} from '../../src/relayer/request-queue-follower.js';
 import { ObserveStage } from '../../src/relayer/stages/observe.js';
 import { startEvmRelayFixture, waitFor } from '../helpers/evm-relay.js';
 import { redisTestKit } from '../helpers/redis.js';
@@ -126,6 +130,51 @@ describe('RequestQueueFollower', { timeout: 60_000 }, () => {
       await c.f.stop();
       expect(await stages(three)).toEqual(['observed', 'queued', 'dispatched', 'dead']);
       expect((await c.metrics.completed.get()).values).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe('RequestQueueFollower and a place it cannot trust', { timeout: 60_000 }, () => {
+  it('reads as if nothing was kept over a place that is not a stream id, and never moves a further place back', async () => {
+    const prefix = kit.prefix('follow-place');
+    const redis = connection();
+    const records = connection(true);
+    const queues = new RelayerQueues(redis, prefix);
+    const journeys = new JourneyStore({ redis: records, prefix });
+    const pending = new PendingIndex(records, prefix);
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const name = queues.requests(CLUSTER).name;
+    const place = eventsPlaceKey(prefix, name);
+    const observe = new ObserveStage({ queues, journeys, pending, metrics: createRelayerMetrics(), logger });
+    const stages = async (job: RequestJob) => (await journeys.entries(idOf(job))).map((e) => e.stage);
+    const worker = new Worker(name, async () => 'answered', { connection: connection(), prefix });
+    try {
+      // Someone with write access to Redis put something else there.
+      await redis.set(place, '1-0"; DROP');
+      const f = new RequestQueueFollower({
+        name,
+        redis,
+        records,
+        prefix,
+        queues,
+        journeys,
+        pending,
+        metrics: createRelayerMetrics(),
+        logger,
+      });
+      const one = request(11);
+      await observe.request(one);
+      await f.start(idOf(one));
+      expect(warnings.join('')).toContain('the kept events place is not a stream id');
+      await waitFor(async () => (await stages(one)).includes('dispatched'), 20_000, 'dispatched');
+      // A successor kept a place further on before this follower's late stop.
+      const further = `${Date.now() + 60_000}-0`;
+      await redis.set(place, further);
+      await f.stop();
+      expect(await redis.get(place)).toBe(further);
     } finally {
       await worker.close();
     }
