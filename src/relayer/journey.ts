@@ -67,6 +67,14 @@ export class JourneyWriteError extends BaseError {
   override name = 'JourneyWriteError';
 }
 
+/**
+ * `ifLatest`: the record moves the journey's state (and its place in the index) only when nothing
+ * later by time was recorded; otherwise its entry only joins the timeline. For records of events
+ * read after the fact (the request queue's follower reading on after a gap), which must not take a
+ * confirmed journey back to `dispatched`.
+ */
+export type RecordOptions = { ifLatest?: boolean };
+
 /** One record waiting for the next write: its job, its two keys, its script arguments, its caller. */
 type WaitingRecord = {
   jobId: string;
@@ -113,6 +121,7 @@ export class JourneyStore {
     jobId: string,
     entry: Omit<JourneyEntry, 'at'> & { at?: number },
     meta?: { origin: string; contractId: string },
+    options: RecordOptions = {},
   ): Promise<void> {
     const full: JourneyEntry = { ...entry, at: entry.at ?? Date.now() };
     // A journey that ended (a dropped job) and starts again is kept until its next end.
@@ -122,7 +131,15 @@ export class JourneyStore {
       this.#waiting.push({
         jobId,
         keys: [this.#entries(jobId), this.#meta(jobId)],
-        args: [JSON.stringify(full), String(full.at), jobId, life, String(fields.length), ...fields],
+        args: [
+          JSON.stringify(full),
+          String(full.at),
+          jobId,
+          life,
+          options.ifLatest ? '1' : '',
+          String(fields.length),
+          ...fields,
+        ],
         done: { resolve, reject },
       });
       if (this.#waiting.length === 1) setImmediate(() => this.#write());
@@ -257,17 +274,21 @@ export class JourneyStore {
  * runs under its own pcall, so one Redis refuses (a key of another type) fails alone, as it did
  * when each record was a call of its own.
  * KEYS: index, then each record's entries and meta. ARGV: retain seconds, then for each record:
- * entry JSON, at, job id, life ('start' | 'end' | ''), n, and the meta hash's n field/value items.
- * Returns one item a record: '' when written, else Redis's refusal.
+ * entry JSON, at, job id, life ('start' | 'end' | ''), if-latest ('1' | ''), n, and the meta
+ * hash's n field/value items. Returns one item a record: '' when written, else Redis's refusal.
  */
 const RECORD_MANY = `
 local out = {}
 local a = 2
 for k = 2, #KEYS, 2 do
-  local entries, meta, life, n = KEYS[k], KEYS[k + 1], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local entries, meta, life, n = KEYS[k], KEYS[k + 1], ARGV[a + 3], tonumber(ARGV[a + 5])
   local ok, err = pcall(function()
     redis.call('RPUSH', entries, ARGV[a])
-    redis.call('HSET', meta, unpack(ARGV, a + 5, a + 4 + n))
+    if ARGV[a + 4] == '1' then
+      local last = tonumber(redis.call('HGET', meta, 'updatedAt'))
+      if last and last > tonumber(ARGV[a + 1]) then return end
+    end
+    redis.call('HSET', meta, unpack(ARGV, a + 6, a + 5 + n))
     redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a + 2])
     if life == 'start' then
       redis.call('PERSIST', entries)
@@ -280,22 +301,29 @@ for k = 2, #KEYS, 2 do
   if ok then out[#out + 1] = ''
   elseif type(err) == 'table' and err.err then out[#out + 1] = err.err
   else out[#out + 1] = tostring(err) end
-  a = a + 5 + n
+  a = a + 6 + n
 end
 return out
 `;
 
 /**
  * A request's start (journey.ts `start`): claims the journey and records its first entries, or
- * does nothing when it was claimed already. KEYS: entries, meta, index. ARGV: at, job id, entry
- * count n, n entry JSONs, then the meta hash's field/value pairs.
+ * does nothing when it was claimed already. A later stage recorded first (a worker took the job
+ * before the start was written) keeps the journey's state. KEYS: entries, meta, index. ARGV: at,
+ * job id, entry count n, n entry JSONs, then the meta hash's field/value pairs.
  */
 const START = `
 if redis.call('HSETNX', KEYS[2], 'claimed', '1') == 0 then return 0 end
 local n = tonumber(ARGV[3])
 for i = 4, 3 + n do redis.call('RPUSH', KEYS[1], ARGV[i]) end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4 + n))
-redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[2], 'updatedAt'))
+local later = last and last > tonumber(ARGV[1])
+for i = 4 + n, #ARGV, 2 do
+  if not (later and (ARGV[i] == 'state' or ARGV[i] == 'updatedAt')) then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  end
+end
+if not later then redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2]) end
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 return 1

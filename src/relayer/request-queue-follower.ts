@@ -30,6 +30,12 @@ export type RequestQueueFollowerParameters = {
 /** How often the place read up to is written to Redis (a successor re-reads at most this much). */
 const KEEP_PLACE_EVERY_MS = 1_000;
 
+/**
+ * The follower's records are of events that may be read long after (a successor reading on after a
+ * gap): each moves its journey's state only if nothing later was recorded.
+ */
+const LATE = { ifLatest: true } as const;
+
 /** A Redis stream id, as the kept place must be (Redis is not trusted to hold one). */
 const streamIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/);
 
@@ -110,7 +116,9 @@ export class RequestQueueFollower {
     // after a gap records when things happened, not when it read them.
     events.on('active', ({ jobId }, id) => {
       this.#place = id;
-      void this.#p.journeys.record(jobId, { stage: 'dispatched', at: timeOf(id) }).catch(() => undefined);
+      void this.#p.journeys
+        .record(jobId, { stage: 'dispatched', at: timeOf(id) }, undefined, LATE)
+        .catch(() => undefined);
     });
     events.on('failed', ({ jobId, failedReason }, id) => {
       this.#place = id;
@@ -182,17 +190,19 @@ export class RequestQueueFollower {
         requestId: parsed.success ? parsed.data.requestId : undefined,
         detail,
       });
-      await this.#p.journeys.record(jobId, {
-        stage: 'refused',
-        at,
-        detail: `${reason}: ${detail}`.slice(0, 500),
-      });
+      await this.#p.journeys.record(
+        jobId,
+        { stage: 'refused', at, detail: `${reason}: ${detail}`.slice(0, 500) },
+        undefined,
+        LATE,
+      );
     } else
-      await this.#p.journeys.record(jobId, {
-        stage: 'dead',
-        at,
-        detail: `worker: ${failedReason}`.slice(0, 500),
-      });
+      await this.#p.journeys.record(
+        jobId,
+        { stage: 'dead', at, detail: `worker: ${failedReason}`.slice(0, 500) },
+        undefined,
+        LATE,
+      );
     if (parsed.success) {
       await this.#p.pending.remove(
         parsed.data.observed.chain,

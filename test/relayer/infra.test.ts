@@ -130,7 +130,7 @@ describe('journeys', () => {
     ]);
   });
 
-  it('reads a journey in time order, whatever order its stages were written in', async () => {
+  it('reads a journey in time order, whatever order its stages were written in; a stage read after the fact keeps the later state', async () => {
     const journeys = new JourneyStore({ redis, prefix });
     const meta = { origin: 'evm-1', contractId: `0x${'33'.repeat(32)}` };
     // A worker took the job (its event's time) before the relayer's write of the start landed.
@@ -145,14 +145,29 @@ describe('journeys', () => {
         meta,
       ),
     ).toBe(true);
+    // The start, written last, keeps the later stage's state and adds what it knows.
+    expect(await journeys.summary('evm-1-0xdd')).toMatchObject({
+      state: 'dispatched',
+      updatedAt: 2_000,
+      origin: 'evm-1',
+    });
     await journeys.record('evm-1-0xdd', { stage: 'result', at: 3_000 });
+    await journeys.record('evm-1-0xdd', { stage: 'confirmed', at: 5_000 });
+    // Read after the fact (ifLatest): joins the timeline, and the journey stays confirmed.
+    await journeys.record('evm-1-0xdd', { stage: 'dispatched', at: 4_000 }, undefined, { ifLatest: true });
     const entries = await journeys.entries('evm-1-0xdd');
     expect(entries.map((e) => [e.stage, e.at])).toEqual([
       ['observed', 1_000],
       ['queued', 1_000],
       ['dispatched', 2_000],
       ['result', 3_000],
+      ['dispatched', 4_000],
+      ['confirmed', 5_000],
     ]);
+    expect(await journeys.summary('evm-1-0xdd')).toMatchObject({ state: 'confirmed', updatedAt: 5_000 });
+    // One that is the latest moves the state as any record does.
+    await journeys.record('evm-1-0xdd', { stage: 'retry', at: 6_000 }, undefined, { ifLatest: true });
+    expect(await journeys.summary('evm-1-0xdd')).toMatchObject({ state: 'retry', updatedAt: 6_000 });
   });
 
   it("records on a fresh auto-pipelining connection in the same tick as another command (the daemon's records connection)", async () => {

@@ -105,13 +105,18 @@ describe('RequestQueueFollower', { timeout: 60_000 }, () => {
         'three failed',
       );
       expect(await stages(two)).toEqual(['observed', 'queued']);
+      // Meanwhile the relayer's confirm stage ends two (its answer mined).
+      await new Promise((r) => setTimeout(r, 5));
+      await journeys.record(idOf(two), { stage: 'confirmed' });
 
       const b = follower();
       await b.f.start();
       await waitFor(async () => (await stages(three)).includes('dead'), 20_000, 'three dead');
       await waitFor(async () => (await stages(two)).includes('dispatched'), 20_000, 'two dispatched');
       expect(await stages(one)).toEqual(['observed', 'queued', 'dispatched']);
-      expect(await stages(two)).toEqual(['observed', 'queued', 'dispatched']);
+      // Read after the fact, two's `dispatched` joins its timeline and leaves it confirmed.
+      expect(await stages(two)).toEqual(['observed', 'queued', 'dispatched', 'confirmed']);
+      expect((await journeys.summary(idOf(two)))?.state).toBe('confirmed');
       expect(await stages(three)).toEqual(['observed', 'queued', 'dispatched', 'dead']);
       // Recorded at their events' times, not when the successor read them.
       const dead = (await journeys.entries(idOf(three))).find((e) => e.stage === 'dead')!;
