@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requestJobId } from '../../src/protocol/origin.js';
 import type { RequestJob } from '../../src/protocol/request-job.js';
@@ -45,25 +45,27 @@ function request(n: number): RequestJob {
 
 const idOf = (job: RequestJob) => requestJobId(job.origin, job.requestId);
 
-describe('RequestQueueFollower', { timeout: 60_000 }, () => {
-  it('records dispatched and dead letters once, and its successor reads on where it stopped', async () => {
-    const prefix = kit.prefix('follow');
-    const redis = connection();
-    const records = connection(true);
-    const queues = new RelayerQueues(redis, prefix);
-    const journeys = new JourneyStore({ redis: records, prefix });
-    const pending = new PendingIndex(records, prefix);
-    const silent = pino({ level: 'silent' });
-    const observe = new ObserveStage({
-      queues,
-      journeys,
-      pending,
-      metrics: createRelayerMetrics(),
-      logger: silent,
-    });
-    const follower = () => {
+/** A request queue on a fresh prefix, its observe stage, and followers of it made on demand. */
+function world(label: string, logger: Logger) {
+  const prefix = kit.prefix(label);
+  const redis = connection();
+  const records = connection(true);
+  const queues = new RelayerQueues(redis, prefix);
+  const journeys = new JourneyStore({ redis: records, prefix });
+  const pending = new PendingIndex(records, prefix);
+  const name = queues.requests(CLUSTER).name;
+  const observe = new ObserveStage({ queues, journeys, pending, metrics: createRelayerMetrics(), logger });
+  return {
+    prefix,
+    redis,
+    queues,
+    journeys,
+    pending,
+    name,
+    observe,
+    stages: async (job: RequestJob) => (await journeys.entries(idOf(job))).map((e) => e.stage),
+    follower() {
       const metrics = createRelayerMetrics();
-      const name = queues.requests(CLUSTER).name;
       const f = new RequestQueueFollower({
         name,
         redis,
@@ -73,11 +75,19 @@ describe('RequestQueueFollower', { timeout: 60_000 }, () => {
         journeys,
         pending,
         metrics,
-        logger: silent,
+        logger,
       });
       return { f, metrics };
-    };
-    const stages = async (job: RequestJob) => (await journeys.entries(idOf(job))).map((e) => e.stage);
+    },
+  };
+}
+
+describe('RequestQueueFollower', { timeout: 60_000 }, () => {
+  it('records dispatched and dead letters once, and its successor reads on where it stopped', async () => {
+    const { prefix, queues, journeys, pending, observe, stages, follower } = world(
+      'follow',
+      pino({ level: 'silent' }),
+    );
     // A worker that answers every request but the one whose nonce is 3, which it refuses for good.
     const worker = new Worker(
       queues.requests(CLUSTER).name,
@@ -143,33 +153,15 @@ describe('RequestQueueFollower', { timeout: 60_000 }, () => {
 
 describe('RequestQueueFollower and a place it cannot trust', { timeout: 60_000 }, () => {
   it('reads as if nothing was kept over a place that is not a stream id, and never moves a further place back', async () => {
-    const prefix = kit.prefix('follow-place');
-    const redis = connection();
-    const records = connection(true);
-    const queues = new RelayerQueues(redis, prefix);
-    const journeys = new JourneyStore({ redis: records, prefix });
-    const pending = new PendingIndex(records, prefix);
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
-    const name = queues.requests(CLUSTER).name;
+    const { prefix, redis, name, observe, stages, follower } = world('follow-place', logger);
     const place = eventsPlaceKey(prefix, name);
-    const observe = new ObserveStage({ queues, journeys, pending, metrics: createRelayerMetrics(), logger });
-    const stages = async (job: RequestJob) => (await journeys.entries(idOf(job))).map((e) => e.stage);
     const worker = new Worker(name, async () => 'answered', { connection: connection(), prefix });
     try {
       // Someone with write access to Redis put something else there.
       await redis.set(place, '1-0"; DROP');
-      const f = new RequestQueueFollower({
-        name,
-        redis,
-        records,
-        prefix,
-        queues,
-        journeys,
-        pending,
-        metrics: createRelayerMetrics(),
-        logger,
-      });
+      const { f } = follower();
       const one = request(11);
       await observe.request(one);
       await f.start(idOf(one));
