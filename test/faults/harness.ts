@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Hex, getAbiItem, parseEventLogs } from 'viem';
-import { freePort } from '../../src/devnet/evm/node.js';
 import { phalaBridgeGatewayAbi } from '../../src/evm/artifacts/PhalaBridgeGateway.js';
 import { isRequestPending } from '../../src/evm/gateway/read.js';
 import { type EvmRelayFixture, waitFor } from '../helpers/evm-relay.js';
@@ -34,6 +34,29 @@ export const spawned: { name: string; relayer: Pick<Relayer, 'child' | 'log'> }[
 
 type RawConfig = ReturnType<EvmRelayFixture['rawConfig']>;
 
+/** Ports handed out by `quietPort` in this run. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port below the kernel's ephemeral range (32768–60999 on Linux). A port from that
+ * range (`listen(0)`, then closed) can be taken before the relayer binds it: the vitest suite runs
+ * beside the faults, its servers listen on port 0 and every outgoing connection takes a local port
+ * there. One CI run failed so (`EADDRINUSE`, and another process answered `/healthz`). Nothing
+ * here takes a port below that range unasked.
+ */
+function quietPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    }).then((free) => (free ? port : quietPort()));
+  }
+}
+
 /**
  * A relayer as an operator runs it (`phala-bridge start --config`), on free loopback ports for
  * its health and admin APIs. `edit` changes the configuration file before it is written.
@@ -45,7 +68,7 @@ export async function spawnRelayer(
   edit: (raw: RawConfig) => object = (raw) => raw,
 ): Promise<Relayer> {
   const file = path.join(f.dataDir, `${name}.json`);
-  const [metricsPort, adminPort] = [await freePort(), await freePort()];
+  const [metricsPort, adminPort] = [await quietPort(), await quietPort()];
   const raw = f.rawConfig(overrides);
   raw.metrics = { port: metricsPort };
   raw.admin = { port: adminPort };
