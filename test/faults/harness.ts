@@ -44,17 +44,22 @@ const handedOut = new Set<number>();
  * there. One CI run failed so (`EADDRINUSE`, and another process answered `/healthz`). Nothing
  * here takes a port below that range unasked.
  */
-function quietPort(): Promise<number> {
+async function quietPort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     if (handedOut.has(port)) continue;
     handedOut.add(port);
-    return new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    }).then((free) => (free ? port : quietPort()));
+    if (await canListen(port)) return port;
   }
+}
+
+/** Whether a server can listen on the loopback `port` now (it is closed again at once). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /**
